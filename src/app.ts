@@ -1,0 +1,81 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { RelayConfig } from './config/types.js';
+import { RelayError } from './errors.js';
+import { registerIngress, rejectWebhook } from './ingress/routes.js';
+import type { RelayMetrics } from './metrics.js';
+import type { Queue } from './queue/queue.js';
+
+export interface SinkReadiness {
+  ready: boolean;
+  error: string | null;
+}
+
+export interface AppDeps {
+  config: RelayConfig;
+  queue: Queue;
+  metrics: RelayMetrics;
+  logger: Logger;
+  /** Each sink's state, for /readyz. */
+  readiness?: () => Record<string, SinkReadiness>;
+  /** True once shutdown began: webhooks are answered 503 so the sender retries. */
+  draining?: () => boolean;
+}
+
+/** Fastify's own errors that a sender can cause, mapped to ours. */
+function toRelayError(error: FastifyError, config: RelayConfig, contentType: string | undefined): RelayError {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RelayError('RELAY_ERR_INGRESS_BODY_TOO_LARGE', [config.server.body_limit_bytes]);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new RelayError('RELAY_ERR_INGRESS_MEDIA_TYPE', [contentType ? JSON.stringify(contentType.slice(0, 100)) : 'none']);
+    default:
+      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+        return new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', [error.code ?? 'malformed request']);
+      }
+      return new RelayError('RELAY_ERR_INTERNAL', [], { cause: error });
+  }
+}
+
+/** The relay's HTTP side, built without listening (tests drive it with `inject`). */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config, logger } = deps;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Requests are logged by the ingress itself, without headers that carry credentials.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.server.body_limit_bytes,
+    // Firecrawl may keep connections open between deliveries.
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'POST' && deps.draining?.()) {
+      return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
+    }
+  });
+
+  registerIngress(app, deps);
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_request, reply) => {
+    const sinks = deps.readiness?.() ?? {};
+    const ready = Object.values(sinks).every((s) => s.ready) && !deps.draining?.();
+    return reply.code(ready ? 200 : 503).send({ ready, sinks });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(new RelayError('RELAY_ERR_INGRESS_NOT_FOUND', [request.method, request.url.split('?')[0]]).toJSON()),
+  );
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const relayError = error instanceof RelayError ? error : toRelayError(error, config, request.headers['content-type']);
+    if (relayError.code === 'RELAY_ERR_INTERNAL') logger.error({ err: error }, 'request failed');
+    return rejectWebhook(deps, request, reply, relayError);
+  });
+  return app;
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/config-error.js';
+import { parseEnvelope } from '../ingress/envelope.js';
+import { sign } from '../ingress/verify.js';
+import { RelayError, describeError } from '../errors.js';
+import { describeConfig } from './check.js';
+import { dlq } from './dlq.js';
+import { DEFAULT_CONFIG, loadConfig } from './load.js';
+import { send } from './send.js';
+import { serve } from './serve.js';
+
+const USAGE = `firecrawl-relay: a durable relay for Firecrawl webhooks
+
+usage:
+  firecrawl-relay serve  [--config FILE]             run the relay (default ./${DEFAULT_CONFIG})
+  firecrawl-relay check  [--config FILE]             validate the config and print what it sets up
+  firecrawl-relay route  [--config FILE] EVENT.json  which routes and sinks an event would go to
+  firecrawl-relay sign   --secret S FILE.json        print the X-Firecrawl-Signature header for a body
+  firecrawl-relay send   --url URL [--secret S] (FILE.json | --sample TYPE) [--job-id ID] [--header K:V]
+                                                     post a signed webhook, as Firecrawl would
+  firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
+                         [--since ISO] [--all]       inspect and replay dead letters
+
+Secrets can also come from FIRECRAWL_WEBHOOK_SECRET for sign and send.`;
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+  secret: { type: 'string' },
+  url: { type: 'string' },
+  sample: { type: 'string' },
+  'job-id': { type: 'string' },
+  header: { type: 'string', multiple: true },
+  sink: { type: 'string' },
+  type: { type: 'string' },
+  job: { type: 'string' },
+  since: { type: 'string' },
+  all: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function usage(message: string): never {
+  throw new RelayError('RELAY_ERR_CLI_USAGE', [`${message}\n\n${USAGE}`]);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const secret = values.secret ?? process.env.FIRECRAWL_WEBHOOK_SECRET;
+  switch (command) {
+    case 'serve':
+      await serve(values.config);
+      return -1; // keeps running
+    case 'check':
+      console.log(describeConfig(loadConfig(values.config)));
+      return 0;
+    case 'route': {
+      const file = rest[0] ?? usage('route needs an EVENT.json file');
+      const config = loadConfig(values.config);
+      const { payload } = parseEnvelope(readFileSync(file));
+      const source = config.sources[0]?.name ?? '';
+      const match = config.router.match(payload, source);
+      console.log(JSON.stringify({ type: payload.type, source, routes: match.routes, sinks: match.sinks }, null, 2));
+      return 0;
+    }
+    case 'sign': {
+      const file = rest[0] ?? usage('sign needs a FILE.json');
+      if (!secret) usage('sign needs --secret (or FIRECRAWL_WEBHOOK_SECRET)');
+      console.log(`X-Firecrawl-Signature: ${sign(secret, readFileSync(file))}`);
+      return 0;
+    }
+    case 'send': {
+      if (!values.url) usage('send needs --url');
+      if (!rest[0] && !values.sample) usage('send needs a FILE.json or --sample TYPE');
+      const headers: Record<string, string> = {};
+      for (const h of values.header ?? []) {
+        const at = h.indexOf(':');
+        if (at <= 0) usage(`--header takes NAME:VALUE, got "${h}"`);
+        headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
+      }
+      const answer = await send({
+        url: values.url,
+        secret,
+        file: rest[0],
+        sample: values.sample,
+        jobId: values['job-id'],
+        headers,
+      });
+      console.log(`${answer.status} ${answer.body}`);
+      return 0;
+    }
+    case 'dlq': {
+      const [action = 'list', ...ids] = rest;
+      const since = values.since === undefined ? undefined : Date.parse(values.since);
+      if (since !== undefined && Number.isNaN(since)) usage(`--since takes an ISO date, got "${values.since}"`);
+      dlq(
+        loadConfig(values.config),
+        {
+          action,
+          ids: ids.map(Number).filter((n) => Number.isInteger(n)),
+          filter: { sink: values.sink, type: values.type, jobId: values.job, since },
+          all: values.all,
+        },
+        (line) => console.log(line),
+      );
+      return 0;
+    }
+    default:
+      return usage(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else if (err instanceof RelayError) console.error(`${err.code}: ${err.message}`);
+    else console.error(`error: ${describeError(err)}`);
+    process.exitCode = err instanceof RelayError && err.code === 'RELAY_ERR_CLI_USAGE' ? 2 : 1;
+  },
+);

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { RelayError } from '../errors.js';
+import { sign } from '../ingress/verify.js';
+import { sample } from './samples.js';
+
+export interface SendOptions {
+  url: string;
+  secret?: string;
+  file?: string;
+  sample?: string;
+  jobId?: string;
+  headers?: Record<string, string>;
+}
+
+/** The body `send` posts: a file as it is, or a sample with a fresh (or given) job id. */
+export function bodyToSend(options: Pick<SendOptions, 'file' | 'sample' | 'jobId'>): Buffer {
+  if (options.file) return readFileSync(options.file);
+  const event = sample(options.sample!);
+  event.id = options.jobId ?? randomUUID();
+  return Buffer.from(JSON.stringify(event));
+}
+
+/** Posts a signed webhook as Firecrawl would; returns the relay's answer. */
+export async function send(options: SendOptions): Promise<{ status: number; body: string }> {
+  const body = bodyToSend(options);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'firecrawl-relay-send',
+    ...options.headers,
+  };
+  if (options.secret !== undefined) headers['x-firecrawl-signature'] = sign(options.secret, body);
+  const response = await fetch(options.url, { method: 'POST', headers, body });
+  const text = await response.text();
+  if (!response.ok) throw new RelayError('RELAY_ERR_CLI_SEND', [response.status, text]);
+  return { status: response.status, body: text };
+}

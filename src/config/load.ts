@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { SinkDefinition } from '../plugin-api/types.js';
+import { compileRouter } from '../routing/router.js';
+import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
+import { interpolate, type Env, type VariableUses } from './interpolate.js';
+import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
+import { schemaIssues } from './schema-issues.js';
+import type { MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
+import { YamlSource } from './yaml-document.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type SinkRegistry = ReadonlyMap<string, SinkDefinition<any>>;
+
+export interface LoadOptions {
+  registry: SinkRegistry;
+  env?: Env;
+}
+
+/** Paths the relay answers itself; a source may not take them. */
+const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics', '/admin'];
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
+const validateConfig = ajv.compile(CONFIG_SCHEMA);
+const sinkValidators = new WeakMap<SinkDefinition<unknown>, ValidateFunction>();
+
+function sinkValidator(definition: SinkDefinition<unknown>): ValidateFunction {
+  let validate = sinkValidators.get(definition);
+  if (!validate) {
+    validate = ajv.compile(definition.configSchema);
+    sinkValidators.set(definition, validate);
+  }
+  return validate;
+}
+
+export function loadConfigFile(file: string, options: LoadOptions): RelayConfig {
+  const absolute = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new ConfigError([
+      { code: 'RELAY_ERR_CONFIG_READ', file, line: 0, column: 0, path: '(file)', message: `cannot read ${file}: ${reason}` },
+    ]);
+  }
+  return parseConfig(text, file, { ...options, dir: dirname(absolute) });
+}
+
+/**
+ * Parses, interpolates and validates a config text. Collects every problem before
+ * throwing one ConfigError; on success the result is frozen and ready to run.
+ */
+export function parseConfig(text: string, file: string, options: LoadOptions & { dir?: string }): RelayConfig {
+  const source = new YamlSource(file, text);
+  if (source.issues.length > 0) throw new ConfigError(source.issues);
+  const uses = interpolate(source, options.env ?? process.env);
+
+  const raw: unknown = source.doc.toJS();
+  if (!validateConfig(raw)) source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
+  if (source.issues.length > 0) throw new ConfigError(source.issues);
+  const doc = raw as RawConfig;
+
+  const warnings: ConfigIssue[] = [];
+  const sources = checkSources(source, doc, uses);
+  const sinks = checkSinks(source, doc, options.registry);
+  const routes = checkRoutes(source, doc, sources, warnings);
+  const router = compileRouter(
+    routes,
+    (code, path, args) => source.report(code, path, args),
+    (code, path, args) => warnings.push(source.issue(code, path, args)),
+  );
+  if (source.issues.length > 0) throw new ConfigError(source.issues);
+
+  const dir = options.dir ?? process.cwd();
+  return Object.freeze({
+    file,
+    dir,
+    server: doc.server,
+    log: doc.log,
+    sources,
+    queue: { ...doc.queue, dir: resolve(dir, doc.queue.dir) },
+    sinks,
+    routes,
+    router,
+    warnings,
+  });
+}
+
+interface RawConfig {
+  server: RelayConfig['server'];
+  log: RelayConfig['log'];
+  sources: Record<string, { path: string; secrets?: string[]; auth: string | { header: string; tokens: string[] }; dedupe: boolean }>;
+  queue: RelayConfig['queue'];
+  sinks: Record<string, Record<string, unknown> & { type: string; retry: RetryConfig; batch_max_events: number; write_timeout_ms: number }>;
+  routes: Array<{ name: string; match: MatchConfig; to: string[] }>;
+}
+
+/** Secrets emptied by an unset `${VAR:-}` are dropped; none left is an error naming VAR. */
+function nonEmpty(
+  source: YamlSource,
+  values: readonly string[] | undefined,
+  path: KeyPath,
+  uses: VariableUses,
+  what: string,
+): string[] {
+  const kept = (values ?? []).filter((v) => v !== '');
+  if (kept.length > 0) return kept;
+  const prefix = path.map(String).join('.');
+  const variables = [...uses.entries()].filter(([at]) => at.startsWith(prefix)).flatMap(([, names]) => names);
+  const advice = variables.length
+    ? `set ${[...new Set(variables)].join(' or ')}`
+    : `add one under ${String(path[path.length - 1])}`;
+  source.report('RELAY_ERR_CONFIG_NO_SECRET', path, [`expected at least one ${what}, got none: ${advice}`]);
+  return [];
+}
+
+function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses): SourceConfig[] {
+  const byPath = new Map<string, string>();
+  return Object.entries(doc.sources).map(([name, raw]) => {
+    const base = ['sources', name];
+    const taken = byPath.get(raw.path);
+    if (taken) {
+      source.report('RELAY_ERR_CONFIG_DUPLICATE', [...base, 'path'], [`path ${raw.path} is already the path of source "${taken}"`]);
+    }
+    byPath.set(raw.path, name);
+    if (RESERVED_PATHS.some((p) => raw.path === p || raw.path.startsWith(`${p}/`))) {
+      source.report('RELAY_ERR_CONFIG_INVALID', [...base, 'path'], [
+        `expected a path other than the relay's own (${RESERVED_PATHS.join(', ')}), got ${raw.path}`,
+      ]);
+    }
+    let auth: SourceAuth;
+    if (raw.auth === 'none') auth = { kind: 'none' };
+    else if (typeof raw.auth === 'string') {
+      auth = { kind: 'signature', secrets: nonEmpty(source, raw.secrets, [...base, 'secrets'], uses, 'signing secret') };
+    } else {
+      const tokens = nonEmpty(source, raw.auth.tokens, [...base, 'auth', 'tokens'], uses, 'token');
+      auth = { kind: 'token', header: raw.auth.header.toLowerCase(), tokens };
+    }
+    return { name, path: raw.path, auth, dedupe: raw.dedupe };
+  });
+}
+
+function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry): SinkConfig[] {
+  const known = [...registry.keys()].sort().join(', ');
+  return Object.entries(doc.sinks).map(([name, raw]) => {
+    const base = ['sinks', name];
+    const options: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(raw)) {
+      if (!(COMMON_SINK_KEYS as readonly string[]).includes(key)) options[key] = value;
+    }
+    const definition = registry.get(raw.type);
+    if (!definition) {
+      source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [raw.type, known]);
+    } else {
+      const validate = sinkValidator(definition);
+      if (!validate(options)) {
+        source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
+      }
+    }
+    return {
+      name,
+      type: raw.type,
+      retry: raw.retry,
+      batch_max_events: raw.batch_max_events,
+      write_timeout_ms: raw.write_timeout_ms,
+      options,
+    };
+  });
+}
+
+function checkRoutes(
+  source: YamlSource,
+  doc: RawConfig,
+  sources: readonly SourceConfig[],
+  warnings: ConfigIssue[],
+): RouteConfig[] {
+  const sinkNames = Object.keys(doc.sinks);
+  const sourceNames = sources.map((s) => s.name);
+  const routeNames = new Map<string, number>();
+  const used = new Set<string>();
+  doc.routes.forEach((route, r) => {
+    const earlier = routeNames.get(route.name);
+    if (earlier !== undefined) {
+      source.report('RELAY_ERR_CONFIG_DUPLICATE', ['routes', r, 'name'], [`route name "${route.name}" is already used by routes[${earlier}]`]);
+    } else routeNames.set(route.name, r);
+    const listed = new Set<string>();
+    route.to.forEach((sink, i) => {
+      if (!sinkNames.includes(sink)) {
+        source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK', ['routes', r, 'to', i], [sink, sinkNames.join(', ')]);
+      } else if (listed.has(sink)) {
+        source.report('RELAY_ERR_CONFIG_DUPLICATE', ['routes', r, 'to', i], [`sink "${sink}" is listed twice`]);
+      }
+      listed.add(sink);
+      used.add(sink);
+    });
+    const routeSources = route.match.source === undefined ? [] : [route.match.source].flat();
+    routeSources.forEach((name) => {
+      if (!sourceNames.includes(name)) {
+        source.report('RELAY_ERR_CONFIG_INVALID', ['routes', r, 'match', 'source'], [
+          `unknown source "${name}" (known: ${sourceNames.join(', ')})`,
+        ]);
+      }
+    });
+  });
+  for (const name of sinkNames) {
+    if (!used.has(name)) {
+      warnings.push(source.issue('RELAY_ERR_CONFIG_INVALID', ['sinks', name], [`sink "${name}" is named by no route: it receives nothing`], { key: true }));
+    }
+  }
+  return doc.routes.map((route) => ({ name: route.name, match: route.match, to: route.to }));
+}

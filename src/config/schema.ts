@@ -1,0 +1,152 @@
+/**
+ * The one JSON Schema of relay.config.yaml. Defaults live here and nowhere else.
+ * A sink's own options are checked afterwards against its definition's `configSchema`;
+ * here a sink only needs a `type` and the keys every sink shares.
+ */
+
+const NAME = '^[A-Za-z0-9_-]+$';
+
+export const RETRY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    initial_delay_ms: { type: 'integer', minimum: 0, default: 1000 },
+    max_delay_ms: { type: 'integer', minimum: 0, default: 300_000 },
+    multiplier: { type: 'number', minimum: 1, default: 2 },
+    jitter: { type: 'number', minimum: 0, maximum: 1, default: 0.2 },
+    max_attempts: { type: 'integer', minimum: 1, default: 12 },
+    max_age_seconds: { type: 'integer', minimum: 0, default: 86_400 },
+  },
+} as const;
+
+/** Keys every sink accepts; the rest of a sink's map is its own options. */
+export const COMMON_SINK_KEYS = ['type', 'retry', 'batch_max_events', 'write_timeout_ms'] as const;
+
+const SINK_SCHEMA = {
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { type: 'string', minLength: 1 },
+    retry: RETRY_SCHEMA,
+    batch_max_events: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+    write_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
+  },
+} as const;
+
+const SECRET_LIST = { type: 'array', items: { type: 'string' } } as const;
+
+const SOURCE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['path'],
+  properties: {
+    path: { type: 'string', pattern: '^/[A-Za-z0-9/_.~-]*$' },
+    secrets: SECRET_LIST,
+    // "signature" (default) | "none" | { header, tokens } for senders that cannot sign.
+    auth: {
+      type: ['string', 'object'],
+      default: 'signature',
+      if: { type: 'string' },
+      then: { enum: ['signature', 'none'] },
+      else: {
+        additionalProperties: false,
+        required: ['header', 'tokens'],
+        properties: {
+          header: { type: 'string', pattern: '^[A-Za-z0-9-]+$' },
+          tokens: SECRET_LIST,
+        },
+      },
+    },
+    dedupe: { type: 'boolean', default: true },
+  },
+} as const;
+
+const CONDITION_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['field'],
+  properties: {
+    field: { type: 'string', minLength: 1 },
+    equals: {},
+    not_equals: {},
+    one_of: { type: 'array' },
+    not_one_of: { type: 'array' },
+    exists: { type: 'boolean' },
+    glob: { type: 'string' },
+  },
+} as const;
+
+const STRING_OR_LIST = { type: ['string', 'array'], items: { type: 'string' }, minItems: 1 } as const;
+
+const ROUTE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'to'],
+  properties: {
+    name: { type: 'string', pattern: NAME },
+    match: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        type: STRING_OR_LIST,
+        events: { type: 'array', items: { type: 'string' }, minItems: 1 },
+        success: { type: 'boolean' },
+        source: STRING_OR_LIST,
+        where: { type: 'array', items: CONDITION_SCHEMA },
+      },
+    },
+    to: { type: 'array', items: { type: 'string' }, minItems: 1 },
+  },
+} as const;
+
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sources', 'sinks', 'routes'],
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65_535, default: 8080 },
+        // A crawl page with full markdown and HTML can be several MB; 32 MiB leaves room.
+        body_limit_bytes: { type: 'integer', minimum: 1024, default: 33_554_432 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      },
+    },
+    sources: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: NAME },
+      additionalProperties: SOURCE_SCHEMA,
+    },
+    queue: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        dir: { type: 'string', minLength: 1, default: './data/queue' },
+        max_bytes: { type: 'integer', minimum: 1_048_576, default: 1_073_741_824 },
+        dedupe_window_seconds: { type: 'integer', minimum: 0, default: 86_400 },
+      },
+    },
+    sinks: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: NAME },
+      additionalProperties: SINK_SCHEMA,
+    },
+    routes: { type: 'array', minItems: 1, items: ROUTE_SCHEMA },
+  },
+} as const;

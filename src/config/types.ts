@@ -1,0 +1,73 @@
+import type { ConfigIssue } from './config-error.js';
+import type { Router } from '../routing/router.js';
+
+export type SourceAuth =
+  | { kind: 'signature'; secrets: readonly string[] }
+  | { kind: 'token'; header: string; tokens: readonly string[] }
+  | { kind: 'none' };
+
+export interface SourceConfig {
+  name: string;
+  path: string;
+  auth: SourceAuth;
+  dedupe: boolean;
+}
+
+export interface RetryConfig {
+  initial_delay_ms: number;
+  max_delay_ms: number;
+  multiplier: number;
+  jitter: number;
+  max_attempts: number;
+  max_age_seconds: number;
+}
+
+export interface SinkConfig {
+  name: string;
+  type: string;
+  retry: RetryConfig;
+  batch_max_events: number;
+  write_timeout_ms: number;
+  /** The sink's own options, validated against its definition's schema, defaults filled. */
+  options: Record<string, unknown>;
+}
+
+export interface Condition {
+  field: string;
+  equals?: unknown;
+  not_equals?: unknown;
+  one_of?: unknown[];
+  not_one_of?: unknown[];
+  exists?: boolean;
+  glob?: string;
+}
+
+export interface MatchConfig {
+  type?: string | string[];
+  events?: string[];
+  success?: boolean;
+  source?: string | string[];
+  where?: Condition[];
+}
+
+export interface RouteConfig {
+  name: string;
+  match: MatchConfig;
+  to: string[];
+}
+
+export interface RelayConfig {
+  /** Absolute path of the file it was loaded from (or a label for inline text). */
+  file: string;
+  /** Folder that relative paths in the file are resolved against. */
+  dir: string;
+  server: { host: string; port: number; body_limit_bytes: number };
+  log: { level: string };
+  sources: SourceConfig[];
+  queue: { dir: string; max_bytes: number; dedupe_window_seconds: number };
+  sinks: SinkConfig[];
+  routes: RouteConfig[];
+  router: Router;
+  /** Things worth a look that do not stop the relay (unused sink, unknown event word). */
+  warnings: ConfigIssue[];
+}

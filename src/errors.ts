@@ -1,0 +1,97 @@
+import { format } from 'node:util';
+
+/**
+ * Every error a user can see, declared once. The key is the code; `message` is a
+ * util.format template. docs/errors.md lists the same codes (a test keeps both in step).
+ */
+export const ERRORS = {
+  // ingress: answered to the sender
+  RELAY_ERR_INGRESS_SIGNATURE_MISSING: { status: 401, message: 'expected an X-Firecrawl-Signature header, got none' },
+  RELAY_ERR_INGRESS_SIGNATURE_MALFORMED: {
+    status: 401,
+    message: 'expected X-Firecrawl-Signature as "sha256=<64 hex digits>", got %s',
+  },
+  RELAY_ERR_INGRESS_SIGNATURE_MISMATCH: {
+    status: 401,
+    message: 'the signature does not match the body under any secret of source "%s"',
+  },
+  RELAY_ERR_INGRESS_TOKEN_MISSING: { status: 401, message: 'expected a %s header, got none' },
+  RELAY_ERR_INGRESS_TOKEN_INVALID: { status: 401, message: 'the %s header holds no token of source "%s"' },
+  RELAY_ERR_INGRESS_BODY_TOO_LARGE: { status: 413, message: 'expected a body of at most %s bytes, got more' },
+  RELAY_ERR_INGRESS_MEDIA_TYPE: { status: 415, message: 'expected Content-Type application/json, got %s' },
+  RELAY_ERR_INGRESS_BODY_NOT_UTF8: { status: 400, message: 'expected a UTF-8 body, got invalid byte sequences' },
+  RELAY_ERR_INGRESS_BODY_NOT_JSON: { status: 400, message: 'expected a JSON body, got %s' },
+  RELAY_ERR_INGRESS_BODY_UNSAFE_KEY: {
+    status: 400,
+    message: 'expected JSON without "__proto__" or "constructor.prototype" keys, got one',
+  },
+  RELAY_ERR_INGRESS_ENVELOPE_INVALID: { status: 400, message: 'expected a Firecrawl webhook envelope: %s' },
+  RELAY_ERR_INGRESS_NOT_FOUND: { status: 404, message: 'no source listens on %s %s' },
+  RELAY_ERR_QUEUE_FULL: {
+    status: 503,
+    message: 'the queue holds %s bytes, its limit is %s: the event was not accepted, retry later',
+  },
+  RELAY_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'the event could not be written to the queue: %s' },
+  RELAY_ERR_SHUTTING_DOWN: { status: 503, message: 'the relay is shutting down, retry later' },
+  RELAY_ERR_INGRESS_BAD_REQUEST: { status: 400, message: 'the request could not be read: %s' },
+  RELAY_ERR_INTERNAL: { status: 500, message: 'the relay failed to handle the request; it has been logged' },
+
+  // config: shown at load with file:line:column and key path
+  RELAY_ERR_CONFIG_READ: { status: 0, message: 'cannot read config file %s: %s' },
+  RELAY_ERR_CONFIG_YAML: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_SCHEMA: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_ENV_UNSET: {
+    status: 0,
+    message: 'environment variable %s is not set: set it, or write ${%s:-default} where a default makes sense',
+  },
+  RELAY_ERR_CONFIG_NO_SECRET: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_UNKNOWN_SINK: { status: 0, message: 'unknown sink "%s" (known: %s)' },
+  RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE: { status: 0, message: 'unknown sink type "%s" (known: %s)' },
+  RELAY_ERR_CONFIG_SINK_OPTIONS: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_DUPLICATE: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_BAD_GLOB: {
+    status: 0,
+    message: 'expected an event type or a glob of letters, digits and . _ - * ?, got "%s"',
+  },
+  RELAY_ERR_CONFIG_BAD_CONDITION: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_INVALID: { status: 0, message: '%s' },
+
+  // sinks and delivery
+  RELAY_ERR_SINK_WRITE: { status: 0, message: 'sink "%s" failed to write: %s' },
+  RELAY_ERR_SINK_TIMEOUT: { status: 0, message: 'sink "%s" did not finish a write within %s ms' },
+  RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
+
+  // command line
+  RELAY_ERR_CLI_USAGE: { status: 0, message: '%s' },
+  RELAY_ERR_CLI_SAMPLE: { status: 0, message: 'no sample of type "%s" (known: %s)' },
+  RELAY_ERR_CLI_SEND: { status: 0, message: 'the relay answered %s: %s' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class RelayError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], options?: { cause?: unknown }) {
+    super(format(ERRORS[code].message, ...args), options);
+    this.name = 'RelayError';
+    this.code = code;
+    this.statusCode = ERRORS[code].status;
+  }
+
+  /** The body every HTTP error answer carries. */
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function relayError(code: ErrorCode, ...args: unknown[]): RelayError {
+  return new RelayError(code, args);
+}
+
+/** A short, loggable description of any thrown value: never a payload. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : 'unknown error';
+}

@@ -1,0 +1,104 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { RelayConfig, SourceConfig } from '../config/types.js';
+import { RelayError } from '../errors.js';
+import type { RelayMetrics } from '../metrics.js';
+import type { Queue } from '../queue/queue.js';
+import { isKnownEventType } from '../routing/event-types.js';
+import { parseEnvelope } from './envelope.js';
+import { createVerifier } from './verify.js';
+
+export interface IngressDeps {
+  config: RelayConfig;
+  queue: Queue;
+  metrics: RelayMetrics;
+  logger: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    source?: string;
+  }
+}
+
+/** Reports a refused webhook: counted by code, logged without body or credentials. */
+export function rejectWebhook(
+  deps: Pick<IngressDeps, 'metrics' | 'logger'>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: RelayError,
+): FastifyReply {
+  const source = request.routeOptions.config.source ?? 'none';
+  deps.metrics.eventsRejected.inc({ source, code: error.code });
+  const level = error.statusCode >= 500 ? 'warn' : 'info';
+  deps.logger[level]({ source, code: error.code, ip: request.ip, bytes: request.headers['content-length'] }, 'webhook rejected');
+  return reply.code(error.statusCode).send(error.toJSON());
+}
+
+function registerSource(app: FastifyInstance, deps: IngressDeps, source: SourceConfig): void {
+  const verify = createVerifier(source);
+  const { router } = deps.config;
+  const log = deps.logger.child({ source: source.name });
+
+  app.post(source.path, { config: { source: source.name } }, async (request, reply) => {
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const denied = verify(request.headers, body);
+    if (denied) return rejectWebhook(deps, request, reply, denied);
+
+    let envelope;
+    try {
+      envelope = parseEnvelope(body);
+    } catch (err) {
+      if (err instanceof RelayError) return rejectWebhook(deps, request, reply, err);
+      throw err;
+    }
+    const { payload, type, jobId, dedupeKey } = envelope;
+    const { sinks, routes } = router.match(payload, source.name);
+
+    let result;
+    try {
+      result = await deps.queue.enqueue({
+        source: source.name,
+        type,
+        jobId,
+        dedupeKey: source.dedupe ? `${source.name}:${dedupeKey}` : null,
+        body,
+        sinks,
+      });
+    } catch (err) {
+      if (err instanceof RelayError) return rejectWebhook(deps, request, reply, err);
+      throw err;
+    }
+
+    const known = isKnownEventType(type);
+    if (result.duplicate) {
+      deps.metrics.eventsDuplicate.inc({ source: source.name });
+      log.info({ type, job: jobId }, 'duplicate webhook acknowledged');
+    } else {
+      deps.metrics.eventsReceived.inc({ source: source.name, type: known ? type : 'other' });
+      if (!known) {
+        deps.metrics.eventsUnknownType.inc({ source: source.name });
+        log.info({ type, job: jobId }, 'webhook of an undocumented type accepted');
+      }
+      if (routes.length === 0) {
+        deps.metrics.eventsUnrouted.inc({ source: source.name });
+        log.debug({ type, job: jobId }, 'webhook matched no route');
+      }
+    }
+    return reply.code(200).send({
+      ok: true,
+      event_id: result.eventId === null ? null : String(result.eventId),
+      duplicate: result.duplicate,
+      deliveries: result.duplicate ? 0 : sinks.length,
+    });
+  });
+}
+
+export function registerIngress(app: FastifyInstance, deps: IngressDeps): void {
+  app.removeAllContentTypeParsers();
+  // Keep the raw bytes: the signature is over them, and sinks may forward them unchanged.
+  for (const type of ['application/json', /^application\/[A-Za-z0-9.+-]+\+json$/]) {
+    app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  }
+  for (const source of deps.config.sources) registerSource(app, deps, source);
+}

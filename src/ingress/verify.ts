@@ -1,0 +1,73 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SourceConfig } from '../config/types.js';
+import { RelayError } from '../errors.js';
+
+export const SIGNATURE_HEADER = 'x-firecrawl-signature';
+const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+/** Checks a request's credentials; returns the error to answer with, or null. */
+export type Verifier = (headers: Headers, body: Buffer) => RelayError | null;
+
+/** A header value that was sent once; a repeated header is as bad as a missing one. */
+function single(value: string | string[] | undefined): string | undefined | null {
+  if (Array.isArray(value)) return value.length === 1 ? value[0] : null;
+  return value;
+}
+
+export function sign(secret: string, body: Buffer | string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** Compares two byte strings in time that depends only on their lengths. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Built once per source at load: secrets and tokens are turned into buffers here. */
+export function createVerifier(source: SourceConfig): Verifier {
+  const { auth } = source;
+  switch (auth.kind) {
+    case 'none':
+      return () => null;
+    case 'token': {
+      const tokens = auth.tokens.map((t) => Buffer.from(t));
+      return (headers) => {
+        const value = single(headers[auth.header]);
+        if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_TOKEN_MISSING', [auth.header]);
+        const given = Buffer.from(value ?? '');
+        // Every token is compared, so timing does not tell which one matched.
+        const ok = tokens.reduce((found, token) => sameBytes(given, token) || found, false);
+        return ok ? null : new RelayError('RELAY_ERR_INGRESS_TOKEN_INVALID', [auth.header, source.name]);
+      };
+    }
+    case 'signature': {
+      const secrets = [...auth.secrets];
+      return (headers, body) => {
+        const value = single(headers[SIGNATURE_HEADER]);
+        if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MISSING');
+        const parsed = value === null ? null : SIGNATURE.exec(value.trim());
+        if (!parsed) {
+          const got = value === null ? 'the header more than once' : describeSignature(value);
+          return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MALFORMED', [got]);
+        }
+        const given = Buffer.from(parsed[1]!.toLowerCase(), 'hex');
+        let ok = false;
+        for (const secret of secrets) {
+          const expected = createHmac('sha256', secret).update(body).digest();
+          ok = sameBytes(given, expected) || ok;
+        }
+        return ok ? null : new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MISMATCH', [source.name]);
+      };
+    }
+  }
+}
+
+/** Says what was wrong with a signature header without echoing it. */
+function describeSignature(value: string): string {
+  const scheme = /^([A-Za-z0-9-]{1,16})=/.exec(value)?.[1];
+  if (!scheme) return `a value without a "sha256=" prefix (${value.length} characters)`;
+  if (scheme.toLowerCase() !== 'sha256') return `scheme "${scheme}"`;
+  return `"sha256=" followed by ${value.length - 7} characters that are not 64 hex digits`;
+}

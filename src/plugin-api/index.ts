@@ -1,0 +1,24 @@
+/**
+ * firecrawl-relay/plugin-api: the one public surface for sinks. Built-in sinks
+ * (src/sinks/<type>/) are written against exactly this module, like plugins are.
+ */
+import type { SinkDefinition } from './types.js';
+
+export type {
+  FirecrawlPayload,
+  JsonSchema,
+  RelayEvent,
+  Sink,
+  SinkContext,
+  SinkDefinition,
+  WriteResult,
+} from './types.js';
+export { NotConnectedError, PermanentError, RetryableError } from './errors.js';
+export { pagesOf, pageKey, pageToMarkdown, type Page } from './pages.js';
+
+/** Declares a sink; the identity function, there for the types. */
+export function defineSink<Options = Record<string, unknown>>(
+  definition: SinkDefinition<Options>,
+): SinkDefinition<Options> {
+  return definition;
+}

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { stringify } from 'yaml';
+import type { RelayEvent } from './types.js';
+
+/** A scraped page as crawl.page / batch_scrape.page events carry it in `data`. */
+export interface Page {
+  /** Position in the event's `data` array. */
+  index: number;
+  markdown: string | undefined;
+  url: string | undefined;
+  title: string | undefined;
+  description: string | undefined;
+  statusCode: number | undefined;
+  scrapeId: string | undefined;
+  error: string | undefined;
+  metadata: Record<string, unknown>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/**
+ * The pages an event carries: elements of `data` that hold markdown or page metadata.
+ * A failed page (`success: false`) still yields what it has, so it is never skipped silently.
+ */
+export function pagesOf(event: Pick<RelayEvent, 'payload'>): Page[] {
+  const data = event.payload.data;
+  if (!Array.isArray(data)) return [];
+  const pages: Page[] = [];
+  data.forEach((element, index) => {
+    if (!isObject(element)) return;
+    const metadata = isObject(element.metadata) ? element.metadata : {};
+    const markdown = typeof element.markdown === 'string' ? element.markdown : undefined;
+    const url = str(metadata.url) ?? str(metadata.sourceURL) ?? str(element.url);
+    if (markdown === undefined && url === undefined) return;
+    pages.push({
+      index,
+      markdown,
+      url,
+      title: str(metadata.title),
+      description: str(metadata.description),
+      statusCode: typeof metadata.statusCode === 'number' ? metadata.statusCode : undefined,
+      scrapeId: str(metadata.scrapeId),
+      error: str(metadata.error) ?? str(element.error),
+      metadata,
+    });
+  });
+  return pages;
+}
+
+/** A name for the page that is the same on every retry: scrape id, else a hash of the url. */
+export function pageKey(page: Page): string {
+  if (page.scrapeId) return page.scrapeId.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const basis = page.url ?? String(page.index);
+  return createHash('sha256').update(basis).digest('hex').slice(0, 32);
+}
+
+/** The page as a markdown file a person can open: YAML front matter, then the markdown. */
+export function pageToMarkdown(page: Page, event: Pick<RelayEvent, 'payload' | 'receivedAt'>): string {
+  const front: Record<string, unknown> = {
+    url: page.url,
+    title: page.title,
+    description: page.description,
+    status_code: page.statusCode,
+    scrape_id: page.scrapeId,
+    job_id: event.payload.id,
+    event_type: event.payload.type,
+    success: event.payload.success,
+    error: page.error,
+    scraped_at: str(page.metadata.cachedAt) ?? event.receivedAt.toISOString(),
+  };
+  for (const key of Object.keys(front)) if (front[key] === undefined) delete front[key];
+  const body = page.markdown ?? (page.error ? `_No markdown: ${page.error}_\n` : '_No markdown in this event._\n');
+  return `---\n${stringify(front, { lineWidth: 0 })}---\n\n${body.endsWith('\n') ? body : `${body}\n`}`;
+}

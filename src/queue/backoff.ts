@@ -1,0 +1,11 @@
+import type { RetryConfig } from '../config/types.js';
+
+/**
+ * Delay before attempt `attempt + 1`, after `attempt` failures (1-based): exponential,
+ * capped, and lowered by up to `jitter` of itself so that retries of many events spread out.
+ */
+export function backoffDelay(retry: RetryConfig, attempt: number, random: () => number = Math.random): number {
+  const exponential = retry.initial_delay_ms * retry.multiplier ** Math.max(0, attempt - 1);
+  const capped = Math.min(retry.max_delay_ms, exponential);
+  return Math.round(capped * (1 - retry.jitter * random()));
+}

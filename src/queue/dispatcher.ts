@@ -1,0 +1,266 @@
+import type { Logger } from 'pino';
+import type { SinkConfig } from '../config/types.js';
+import { RelayError, describeError } from '../errors.js';
+import type { RelayMetrics } from '../metrics.js';
+import { NotConnectedError, PermanentError, RetryableError } from '../plugin-api/errors.js';
+import type { FirecrawlPayload, RelayEvent, Sink } from '../plugin-api/types.js';
+import { backoffDelay } from './backoff.js';
+import type { QueuedDelivery, Queue, Settlement } from './queue.js';
+
+/** Longest sleep between two looks at the queue (so CLI replays are seen). */
+const IDLE_POLL_MS = 1000;
+
+export interface DispatcherOptions {
+  config: SinkConfig;
+  sink: Sink;
+  queue: Queue;
+  logger: Logger;
+  metrics: RelayMetrics;
+  now?: () => number;
+  random?: () => number;
+}
+
+function toEvent(row: QueuedDelivery): RelayEvent {
+  const payload = JSON.parse(row.body.toString('utf8')) as FirecrawlPayload;
+  if (payload.id === undefined) payload.id = row.jobId;
+  return {
+    deliveryId: String(row.id),
+    eventId: String(row.eventId),
+    source: row.source,
+    receivedAt: new Date(row.receivedAt),
+    attempt: row.attempts + 1,
+    type: row.type,
+    jobId: row.jobId,
+    success: payload.success,
+    payload,
+    raw: row.body,
+  };
+}
+
+/**
+ * Delivers one sink's queue: one batch at a time, in id order, retrying with backoff.
+ * A sink that fails or hangs only ever delays its own deliveries.
+ */
+export class Dispatcher {
+  private readonly name: string;
+  private stopped = false;
+  private connected = false;
+  private lastError: string | null = null;
+  private consecutiveFailures = 0;
+  private wake: (() => void) | null = null;
+  private sleepTimer: NodeJS.Timeout | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly abort = new AbortController();
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.name = options.config.name;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Why the sink is not delivering, when it is not. */
+  get error(): string | null {
+    return this.lastError;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** New deliveries are waiting: stop sleeping. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** Stops after the write in flight; aborts it when `deadlineMs` passes first. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopped = true;
+    this.notify();
+    if (!this.loop) return;
+    const deadline = setTimeout(() => this.abort.abort(new Error('relay shutting down')), deadlineMs);
+    try {
+      await this.loop;
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        if (this.sleepTimer) clearTimeout(this.sleepTimer);
+        this.sleepTimer = null;
+        this.wake = null;
+        resolve();
+      };
+      this.wake = done;
+      this.sleepTimer = setTimeout(done, Math.max(0, ms));
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { config, queue, logger } = this.options;
+    while (!this.stopped) {
+      if (!this.connected) {
+        if (!(await this.connect())) {
+          await this.sleep(backoffDelay(config.retry, this.consecutiveFailures, this.random));
+          continue;
+        }
+      }
+      let rows: QueuedDelivery[];
+      try {
+        rows = queue.nextBatch(this.name, config.batch_max_events);
+      } catch (err) {
+        logger.error({ err: describeError(err) }, 'queue read failed');
+        await this.sleep(IDLE_POLL_MS);
+        continue;
+      }
+      if (rows.length === 0) {
+        const due = queue.nextDueAt(this.name);
+        await this.sleep(due === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, due - this.now()));
+        continue;
+      }
+      const batchFailed = await this.deliver(rows);
+      if (batchFailed && !this.stopped) {
+        this.consecutiveFailures++;
+        await this.sleep(backoffDelay(config.retry, this.consecutiveFailures, this.random));
+      } else this.consecutiveFailures = 0;
+    }
+  }
+
+  private async connect(): Promise<boolean> {
+    const { sink, logger } = this.options;
+    try {
+      await sink.connect?.(this.abort.signal);
+      this.connected = true;
+      this.lastError = null;
+      logger.info('sink connected');
+      return true;
+    } catch (err) {
+      this.consecutiveFailures++;
+      this.lastError = new RelayError('RELAY_ERR_SINK_CONNECT', [this.name, describeError(err)]).message;
+      logger.warn({ err: describeError(err), failures: this.consecutiveFailures }, 'sink connect failed');
+      return false;
+    }
+  }
+
+  /** Writes one batch and settles it in the queue; true when the whole batch failed. */
+  private async deliver(rows: QueuedDelivery[]): Promise<boolean> {
+    const { config, queue, logger, metrics } = this.options;
+    const failures = new Map<number, unknown>();
+    const events: RelayEvent[] = [];
+    const unreadable: Array<{ id: number; error: string }> = [];
+    const readable: QueuedDelivery[] = [];
+    for (const row of rows) {
+      try {
+        events.push(toEvent(row));
+        readable.push(row);
+      } catch (err) {
+        unreadable.push({ id: row.id, error: `stored event is unreadable: ${describeError(err)}` });
+      }
+    }
+
+    const stopTimer = metrics.deliveryDuration.startTimer({ sink: this.name });
+    let whole: unknown = null;
+    try {
+      const result = await this.writeWithTimeout(events);
+      for (const f of result?.failed ?? []) if (f.index >= 0 && f.index < events.length) failures.set(f.index, f.error);
+    } catch (err) {
+      whole = err;
+      events.forEach((_, i) => failures.set(i, err));
+    } finally {
+      stopTimer();
+    }
+
+    if (whole instanceof NotConnectedError) {
+      this.connected = false;
+      this.lastError = describeError(whole);
+    }
+
+    const settlement = this.settlement(readable, failures);
+    settlement.dead.push(...unreadable);
+    queue.settle(this.name, settlement);
+
+    metrics.deliveries.inc({ sink: this.name, outcome: 'delivered' }, settlement.delivered.length);
+    metrics.deliveries.inc({ sink: this.name, outcome: 'retried' }, settlement.retry.length);
+    metrics.deliveries.inc({ sink: this.name, outcome: 'dead_lettered' }, settlement.dead.length);
+    if (failures.size > 0) {
+      const first = failures.values().next().value;
+      this.lastError = describeError(first);
+      logger.warn(
+        { failed: failures.size, batch: events.length, dead: settlement.dead.length, err: describeError(first) },
+        'delivery failed',
+      );
+    } else {
+      if (!(whole instanceof NotConnectedError)) this.lastError = null;
+      logger.debug({ count: events.length }, 'events delivered');
+    }
+    return whole !== null;
+  }
+
+  private async writeWithTimeout(events: RelayEvent[]): ReturnType<Sink['write']> {
+    const { config, sink } = this.options;
+    const controller = new AbortController();
+    const onStop = (): void => controller.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new RelayError('RELAY_ERR_SINK_TIMEOUT', [this.name, config.write_timeout_ms]);
+        controller.abort(error);
+        reject(error);
+      }, config.write_timeout_ms);
+    });
+    try {
+      // A sink that throws synchronously is treated like one that rejects.
+      return await Promise.race([Promise.resolve().then(() => sink.write(events, controller.signal)), timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  /**
+   * Sorts a written batch into delivered, retried and dead. Once an event of a job
+   * fails, the later events of that job in the batch are held back with it, so the sink
+   * never sees a job's events out of order across retries.
+   */
+  private settlement(rows: readonly QueuedDelivery[], failures: ReadonlyMap<number, unknown>): Settlement & {
+    dead: Array<{ id: number; error: string }>;
+  } {
+    const { retry } = this.options.config;
+    const now = this.now();
+    const delivered: number[] = [];
+    const retries: Array<Settlement['retry'][number]> = [];
+    const dead: Array<{ id: number; error: string }> = [];
+    const heldJobs = new Map<string, number>();
+
+    rows.forEach((row, index) => {
+      const held = heldJobs.get(row.jobId);
+      const error = failures.get(index);
+      if (error === undefined) {
+        if (held === undefined) delivered.push(row.id);
+        else retries.push({ id: row.id, jobId: row.jobId, at: held, error: null, countAttempt: false });
+        return;
+      }
+      const message = describeError(error).slice(0, 2000);
+      const attempts = row.attempts + 1;
+      const tooOld = now - row.createdAt >= retry.max_age_seconds * 1000;
+      if (error instanceof PermanentError || attempts >= retry.max_attempts || tooOld) {
+        if (held === undefined) return void dead.push({ id: row.id, error: message });
+      }
+      const notConnected = error instanceof NotConnectedError;
+      const retryAfter = error instanceof RetryableError ? error.retryAfterMs : undefined;
+      const at = held ?? now + (retryAfter ?? (notConnected ? 0 : backoffDelay(retry, attempts, this.random)));
+      retries.push({ id: row.id, jobId: row.jobId, at, error: message, countAttempt: !notConnected });
+      heldJobs.set(row.jobId, at);
+    });
+    return { delivered, retry: retries, dead };
+  }
+}

@@ -1,0 +1,31 @@
+/** Event types Firecrawl documents. Others are accepted and routed too, and counted apart. */
+export const KNOWN_EVENT_TYPES = [
+  'crawl.started',
+  'crawl.page',
+  'crawl.completed',
+  'crawl.failed',
+  'crawl.cancelled',
+  'batch_scrape.started',
+  'batch_scrape.page',
+  'batch_scrape.completed',
+  'batch_scrape.failed',
+  'extract.started',
+  'extract.completed',
+  'extract.failed',
+  'agent.started',
+  'agent.action',
+  'agent.completed',
+  'agent.failed',
+  'agent.cancelled',
+  'monitor.page',
+  'monitor.check.completed',
+] as const;
+
+const KNOWN = new Set<string>(KNOWN_EVENT_TYPES);
+
+export function isKnownEventType(type: string): boolean {
+  return KNOWN.has(type);
+}
+
+/** The words of Firecrawl's own `webhook.events` filter: the last part of a type. */
+export const FIRECRAWL_EVENT_WORDS = ['started', 'page', 'completed', 'failed', 'cancelled', 'action'] as const;

@@ -1,0 +1,38 @@
+import { defineSink, type RelayEvent } from '../../plugin-api/index.js';
+
+export interface StdoutSinkOptions {
+  /** `event`: the whole body; `summary`: type, job, success and page count only. */
+  format: 'event' | 'summary';
+}
+
+function summary(event: RelayEvent): Record<string, unknown> {
+  const data = event.payload.data;
+  return {
+    type: event.type,
+    id: event.jobId,
+    success: event.success,
+    items: Array.isArray(data) ? data.length : 1,
+    ...(event.payload.error ? { error: event.payload.error } : {}),
+    received_at: event.receivedAt.toISOString(),
+  };
+}
+
+/** A JSON line per event on standard output (the relay's logs go to standard error). */
+export default defineSink<StdoutSinkOptions>({
+  type: 'stdout',
+  configSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { format: { enum: ['event', 'summary'], default: 'event' } },
+  },
+  create(options) {
+    return {
+      async write(batch) {
+        const text = batch.map((e) => `${JSON.stringify(options.format === 'summary' ? summary(e) : e.payload)}\n`).join('');
+        await new Promise<void>((resolve, reject) => {
+          process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+        });
+      },
+    };
+  },
+});
