@@ -55,11 +55,14 @@ export function loadConfigFile(file: string, options: LoadOptions): RelayConfig 
 export function parseConfig(text: string, file: string, options: LoadOptions & { dir?: string }): RelayConfig {
   const source = new YamlSource(file, text);
   if (source.issues.length > 0) throw new ConfigError(source.issues);
+  // Unset variables are reported with everything else, not on their own.
   const uses = interpolate(source, options.env ?? process.env);
 
   const raw: unknown = source.doc.toJS();
-  if (!validateConfig(raw)) source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
-  if (source.issues.length > 0) throw new ConfigError(source.issues);
+  if (!validateConfig(raw)) {
+    source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
+    throw new ConfigError(source.issues);
+  }
   const doc = raw as RawConfig;
 
   const warnings: ConfigIssue[] = [];

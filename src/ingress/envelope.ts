@@ -51,12 +51,18 @@ export function parseEnvelope(body: Buffer): Envelope {
   }
   let value: unknown;
   try {
-    value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch (err) {
-    if (err instanceof SyntaxError || err instanceof RangeError) {
-      throw new RelayError('RELAY_ERR_INGRESS_BODY_NOT_JSON', [body.length === 0 ? 'an empty body' : 'invalid JSON']);
+    value = JSON.parse(text);
+  } catch {
+    // SyntaxError, or RangeError for nesting deeper than the stack.
+    throw new RelayError('RELAY_ERR_INGRESS_BODY_NOT_JSON', [body.length === 0 ? 'an empty body' : 'invalid JSON']);
+  }
+  // Keys that could pollute prototypes downstream; the text test keeps the scan off the hot path.
+  if (text.includes('__proto__') || text.includes('constructor')) {
+    try {
+      secureJson.scan(value, { protoAction: 'error', constructorAction: 'error' });
+    } catch {
+      throw new RelayError('RELAY_ERR_INGRESS_BODY_UNSAFE_KEY');
     }
-    throw new RelayError('RELAY_ERR_INGRESS_BODY_UNSAFE_KEY');
   }
   if (!validate(value)) throw new RelayError('RELAY_ERR_INGRESS_ENVELOPE_INVALID', [why()]);
   const payload = value as FirecrawlPayload & { jobId?: string };

@@ -68,6 +68,8 @@ export class Queue {
   private readonly listeners = new Set<(sinks: ReadonlySet<string>) => void>();
   private readonly stmt: Record<string, Statement>;
   private closed = false;
+  /** Enqueue transactions committed: fewer than events when group commit works. */
+  commits = 0;
 
   constructor(options: QueueOptions) {
     mkdirSync(options.dir, { recursive: true });
@@ -178,6 +180,7 @@ export class Queue {
         return;
       }
       results = this.commit(batch, this.now());
+      this.commits++;
     } catch (err) {
       const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [describeError(err)], { cause: err });
       for (const waiter of batch) waiter.reject(error);

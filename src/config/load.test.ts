@@ -1,0 +1,273 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { builtinSinks } from '../sinks/registry.js';
+import { ConfigError, formatIssue, type ConfigIssue } from './config-error.js';
+import { loadConfigFile, parseConfig } from './load.js';
+import { tempDir } from '../../test/helpers/relay.js';
+
+const registry = builtinSinks();
+
+function load(yaml: string, env: Record<string, string> = {}) {
+  return parseConfig(yaml, 'relay.config.yaml', { registry, env, dir: '/srv/relay' });
+}
+
+function issuesOf(yaml: string, env: Record<string, string> = {}): ConfigIssue[] {
+  try {
+    load(yaml, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.issues];
+    throw err;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+// Lines are numbered from the first line of the template string (line 1 is empty).
+const VALID = `
+sources:
+  firecrawl:
+    path: /webhooks/firecrawl
+    secrets: ["\${SECRET}"]
+sinks:
+  archive:
+    type: file
+    dir: ./out
+  console:
+    type: stdout
+routes:
+  - name: all
+    match: { type: "*" }
+    to: [archive]
+  - name: lifecycle
+    match: { events: [completed, failed] }
+    to: [console]
+`;
+
+describe('a valid config', () => {
+  it('fills defaults from the schema and resolves the queue folder against the config folder', () => {
+    const config = load(VALID, { SECRET: 's' });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, body_limit_bytes: 33_554_432 });
+    expect(config.queue.dir).toBe('/srv/relay/data/queue');
+    expect(config.queue.dedupe_window_seconds).toBe(86_400);
+    expect(config.sources[0]).toMatchObject({ name: 'firecrawl', path: '/webhooks/firecrawl', auth: { kind: 'signature', secrets: ['s'] } });
+    const archive = config.sinks.find((s) => s.name === 'archive')!;
+    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true });
+    expect(archive.retry.max_attempts).toBe(12);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('interpolates ${VAR:-default} and gives unquoted whole references their YAML type', () => {
+    const yaml = VALID.replace('sources:', 'server:\n  port: ${PORT:-9090}\n  host: "${HOST:-0.0.0.0}"\nsources:');
+    expect(load(yaml, { SECRET: 's' }).server).toMatchObject({ port: 9090, host: '0.0.0.0' });
+    expect(load(yaml, { SECRET: 's', PORT: '7000' }).server.port).toBe(7000);
+  });
+
+  it('keeps a literal ${ written as $${', () => {
+    const yaml = VALID.replace('dir: ./out', () => 'dir: "./out/$${not_a_var}"');
+    const archive = load(yaml, { SECRET: 's' }).sinks.find((s) => s.name === 'archive')!;
+    expect(archive.options.dir).toBe('./out/${not_a_var}');
+  });
+
+  it('drops a rotation slot left empty by ${VAR:-}', () => {
+    const yaml = VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}", "${OLD_SECRET:-}"]');
+    expect(load(yaml, { SECRET: 's' }).sources[0]!.auth).toEqual({ kind: 'signature', secrets: ['s'] });
+  });
+
+  it('accepts token auth and auth: none', () => {
+    const token = VALID.replace('secrets: ["${SECRET}"]', 'auth: { header: X-Relay-Token, tokens: ["${TOKEN}"] }');
+    expect(load(token, { TOKEN: 't' }).sources[0]!.auth).toEqual({ kind: 'token', header: 'x-relay-token', tokens: ['t'] });
+    const none = VALID.replace('secrets: ["${SECRET}"]', 'auth: none');
+    expect(load(none).sources[0]!.auth).toEqual({ kind: 'none' });
+  });
+
+  it('warns about a sink no route names and a glob that matches no documented type', () => {
+    const yaml = VALID.replace('to: [console]', 'to: [archive]').replace('type: "*"', 'type: "crawl.pgae"');
+    const warnings = load(yaml, { SECRET: 's' }).warnings.map(formatIssue);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^relay.config.yaml:10:3 sinks.console: sink "console" is named by no route/),
+      expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.pgae" matches no documented event type/),
+    ]);
+  });
+
+  it('loads the shipped relay.config.yaml', () => {
+    const config = loadConfigFile(new URL('../../relay.config.yaml', import.meta.url).pathname, {
+      registry,
+      env: { FIRECRAWL_WEBHOOK_SECRET: 'x' },
+    });
+    expect(config.sources.map((s) => s.path)).toEqual(['/webhooks/firecrawl']);
+    expect(config.sinks.map((s) => s.type).sort()).toEqual(['file', 'stdout']);
+    expect(config.warnings).toEqual([]);
+  });
+});
+
+describe('config errors', () => {
+  const cases: Array<{ name: string; yaml: string; env?: Record<string, string>; code: string; at: string; message: RegExp }> = [
+    {
+      name: 'an unset variable without default names the variable',
+      yaml: VALID,
+      code: 'RELAY_ERR_CONFIG_ENV_UNSET',
+      at: 'relay.config.yaml:5:15 sources.firecrawl.secrets[0]',
+      message: /environment variable SECRET is not set/,
+    },
+    {
+      name: 'a secret that is set but empty says which variable to set',
+      yaml: VALID,
+      env: { SECRET: '' },
+      code: 'RELAY_ERR_CONFIG_NO_SECRET',
+      at: 'relay.config.yaml:5:14 sources.firecrawl.secrets',
+      message: /expected at least one signing secret, got none: set SECRET/,
+    },
+    {
+      name: 'an unknown sink in a route lists the known ones',
+      yaml: VALID.replace('to: [archive]', 'to: [archvie]'),
+      code: 'RELAY_ERR_CONFIG_UNKNOWN_SINK',
+      at: 'relay.config.yaml:15:10 routes[0].to[0]',
+      message: /unknown sink "archvie" \(known: archive, console\)/,
+    },
+    {
+      name: 'an unknown sink type lists the known types',
+      yaml: VALID.replace('type: stdout', 'type: stdot'),
+      code: 'RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE',
+      at: 'relay.config.yaml:11:11 sinks.console.type',
+      message: /unknown sink type "stdot" \(known: file, stdout\)/,
+    },
+    {
+      name: 'an unknown top-level key points at the key',
+      yaml: `${VALID}rotues: []\n`,
+      code: 'RELAY_ERR_CONFIG_SCHEMA',
+      at: 'relay.config.yaml:19:1 rotues',
+      message: /unknown key "rotues" \(known: server, log, sources, queue, sinks, routes\)/,
+    },
+    {
+      name: 'a wrong type says what was expected and got',
+      yaml: VALID.replace('sources:', 'server:\n  port: eighty\nsources:'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_SCHEMA',
+      at: 'relay.config.yaml:3:9 server.port',
+      message: /expected an integer, got "eighty"/,
+    },
+    {
+      name: "a sink's own option is checked against its schema",
+      yaml: VALID.replace('type: stdout', 'type: stdout\n    format: xml'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_SINK_OPTIONS',
+      at: 'relay.config.yaml:12:13 sinks.console.format',
+      message: /expected one of "event", "summary", got "xml"/,
+    },
+    {
+      name: 'a missing required sink option',
+      yaml: VALID.replace('    dir: ./out\n', ''),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_SINK_OPTIONS',
+      at: 'relay.config.yaml:8:5 sinks.archive',
+      message: /missing required key "dir"/,
+    },
+    {
+      name: 'a duplicate key in a map',
+      yaml: VALID.replace('  console:', '  archive:'),
+      code: 'RELAY_ERR_CONFIG_DUPLICATE',
+      at: 'relay.config.yaml:10:3 (yaml)',
+      message: /a key is written twice/,
+    },
+    {
+      name: 'a duplicate route name',
+      yaml: VALID.replace('name: lifecycle', 'name: all'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_DUPLICATE',
+      at: 'relay.config.yaml:16:11 routes[1].name',
+      message: /route name "all" is already used by routes\[0\]/,
+    },
+    {
+      name: 'a bad glob',
+      yaml: VALID.replace('type: "*"', 'type: "crawl.[page"'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_BAD_GLOB',
+      at: 'relay.config.yaml:14:20 routes[0].match.type',
+      message: /got "crawl.\[page"/,
+    },
+    {
+      name: 'a bad glob inside a list points at the item',
+      yaml: VALID.replace('type: "*"', 'type: ["crawl.page", "crawl page"]'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_BAD_GLOB',
+      at: 'relay.config.yaml:14:35 routes[0].match.type[1]',
+      message: /got "crawl page"/,
+    },
+    {
+      name: 'a where condition with two operators',
+      yaml: VALID.replace('match: { type: "*" }', 'match: { where: [{ field: "success", equals: true, exists: true }] }'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_BAD_CONDITION',
+      at: 'relay.config.yaml:14:22 routes[0].match.where[0]',
+      message: /expected exactly one operator .* got equals, exists/,
+    },
+    {
+      name: 'a where condition on a malformed field path',
+      yaml: VALID.replace('match: { type: "*" }', 'match: { where: [{ field: "data[x].url", exists: true }] }'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_BAD_CONDITION',
+      at: 'relay.config.yaml:14:22 routes[0].match.where[0]',
+      message: /expected a field path .* got "data\[x\].url"/,
+    },
+    {
+      name: 'two sources on one path',
+      yaml: VALID.replace('sinks:', '  again:\n    path: /webhooks/firecrawl\n    auth: none\nsinks:'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_DUPLICATE',
+      at: 'relay.config.yaml:7:11 sources.again.path',
+      message: /path \/webhooks\/firecrawl is already the path of source "firecrawl"/,
+    },
+    {
+      name: 'a source on a path the relay keeps for itself',
+      yaml: VALID.replace('path: /webhooks/firecrawl', 'path: /metrics'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:4:11 sources.firecrawl.path',
+      message: /expected a path other than the relay's own/,
+    },
+    {
+      name: 'an unknown auth mode',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'auth: hmac'),
+      code: 'RELAY_ERR_CONFIG_SCHEMA',
+      at: 'relay.config.yaml:5:11 sources.firecrawl.auth',
+      message: /expected one of "signature", "none", got "hmac"/,
+    },
+    {
+      name: 'broken YAML',
+      yaml: VALID.replace('to: [archive]', 'to: [archive'),
+      code: 'RELAY_ERR_CONFIG_YAML',
+      at: 'relay.config.yaml:',
+      message: /./,
+    },
+  ];
+
+  it.each(cases)('$name', ({ yaml, env, code, at, message }) => {
+    const issues = issuesOf(yaml, env);
+    const issue = issues.find((i) => i.code === code);
+    expect(issue, JSON.stringify(issues, null, 2)).toBeDefined();
+    expect(formatIssue(issue!).startsWith(at), formatIssue(issue!)).toBe(true);
+    expect(issue!.message).toMatch(message);
+  });
+
+  it('collects every error at once', () => {
+    const yaml = VALID.replace('to: [archive]', 'to: [nope]').replace('type: stdout', 'type: nope').replace('type: "*"', 'type: "a b"');
+    const codes = issuesOf(yaml).map((i) => i.code).sort();
+    expect(codes).toEqual([
+      'RELAY_ERR_CONFIG_BAD_GLOB',
+      'RELAY_ERR_CONFIG_ENV_UNSET',
+      'RELAY_ERR_CONFIG_UNKNOWN_SINK',
+      'RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE',
+    ]);
+  });
+
+  it('reports a file that cannot be read', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      expect(() => loadConfigFile(join(dir, 'missing.yaml'), { registry })).toThrow(/cannot read .*missing.yaml: ENOENT/);
+      writeFileSync(join(dir, 'ok.yaml'), VALID);
+      expect(loadConfigFile(join(dir, 'ok.yaml'), { registry, env: { SECRET: 's' } }).dir).toBe(dir);
+    } finally {
+      cleanup();
+    }
+  });
+});

@@ -1,0 +1,306 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sign } from './verify.js';
+import type { Relay } from '../relay.js';
+import { SECOND_SECRET, SECRET, configYaml, registryWith, tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
+import { RecordingSink } from '../../test/helpers/sinks.js';
+import { sampleEvent, sampleTypes, signedRequest } from '../../test/helpers/webhooks.js';
+
+const PAGE = sampleEvent('crawl.page');
+const BODY = JSON.stringify(PAGE);
+
+let relay: Relay;
+let cleanup: () => void;
+let recorder: RecordingSink;
+
+function stored(): { events: number; deliveries: number } {
+  const db = relay.queue.db;
+  return {
+    events: (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n,
+    deliveries: (db.prepare('SELECT COUNT(*) AS n FROM deliveries').get() as { n: number }).n,
+  };
+}
+
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const found = (await relay.metrics.registry.getSingleMetric(name)?.get())?.values.find((v) =>
+    Object.entries(labels).every(([k, value]) => v.labels[k] === value),
+  );
+  return found?.value ?? 0;
+}
+
+beforeEach(async () => {
+  const tmp = tempDir();
+  cleanup = tmp.cleanup;
+  recorder = new RecordingSink();
+  const registry = registryWith(recorder.definition());
+  const config = testConfig(
+    configYaml(
+      tmp.dir,
+      `
+server: { body_limit_bytes: 65536 }
+sinks:
+  rec: { type: recording }
+routes:
+  - { name: all, match: { type: "*" }, to: [rec] }
+`,
+    ),
+    registry,
+  );
+  // Delivery is not started: these tests look at what the ingress stored.
+  relay = await testRelay(config, registry);
+});
+
+afterEach(async () => {
+  await relay.close();
+  cleanup();
+});
+
+describe('signature verification', () => {
+  const cases: Array<{ name: string; headers: Record<string, string>; body?: string; status: number; code?: string }> = [
+    { name: 'accepts a body signed with the secret', headers: { 'x-firecrawl-signature': sign(SECRET, BODY) }, status: 200 },
+    {
+      name: 'accepts a body signed with the second (rotated) secret',
+      headers: { 'x-firecrawl-signature': sign(SECOND_SECRET, BODY) },
+      status: 200,
+    },
+    {
+      name: 'accepts upper-case hex digits',
+      headers: { 'x-firecrawl-signature': `sha256=${sign(SECRET, BODY).slice(7).toUpperCase()}` },
+      status: 200,
+    },
+    {
+      name: 'rejects a body signed with another secret',
+      headers: { 'x-firecrawl-signature': sign('another-secret', BODY) },
+      status: 401,
+      code: 'RELAY_ERR_INGRESS_SIGNATURE_MISMATCH',
+    },
+    { name: 'rejects a request without signature header', headers: {}, status: 401, code: 'RELAY_ERR_INGRESS_SIGNATURE_MISSING' },
+    {
+      name: 'rejects a sha1= signature',
+      headers: { 'x-firecrawl-signature': `sha1=${'a'.repeat(40)}` },
+      status: 401,
+      code: 'RELAY_ERR_INGRESS_SIGNATURE_MALFORMED',
+    },
+    {
+      name: 'rejects a signature that is not hex',
+      headers: { 'x-firecrawl-signature': `sha256=${'z'.repeat(64)}` },
+      status: 401,
+      code: 'RELAY_ERR_INGRESS_SIGNATURE_MALFORMED',
+    },
+    {
+      name: 'rejects a bare hex digest without scheme',
+      headers: { 'x-firecrawl-signature': sign(SECRET, BODY).slice(7) },
+      status: 401,
+      code: 'RELAY_ERR_INGRESS_SIGNATURE_MALFORMED',
+    },
+    {
+      name: 'rejects a truncated digest',
+      headers: { 'x-firecrawl-signature': sign(SECRET, BODY).slice(0, -2) },
+      status: 401,
+      code: 'RELAY_ERR_INGRESS_SIGNATURE_MALFORMED',
+    },
+    {
+      name: 'rejects an empty body whatever its signature',
+      headers: { 'x-firecrawl-signature': sign('another-secret', '') },
+      body: '',
+      status: 401,
+      code: 'RELAY_ERR_INGRESS_SIGNATURE_MISMATCH',
+    },
+    {
+      name: 'answers 400 to an empty body correctly signed',
+      headers: { 'x-firecrawl-signature': sign(SECRET, '') },
+      body: '',
+      status: 400,
+      code: 'RELAY_ERR_INGRESS_BODY_NOT_JSON',
+    },
+    {
+      name: 'rejects a body changed by one byte after signing',
+      headers: { 'x-firecrawl-signature': sign(SECRET, BODY) },
+      body: BODY.replace('Page Title', 'Page Titlf'),
+      status: 401,
+      code: 'RELAY_ERR_INGRESS_SIGNATURE_MISMATCH',
+    },
+  ];
+
+  it.each(cases)('$name', async ({ headers, body, status, code }) => {
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/webhooks/firecrawl',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: body ?? BODY,
+    });
+    expect(response.statusCode).toBe(status);
+    if (code) {
+      expect(response.json().error.code).toBe(code);
+      expect(stored()).toEqual({ events: 0, deliveries: 0 });
+      expect(await metric('relay_events_rejected_total', { code })).toBe(1);
+    } else {
+      expect(response.json()).toMatchObject({ ok: true, duplicate: false, deliveries: 1 });
+      expect(stored()).toEqual({ events: 1, deliveries: 1 });
+    }
+  });
+
+  it('rejects a signature header sent twice', async () => {
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/webhooks/firecrawl',
+      headers: { 'content-type': 'application/json', 'x-firecrawl-signature': [sign(SECRET, BODY), sign(SECRET, BODY)] },
+      payload: BODY,
+    });
+    expect(response.statusCode).toBe(401);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_SIGNATURE_MALFORMED');
+  });
+
+  it('never echoes the signature it was sent', async () => {
+    const signature = `sha256=${'x'.repeat(64)}`;
+    const response = await relay.app.inject({
+      method: 'POST',
+      url: '/webhooks/firecrawl',
+      headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature },
+      payload: BODY,
+    });
+    expect(response.body).not.toContain('x'.repeat(64));
+  });
+});
+
+describe('body and envelope', () => {
+  it('accepts every documented sample', async () => {
+    const types = sampleTypes();
+    expect(types.length).toBe(19);
+    for (const type of types) {
+      const response = await relay.app.inject(signedRequest(sampleEvent(type)));
+      expect(response.statusCode, type).toBe(200);
+      expect(response.json().duplicate, type).toBe(false);
+    }
+    expect(stored().events).toBe(19);
+  });
+
+  it('accepts a failed page (success: false on *.page)', async () => {
+    const failed = sampleEvent('crawl.page', { success: false, error: 'Page timed out' });
+    const response = await relay.app.inject(signedRequest(failed));
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('accepts the legacy v0 jobId in place of id and stores it as the job', async () => {
+    const { id, ...legacy } = sampleEvent('crawl.completed');
+    const response = await relay.app.inject(signedRequest({ ...legacy, jobId: 'legacy-job-1' }));
+    expect(response.statusCode).toBe(200);
+    const row = relay.queue.db.prepare('SELECT job_id FROM events').get() as { job_id: string };
+    expect(row.job_id).toBe('legacy-job-1');
+    expect(id).toBeDefined();
+  });
+
+  it('accepts and counts an event type Firecrawl does not document yet', async () => {
+    const response = await relay.app.inject(signedRequest(sampleEvent('crawl.completed', { type: 'crawl.paused' })));
+    expect(response.statusCode).toBe(200);
+    expect(response.json().deliveries).toBe(1);
+    expect(await metric('relay_events_unknown_type_total', { source: 'firecrawl' })).toBe(1);
+    expect(await metric('relay_events_received_total', { type: 'other' })).toBe(1);
+  });
+
+  const invalid: Array<{ name: string; body: string; code: string }> = [
+    { name: 'invalid JSON', body: '{"success": true,', code: 'RELAY_ERR_INGRESS_BODY_NOT_JSON' },
+    { name: 'a JSON array', body: '[1,2]', code: 'RELAY_ERR_INGRESS_ENVELOPE_INVALID' },
+    { name: 'no type', body: JSON.stringify({ success: true, id: 'j', data: [] }), code: 'RELAY_ERR_INGRESS_ENVELOPE_INVALID' },
+    { name: 'no id nor jobId', body: JSON.stringify({ success: true, type: 'crawl.page', data: [] }), code: 'RELAY_ERR_INGRESS_ENVELOPE_INVALID' },
+    {
+      name: 'success as a string',
+      body: JSON.stringify({ success: 'yes', type: 'crawl.page', id: 'j', data: [] }),
+      code: 'RELAY_ERR_INGRESS_ENVELOPE_INVALID',
+    },
+    {
+      name: 'data as a string',
+      body: JSON.stringify({ success: true, type: 'crawl.page', id: 'j', data: 'x' }),
+      code: 'RELAY_ERR_INGRESS_ENVELOPE_INVALID',
+    },
+    {
+      name: 'a __proto__ key',
+      body: '{"success":true,"type":"crawl.page","id":"j","data":[],"metadata":{"__proto__":{"polluted":1}}}',
+      code: 'RELAY_ERR_INGRESS_BODY_UNSAFE_KEY',
+    },
+  ];
+  it.each(invalid)('answers 400 to $name', async ({ body, code }) => {
+    const response = await relay.app.inject(signedRequest(body));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.code).toBe(code);
+    expect(stored().events).toBe(0);
+  });
+
+  it('answers 400 to invalid UTF-8', async () => {
+    const body = Buffer.concat([Buffer.from('{"success":true,"type":"crawl.page","id":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","data":[]}')]);
+    const response = await relay.app.inject(signedRequest(body));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_BODY_NOT_UTF8');
+  });
+
+  it('answers 413 to a body over the limit', async () => {
+    const big = sampleEvent('crawl.page', { data: [{ markdown: 'x'.repeat(70_000) }] });
+    const response = await relay.app.inject(signedRequest(big));
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_BODY_TOO_LARGE');
+    expect(stored().events).toBe(0);
+  });
+
+  it.each(['text/plain', 'application/x-www-form-urlencoded'])('answers 415 to Content-Type %s', async (type) => {
+    const request = signedRequest(BODY);
+    const response = await relay.app.inject({ ...request, headers: { ...request.headers, 'content-type': type } });
+    expect(response.statusCode).toBe(415);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_MEDIA_TYPE');
+    expect(response.json().error.message).toContain(type);
+  });
+
+  it('accepts application/json with a charset', async () => {
+    const request = signedRequest(BODY);
+    const response = await relay.app.inject({
+      ...request,
+      headers: { ...request.headers, 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('answers 404 with a code on a path no source listens on', async () => {
+    const response = await relay.app.inject(signedRequest(BODY, SECRET, '/elsewhere'));
+    expect(response.statusCode).toBe(404);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_NOT_FOUND');
+  });
+});
+
+describe('dedupe', () => {
+  it('acknowledges a retried body without storing it again', async () => {
+    const first = await relay.app.inject(signedRequest(BODY));
+    const second = await relay.app.inject(signedRequest(BODY));
+    expect(first.json()).toMatchObject({ ok: true, duplicate: false });
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toMatchObject({ ok: true, duplicate: true, deliveries: 0 });
+    expect(stored()).toEqual({ events: 1, deliveries: 1 });
+    expect(await metric('relay_events_duplicate_total', { source: 'firecrawl' })).toBe(1);
+  });
+
+  it('keys on webhookId when present, even if the bytes differ', async () => {
+    const a = sampleEvent('monitor.page');
+    const b = { ...a, metadata: { environment: 'retried' } };
+    expect((await relay.app.inject(signedRequest(a))).json().duplicate).toBe(false);
+    expect((await relay.app.inject(signedRequest(b))).json().duplicate).toBe(true);
+    const c = { ...a, webhookId: 'another-delivery' };
+    expect((await relay.app.inject(signedRequest(c))).json().duplicate).toBe(false);
+  });
+
+  it('treats two different bodies as two events', async () => {
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'job-a' })));
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'job-b' })));
+    expect(stored().events).toBe(2);
+  });
+
+  it('answers concurrent copies of one body with exactly one stored event', async () => {
+    const answers = await Promise.all(Array.from({ length: 10 }, () => relay.app.inject(signedRequest(BODY))));
+    expect(answers.every((a) => a.statusCode === 200)).toBe(true);
+    expect(answers.filter((a) => a.json().duplicate === false)).toHaveLength(1);
+    expect(stored().events).toBe(1);
+  });
+});
+
+describe('readiness and health', () => {
+  it('answers /healthz', async () => {
+    const response = await relay.app.inject({ method: 'GET', url: '/healthz' });
+    expect(response.statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,39 @@
+import { defineSink, type RelayEvent, type WriteResult } from '../../src/plugin-api/index.js';
+
+/**
+ * A sink for tests of the relay's own delivery logic: records what it was given and
+ * fails when told to. It stands in for a destination, never for Kafka or S3.
+ */
+export class RecordingSink {
+  readonly batches: RelayEvent[][] = [];
+  /** Return a WriteResult, throw, or return undefined to accept the batch. */
+  behaviour: (batch: readonly RelayEvent[], call: number) => Promise<void | WriteResult> | void | WriteResult = () => {};
+  calls = 0;
+
+  get events(): RelayEvent[] {
+    return this.batches.flat();
+  }
+
+  definition(type = 'recording') {
+    return defineSink({
+      type,
+      configSchema: { type: 'object', additionalProperties: false, properties: {} },
+      create: () => ({
+        write: async (batch: readonly RelayEvent[]) => {
+          const call = this.calls++;
+          const result = await this.behaviour(batch, call);
+          this.batches.push([...batch]);
+          return result;
+        },
+      }),
+    });
+  }
+}
+
+export async function until(check: () => boolean, timeoutMs = 10_000, stepMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

@@ -1,0 +1,24 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { sign } from '../../src/ingress/verify.js';
+import { SECRET } from './relay.js';
+
+const SAMPLES = new URL('../../samples/', import.meta.url);
+
+export function sampleTypes(): string[] {
+  return readdirSync(SAMPLES).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
+export function sampleEvent(type: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...(JSON.parse(readFileSync(new URL(`${type}.json`, SAMPLES), 'utf8')) as Record<string, unknown>), ...overrides };
+}
+
+/** inject() options for a webhook signed with `secret`. */
+export function signedRequest(body: string | Buffer | object, secret = SECRET, url = '/webhooks/firecrawl') {
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return {
+    method: 'POST' as const,
+    url,
+    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': sign(secret, payload) },
+    payload,
+  };
+}
