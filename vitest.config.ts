@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Child-process tests start real relays; keep a little headroom on two cores.
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -57,7 +57,6 @@ export const ERRORS = {
   RELAY_ERR_CONFIG_INVALID: { status: 0, message: '%s' },
 
   // sinks and delivery
-  RELAY_ERR_SINK_WRITE: { status: 0, message: 'sink "%s" failed to write: %s' },
   RELAY_ERR_SINK_TIMEOUT: { status: 0, message: 'sink "%s" did not finish a write within %s ms' },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
 

@@ -59,7 +59,7 @@ export function parseEnvelope(body: Buffer): Envelope {
   // Keys that could pollute prototypes downstream; the text test keeps the scan off the hot path.
   if (text.includes('__proto__') || text.includes('constructor')) {
     try {
-      secureJson.scan(value, { protoAction: 'error', constructorAction: 'error' });
+      secureJson.scan(value as object, { protoAction: 'error', constructorAction: 'error' });
     } catch {
       throw new RelayError('RELAY_ERR_INGRESS_BODY_UNSAFE_KEY');
     }

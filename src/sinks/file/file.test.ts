@@ -1,0 +1,102 @@
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Relay } from '../../relay.js';
+import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
+import { until } from '../../../test/helpers/sinks.js';
+import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
+
+let dir: string;
+let cleanup: () => void;
+let relay: Relay;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = tempDir());
+  const config = testConfig(
+    configYaml(
+      dir,
+      `
+sinks:
+  archive: { type: file, dir: ${join(dir, 'out')} }
+routes:
+  - { name: all, match: {}, to: [archive] }
+`,
+    ),
+  );
+  relay = await testRelay(config);
+  relay.startDelivery();
+});
+
+afterEach(async () => {
+  await relay.close();
+  cleanup();
+});
+
+const lines = (): Array<Record<string, any>> => {
+  const file = join(dir, 'out', 'events.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+};
+
+describe('file sink', () => {
+  it('writes a markdown file per page with front matter, and a JSON line per event', async () => {
+    const event = sampleEvent('crawl.page', { id: 'job-42' });
+    expect((await relay.app.inject(signedRequest(event))).statusCode).toBe(200);
+    await until(() => lines().length === 1);
+    const page = readFileSync(join(dir, 'out', 'pages', 'crawl', 'job-42', '550e8400-e29b-41d4-a716-446655440001.md'), 'utf8');
+    expect(page).toBe(`---
+url: https://example.com/page
+title: Page Title
+description: Page description
+status_code: 200
+scrape_id: 550e8400-e29b-41d4-a716-446655440001
+job_id: job-42
+event_type: crawl.page
+success: true
+scraped_at: 2025-09-03T21:11:25.636Z
+---
+
+# Page content...
+`);
+    const [line] = lines();
+    expect(line).toMatchObject({ type: 'crawl.page', id: 'job-42', _relay: { source: 'firecrawl' } });
+    expect(line!.data[0].markdown).toBe('# Page content...');
+  });
+
+  it('writes a failed page from what it has instead of skipping it', async () => {
+    const event = sampleEvent('batch_scrape.page', {
+      id: 'job-7',
+      success: false,
+      error: 'timeout',
+      data: [{ metadata: { url: 'https://example.com/slow', statusCode: 504, error: 'Page load timed out' } }],
+    });
+    await relay.app.inject(signedRequest(event));
+    await until(() => lines().length === 1);
+    const folder = join(dir, 'out', 'pages', 'batch_scrape', 'job-7');
+    const [file] = readdirSync(folder);
+    const text = readFileSync(join(folder, file!), 'utf8');
+    expect(text).toContain('url: https://example.com/slow');
+    expect(text).toContain('status_code: 504');
+    expect(text).toContain('success: false');
+    expect(text).toContain('_No markdown: Page load timed out_');
+  });
+
+  it('quotes front matter values that would break YAML', async () => {
+    const event = sampleEvent('crawl.page', {
+      id: 'job-q',
+      data: [{ markdown: 'x', metadata: { url: 'https://e.com/a', title: 'Title: with "quotes"\n---\nand a fence', scrapeId: 's1' } }],
+    });
+    await relay.app.inject(signedRequest(event));
+    await until(() => lines().length === 1);
+    const text = readFileSync(join(dir, 'out', 'pages', 'crawl', 'job-q', 's1.md'), 'utf8');
+    const front = text.split('\n---\n')[0]!;
+    expect(front.match(/^---$/gm)).toEqual(['---']);
+    expect(text.endsWith('\n\nx\n')).toBe(true);
+  });
+
+  it('keeps a path-traversing job id inside its folder', async () => {
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: '../../../etc' })));
+    await until(() => lines().length === 1);
+    expect(readdirSync(join(dir, 'out', 'pages', 'crawl'))).toEqual(['__.._.._etc']);
+  });
+});

@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sign } from '../src/ingress/verify.js';
+import { CLI, kill, startRelayProcess, type RelayProcess } from './helpers/process.js';
+import { SECRET, tempDir } from './helpers/relay.js';
+import { until } from './helpers/sinks.js';
+
+let dir: string;
+let cleanup: () => void;
+let running: RelayProcess | undefined;
+let config: string;
+
+beforeEach(() => {
+  ({ dir, cleanup } = tempDir('relay-dlq-'));
+  config = join(dir, 'relay.config.yaml');
+  writeFileSync(
+    config,
+    `
+server: { port: 0 }
+sources:
+  firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"] }
+queue: { dir: ${join(dir, 'queue')} }
+sinks:
+  archive:
+    type: file
+    dir: ${join(dir, 'out')}
+    markdown: false
+    retry: { max_attempts: 2, initial_delay_ms: 10 }
+routes: [{ name: all, to: [archive] }]
+`,
+  );
+});
+
+afterEach(async () => {
+  if (running) await kill(running, 'SIGTERM');
+  running = undefined;
+  cleanup();
+});
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, 'dlq', ...args, '--config', config], { encoding: 'utf8' });
+
+describe('dead letters from the command line', () => {
+  it('lists, shows and replays parked deliveries into a running relay', async () => {
+    // events.jsonl as a folder: every write fails with EISDIR until it is removed.
+    const jsonl = join(dir, 'out', 'events.jsonl');
+    mkdirSync(jsonl, { recursive: true });
+    running = await startRelayProcess(config);
+    for (const job of ['j1', 'j2']) {
+      const body = JSON.stringify({ success: false, type: 'crawl.failed', id: job, data: [], error: 'boom' });
+      const answer = await fetch(`${running.url}/webhooks/firecrawl`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-firecrawl-signature': sign(SECRET, body) },
+        body,
+      });
+      expect(answer.status).toBe(200);
+    }
+    await until(() => cli('list').stdout.includes('2 dead letters'), 10_000, 100);
+    const list = cli('list');
+    expect(list.stdout).toMatch(/archive\tcrawl.failed\tj1\tattempts=2\t.*EISDIR/);
+
+    const show = cli('show', list.stdout.split('\t')[0]!);
+    expect(JSON.parse(show.stdout)).toMatchObject({ sink: 'archive', jobId: 'j1', body: { id: 'j1', error: 'boom' } });
+
+    expect(cli('replay').status).toBe(2);
+    rmSync(jsonl, { recursive: true });
+    const replay = cli('replay', '--job', 'j2');
+    expect(replay.stdout.trim()).toBe('replayed 1 dead letter');
+    await until(() => existsSync(jsonl) && readFileSync(jsonl, 'utf8').includes('"j2"'), 10_000, 100);
+    expect(cli('list').stdout).toMatch(/\tj1\t[\s\S]*1 dead letter\n$/);
+    expect(cli('drop', '--all').stdout.trim()).toBe('dropped 1 dead letter');
+    expect(cli('list').stdout.trim()).toBe('0 dead letters');
+  });
+});
