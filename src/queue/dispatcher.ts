@@ -207,15 +207,21 @@ export class Dispatcher {
   private async writeWithTimeout(events: RelayEvent[]): ReturnType<Sink['write']> {
     const { config, sink } = this.options;
     const controller = new AbortController();
-    const onStop = (): void => controller.abort(this.abort.signal.reason);
-    this.abort.signal.addEventListener('abort', onStop, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    let onStop = (): void => {};
+    // Settles with the write timeout, or with the shutdown deadline, whichever comes first.
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new RelayError('RELAY_ERR_SINK_TIMEOUT', [this.name, config.write_timeout_ms]);
+      const giveUp = (error: unknown): void => {
         controller.abort(error);
         reject(error);
-      }, config.write_timeout_ms);
+      };
+      timer = setTimeout(
+        () => giveUp(new RelayError('RELAY_ERR_SINK_TIMEOUT', [this.name, config.write_timeout_ms])),
+        config.write_timeout_ms,
+      );
+      onStop = () => giveUp(this.abort.signal.reason);
+      if (this.abort.signal.aborted) onStop();
+      else this.abort.signal.addEventListener('abort', onStop, { once: true });
     });
     try {
       // A sink that throws synchronously is treated like one that rejects.
