@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../src/ingress/verify.js';
-import { SECRET, tempDir } from './helpers/relay.js';
+import { SECRET, tempDir, writeArchiveConfig } from './helpers/relay.js';
 import { kill, startRelayProcess, type RelayProcess } from './helpers/process.js';
 import { until } from './helpers/sinks.js';
 
@@ -12,22 +12,7 @@ let running: RelayProcess | undefined;
 
 beforeEach(() => {
   ({ dir, cleanup } = tempDir('relay-crash-'));
-  writeFileSync(
-    join(dir, 'relay.config.yaml'),
-    `
-server: { port: 0 }
-sources:
-  firecrawl: { path: /webhooks/firecrawl, secrets: ["\${FIRECRAWL_WEBHOOK_SECRET}"] }
-queue: { dir: ${join(dir, 'queue')} }
-sinks:
-  archive:
-    type: file
-    dir: \${OUT_DIR}
-    markdown: false
-    retry: { initial_delay_ms: 50, max_delay_ms: 200 }
-routes: [{ name: all, to: [archive] }]
-`,
-  );
+  writeArchiveConfig(dir, '${OUT_DIR}', '{ initial_delay_ms: 50, max_delay_ms: 200 }');
 });
 
 afterEach(async () => {

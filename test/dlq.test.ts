@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../src/ingress/verify.js';
 import { CLI, kill, startRelayProcess, type RelayProcess } from './helpers/process.js';
-import { SECRET, tempDir } from './helpers/relay.js';
+import { SECRET, tempDir, writeArchiveConfig } from './helpers/relay.js';
 import { until } from './helpers/sinks.js';
 
 let dir: string;
@@ -14,23 +14,7 @@ let config: string;
 
 beforeEach(() => {
   ({ dir, cleanup } = tempDir('relay-dlq-'));
-  config = join(dir, 'relay.config.yaml');
-  writeFileSync(
-    config,
-    `
-server: { port: 0 }
-sources:
-  firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"] }
-queue: { dir: ${join(dir, 'queue')} }
-sinks:
-  archive:
-    type: file
-    dir: ${join(dir, 'out')}
-    markdown: false
-    retry: { max_attempts: 2, initial_delay_ms: 10 }
-routes: [{ name: all, to: [archive] }]
-`,
-  );
+  config = writeArchiveConfig(dir, join(dir, 'out'), '{ max_attempts: 2, initial_delay_ms: 10 }');
 });
 
 afterEach(async () => {

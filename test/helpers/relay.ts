@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -47,4 +47,25 @@ export async function testRelay(
   options: Partial<Parameters<typeof Relay.create>[0]> = {},
 ): Promise<Relay> {
   return Relay.create({ config, registry, logger: pino({ level: 'silent' }), ...options });
+}
+
+/**
+ * Writes `relay.config.yaml` in `dir` for a child-process relay on any free port, with one
+ * `archive` file sink (JSON Lines only) and one route to it. Returns the file's path.
+ */
+export function writeArchiveConfig(dir: string, outDir: string, retry: string): string {
+  const file = join(dir, 'relay.config.yaml');
+  writeFileSync(
+    file,
+    configYaml(
+      dir,
+      `
+server: { port: 0 }
+sinks:
+  archive: { type: file, dir: "${outDir}", markdown: false, retry: ${retry} }
+routes: [{ name: all, to: [archive] }]
+`,
+    ),
+  );
+  return file;
 }
