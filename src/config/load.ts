@@ -160,6 +160,10 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry):
       const validate = sinkValidator(definition);
       if (!validate(options)) {
         source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
+      } else {
+        for (const problem of definition.check?.(options) ?? []) {
+          source.report('RELAY_ERR_CONFIG_SINK_OPTIONS', [...base, ...problem.path], [problem.message]);
+        }
       }
     }
     return {

@@ -7,6 +7,7 @@ import type { SinkDefinition } from './types.js';
 export type {
   FirecrawlPayload,
   JsonSchema,
+  OptionProblem,
   RelayEvent,
   Sink,
   SinkContext,
@@ -15,6 +16,7 @@ export type {
 } from './types.js';
 export { NotConnectedError, PermanentError, RetryableError } from './errors.js';
 export { pagesOf, pageKey, pageToMarkdown, type Page } from './pages.js';
+export { compileTemplate, TEMPLATE_VARIABLES, type Template, type TemplateInput, type TemplateScope } from './template.js';
 
 /** Declares a sink; the identity function, there for the types. */
 export function defineSink<Options = Record<string, unknown>>(

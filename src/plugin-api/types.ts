@@ -69,6 +69,12 @@ export interface SinkContext {
   readonly configDir: string;
 }
 
+/** A problem `check` found: where in the sink's options, and what was expected. */
+export interface OptionProblem {
+  path: ReadonlyArray<string | number>;
+  message: string;
+}
+
 /** A JSON Schema for a sink's own options (the relay handles `type`, `retry`, …). */
 export type JsonSchema = Record<string, unknown>;
 
@@ -77,6 +83,11 @@ export interface SinkDefinition<Options = Record<string, unknown>> {
   readonly type: string;
   /** Validates the sink's options at load; defaults written here are filled in. */
   readonly configSchema: JsonSchema;
-  /** Called once per configured sink, after its options passed `configSchema`. */
+  /**
+   * Checks beyond the schema, at load (e.g. that a template can resolve). Each problem
+   * is shown like any config error, at the file line of `path` inside the sink's options.
+   */
+  check?(options: Options): ReadonlyArray<OptionProblem>;
+  /** Called once per configured sink, after its options passed `configSchema` and `check`. */
   create(options: Options, ctx: SinkContext): Sink | Promise<Sink>;
 }

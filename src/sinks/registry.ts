@@ -1,6 +1,7 @@
 import type { SinkRegistry } from '../config/load.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import file from './file/index.js';
+import kafka from './kafka/index.js';
 import stdout from './stdout/index.js';
 
 /** The sinks that ship with the relay; plugins add theirs to a copy of this map. */
@@ -8,6 +9,7 @@ export function builtinSinks(): SinkRegistry {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return new Map<string, SinkDefinition<any>>([
     [file.type, file],
+    [kafka.type, kafka],
     [stdout.type, stdout],
   ]);
 }
