@@ -96,7 +96,10 @@ interface RawConfig {
   log: RelayConfig['log'];
   sources: Record<string, { path: string; secrets?: string[]; auth: string | { header: string; tokens: string[] }; dedupe: boolean }>;
   queue: RelayConfig['queue'];
-  sinks: Record<string, Record<string, unknown> & { type: string; retry: RetryConfig; batch_max_events: number; write_timeout_ms: number }>;
+  sinks: Record<
+    string,
+    Record<string, unknown> & { type: string; retry: RetryConfig; batch_max_events: number; batch_linger_ms: number; write_timeout_ms: number }
+  >;
   routes: Array<{ name: string; match: MatchConfig; to: string[] }>;
 }
 
@@ -171,6 +174,7 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry):
       type: raw.type,
       retry: raw.retry,
       batch_max_events: raw.batch_max_events,
+      batch_linger_ms: raw.batch_linger_ms,
       write_timeout_ms: raw.write_timeout_ms,
       options,
     };

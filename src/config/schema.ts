@@ -21,7 +21,7 @@ export const RETRY_SCHEMA = {
 } as const;
 
 /** Keys every sink accepts; the rest of a sink's map is its own options. */
-export const COMMON_SINK_KEYS = ['type', 'retry', 'batch_max_events', 'write_timeout_ms'] as const;
+export const COMMON_SINK_KEYS = ['type', 'retry', 'batch_max_events', 'batch_linger_ms', 'write_timeout_ms'] as const;
 
 const SINK_SCHEMA = {
   type: 'object',
@@ -30,6 +30,8 @@ const SINK_SCHEMA = {
     type: { type: 'string', minLength: 1 },
     retry: RETRY_SCHEMA,
     batch_max_events: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+    // Wait this long for a short batch to fill up (fewer, larger writes; Kafka's linger.ms).
+    batch_linger_ms: { type: 'integer', minimum: 0, maximum: 60_000, default: 0 },
     write_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
   },
 } as const;

@@ -27,6 +27,7 @@ export interface SinkConfig {
   type: string;
   retry: RetryConfig;
   batch_max_events: number;
+  batch_linger_ms: number;
   write_timeout_ms: number;
   /** The sink's own options, validated against its definition's schema, defaults filled. */
   options: Record<string, unknown>;

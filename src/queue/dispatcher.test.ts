@@ -29,7 +29,7 @@ const start = Date.UTC(2026, 0, 1);
 let writes: Array<{ at: number; events: string[] }>;
 
 function sinkConfig(overrides: Partial<SinkConfig> = {}): SinkConfig {
-  return { name: 's', type: 'test', retry: RETRY, batch_max_events: 100, write_timeout_ms: 5000, options: {}, ...overrides };
+  return { name: 's', type: 'test', retry: RETRY, batch_max_events: 100, batch_linger_ms: 0, write_timeout_ms: 5000, options: {}, ...overrides };
 }
 
 function startDispatcher(write: (batch: readonly RelayEvent[], call: number) => Promise<void | WriteResult>, config = sinkConfig(), extra: Partial<Sink> = {}) {
@@ -168,6 +168,15 @@ describe('dispatcher', () => {
     await vi.advanceTimersByTimeAsync(5000);
     const order = writes.flatMap((w) => w.events);
     expect(order).toEqual(['A1', 'B1', 'A1', 'A2']);
+  });
+
+  it('lingers batch_linger_ms for a short batch to fill', async () => {
+    startDispatcher(async () => {}, sinkConfig({ batch_linger_ms: 500, batch_max_events: 10 }));
+    await enqueue(['A', 1]);
+    await vi.advanceTimersByTimeAsync(200);
+    await enqueue(['A', 2], ['B', 1]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(writes).toEqual([{ at: 500, events: ['A1', 'A2', 'B1'] }]);
   });
 
   it('retries a write that hangs past write_timeout_ms', async () => {

@@ -126,6 +126,11 @@ export class Dispatcher {
         await this.sleep(due === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, due - this.now()));
         continue;
       }
+      if (rows.length < config.batch_max_events && config.batch_linger_ms > 0 && !this.stopped) {
+        // Not woken by new arrivals: lingering is the point.
+        await new Promise((resolve) => setTimeout(resolve, config.batch_linger_ms));
+        rows = queue.nextBatch(this.name, config.batch_max_events);
+      }
       const batchFailed = await this.deliver(rows);
       if (batchFailed && !this.stopped) {
         this.consecutiveFailures++;
