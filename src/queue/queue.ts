@@ -207,8 +207,22 @@ export class Queue {
     return row.at;
   }
 
+  /**
+   * Records what a write achieved. Committed without fsync (synchronous=NORMAL): losing
+   * it in a power cut only means the events are delivered again, which at-least-once
+   * allows; the next enqueue's fsync makes it durable anyway.
+   */
   settle(sink: string, outcome: Settlement): void {
     const now = this.now();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.settleTransaction(sink, outcome, now);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  private settleTransaction(sink: string, outcome: Settlement, now: number): void {
     this.db.transaction(() => {
       const touched = new Set<number>();
       for (const id of outcome.delivered) {

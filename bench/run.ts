@@ -1,0 +1,14 @@
+/**
+ * `npm run bench`: every benchmark, one after the other, each printing a table and a
+ * `JSON {...}` line. Benchmarks print figures; they never fail on a slow machine.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BENCHES = ['kafka.ts'];
+
+for (const bench of BENCHES) {
+  const script = fileURLToPath(new URL(bench, import.meta.url));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, ...process.argv.slice(2)], { stdio: 'inherit' });
+  if (result.status !== 0) console.error(`${bench} exited with ${result.status}`);
+}
