@@ -1,3 +1,4 @@
+import { pageKey, pagesOf } from './pages.js';
 import type { RelayEvent } from './types.js';
 
 /**
@@ -30,6 +31,7 @@ const ITEM_ROOTS = {
   index: 'its position in data',
   scrapeId: 'the page scrape id (item.metadata.scrapeId)',
   url: 'the page url (item.metadata.url or sourceURL)',
+  page_key: 'the scrape id, else a hash of the url: a stable file name for the page',
 } as const;
 
 export type TemplateScope = 'event' | 'item';
@@ -108,6 +110,11 @@ function resolve(path: readonly string[], input: TemplateInput): unknown {
       return itemMetadata(input.item, 'scrapeId');
     case 'url':
       return itemMetadata(input.item, 'url') ?? itemMetadata(input.item, 'sourceURL') ?? lookup(input.item, ['url'], 0);
+    case 'page_key': {
+      if (input.index === undefined) return undefined;
+      const page = pagesOf({ payload: { ...event.payload, data: [input.item] } })[0];
+      return page ? pageKey({ ...page, index: input.index }) : String(input.index);
+    }
     default:
       return undefined;
   }

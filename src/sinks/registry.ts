@@ -2,6 +2,8 @@ import type { SinkRegistry } from '../config/load.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import file from './file/index.js';
 import kafka from './kafka/index.js';
+import s3 from './s3/index.js';
+import slack from './slack/index.js';
 import stdout from './stdout/index.js';
 
 /** The sinks that ship with the relay; plugins add theirs to a copy of this map. */
@@ -10,6 +12,8 @@ export function builtinSinks(): SinkRegistry {
   return new Map<string, SinkDefinition<any>>([
     [file.type, file],
     [kafka.type, kafka],
+    [s3.type, s3],
+    [slack.type, slack],
     [stdout.type, stdout],
   ]);
 }
