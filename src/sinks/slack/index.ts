@@ -1,4 +1,4 @@
-import { IncomingWebhook, IncomingWebhookHTTPError } from '@slack/webhook';
+import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { compileTemplate, defineSink, PermanentError, RetryableError, type Template, type WriteResult } from '../../plugin-api/index.js';
 import { cut, slackMessage, type SlackMessage } from './blocks.js';
 
@@ -79,7 +79,8 @@ export default defineSink<SlackSinkOptions>({
           if (!message) continue;
           try {
             retryAfter = null;
-            await webhook.send(message as Parameters<IncomingWebhook['send']>[0]);
+            // Blocks are plain Block Kit JSON built within Slack's limits (blocks.ts).
+            await webhook.send(message as unknown as IncomingWebhookSendArguments);
             sent++;
           } catch (err) {
             if (err instanceof IncomingWebhookHTTPError) {
