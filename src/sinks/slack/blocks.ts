@@ -95,7 +95,7 @@ function monitorCheck(event: RelayEvent): SlackMessage {
 function failure(event: RelayEvent): SlackMessage {
   const error = str(event.payload.error) ?? elements(event).map((e) => str(obj(e.metadata).error) ?? str(e.error)).find(Boolean) ?? 'no error message';
   const urls = elements(event).map((e) => str(obj(e.metadata).url) ?? str(obj(e.metadata).sourceURL)).filter(Boolean);
-  const title = `${event.type} failed for job ${event.jobId}`;
+  const title = /\.(failed|cancelled)$/.test(event.type) ? `${event.type} · job ${event.jobId}` : `${event.type} failed · job ${event.jobId}`;
   const lines = [`*${escape(event.type)}* · job \`${escape(event.jobId)}\``, `*Error:* ${escape(error)}`];
   if (urls.length) lines.push(`*URL:* ${urls.slice(0, 5).map((u) => `<${u}>`).join(', ')}`);
   return finish(`${title}: ${error}`, [header(title), section(lines.join('\n'))]);
