@@ -18,6 +18,7 @@ export function describeConfig(config: RelayConfig): string {
   for (const s of config.sources) lines.push(`  ${s.name}  POST ${s.path}  auth: ${describeAuth(s)}`);
   lines.push('sinks:');
   for (const s of config.sinks) lines.push(`  ${s.name}  type: ${s.type}`);
+  for (const name of config.disabledSinks) lines.push(`  ${name}  (disabled)`);
   lines.push('routes:');
   for (const r of config.routes) lines.push(`  ${r.name}  ${JSON.stringify(r.match)} -> ${r.to.join(', ')}`);
   lines.push(`queue: ${config.queue.dir} (at most ${config.queue.max_bytes} bytes)`);

@@ -3,9 +3,9 @@ import type { KeyPath } from './config-error.js';
 import { formatKeyPath } from './config-error.js';
 import type { YamlSource } from './yaml-document.js';
 
-// $${…} is a literal "${…}"; ${NAME} and ${NAME:-default} are references.
+// $${…} is a literal "${…}"; ${NAME}, ${NAME:-default} and ${NAME:+word} are references.
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
-const NAME_AND_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
+const NAME_AND_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\+)(.*))?$/s;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -32,15 +32,18 @@ export function interpolate(source: YamlSource, env: Env): VariableUses {
       const parts = NAME_AND_DEFAULT.exec(inner);
       if (!parts) {
         source.report('RELAY_ERR_CONFIG_INVALID', path, [
-          `expected a variable reference as \${NAME} or \${NAME:-default}, got "${match}"`,
+          `expected a variable reference as \${NAME}, \${NAME:-default} or \${NAME:+word}, got "${match}"`,
         ]);
         failed = true;
         return match;
       }
-      const [, name = '', fallback] = parts;
+      const [, name = '', operator, word] = parts;
       names.push(name);
       whole = offset === 0 && match.length === text.length;
       const value = env[name];
+      // ${NAME:+word}: word when NAME is set and not empty, else nothing (as in a shell).
+      if (operator === ':+') return value ? (word ?? '') : '';
+      const fallback = word;
       if (value !== undefined && value !== '') return value;
       if (fallback !== undefined) return fallback;
       if (value === '') return '';

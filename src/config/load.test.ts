@@ -73,6 +73,23 @@ describe('a valid config', () => {
     expect(load(yaml, { SECRET: 's' }).sources[0]!.auth).toEqual({ kind: 'signature', secrets: ['s'] });
   });
 
+  it('switches a sink on with ${VAR:+true} and leaves it out of routes when off', () => {
+    const yaml = VALID.replace('type: stdout', 'type: stdout\n    enabled: ${CONSOLE_ON:+true}');
+    const off = load(yaml, { SECRET: 's' });
+    expect(off.disabledSinks).toEqual(['console']);
+    expect(off.sinks.map((s) => s.name)).toEqual(['archive']);
+    const completed = { success: true, type: 'crawl.completed', id: 'j', data: [], metadata: {} };
+    expect(off.router.match(completed, 'firecrawl').sinks).toEqual(['archive']);
+    const on = load(yaml, { SECRET: 's', CONSOLE_ON: '1' });
+    expect(on.disabledSinks).toEqual([]);
+    expect(on.router.match(completed, 'firecrawl').sinks).toEqual(['archive', 'console']);
+  });
+
+  it('does not check the options of a disabled sink', () => {
+    const yaml = VALID.replace('type: stdout', 'type: stdout\n    enabled: false\n    format: xml');
+    expect(load(yaml, { SECRET: 's' }).disabledSinks).toEqual(['console']);
+  });
+
   it('accepts token auth and auth: none', () => {
     const token = VALID.replace('secrets: ["${SECRET}"]', 'auth: { header: X-Relay-Token, tokens: ["${TOKEN}"] }');
     expect(load(token, { TOKEN: 't' }).sources[0]!.auth).toEqual({ kind: 'token', header: 'x-relay-token', tokens: ['t'] });
@@ -96,7 +113,19 @@ describe('a valid config', () => {
     });
     expect(config.sources.map((s) => s.path)).toEqual(['/webhooks/firecrawl']);
     expect(config.sinks.map((s) => s.type).sort()).toEqual(['file', 'stdout']);
+    expect(config.disabledSinks).toEqual(['slack']);
     expect(config.warnings).toEqual([]);
+    const withSlack = loadConfigFile(new URL('../../relay.config.yaml', import.meta.url).pathname, {
+      registry,
+      env: { FIRECRAWL_WEBHOOK_SECRET: 'x', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X' },
+    });
+    expect(withSlack.sinks.map((s) => s.type).sort()).toEqual(['file', 'slack', 'stdout']);
+    const page404 = { success: true, type: 'crawl.page', id: 'j', data: [{ metadata: { statusCode: 404 } }], metadata: {} };
+    const page200 = { ...page404, data: [{ metadata: { statusCode: 200 } }] };
+    expect(withSlack.router.match(page404, 'firecrawl').sinks).toEqual(['archive', 'slack']);
+    expect(withSlack.router.match(page200, 'firecrawl').sinks).toEqual(['archive']);
+    const failed = { success: false, type: 'crawl.failed', id: 'j', data: [], metadata: {}, error: 'x' };
+    expect(withSlack.router.match(failed, 'firecrawl').sinks).toEqual(['archive', 'console', 'slack']);
   });
 });
 
@@ -129,7 +158,7 @@ describe('config errors', () => {
       yaml: VALID.replace('type: stdout', 'type: stdot'),
       code: 'RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE',
       at: 'relay.config.yaml:11:11 sinks.console.type',
-      message: /unknown sink type "stdot" \(known: file, kafka, stdout\)/,
+      message: /unknown sink type "stdot" \(known: file, kafka, s3, slack, stdout\)/,
     },
     {
       name: 'an unknown top-level key points at the key',

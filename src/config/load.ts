@@ -67,10 +67,11 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
 
   const warnings: ConfigIssue[] = [];
   const sources = checkSources(source, doc, uses);
-  const sinks = checkSinks(source, doc, options.registry);
+  const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
+  const sinks = checkSinks(source, doc, options.registry).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
-    routes,
+    routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
     (code, path, args) => source.report(code, path, args),
     (code, path, args) => warnings.push(source.issue(code, path, args)),
   );
@@ -87,6 +88,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     sinks,
     routes,
     router,
+    disabledSinks,
     warnings,
   });
 }
@@ -98,7 +100,14 @@ interface RawConfig {
   queue: RelayConfig['queue'];
   sinks: Record<
     string,
-    Record<string, unknown> & { type: string; retry: RetryConfig; batch_max_events: number; batch_linger_ms: number; write_timeout_ms: number }
+    Record<string, unknown> & {
+      type: string;
+      enabled: boolean | '';
+      retry: RetryConfig;
+      batch_max_events: number;
+      batch_linger_ms: number;
+      write_timeout_ms: number;
+    }
   >;
   routes: Array<{ name: string; match: MatchConfig; to: string[] }>;
 }
@@ -157,7 +166,9 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry):
       if (!(COMMON_SINK_KEYS as readonly string[]).includes(key)) options[key] = value;
     }
     const definition = registry.get(raw.type);
-    if (!definition) {
+    if (raw.enabled !== true) {
+      // Switched off: its options may be left unset (e.g. a webhook URL from an unset variable).
+    } else if (!definition) {
       source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [raw.type, known]);
     } else {
       const validate = sinkValidator(definition);

@@ -21,13 +21,15 @@ export const RETRY_SCHEMA = {
 } as const;
 
 /** Keys every sink accepts; the rest of a sink's map is its own options. */
-export const COMMON_SINK_KEYS = ['type', 'retry', 'batch_max_events', 'batch_linger_ms', 'write_timeout_ms'] as const;
+export const COMMON_SINK_KEYS = ['type', 'enabled', 'retry', 'batch_max_events', 'batch_linger_ms', 'write_timeout_ms'] as const;
 
 const SINK_SCHEMA = {
   type: 'object',
   required: ['type'],
   properties: {
     type: { type: 'string', minLength: 1 },
+    // false (or empty, as \${VAR:+true} gives when VAR is unset): the sink is off, routes skip it.
+    enabled: { enum: [true, false, ''], default: true },
     retry: RETRY_SCHEMA,
     batch_max_events: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
     // Wait this long for a short batch to fill up (fewer, larger writes; Kafka's linger.ms).
@@ -76,6 +78,10 @@ const CONDITION_SCHEMA = {
     not_one_of: { type: 'array' },
     exists: { type: 'boolean' },
     glob: { type: 'string' },
+    gt: { type: 'number' },
+    gte: { type: 'number' },
+    lt: { type: 'number' },
+    lte: { type: 'number' },
   },
 } as const;
 

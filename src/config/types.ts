@@ -41,6 +41,10 @@ export interface Condition {
   not_one_of?: unknown[];
   exists?: boolean;
   glob?: string;
+  gt?: number;
+  gte?: number;
+  lt?: number;
+  lte?: number;
 }
 
 export interface MatchConfig {
@@ -69,6 +73,8 @@ export interface RelayConfig {
   sinks: SinkConfig[];
   routes: RouteConfig[];
   router: Router;
+  /** Sinks switched off with `enabled: false`: not created, left out of every route. */
+  disabledSinks: string[];
   /** Things worth a look that do not stop the relay (unused sink, unknown event word). */
   warnings: ConfigIssue[];
 }

@@ -38,7 +38,14 @@ function collect(value: unknown, segments: readonly Segment[], from: number, out
   }
 }
 
-const OPERATORS = ['equals', 'not_equals', 'one_of', 'not_one_of', 'exists', 'glob'] as const;
+const OPERATORS = ['equals', 'not_equals', 'one_of', 'not_one_of', 'exists', 'glob', 'gt', 'gte', 'lt', 'lte'] as const;
+
+const COMPARE = {
+  gt: (a: number, b: number) => a > b,
+  gte: (a: number, b: number) => a >= b,
+  lt: (a: number, b: number) => a < b,
+  lte: (a: number, b: number) => a <= b,
+};
 
 export type Predicate = (payload: unknown) => boolean;
 
@@ -79,6 +86,14 @@ export function compileCondition(condition: Condition): Predicate | string {
       const negate = op === 'not_one_of';
       return (payload) =>
         values(payload).some((v) => options.some((o) => isDeepStrictEqual(v, o))) !== negate;
+    }
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte': {
+      const bound = condition[op]!;
+      const compare = COMPARE[op];
+      return (payload) => values(payload).some((v) => typeof v === 'number' && compare(v, bound));
     }
     case 'glob': {
       const pattern = globToRegExp(condition.glob ?? '');

@@ -52,6 +52,10 @@ describe('routing table', () => {
     ['where exists: false', { where: [{ field: 'error', exists: false }] }, page, true],
     ['where glob on a url', { where: [{ field: 'data[*].metadata.url', glob: 'https://example.com/*' }] }, page, true],
     ['where glob on a url, other host', { where: [{ field: 'data[*].metadata.url', glob: 'https://other.org/*' }] }, page, false],
+    ['where gte on a status code', { where: [{ field: 'data[*].metadata.statusCode', gte: 400 }] }, notFound, true],
+    ['where gte, status 200', { where: [{ field: 'data[*].metadata.statusCode', gte: 400 }] }, page, false],
+    ['where lt', { where: [{ field: 'data[*].metadata.statusCode', lt: 300 }] }, page, true],
+    ['where gt ignores strings', { where: [{ field: 'type', gt: 1 }] }, page, false],
     ['where nested deep equality', { where: [{ field: 'data[0].judgment.meaningful', equals: true }] }, monitorChanged, true],
     [
       'all where conditions must hold',
