@@ -55,6 +55,9 @@ export const ERRORS = {
   },
   RELAY_ERR_CONFIG_BAD_CONDITION: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_INVALID: { status: 0, message: '%s' },
+  RELAY_ERR_PLUGIN_LOAD: { status: 0, message: '%s' },
+  RELAY_ERR_PLUGIN_INVALID: { status: 0, message: '%s' },
+  RELAY_ERR_PLUGIN_DUPLICATE_TYPE: { status: 0, message: '%s' },
 
   // sinks and delivery
   RELAY_ERR_SINK_TIMEOUT: { status: 0, message: 'sink "%s" did not finish a write within %s ms' },

@@ -1,13 +1,12 @@
 import { createLogger } from '../logger.js';
 import { RelayMetrics } from '../metrics.js';
 import { Relay } from '../relay.js';
-import { builtinSinks } from '../sinks/registry.js';
 import { formatIssue } from '../config/config-error.js';
 import { loadConfig } from './load.js';
 
 /** `firecrawl-relay serve`: runs until SIGTERM or SIGINT, then drains and exits 0. */
 export async function serve(file: string): Promise<void> {
-  const config = loadConfig(file);
+  const { config, registry } = await loadConfig(file);
   const logger = createLogger(process.env.RELAY_LOG_LEVEL ?? config.log.level);
   for (const warning of config.warnings) logger.warn({ where: formatIssue(warning) }, 'config warning');
   for (const source of config.sources) {
@@ -17,7 +16,7 @@ export async function serve(file: string): Promise<void> {
   }
   const relay = await Relay.create({
     config,
-    registry: builtinSinks(),
+    registry,
     logger,
     metrics: new RelayMetrics({ processMetrics: true }),
   });

@@ -34,18 +34,30 @@ function sinkValidator(definition: SinkDefinition<unknown>): ValidateFunction {
   return validate;
 }
 
-export function loadConfigFile(file: string, options: LoadOptions): RelayConfig {
-  const absolute = resolve(file);
-  let text: string;
+function readConfigText(file: string): string {
   try {
-    text = readFileSync(absolute, 'utf8');
+    return readFileSync(resolve(file), 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new ConfigError([
       { code: 'RELAY_ERR_CONFIG_READ', file, line: 0, column: 0, path: '(file)', message: `cannot read ${file}: ${reason}` },
     ]);
   }
-  return parseConfig(text, file, { ...options, dir: dirname(absolute) });
+}
+
+export function loadConfigFile(file: string, options: LoadOptions): RelayConfig {
+  return parseConfig(readConfigText(file), file, { ...options, dir: dirname(resolve(file)) });
+}
+
+/**
+ * Where the config wants plugins loaded from, read before the full validation (which
+ * needs the plugins' sink types). Problems in the file are left for that validation.
+ */
+export function pluginsDirOf(file: string, env: Env = process.env): string {
+  const source = new YamlSource(file, readConfigText(file));
+  interpolate(source, env);
+  const dir = source.doc.getIn(['plugins', 'dir']);
+  return resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins');
 }
 
 /**
@@ -59,6 +71,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const uses = interpolate(source, options.env ?? process.env);
 
   const raw: unknown = source.doc.toJS();
+  const writtenRetryKeys = retryKeysWritten(raw);
   if (!validateConfig(raw)) {
     source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
     throw new ConfigError(source.issues);
@@ -68,7 +81,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const warnings: ConfigIssue[] = [];
   const sources = checkSources(source, doc, uses);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
-  const sinks = checkSinks(source, doc, options.registry).filter((s) => !disabledSinks.includes(s.name));
+  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
@@ -83,6 +96,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     dir,
     server: doc.server,
     log: doc.log,
+    plugins: { dir: resolve(dir, doc.plugins.dir) },
     sources,
     queue: { ...doc.queue, dir: resolve(dir, doc.queue.dir) },
     sinks,
@@ -96,6 +110,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
 interface RawConfig {
   server: RelayConfig['server'];
   log: RelayConfig['log'];
+  plugins: { dir: string };
   sources: Record<string, { path: string; secrets?: string[]; auth: string | { header: string; tokens: string[] }; dedupe: boolean }>;
   queue: RelayConfig['queue'];
   sinks: Record<
@@ -157,7 +172,19 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses): S
   });
 }
 
-function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry): SinkConfig[] {
+/** For each sink, the `retry:` keys written in the file (before schema defaults fill the rest). */
+function retryKeysWritten(raw: unknown): Map<string, Set<string>> {
+  const written = new Map<string, Set<string>>();
+  const sinks = (raw as { sinks?: unknown } | null)?.sinks;
+  if (typeof sinks !== 'object' || sinks === null) return written;
+  for (const [name, sink] of Object.entries(sinks)) {
+    const retry = (sink as { retry?: unknown } | null)?.retry;
+    written.set(name, new Set(typeof retry === 'object' && retry !== null ? Object.keys(retry) : []));
+  }
+  return written;
+}
+
+function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, writtenRetryKeys: Map<string, Set<string>>): SinkConfig[] {
   const known = [...registry.keys()].sort().join(', ');
   return Object.entries(doc.sinks).map(([name, raw]) => {
     const base = ['sinks', name];
@@ -180,10 +207,12 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry):
         }
       }
     }
+    const written = writtenRetryKeys.get(name) ?? new Set<string>();
+    const defaults = Object.entries(definition?.retryDefaults ?? {}).filter(([key]) => !written.has(key));
     return {
       name,
       type: raw.type,
-      retry: raw.retry,
+      retry: { ...raw.retry, ...Object.fromEntries(defaults) },
       batch_max_events: raw.batch_max_events,
       batch_linger_ms: raw.batch_linger_ms,
       write_timeout_ms: raw.write_timeout_ms,

@@ -17,6 +17,8 @@ export const RETRY_SCHEMA = {
     jitter: { type: 'number', minimum: 0, maximum: 1, default: 0.2 },
     max_attempts: { type: 'integer', minimum: 1, default: 12 },
     max_age_seconds: { type: 'integer', minimum: 0, default: 86_400 },
+    // Fixed delays before each retry, instead of the exponential curve (no jitter).
+    schedule_ms: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
   },
 } as const;
 
@@ -123,6 +125,15 @@ export const CONFIG_SCHEMA = {
         port: { type: 'integer', minimum: 0, maximum: 65_535, default: 8080 },
         // A crawl page with full markdown and HTML can be several MB; 32 MiB leaves room.
         body_limit_bytes: { type: 'integer', minimum: 1024, default: 33_554_432 },
+      },
+    },
+    plugins: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // Sink plugins: every .ts/.js module here (relative to the config file).
+        dir: { type: 'string', minLength: 1, default: './plugins' },
       },
     },
     log: {

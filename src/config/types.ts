@@ -20,6 +20,7 @@ export interface RetryConfig {
   jitter: number;
   max_attempts: number;
   max_age_seconds: number;
+  schedule_ms?: number[];
 }
 
 export interface SinkConfig {
@@ -68,6 +69,8 @@ export interface RelayConfig {
   dir: string;
   server: { host: string; port: number; body_limit_bytes: number };
   log: { level: string };
+  /** Absolute path of the sink plugins folder. */
+  plugins: { dir: string };
   sources: SourceConfig[];
   queue: { dir: string; max_bytes: number; dedupe_window_seconds: number };
   sinks: SinkConfig[];

@@ -8,6 +8,7 @@ export type {
   FirecrawlPayload,
   JsonSchema,
   OptionProblem,
+  RetryDefaults,
   RelayEvent,
   Sink,
   SinkContext,

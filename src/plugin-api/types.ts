@@ -69,6 +69,17 @@ export interface SinkContext {
   readonly configDir: string;
 }
 
+/** The `retry:` keys a sink definition may give defaults for. */
+export interface RetryDefaults {
+  initial_delay_ms: number;
+  max_delay_ms: number;
+  multiplier: number;
+  jitter: number;
+  max_attempts: number;
+  max_age_seconds: number;
+  schedule_ms: number[];
+}
+
 /** A problem `check` found: where in the sink's options, and what was expected. */
 export interface OptionProblem {
   path: ReadonlyArray<string | number>;
@@ -83,6 +94,8 @@ export interface SinkDefinition<Options = Record<string, unknown>> {
   readonly type: string;
   /** Validates the sink's options at load; defaults written here are filled in. */
   readonly configSchema: JsonSchema;
+  /** Retry settings this kind of sink wants by default; the user's `retry:` keys win. */
+  readonly retryDefaults?: Partial<RetryDefaults>;
   /**
    * Checks beyond the schema, at load (e.g. that a template can resolve). Each problem
    * is shown like any config error, at the file line of `path` inside the sink's options.

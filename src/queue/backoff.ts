@@ -5,6 +5,7 @@ import type { RetryConfig } from '../config/types.js';
  * capped, and lowered by up to `jitter` of itself so that retries of many events spread out.
  */
 export function backoffDelay(retry: RetryConfig, attempt: number, random: () => number = Math.random): number {
+  if (retry.schedule_ms?.length) return retry.schedule_ms[Math.min(Math.max(1, attempt), retry.schedule_ms.length) - 1]!;
   const exponential = retry.initial_delay_ms * retry.multiplier ** Math.max(0, attempt - 1);
   const capped = Math.min(retry.max_delay_ms, exponential);
   return Math.round(capped * (1 - retry.jitter * random()));

@@ -5,6 +5,7 @@ import kafka from './kafka/index.js';
 import s3 from './s3/index.js';
 import slack from './slack/index.js';
 import stdout from './stdout/index.js';
+import webhook from './webhook/index.js';
 
 /** The sinks that ship with the relay; plugins add theirs to a copy of this map. */
 export function builtinSinks(): SinkRegistry {
@@ -15,5 +16,6 @@ export function builtinSinks(): SinkRegistry {
     [s3.type, s3],
     [slack.type, slack],
     [stdout.type, stdout],
+    [webhook.type, webhook],
   ]);
 }
