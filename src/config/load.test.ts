@@ -158,7 +158,7 @@ describe('config errors', () => {
       yaml: VALID.replace('type: stdout', 'type: stdot'),
       code: 'RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE',
       at: 'relay.config.yaml:11:11 sinks.console.type',
-      message: /unknown sink type "stdot" \(known: file, kafka, s3, slack, stdout\)/,
+      message: /unknown sink type "stdot" \(known: file, kafka, s3, slack, stdout, webhook\)/,
     },
     {
       name: 'an unknown top-level key points at the key',

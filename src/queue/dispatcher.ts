@@ -206,7 +206,8 @@ export class Dispatcher {
       if (!(whole instanceof NotConnectedError)) this.lastError = null;
       logger.debug({ count: events.length }, 'events delivered');
     }
-    return whole !== null;
+    // Every event failed, thrown or reported: the destination is down, pause the sink.
+    return whole !== null || (events.length > 0 && failures.size === events.length);
   }
 
   private async writeWithTimeout(events: RelayEvent[]): ReturnType<Sink['write']> {

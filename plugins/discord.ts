@@ -1,0 +1,93 @@
+/**
+ * Discord alerts for Firecrawl events: failed jobs and pages, changed monitored pages,
+ * monitor check summaries, through a Discord channel webhook.
+ *
+ *   sinks:
+ *     discord:
+ *       type: discord
+ *       url: ${DISCORD_WEBHOOK_URL}
+ *
+ * An example of a relay plugin: it uses nothing but `firecrawl-relay/plugin-api`.
+ */
+import { defineSink, PermanentError, RetryableError, type RelayEvent } from 'firecrawl-relay/plugin-api';
+
+interface DiscordOptions {
+  url: string;
+  username: string;
+  timeout_ms: number;
+}
+
+const RED = 0xe5484d;
+const AMBER = 0xf5a524;
+const BLUE = 0x3e63dd;
+
+/** Discord refuses an embed over its limits: cut with a marker instead. */
+const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+function embedOf(event: RelayEvent): Record<string, unknown> {
+  const items = (Array.isArray(event.payload.data) ? event.payload.data : [event.payload.data]) as Array<Record<string, any>>;
+  if (event.type === 'monitor.page') {
+    const page = items[0] ?? {};
+    return {
+      title: cut(`Page ${page.status ?? 'checked'}: ${page.url ?? ''}`, 256),
+      url: page.url,
+      description: cut(page.judgment?.reason ?? page.error ?? '', 4096),
+      color: AMBER,
+    };
+  }
+  if (event.type === 'monitor.check.completed') {
+    const s = items[0]?.summary ?? {};
+    return { title: 'Monitor check completed', description: `${s.totalPages ?? 0} pages: ${s.changed ?? 0} changed, ${s.new ?? 0} new, ${s.removed ?? 0} removed`, color: BLUE };
+  }
+  const error = event.payload.error ?? items.find((i) => i?.metadata?.error)?.metadata?.error;
+  return {
+    title: cut(`${event.type} · job ${event.jobId}`, 256),
+    description: cut(error ?? (event.success ? 'ok' : 'failed'), 4096),
+    color: event.success ? BLUE : RED,
+  };
+}
+
+export default defineSink<DiscordOptions>({
+  type: 'discord',
+  configSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['url'],
+    properties: {
+      url: { type: 'string', pattern: '^https?://' },
+      username: { type: 'string', minLength: 1, default: 'Firecrawl relay' },
+      timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
+    },
+  },
+  create(options, ctx) {
+    async function post(event: RelayEvent): Promise<void> {
+      const response = await fetch(options.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: options.username, embeds: [embedOf(event)], allowed_mentions: { parse: [] } }),
+        signal: AbortSignal.timeout(options.timeout_ms),
+      }).catch((err: Error) => {
+        throw new RetryableError(`Discord unreachable: ${err.message}`);
+      });
+      if (response.ok) return;
+      const text = (await response.text()).slice(0, 200);
+      if (response.status === 429 || response.status >= 500) {
+        const header = response.headers.get('retry-after');
+        const seconds = header === null ? NaN : Number(header);
+        throw new RetryableError(`Discord answered ${response.status}`, { retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined });
+      }
+      throw new PermanentError(`Discord answered ${response.status}: ${text}`);
+    }
+
+    return {
+      async write(batch) {
+        const failed: Array<{ index: number; error: unknown }> = [];
+        for (const [index, event] of batch.entries()) {
+          await post(event).catch((error: unknown) => failed.push({ index, error }));
+        }
+        ctx.logger.debug({ count: batch.length, failed: failed.length }, 'alerts posted');
+        return { failed };
+      },
+    };
+  },
+});

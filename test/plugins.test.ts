@@ -1,0 +1,123 @@
+import { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, formatIssue } from '../src/config/config-error.js';
+import { loadPlugins } from '../src/plugins/load-plugins.js';
+import type { Relay } from '../src/relay.js';
+import { builtinSinks } from '../src/sinks/registry.js';
+import { configYaml, tempDir, testConfig, testRelay } from './helpers/relay.js';
+import { until } from './helpers/sinks.js';
+import { sampleEvent, signedRequest } from './helpers/webhooks.js';
+
+// Plugins import 'firecrawl-relay/plugin-api', which resolves inside this package only:
+// test plugin folders live under the repository's .tmp/.
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+let pluginsDir: string;
+let relay: Relay | undefined;
+let cleanup = (): void => {};
+
+const PLUGIN = (type: string, body: string, extra = '') => `
+import { defineSink, PermanentError } from 'firecrawl-relay/plugin-api';
+${extra}
+export default defineSink<{ label?: string }>({
+  type: '${type}',
+  configSchema: { type: 'object', additionalProperties: false, properties: { label: { type: 'string' } } },
+  create(options, ctx) {
+    ${body}
+  },
+});
+`;
+
+beforeEach(() => {
+  pluginsDir = join(ROOT, '.tmp', `plugins-${process.pid}-${Date.now()}`);
+  mkdirSync(pluginsDir, { recursive: true });
+});
+
+afterEach(async () => {
+  await relay?.close(300);
+  relay = undefined;
+  cleanup();
+  rmSync(pluginsDir, { recursive: true, force: true });
+});
+
+async function loadError(): Promise<ConfigError> {
+  try {
+    await loadPlugins(pluginsDir, builtinSinks(), ROOT);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected the plugins to be refused');
+}
+
+describe('plugin loading', () => {
+  it('loads TypeScript and JavaScript plugins without a build step', async () => {
+    writeFileSync(join(pluginsDir, 'typed.ts'), PLUGIN('typed', 'return { async write() {} };'));
+    writeFileSync(join(pluginsDir, 'plain.mjs'), PLUGIN('plain', 'return { async write() {} };').replace('<{ label?: string }>', ''));
+    writeFileSync(join(pluginsDir, 'typed.test.ts'), 'throw new Error("tests are not plugins")');
+    const registry = await loadPlugins(pluginsDir, builtinSinks(), ROOT);
+    expect(registry.has('typed')).toBe(true);
+    expect(registry.has('plain')).toBe(true);
+    expect(registry.has('file')).toBe(true);
+  });
+
+  it('refuses a plugin whose type is taken by a built-in or another plugin, naming the files', async () => {
+    writeFileSync(join(pluginsDir, 'a.ts'), PLUGIN('file', 'return { async write() {} };'));
+    writeFileSync(join(pluginsDir, 'b.ts'), PLUGIN('twice', 'return { async write() {} };'));
+    writeFileSync(join(pluginsDir, 'c.ts'), PLUGIN('twice', 'return { async write() {} };'));
+    const error = await loadError();
+    expect(error.issues.map((i) => i.code)).toEqual(['RELAY_ERR_PLUGIN_DUPLICATE_TYPE', 'RELAY_ERR_PLUGIN_DUPLICATE_TYPE']);
+    expect(formatIssue(error.issues[0]!)).toMatch(/^\.tmp\/plugins-[^/]+\/a\.ts:1:1 \(plugin\): sink type "file" is already defined by a built-in sink/);
+    expect(error.issues[1]!.message).toMatch(/sink type "twice" is already defined by \.tmp\/plugins-[^/]+\/b\.ts/);
+  });
+
+  it('refuses a module that does not export a sink, and one that fails to import', async () => {
+    writeFileSync(join(pluginsDir, 'nothing.ts'), 'export const x = 1;');
+    writeFileSync(join(pluginsDir, 'broken.ts'), 'import { nope } from "./missing.js"; export default nope;');
+    const codes = (await loadError()).issues.map((i) => `${i.file.split('/').pop()} ${i.code}`);
+    expect(codes.sort()).toEqual(['broken.ts RELAY_ERR_PLUGIN_LOAD', 'nothing.ts RELAY_ERR_PLUGIN_INVALID']);
+  });
+
+  it("checks a plugin's options against its schema at load, with file and line", async () => {
+    writeFileSync(join(pluginsDir, 'typed.ts'), PLUGIN('typed', 'return { async write() {} };'));
+    const registry = await loadPlugins(pluginsDir, builtinSinks(), ROOT);
+    expect(() => testConfig(configYaml('/tmp/x', `\nsinks:\n  t: { type: typed, lable: x }\nroutes: [{ name: all, to: [t] }]\n`), registry)).toThrow(
+      /relay.config.yaml:\d+:\d+ sinks.t.lable: unknown key "lable" \(known: label\) \[RELAY_ERR_CONFIG_SINK_OPTIONS\]/,
+    );
+  });
+});
+
+describe('a broken plugin affects only its own deliveries', () => {
+  const plugins: Record<string, string> = {
+    'throws at create': PLUGIN('broken', 'throw new Error("cannot start");'),
+    'rejects every write': PLUGIN('broken', 'return { async write() { throw new Error("refused"); } };'),
+    'throws synchronously in write': PLUGIN('broken', 'return { write() { throw new Error("sync throw"); } };'),
+    'hangs in write': PLUGIN('broken', 'return { write: () => new Promise(() => {}) };'),
+    'fails every event permanently': PLUGIN('broken', 'return { async write(batch) { return { failed: batch.map((_, index) => ({ index, error: new PermanentError("no") })) }; } };'),
+  };
+
+  it.each(Object.entries(plugins))('%s: the file sink on the same route still delivers', async (_name, source) => {
+    writeFileSync(join(pluginsDir, 'broken.ts'), source);
+    const registry = await loadPlugins(pluginsDir, builtinSinks(), ROOT);
+    const tmp = tempDir('relay-plugin-');
+    cleanup = tmp.cleanup;
+    const out = join(tmp.dir, 'out');
+    relay = await testRelay(
+      testConfig(
+        configYaml(tmp.dir, `\nsinks:\n  broken: { type: broken, write_timeout_ms: 300, retry: { initial_delay_ms: 50, max_delay_ms: 100 } }\n  archive: { type: file, dir: ${out}, markdown: false }\nroutes: [{ name: both, to: [broken, archive] }]\n`),
+        registry,
+      ),
+      registry,
+    );
+    relay.startDelivery();
+    for (let n = 0; n < 5; n++) {
+      expect((await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: `job-${n}` })))).statusCode).toBe(200);
+    }
+    const file = join(out, 'events.jsonl');
+    await until(() => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n').length === 5, 5000);
+    expect(relay.queue.stats().pending.has('archive')).toBe(false);
+    expect(relay.readiness().archive?.ready).toBe(true);
+    expect((await relay.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+});
