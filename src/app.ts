@@ -2,7 +2,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { RelayConfig } from './config/types.js';
 import { RelayError } from './errors.js';
-import { registerIngress, rejectWebhook } from './ingress/routes.js';
+import { registerAdmin } from './admin/routes.js';
+import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
+import { DeadLetters } from './queue/dead-letters.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Queue } from './queue/queue.js';
 
@@ -11,15 +13,24 @@ export interface SinkReadiness {
   error: string | null;
 }
 
+export interface Readiness {
+  queue: SinkReadiness;
+  sinks: Record<string, SinkReadiness>;
+}
+
 export interface AppDeps {
   config: RelayConfig;
   queue: Queue;
   metrics: RelayMetrics;
   logger: Logger;
-  /** Each sink's state, for /readyz. */
-  readiness?: () => Record<string, SinkReadiness>;
+  /** The queue's and each sink's state, for /readyz. */
+  readiness?: () => Readiness;
   /** True once shutdown began: webhooks are answered 503 so the sender retries. */
   draining?: () => boolean;
+  /** Called after an admin replay put dead letters back in the queue. */
+  onReplay?: () => void;
+  /** Routing and credentials now (a reload replaces them); the config's own by default. */
+  state?: () => IngressState;
 }
 
 /** Fastify's own errors that a sender can cause, mapped to ours. */
@@ -52,18 +63,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'POST' && deps.draining?.()) {
+    if (request.method === 'POST' && !request.url.startsWith('/admin/') && deps.draining?.()) {
       return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
     }
   });
 
-  registerIngress(app, deps);
+  const initial = ingressState(config);
+  registerIngress(app, { ...deps, state: deps.state ?? (() => initial) });
+  registerAdmin(app, { token: config.admin.token, deadLetters: new DeadLetters(deps.queue.db), onReplay: () => deps.onReplay?.() });
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_request, reply) => {
-    const sinks = deps.readiness?.() ?? {};
-    const ready = Object.values(sinks).every((s) => s.ready) && !deps.draining?.();
-    return reply.code(ready ? 200 : 503).send({ ready, sinks });
+    const { queue, sinks } = deps.readiness?.() ?? { queue: { ready: true, error: null }, sinks: {} };
+    const ready = queue.ready && Object.values(sinks).every((s) => s.ready) && !deps.draining?.();
+    return reply.code(ready ? 200 : 503).send({ ready, queue, sinks });
   });
   app.get('/metrics', async (_request, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),

@@ -36,6 +36,13 @@ export const ERRORS = {
   RELAY_ERR_INGRESS_BAD_REQUEST: { status: 400, message: 'the request could not be read: %s' },
   RELAY_ERR_INTERNAL: { status: 500, message: 'the relay failed to handle the request; it has been logged' },
 
+  // admin API
+  RELAY_ERR_ADMIN_DISABLED: { status: 404, message: 'the admin API is off: set admin.token in the config to turn it on' },
+  RELAY_ERR_ADMIN_TOKEN_MISSING: { status: 401, message: 'expected an Authorization: Bearer <token> header, got none' },
+  RELAY_ERR_ADMIN_TOKEN_INVALID: { status: 401, message: 'the bearer token is not the admin token' },
+  RELAY_ERR_ADMIN_BAD_REQUEST: { status: 400, message: '%s' },
+  RELAY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no dead letter with id %s' },
+
   // config: shown at load with file:line:column and key path
   RELAY_ERR_CONFIG_READ: { status: 0, message: 'cannot read config file %s: %s' },
   RELAY_ERR_CONFIG_YAML: { status: 0, message: '%s' },

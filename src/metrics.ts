@@ -1,4 +1,13 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the queue gauges read at each scrape. */
+export interface QueueSnapshot {
+  pending: ReadonlyMap<string, { count: number; oldest: number }>;
+  dead: ReadonlyMap<string, number>;
+  bytes: number;
+  now: number;
+  sinksUp: ReadonlyMap<string, boolean>;
+}
 
 /**
  * The relay's metrics, on a registry of its own (so several relays can live in one
@@ -59,5 +68,47 @@ export class RelayMetrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Queue and sink gauges, read from `snapshot` when Prometheus scrapes. */
+  observe(snapshot: () => QueueSnapshot): void {
+    let current: { at: number; value: QueueSnapshot } | null = null;
+    // One snapshot serves all gauges of one scrape (the queue is read once, not five
+    // times): the first gauge of a scrape takes it, the others reuse it.
+    const read = (fresh: boolean): QueueSnapshot => {
+      const now = Date.now();
+      if (fresh || !current || now - current.at > 100) current = { at: now, value: snapshot() };
+      return current.value;
+    };
+    let first = true;
+    const gauge = (name: string, help: string, fill: (g: Gauge<'sink'>, s: QueueSnapshot) => void, labelNames: ['sink'] | [] = ['sink']): void => {
+      const fresh = first;
+      first = false;
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          fill(this as Gauge<'sink'>, read(fresh));
+        },
+      });
+    };
+    gauge('relay_queue_pending', 'Deliveries waiting in the queue, by sink.', (g, s) => {
+      for (const sink of s.sinksUp.keys()) g.set({ sink }, 0);
+      for (const [sink, p] of s.pending) g.set({ sink }, p.count);
+    });
+    gauge('relay_queue_oldest_pending_seconds', 'Age of the oldest waiting delivery, by sink.', (g, s) => {
+      for (const [sink, p] of s.pending) g.set({ sink }, Math.max(0, (s.now - p.oldest) / 1000));
+    });
+    gauge('relay_dead_letters', 'Deliveries parked in the dead-letter queue, by sink.', (g, s) => {
+      for (const sink of s.sinksUp.keys()) g.set({ sink }, 0);
+      for (const [sink, count] of s.dead) g.set({ sink }, count);
+    });
+    gauge('relay_sink_up', '1 when the sink is connected, 0 when its deliveries wait.', (g, s) => {
+      for (const [sink, up] of s.sinksUp) g.set({ sink }, up ? 1 : 0);
+    });
+    gauge('relay_queue_bytes', 'Bytes the queue database uses (bounded by queue.max_bytes).', (g, s) => (g as unknown as Gauge).set(s.bytes), []);
   }
 }

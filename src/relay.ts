@@ -1,9 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApp, type SinkReadiness } from './app.js';
+import { buildApp, type Readiness, type SinkReadiness } from './app.js';
 import type { SinkRegistry } from './config/load.js';
 import type { RelayConfig, SinkConfig } from './config/types.js';
 import { describeError } from './errors.js';
+import { ingressState, type IngressState } from './ingress/routes.js';
 import { createLogger } from './logger.js';
 import { RelayMetrics } from './metrics.js';
 import { NotConnectedError } from './plugin-api/errors.js';
@@ -21,6 +23,14 @@ export interface RelayOptions {
 }
 
 const DEDUPE_PRUNE_INTERVAL_MS = 60_000;
+
+export interface ReloadResult {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  /** Settings that changed but take effect only after a restart. */
+  needsRestart: string[];
+}
 
 /** A sink whose `create` failed: it never connects, so its deliveries wait and readiness says why. */
 function brokenSink(error: unknown): Sink {
@@ -46,12 +56,17 @@ export class Relay {
   readonly dispatchers = new Map<string, Dispatcher>();
   private readonly sinks = new Map<string, Sink>();
   private draining = false;
+  private started = false;
   private pruneTimer: NodeJS.Timeout | null = null;
+  private state: IngressState;
+  private reloading: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    readonly config: RelayConfig,
+    private current: RelayConfig,
     options: RelayOptions,
   ) {
+    const config = current;
+    this.state = ingressState(config);
     this.logger = options.logger ?? createLogger(config.log.level);
     this.metrics = options.metrics ?? new RelayMetrics();
     this.queue = new Queue({
@@ -67,31 +82,98 @@ export class Relay {
       logger: this.logger,
       readiness: () => this.readiness(),
       draining: () => this.draining,
+      state: () => this.state,
+      onReplay: () => {
+        for (const dispatcher of this.dispatchers.values()) dispatcher.notify();
+      },
     });
   }
 
   static async create(options: RelayOptions): Promise<Relay> {
     const relay = new Relay(options.config, options);
-    for (const sinkConfig of options.config.sinks) {
-      const sink = await relay.createSink(sinkConfig, options.registry);
-      relay.sinks.set(sinkConfig.name, sink);
-      relay.dispatchers.set(
-        sinkConfig.name,
-        new Dispatcher({
-          config: sinkConfig,
-          sink,
-          queue: relay.queue,
-          logger: relay.logger.child({ sink: sinkConfig.name }),
-          metrics: relay.metrics,
-          now: options.now,
-          random: options.random,
-        }),
-      );
-    }
+    relay.metrics.observe(() => {
+      const { pending, dead } = relay.queue.stats();
+      const sinksUp = new Map([...relay.dispatchers].map(([name, d]) => [name, d.isConnected]));
+      return { pending, dead, bytes: relay.queue.usedBytes(), now: Date.now(), sinksUp };
+    });
+    relay.options = options;
+    for (const sinkConfig of options.config.sinks) await relay.addSink(sinkConfig, options.registry);
     relay.queue.onEnqueued((touched) => {
       for (const name of touched) relay.dispatchers.get(name)?.notify();
     });
     return relay;
+  }
+
+  private options!: RelayOptions;
+
+  /** The config in force (a reload replaces it). */
+  get config(): RelayConfig {
+    return this.current;
+  }
+
+  private async addSink(config: SinkConfig, registry: SinkRegistry): Promise<void> {
+    const sink = await this.createSink(config, registry);
+    const dispatcher = new Dispatcher({
+      config,
+      sink,
+      queue: this.queue,
+      logger: this.logger.child({ sink: config.name }),
+      metrics: this.metrics,
+      now: this.options.now,
+      random: this.options.random,
+    });
+    this.sinks.set(config.name, sink);
+    this.dispatchers.set(config.name, dispatcher);
+    if (this.started) dispatcher.start();
+  }
+
+  /** Stops a sink after its write in flight (or `deadlineMs`); its deliveries stay queued. */
+  private async removeSink(name: string, deadlineMs: number): Promise<void> {
+    await this.dispatchers.get(name)?.stop(deadlineMs);
+    const sink = this.sinks.get(name);
+    this.dispatchers.delete(name);
+    this.sinks.delete(name);
+    try {
+      await sink?.close?.();
+    } catch (err) {
+      this.logger.warn({ sink: name, err: describeError(err) }, 'sink close failed');
+    }
+  }
+
+  /**
+   * Applies a validated config to the running relay: routes, credentials and log level at
+   * once; sinks whose settings changed are recreated, new ones added, removed ones closed,
+   * and none of their pending deliveries is lost. What needs a restart (listen address,
+   * queue, admin token, source paths) is returned, not applied.
+   */
+  reload(next: RelayConfig, registry: SinkRegistry, deadlineMs = 10_000): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.applyReload(next, registry, deadlineMs));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: RelayConfig, registry: SinkRegistry, deadlineMs: number): Promise<ReloadResult> {
+    const previous = this.current;
+    const needsRestart: string[] = [];
+    for (const key of ['server', 'queue', 'admin'] as const) {
+      if (!isDeepStrictEqual(previous[key], next[key])) needsRestart.push(key);
+    }
+    const paths = (c: RelayConfig): string => c.sources.map((s) => `${s.name} ${s.path}`).sort().join('\n');
+    if (paths(previous) !== paths(next)) needsRestart.push('sources (names or paths)');
+
+    const before = new Map(previous.sinks.map((s) => [s.name, s]));
+    const after = new Map(next.sinks.map((s) => [s.name, s]));
+    const removed = [...before.keys()].filter((name) => !after.has(name));
+    const added = [...after.keys()].filter((name) => !before.has(name));
+    const changed = [...after.keys()].filter((name) => before.has(name) && !isDeepStrictEqual(before.get(name), after.get(name)));
+
+    // New routes only after the sinks they name exist.
+    await Promise.all([...removed, ...changed].map((name) => this.removeSink(name, deadlineMs)));
+    for (const name of [...changed, ...added]) await this.addSink(after.get(name)!, registry);
+    this.current = next;
+    this.state = ingressState(next);
+    this.logger.level = next.log.level;
+    return { added, changed, removed, needsRestart };
   }
 
   private async createSink(config: SinkConfig, registry: SinkRegistry): Promise<Sink> {
@@ -106,16 +188,17 @@ export class Relay {
     }
   }
 
-  readiness(): Record<string, SinkReadiness> {
-    const out: Record<string, SinkReadiness> = {};
+  readiness(): Readiness {
+    const sinks: Record<string, SinkReadiness> = {};
     for (const [name, dispatcher] of this.dispatchers) {
-      out[name] = { ready: dispatcher.isConnected, error: dispatcher.error };
+      sinks[name] = { ready: dispatcher.isConnected, error: dispatcher.error };
     }
-    return out;
+    return { queue: this.queue.writable(), sinks };
   }
 
   /** Starts delivering what the queue holds (also what a previous run left). */
   startDelivery(): void {
+    this.started = true;
     const { pending } = this.queue.stats();
     for (const [sink, { count }] of pending) {
       if (!this.dispatchers.has(sink)) {

@@ -117,7 +117,7 @@ describe('a broken plugin affects only its own deliveries', () => {
     const file = join(out, 'events.jsonl');
     await until(() => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n').length === 5, 5000);
     expect(relay.queue.stats().pending.has('archive')).toBe(false);
-    expect(relay.readiness().archive?.ready).toBe(true);
+    expect(relay.readiness().sinks.archive?.ready).toBe(true);
     expect((await relay.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 });

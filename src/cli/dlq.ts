@@ -10,6 +10,14 @@ export interface DlqArgs {
   all: boolean;
 }
 
+/** A progress bar on standard error, when it is a terminal. */
+function progress(done: number, total: number): void {
+  if (!process.stderr.isTTY || total < 1000) return;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} replayed${done === total ? '\n' : ''}`);
+}
+
 /** `firecrawl-relay dlq list|show|replay|drop` on the queue folder, with or without a running relay. */
 export function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => void): void {
   const queue = new Queue({ dir: config.queue.dir, maxBytes: config.queue.max_bytes, dedupeWindowSeconds: 0 });
@@ -39,7 +47,7 @@ export function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => v
         if (!narrowed && !args.all) {
           throw new RelayError('RELAY_ERR_CLI_USAGE', [`dlq ${args.action} needs ids, a filter (--sink, --type, --job, --since) or --all`]);
         }
-        const count = args.action === 'replay' ? letters.replay(filter) : letters.drop(filter);
+        const count = args.action === 'replay' ? letters.replayInChunks(filter, 1000, progress) : letters.drop(filter);
         out(`${args.action === 'replay' ? 'replayed' : 'dropped'} ${count} dead letter${count === 1 ? '' : 's'}`);
         return;
       }

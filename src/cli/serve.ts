@@ -1,19 +1,30 @@
 import { createLogger } from '../logger.js';
 import { RelayMetrics } from '../metrics.js';
 import { Relay } from '../relay.js';
-import { formatIssue } from '../config/config-error.js';
+import { ConfigError, formatIssue } from '../config/config-error.js';
+import type { Logger } from 'pino';
+import type { RelayConfig } from '../config/types.js';
+import { describeError } from '../errors.js';
 import { loadConfig } from './load.js';
 
-/** `firecrawl-relay serve`: runs until SIGTERM or SIGINT, then drains and exits 0. */
-export async function serve(file: string): Promise<void> {
-  const { config, registry } = await loadConfig(file);
-  const logger = createLogger(process.env.RELAY_LOG_LEVEL ?? config.log.level);
+function warnAbout(config: RelayConfig, logger: Logger): void {
   for (const warning of config.warnings) logger.warn({ where: formatIssue(warning) }, 'config warning');
   for (const source of config.sources) {
     if (source.auth.kind === 'none') {
       logger.warn({ source: source.name, path: source.path }, 'source accepts webhooks without any authentication (auth: none)');
     }
   }
+}
+
+/**
+ * `firecrawl-relay serve`: runs until SIGTERM or SIGINT, then drains and exits 0.
+ * SIGHUP reloads the config file: an invalid one is refused (every error logged) and
+ * the relay keeps running on the config it has.
+ */
+export async function serve(file: string): Promise<void> {
+  const { config, registry } = await loadConfig(file);
+  const logger = createLogger(process.env.RELAY_LOG_LEVEL ?? config.log.level);
+  warnAbout(config, logger);
   const relay = await Relay.create({
     config,
     registry,
@@ -46,4 +57,22 @@ export async function serve(file: string): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    logger.info({ file }, 'reloading config');
+    loadConfig(file)
+      .then(async ({ config: next, registry: nextRegistry }) => {
+        warnAbout(next, logger);
+        const result = await relay.reload(next, nextRegistry);
+        if (result.needsRestart.length) logger.warn({ settings: result.needsRestart }, 'changed settings take effect after a restart');
+        logger.info({ added: result.added, changed: result.changed, removed: result.removed }, 'config reloaded');
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ConfigError) {
+          for (const issue of err.issues) logger.error({ code: issue.code, where: formatIssue(issue) }, 'config error');
+          logger.error({ errors: err.issues.length }, 'config reload refused: still running on the previous config');
+        } else logger.error({ err: describeError(err) }, 'config reload failed: still running on the previous config');
+      });
+  });
 }

@@ -96,6 +96,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     dir,
     server: doc.server,
     log: doc.log,
+    admin: doc.admin,
     plugins: { dir: resolve(dir, doc.plugins.dir) },
     sources,
     queue: { ...doc.queue, dir: resolve(dir, doc.queue.dir) },
@@ -110,6 +111,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
 interface RawConfig {
   server: RelayConfig['server'];
   log: RelayConfig['log'];
+  admin: { token: string };
   plugins: { dir: string };
   sources: Record<string, { path: string; secrets?: string[]; auth: string | { header: string; tokens: string[] }; dedupe: boolean }>;
   queue: RelayConfig['queue'];

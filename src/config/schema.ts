@@ -136,6 +136,15 @@ export const CONFIG_SCHEMA = {
         dir: { type: 'string', minLength: 1, default: './plugins' },
       },
     },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // Bearer token of the /admin API; empty turns the API off.
+        token: { type: 'string', default: '' },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

@@ -69,6 +69,8 @@ export interface RelayConfig {
   dir: string;
   server: { host: string; port: number; body_limit_bytes: number };
   log: { level: string };
+  /** Bearer token of the admin API; '' when it is off. */
+  admin: { token: string };
   /** Absolute path of the sink plugins folder. */
   plugins: { dir: string };
   sources: SourceConfig[];

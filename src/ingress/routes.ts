@@ -6,13 +6,29 @@ import type { RelayMetrics } from '../metrics.js';
 import type { Queue } from '../queue/queue.js';
 import { isKnownEventType } from '../routing/event-types.js';
 import { parseEnvelope } from './envelope.js';
-import { createVerifier } from './verify.js';
+import type { Router } from '../routing/router.js';
+import { createVerifier, type Verifier } from './verify.js';
+
+/** What a request is checked and routed against; replaced whole on a config reload. */
+export interface IngressState {
+  router: Router;
+  sources: ReadonlyMap<string, { source: SourceConfig; verify: Verifier }>;
+}
+
+export function ingressState(config: RelayConfig): IngressState {
+  return {
+    router: config.router,
+    sources: new Map(config.sources.map((source) => [source.name, { source, verify: createVerifier(source) }])),
+  };
+}
 
 export interface IngressDeps {
   config: RelayConfig;
   queue: Queue;
   metrics: RelayMetrics;
   logger: Logger;
+  /** The current state; the config above only fixes the paths listened on. */
+  state: () => IngressState;
 }
 
 declare module 'fastify' {
@@ -35,12 +51,15 @@ export function rejectWebhook(
   return reply.code(error.statusCode).send(error.toJSON());
 }
 
-function registerSource(app: FastifyInstance, deps: IngressDeps, source: SourceConfig): void {
-  const verify = createVerifier(source);
-  const { router } = deps.config;
-  const log = deps.logger.child({ source: source.name });
+function registerSource(app: FastifyInstance, deps: IngressDeps, name: string, path: string): void {
+  const log = deps.logger.child({ source: name });
 
-  app.post(source.path, { config: { source: source.name } }, async (request, reply) => {
+  app.post(path, { config: { source: name } }, async (request, reply) => {
+    const { router, sources } = deps.state();
+    const current = sources.get(name);
+    // A source removed by a reload: its path stays bound until restart, but answers 404.
+    if (!current) return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_INGRESS_NOT_FOUND', ['POST', path]));
+    const { source, verify } = current;
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const denied = verify(request.headers, body);
     if (denied) return rejectWebhook(deps, request, reply, denied);
@@ -100,5 +119,5 @@ export function registerIngress(app: FastifyInstance, deps: IngressDeps): void {
   for (const type of ['application/json', /^application\/[A-Za-z0-9.+-]+\+json$/]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   }
-  for (const source of deps.config.sources) registerSource(app, deps, source);
+  for (const source of deps.config.sources) registerSource(app, deps, source.name, source.path);
 }

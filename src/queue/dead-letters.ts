@@ -60,6 +60,23 @@ export class DeadLetters {
     return this.db.prepare(`SELECT ${COLUMNS} FROM dead_letters ${sql} ORDER BY id${limit}`).all(...params) as DeadLetter[];
   }
 
+  /** Ids of the matching dead letters, oldest first. */
+  ids(filter: DeadLetterFilter = {}): number[] {
+    const { sql, params } = where(filter);
+    return this.db.prepare(`SELECT id FROM dead_letters ${sql} ORDER BY id`).pluck().all(...params) as number[];
+  }
+
+  /** Replays in chunks (one transaction each), reporting progress after each. */
+  replayInChunks(filter: DeadLetterFilter, chunk: number, progress: (done: number, total: number) => void): number {
+    const ids = this.ids(filter);
+    let done = 0;
+    for (let i = 0; i < ids.length; i += chunk) {
+      done += this.replay({ ids: ids.slice(i, i + chunk) });
+      progress(done, ids.length);
+    }
+    return done;
+  }
+
   /** The dead letter with the body of its event, or undefined. */
   get(id: number): (DeadLetter & { body: Buffer }) | undefined {
     return this.db

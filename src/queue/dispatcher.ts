@@ -10,6 +10,9 @@ import type { QueuedDelivery, Queue, Settlement } from './queue.js';
 /** Longest sleep between two looks at the queue (so CLI replays are seen). */
 const IDLE_POLL_MS = 1000;
 
+/** A sink that keeps failing logs its error at most this often (with how many it held back). */
+const ERROR_LOG_INTERVAL_MS = 30_000;
+
 export interface DispatcherOptions {
   config: SinkConfig;
   sink: Sink;
@@ -47,6 +50,8 @@ export class Dispatcher {
   private connected = false;
   private lastError: string | null = null;
   private consecutiveFailures = 0;
+  private lastWarning: { at: number; message: string } | null = null;
+  private suppressedWarnings = 0;
   private wake: (() => void) | null = null;
   private sleepTimer: NodeJS.Timeout | null = null;
   private loop: Promise<void> | null = null;
@@ -150,7 +155,7 @@ export class Dispatcher {
     } catch (err) {
       this.consecutiveFailures++;
       this.lastError = new RelayError('RELAY_ERR_SINK_CONNECT', [this.name, describeError(err)]).message;
-      logger.warn({ err: describeError(err), failures: this.consecutiveFailures }, 'sink connect failed');
+      this.warnRateLimited({ err: describeError(err), failures: this.consecutiveFailures }, 'sink connect failed');
       return false;
     }
   }
@@ -198,16 +203,34 @@ export class Dispatcher {
     if (failures.size > 0) {
       const first = failures.values().next().value;
       this.lastError = describeError(first);
-      logger.warn(
-        { failed: failures.size, batch: events.length, dead: settlement.dead.length, err: describeError(first) },
+      this.warnRateLimited(
+        { failed: failures.size, batch: events.length, dead: settlement.dead.length, err: this.lastError },
         'delivery failed',
       );
     } else {
       if (!(whole instanceof NotConnectedError)) this.lastError = null;
+      if (this.lastWarning) {
+        logger.info({ count: events.length, suppressed: this.suppressedWarnings }, 'deliveries resumed');
+        this.lastWarning = null;
+        this.suppressedWarnings = 0;
+      }
       logger.debug({ count: events.length }, 'events delivered');
     }
     // Every event failed, thrown or reported: the destination is down, pause the sink.
     return whole !== null || (events.length > 0 && failures.size === events.length);
+  }
+
+  /** The first failure is logged; the same one again only every ERROR_LOG_INTERVAL_MS. */
+  private warnRateLimited(fields: Record<string, unknown> & { err: string }, message: string): void {
+    const now = this.now();
+    const last = this.lastWarning;
+    if (last && last.message === fields.err && now - last.at < ERROR_LOG_INTERVAL_MS) {
+      this.suppressedWarnings++;
+      return;
+    }
+    this.options.logger.warn({ ...fields, suppressed: this.suppressedWarnings }, message);
+    this.lastWarning = { at: now, message: fields.err };
+    this.suppressedWarnings = 0;
   }
 
   private async writeWithTimeout(events: RelayEvent[]): ReturnType<Sink['write']> {

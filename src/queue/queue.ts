@@ -143,6 +143,17 @@ export class Queue {
     });
   }
 
+  /** Whether an event could be accepted now: open and under `max_bytes`. */
+  writable(): { ready: boolean; error: string | null } {
+    if (this.closed) return { ready: false, error: 'the queue is closed' };
+    try {
+      const used = this.usedBytes();
+      return used < this.maxBytes ? { ready: true, error: null } : { ready: false, error: `the queue is full (${used} of ${this.maxBytes} bytes)` };
+    } catch (err) {
+      return { ready: false, error: describeError(err) };
+    }
+  }
+
   /** Bytes the database uses (pages in use), the figure `queue.max_bytes` bounds. */
   usedBytes(): number {
     const pages = (this.stmt.pageCount!.get() as number) - (this.stmt.freePages!.get() as number);

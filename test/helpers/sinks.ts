@@ -9,6 +9,8 @@ export class RecordingSink {
   /** Return a WriteResult, throw, or return undefined to accept the batch. */
   behaviour: (batch: readonly RelayEvent[], call: number) => Promise<void | WriteResult> | void | WriteResult = () => {};
   calls = 0;
+  /** Throw to refuse a connection. */
+  connectBehaviour: () => Promise<void> | void = () => {};
 
   get events(): RelayEvent[] {
     return this.batches.flat();
@@ -19,6 +21,7 @@ export class RecordingSink {
       type,
       configSchema: { type: 'object', additionalProperties: false, properties: {} },
       create: () => ({
+        connect: async () => this.connectBehaviour(),
         write: async (batch: readonly RelayEvent[]) => {
           const call = this.calls++;
           const result = await this.behaviour(batch, call);
@@ -30,9 +33,9 @@ export class RecordingSink {
   }
 }
 
-export async function until(check: () => boolean, timeoutMs = 10_000, stepMs = 10): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, stepMs));
   }

@@ -136,7 +136,7 @@ describeWithKafka('kafka sink against a librdkafka mock cluster', () => {
     await cluster.command('down -1');
     try {
       await crawl(r, ['job-1', 'job-2'], 8);
-      await until(() => r.readiness().kafka?.ready === false, 20_000, 50);
+      await until(() => r.readiness().sinks.kafka?.ready === false, 20_000, 50);
       const ready = await r.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);
       expect(ready.json().sinks.kafka.ready).toBe(false);
@@ -145,7 +145,7 @@ describeWithKafka('kafka sink against a librdkafka mock cluster', () => {
       await cluster.command('up -1');
     }
     await until(() => pending(r, 'kafka') === 0, 30_000, 100);
-    expect(r.readiness().kafka?.ready).toBe(true);
+    expect(r.readiness().sinks.kafka?.ready).toBe(true);
 
     const messages = consumeWithKcat(cluster.brokers, topic);
     for (const job of ['job-1', 'job-2']) {
@@ -198,7 +198,7 @@ routes: [{ name: both, to: [kafka, archive] }]
     await until(() => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n').length === 12, 10_000);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(pending(relay, 'kafka')).toBe(12);
-    expect(relay.readiness()).toMatchObject({ kafka: { ready: false }, archive: { ready: true } });
+    expect(relay.readiness().sinks).toMatchObject({ kafka: { ready: false }, archive: { ready: true } });
   });
 });
 
