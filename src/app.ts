@@ -60,6 +60,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Firecrawl may keep connections open between deliveries.
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    // Requests Node's HTTP parser refuses (headers too large, malformed) get our codes too.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return;
+      const relayError =
+        (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW'
+          ? new RelayError('RELAY_ERR_INGRESS_HEADERS_TOO_LARGE')
+          : new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', [(error as NodeJS.ErrnoException).code ?? 'malformed request']);
+      const body = JSON.stringify(relayError.toJSON());
+      const reason = relayError.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      socket.end(`HTTP/1.1 ${relayError.statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      logger.info({ code: relayError.code }, 'webhook rejected');
+    },
   });
 
   app.addHook('onRequest', async (request, reply) => {

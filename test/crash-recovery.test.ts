@@ -113,6 +113,42 @@ describe('crash recovery (relay killed with SIGKILL)', () => {
     console.log(`crash recovery: ${acked.length} acked, ${duplicates} delivered twice`);
   });
 
+  it('loses no acked event when killed at random moments in the middle of load', async () => {
+    const outDir = join(dir, 'out');
+    const acked: Array<{ job: string; n: number }> = [];
+    const next = new Map<string, number>();
+    for (let round = 0; round < 4; round++) {
+      running = await startRelayProcess(join(dir, 'relay.config.yaml'), env(outDir));
+      const relay = running;
+      let stop = false;
+      // One sender per job, each job's events in order; a failed request is not acked.
+      const senders = Array.from({ length: 6 }, async (_, j) => {
+        const job = `job-${j}`;
+        while (!stop) {
+          const n = next.get(job) ?? 0;
+          const status = await post(relay.url, event(job, n)).catch(() => 0);
+          if (status === 200) {
+            acked.push({ job, n });
+            next.set(job, n + 1);
+          }
+        }
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 600));
+      await kill(relay);
+      stop = true;
+      await Promise.all(senders);
+    }
+    running = await startRelayProcess(join(dir, 'relay.config.yaml'), env(outDir));
+    await until(() => checkDelivery(acked, delivered(outDir)).missing.length === 0, 30_000, 100);
+    const { missing, duplicates, firstSeen } = checkDelivery(acked, delivered(outDir));
+    expect(missing).toEqual([]);
+    for (const [job, ns] of firstSeen) {
+      const sent = acked.filter((a) => a.job === job).map((a) => a.n);
+      expect(ns.slice(0, sent.length), job).toEqual(sent);
+    }
+    console.log(`random kills: ${acked.length} acked over 4 kills, ${duplicates} delivered twice`);
+  });
+
   it('stops cleanly on SIGTERM with exit code 0', async () => {
     running = await startRelayProcess(join(dir, 'relay.config.yaml'), env(join(dir, 'out')));
     expect(await post(running.url, event('job-t', 1))).toBe(200);
