@@ -37,3 +37,36 @@ export function printResult(name: string, rows: Record<string, string | number>)
   for (const [key, value] of Object.entries(rows)) console.log(`  ${key.padEnd(width)}  ${value}`);
   console.log(`JSON ${JSON.stringify({ bench: name, ...rows })}`);
 }
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+/** Starts a bench server script (TypeScript, through tsx) and waits for its address. */
+export async function startServer(script: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  for (;;) {
+    const line = await lines.next();
+    if (line.done) throw new Error(`${script} exited before listening`);
+    try {
+      const { listening } = JSON.parse(line.value) as { listening?: string };
+      if (listening) return { url: listening, child };
+    } catch {
+      // not our line
+    }
+  }
+}
+
+/** Peak resident memory of a process, in MiB (VmHWM, Linux). */
+export function peakRssMiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : NaN;
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}

@@ -23,9 +23,16 @@ export interface DispatcherOptions {
   random?: () => number;
 }
 
+/** The body was valid JSON when it was accepted; parsing it is left to sinks that read it. */
 function toEvent(row: QueuedDelivery): RelayEvent {
-  const payload = JSON.parse(row.body.toString('utf8')) as FirecrawlPayload;
-  if (payload.id === undefined) payload.id = row.jobId;
+  let parsed: FirecrawlPayload | undefined;
+  const payload = (): FirecrawlPayload => {
+    if (!parsed) {
+      parsed = JSON.parse(row.body.toString('utf8')) as FirecrawlPayload;
+      if (parsed.id === undefined) parsed.id = row.jobId;
+    }
+    return parsed;
+  };
   return {
     deliveryId: String(row.id),
     eventId: String(row.eventId),
@@ -34,8 +41,12 @@ function toEvent(row: QueuedDelivery): RelayEvent {
     attempt: row.attempts + 1,
     type: row.type,
     jobId: row.jobId,
-    success: payload.success,
-    payload,
+    get success() {
+      return payload().success;
+    },
+    get payload() {
+      return payload();
+    },
     raw: row.body,
   };
 }
@@ -165,15 +176,10 @@ export class Dispatcher {
     const { config, queue, logger, metrics } = this.options;
     const failures = new Map<number, unknown>();
     const events: RelayEvent[] = [];
-    const unreadable: Array<{ id: number; error: string }> = [];
     const readable: QueuedDelivery[] = [];
     for (const row of rows) {
-      try {
-        events.push(toEvent(row));
-        readable.push(row);
-      } catch (err) {
-        unreadable.push({ id: row.id, error: `stored event is unreadable: ${describeError(err)}` });
-      }
+      events.push(toEvent(row));
+      readable.push(row);
     }
 
     const stopTimer = metrics.deliveryDuration.startTimer({ sink: this.name });
@@ -194,7 +200,6 @@ export class Dispatcher {
     }
 
     const settlement = this.settlement(readable, failures);
-    settlement.dead.push(...unreadable);
     queue.settle(this.name, settlement);
 
     metrics.deliveries.inc({ sink: this.name, outcome: 'delivered' }, settlement.delivered.length);

@@ -1,0 +1,75 @@
+/**
+ * Ingress: autocannon against (a) a bare Fastify route, (b) the handler a user writes from
+ * Firecrawl's docs (HMAC, parse, answer), (c) the relay with its durable queue and a sink
+ * that writes nothing. Same signed crawl.page body (~5 KB markdown), same connections.
+ * Dedupe is off for (c): every request is a new event committed to disk.
+ *
+ *   npm run bench:ingress -- [seconds=10] [connections=64]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { startRelayProcess } from '../test/helpers/process.js';
+import { SECRET, crawlPage, printResult, startServer, stopChild } from './lib.js';
+
+const seconds = Number(process.argv[2] ?? 10);
+const connections = Number(process.argv[3] ?? 64);
+const { body, signature } = crawlPage('bench-job', 1);
+
+async function load(url: string): Promise<{ rps: number; p50: number; p99: number; errors: number; non2xx: number }> {
+  await autocannon({ url: `${url}/webhooks/firecrawl`, connections, duration: 2, method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body });
+  const result = await autocannon({
+    url: `${url}/webhooks/firecrawl`,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature },
+    body,
+  });
+  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+}
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'relay-bench-ingress-'));
+const results: Record<string, Awaited<ReturnType<typeof load>>> = {};
+try {
+  for (const [name, script] of [['a bare fastify', 'servers/bare.ts'], ['b hand-written', 'servers/handwritten.ts']] as const) {
+    const server = await startServer(here(script), { FIRECRAWL_WEBHOOK_SECRET: SECRET });
+    results[name] = await load(server.url);
+    await stopChild(server.child);
+  }
+  const config = join(dir, 'relay.config.yaml');
+  writeFileSync(
+    config,
+    `
+server: { port: 0 }
+sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"], dedupe: false } }
+queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
+sinks: { discard: { type: file, dir: ${join(dir, 'out')}, jsonl: null, markdown: false, batch_max_events: 1000 } }
+routes: [{ name: all, to: [discard] }]
+`,
+  );
+  const relay = await startRelayProcess(config);
+  results['c relay'] = await load(relay.url);
+  await stopChild(relay.child);
+
+  const a = results['a bare fastify']!;
+  const b = results['b hand-written']!;
+  const c = results['c relay']!;
+  for (const [name, r] of Object.entries(results)) {
+    printResult(`ingress ${name}`, { 'requests/s': r.rps, 'p50 ms': r.p50, 'p99 ms': r.p99, errors: r.errors, 'non-2xx': r.non2xx });
+  }
+  printResult('ingress ratios', {
+    '(c)/(a)': Number((c.rps / a.rps).toFixed(2)),
+    '(c)/(b)': Number((c.rps / b.rps).toFixed(2)),
+    'target (c)/(a)': 0.6,
+    '(c) p99 ms': c.p99,
+    'target p99 ms': 20,
+    connections,
+    seconds,
+  });
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,64 @@
+/**
+ * Large pages: signed crawl.page events with 10 MB of markdown each, accepted and written
+ * as markdown files by the file sink. Prints acceptance time, delivery time and peak RSS.
+ *
+ *   npm run bench:large -- [events=20] [concurrency=4]
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { kill, startRelayProcess } from '../test/helpers/process.js';
+import { SECRET, crawlPage, peakRssMiB, percentile, pool, printResult } from './lib.js';
+
+const total = Number(process.argv[2] ?? 20);
+const concurrency = Number(process.argv[3] ?? 4);
+const dir = mkdtempSync(join(tmpdir(), 'relay-bench-large-'));
+const out = join(dir, 'out');
+const config = join(dir, 'relay.config.yaml');
+writeFileSync(
+  config,
+  `
+server: { port: 0 }
+sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"] } }
+queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
+sinks: { archive: { type: file, dir: ${out}, jsonl: null, batch_max_events: 4 } }
+routes: [{ name: all, to: [archive] }]
+`,
+);
+const relay = await startRelayProcess(config);
+const http = new Pool(relay.url, { connections: concurrency });
+try {
+  const acks: number[] = [];
+  const started = Date.now();
+  await pool(total, concurrency, async (seq) => {
+    const { body, signature } = crawlPage(`large-${seq}`, seq, 10 * 1024 * 1024);
+    const sent = Date.now();
+    const response = await http.request({ path: '/webhooks/firecrawl', method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body });
+    await response.body.dump();
+    if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+    acks.push(Date.now() - sent);
+  });
+  const acceptedMs = Date.now() - started;
+  const pages = (): number =>
+    existsSync(join(out, 'pages', 'crawl')) ? readdirSync(join(out, 'pages', 'crawl')).filter((job) => readdirSync(join(out, 'pages', 'crawl', job)).length > 0).length : 0;
+  while (pages() < total && Date.now() - started < 300_000) await new Promise((r) => setTimeout(r, 200));
+  const deliveredMs = Date.now() - started;
+  const sample = join(out, 'pages', 'crawl', 'large-0');
+  const size = statSync(join(sample, readdirSync(sample)[0]!)).size;
+  acks.sort((a, b) => a - b);
+  printResult('large pages', {
+    events: total,
+    'page MiB': Number((size / 1024 / 1024).toFixed(1)),
+    'all accepted s': Number((acceptedMs / 1000).toFixed(1)),
+    'ack p50 ms': percentile(acks, 50),
+    'ack p99 ms': percentile(acks, 99),
+    'all delivered s': Number((deliveredMs / 1000).toFixed(1)),
+    delivered: pages(),
+    'peak RSS MiB': peakRssMiB(relay.child.pid!),
+  });
+} finally {
+  await http.close();
+  await kill(relay, 'SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,83 @@
+/**
+ * End to end into a webhook receiver: signed crawl.page events (~5 KB) posted to a relay
+ * child process, forwarded re-signed by the webhook sink to a receiver on 127.0.0.1 that
+ * records when each arrives. Prints sustained events/s and ack-to-delivery latency.
+ *
+ *   npm run bench:webhook -- [events=20000] [concurrency=64]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { kill, startRelayProcess } from '../test/helpers/process.js';
+import { startReceiver } from '../test/helpers/receiver.js';
+import { SECRET, crawlPage, percentile, pool, printResult } from './lib.js';
+
+const total = Number(process.argv[2] ?? 20_000);
+const concurrency = Number(process.argv[3] ?? 64);
+const arrived = new Map<string, number>();
+const receiver = await startReceiver((request, response) => {
+  const seq = /"scrapeId":"(scrape-[-\d]+)"/.exec(request.body.toString('latin1'))?.[1];
+  if (seq) arrived.set(seq, Date.now());
+  response.end('ok');
+});
+receiver.requests.length = 0;
+const keep = receiver.requests;
+const dir = mkdtempSync(join(tmpdir(), 'relay-bench-webhook-'));
+const config = join(dir, 'relay.config.yaml');
+writeFileSync(
+  config,
+  `
+server: { port: 0 }
+sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"] } }
+queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
+sinks:
+  hook: { type: webhook, url: "${receiver.url}/in", signature: { scheme: firecrawl, secret: out-secret }, max_concurrency: 32, batch_max_events: 500 }
+routes: [{ name: all, to: [hook] }]
+`,
+);
+const relay = await startRelayProcess(config);
+const http = new Pool(relay.url, { connections: concurrency });
+const acked = new Map<string, number>();
+try {
+  const post = async (seq: number): Promise<void> => {
+    const { body, signature } = crawlPage(`job-${seq % 100}`, seq);
+    const response = await http.request({ path: '/webhooks/firecrawl', method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body });
+    await response.body.dump();
+    if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+    acked.set(`scrape-${seq}`, Date.now());
+  };
+  await pool(500, concurrency, (i) => post(-1 - i));
+  acked.clear();
+  const started = Date.now();
+  await pool(total, concurrency, post);
+  const ingestMs = Date.now() - started;
+  const measured = (): number => [...acked.keys()].filter((seq) => arrived.has(seq)).length;
+  for (let waited = 0; measured() < total && waited < 120_000; waited += 200) {
+    keep.length = 0; // the receiver's own log of bodies is not needed here
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const latencies: number[] = [];
+  let last = 0;
+  for (const [seq, ack] of acked) {
+    const at = arrived.get(seq);
+    if (at === undefined) continue;
+    latencies.push(Math.max(0, at - ack));
+    last = Math.max(last, at);
+  }
+  latencies.sort((a, b) => a - b);
+  printResult('webhook end-to-end', {
+    events: total,
+    concurrency,
+    delivered: latencies.length,
+    'ingest acks/s': Math.round((total / ingestMs) * 1000),
+    'end-to-end events/s': Math.round((latencies.length / (last - started)) * 1000),
+    'ack-to-delivery p50 ms': percentile(latencies, 50),
+    'ack-to-delivery p99 ms': percentile(latencies, 99),
+  });
+} finally {
+  await http.close();
+  await kill(relay, 'SIGTERM');
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+}
