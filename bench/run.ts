@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 // Each prints a table and a JSON line; arguments are each script's defaults.
-const BENCHES = ['ingress.ts', 'kafka.ts', 'webhook.ts', 'backlog.ts', 'large-pages.ts'];
+const BENCHES = ['ingress.ts', 'kafka.ts', 'webhook.ts', 's3.ts', 'backlog.ts', 'large-pages.ts'];
 
 for (const bench of BENCHES) {
   const script = fileURLToPath(new URL(bench, import.meta.url));
