@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
-import { SECRET, crawlPage, peakRssMiB, pool, printResult } from './lib.js';
+import { SECRET, peakRssMiB, pool, postPage, printResult } from './lib.js';
 
 const total = Number(process.argv[2] ?? 100_000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -35,12 +35,7 @@ const relay = await startRelayProcess(config);
 const http = new Pool(relay.url, { connections: concurrency });
 try {
   const started = Date.now();
-  await pool(total, concurrency, async (seq) => {
-    const { body, signature } = crawlPage(`job-${seq % 500}`, seq);
-    const response = await http.request({ path: '/webhooks/firecrawl', method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body });
-    await response.body.dump();
-    if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
-  });
+  await pool(total, concurrency, (seq) => postPage(http, `job-${seq % 500}`, seq));
   const ingestMs = Date.now() - started;
   const rssWhileDown = peakRssMiB(relay.child.pid!);
 

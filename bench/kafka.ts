@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { followWithKcat, kafkaToolsMissing, startMockCluster } from '../test/helpers/mock-cluster.js';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
-import { SECRET, crawlPage, percentile, pool, printResult } from './lib.js';
+import { SECRET, endToEnd, pool, postPage, printResult } from './lib.js';
 
 const total = Number(process.argv[2] ?? 20_000);
 const concurrency = Number(process.argv[3] ?? 128);
@@ -50,15 +50,7 @@ const http = new Pool(relay.url, { connections: concurrency });
 const acked = new Map<string, number>();
 
 async function post(seq: number): Promise<void> {
-  const { body, signature } = crawlPage(`bench-job-${seq % jobs}`, seq);
-  const response = await http.request({
-    path: '/webhooks/firecrawl',
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature },
-    body,
-  });
-  await response.body.dump();
-  if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+  await postPage(http, `bench-job-${seq % jobs}`, seq);
   acked.set(`scrape-${seq}`, Date.now());
 }
 
@@ -78,23 +70,11 @@ try {
   const measured = (): number => [...acked.keys()].filter((seq) => delivered.has(seq)).length;
   for (let waited = 0; measured() < total && waited < 120_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
 
-  const latencies: number[] = [];
-  let lastDelivery = 0;
-  for (const [seq, ack] of acked) {
-    const ts = delivered.get(seq);
-    if (ts === undefined) continue;
-    latencies.push(Math.max(0, ts - ack));
-    lastDelivery = Math.max(lastDelivery, ts);
-  }
-  latencies.sort((a, b) => a - b);
   printResult('kafka end-to-end', {
     events: total,
     concurrency,
-    'delivered (read back)': latencies.length,
     'ingest acks/s': Math.round((total / ingestMs) * 1000),
-    'end-to-end events/s': Math.round((latencies.length / (lastDelivery - started)) * 1000),
-    'ack-to-delivery p50 ms': percentile(latencies, 50),
-    'ack-to-delivery p99 ms': percentile(latencies, 99),
+    ...endToEnd(acked, delivered, started),
     'target events/s': 5000,
   });
 } finally {

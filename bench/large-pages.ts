@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
-import { SECRET, crawlPage, peakRssMiB, percentile, pool, printResult } from './lib.js';
+import { SECRET, peakRssMiB, percentile, pool, postPage, printResult } from './lib.js';
 
 const total = Number(process.argv[2] ?? 20);
 const concurrency = Number(process.argv[3] ?? 4);
@@ -32,11 +32,8 @@ try {
   const acks: number[] = [];
   const started = Date.now();
   await pool(total, concurrency, async (seq) => {
-    const { body, signature } = crawlPage(`large-${seq}`, seq, 10 * 1024 * 1024);
     const sent = Date.now();
-    const response = await http.request({ path: '/webhooks/firecrawl', method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body });
-    await response.body.dump();
-    if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+    await postPage(http, `large-${seq}`, seq, 10 * 1024 * 1024);
     acks.push(Date.now() - sent);
   });
   const acceptedMs = Date.now() - started;

@@ -70,3 +70,41 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
   await exited;
 }
+
+import type { Pool } from 'undici';
+
+/** Posts one signed crawl.page (`scrape-<seq>`) to the relay; throws on anything but 200. */
+export async function postPage(http: Pool, job: string, seq: number, markdownBytes?: number): Promise<void> {
+  const { body, signature } = crawlPage(job, seq, markdownBytes);
+  const response = await http.request({
+    path: '/webhooks/firecrawl',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature },
+    body,
+  });
+  await response.body.dump();
+  if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+}
+
+/**
+ * End-to-end figures from when each event was acked and when it reached the destination
+ * (both keyed by `scrape-<seq>`): how many arrived, sustained events/s from `started` to the
+ * last arrival, and ack-to-delivery p50/p99.
+ */
+export function endToEnd(acked: ReadonlyMap<string, number>, arrived: ReadonlyMap<string, number>, started: number) {
+  const latencies: number[] = [];
+  let last = 0;
+  for (const [seq, ack] of acked) {
+    const at = arrived.get(seq);
+    if (at === undefined) continue;
+    latencies.push(Math.max(0, at - ack));
+    last = Math.max(last, at);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    delivered: latencies.length,
+    'end-to-end events/s': Math.round((latencies.length / (last - started)) * 1000),
+    'ack-to-delivery p50 ms': percentile(latencies, 50),
+    'ack-to-delivery p99 ms': percentile(latencies, 99),
+  };
+}

@@ -5,14 +5,14 @@
  *
  *   npm run bench:s3 -- [events=5000] [concurrency=64]
  */
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
-import { radosgwMissing, startRadosgw } from '../test/helpers/radosgw.js';
-import { SECRET, crawlPage, percentile, pool, printResult } from './lib.js';
+import { radosgwMissing, s3ClientFor, startRadosgw } from '../test/helpers/radosgw.js';
+import { SECRET, endToEnd, pool, postPage, printResult } from './lib.js';
 
 const total = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -22,14 +22,7 @@ if (missing) {
   process.exit(1);
 }
 const rgw = await startRadosgw();
-const s3 = new S3Client({
-  region: 'us-east-1',
-  endpoint: rgw.endpoint,
-  forcePathStyle: true,
-  credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const s3 = s3ClientFor(rgw);
 await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
 
 async function listed(): Promise<Map<string, number>> {
@@ -70,10 +63,7 @@ const acked = new Map<string, number>();
 try {
   const started = Date.now();
   await pool(total, concurrency, async (seq) => {
-    const { body, signature } = crawlPage(`job-${seq % 100}`, seq);
-    const response = await http.request({ path: '/webhooks/firecrawl', method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body });
-    await response.body.dump();
-    if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+    await postPage(http, `job-${seq % 100}`, seq);
     acked.set(`scrape-${seq}`, Date.now());
   });
   const ingestMs = Date.now() - started;
@@ -82,24 +72,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
     objects = await listed();
   }
-  const latencies: number[] = [];
-  let last = 0;
-  for (const [seq, ack] of acked) {
-    const at = objects.get(seq);
-    if (at === undefined) continue;
-    latencies.push(Math.max(0, at - ack));
-    last = Math.max(last, at);
-  }
-  latencies.sort((a, b) => a - b);
-  printResult('s3 end-to-end (radosgw)', {
-    events: total,
-    concurrency,
-    delivered: latencies.length,
-    'ingest acks/s': Math.round((total / ingestMs) * 1000),
-    'end-to-end events/s': Math.round((latencies.length / (last - started)) * 1000),
-    'ack-to-delivery p50 ms': percentile(latencies, 50),
-    'ack-to-delivery p99 ms': percentile(latencies, 99),
-  });
+  printResult('s3 end-to-end (radosgw)', { events: total, concurrency, 'ingest acks/s': Math.round((total / ingestMs) * 1000), ...endToEnd(acked, objects, started) });
 } finally {
   await http.close();
   await kill(relay, 'SIGTERM');

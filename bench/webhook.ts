@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
 import { startReceiver } from '../test/helpers/receiver.js';
-import { SECRET, crawlPage, percentile, pool, printResult } from './lib.js';
+import { SECRET, endToEnd, pool, postPage, printResult } from './lib.js';
 
 const total = Number(process.argv[2] ?? 20_000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -41,10 +41,7 @@ const http = new Pool(relay.url, { connections: concurrency });
 const acked = new Map<string, number>();
 try {
   const post = async (seq: number): Promise<void> => {
-    const { body, signature } = crawlPage(`job-${seq % 100}`, seq);
-    const response = await http.request({ path: '/webhooks/firecrawl', method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body });
-    await response.body.dump();
-    if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
+    await postPage(http, `job-${seq % 100}`, seq);
     acked.set(`scrape-${seq}`, Date.now());
   };
   await pool(500, concurrency, (i) => post(-1 - i));
@@ -57,24 +54,7 @@ try {
     keep.length = 0; // the receiver's own log of bodies is not needed here
     await new Promise((r) => setTimeout(r, 200));
   }
-  const latencies: number[] = [];
-  let last = 0;
-  for (const [seq, ack] of acked) {
-    const at = arrived.get(seq);
-    if (at === undefined) continue;
-    latencies.push(Math.max(0, at - ack));
-    last = Math.max(last, at);
-  }
-  latencies.sort((a, b) => a - b);
-  printResult('webhook end-to-end', {
-    events: total,
-    concurrency,
-    delivered: latencies.length,
-    'ingest acks/s': Math.round((total / ingestMs) * 1000),
-    'end-to-end events/s': Math.round((latencies.length / (last - started)) * 1000),
-    'ack-to-delivery p50 ms': percentile(latencies, 50),
-    'ack-to-delivery p99 ms': percentile(latencies, 99),
-  });
+  printResult('webhook end-to-end', { events: total, concurrency, 'ingest acks/s': Math.round((total / ingestMs) * 1000), ...endToEnd(acked, arrived, started) });
 } finally {
   await http.close();
   await kill(relay, 'SIGTERM');

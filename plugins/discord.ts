@@ -9,7 +9,7 @@
  *
  * An example of a relay plugin: it uses nothing but `firecrawl-relay/plugin-api`.
  */
-import { defineSink, PermanentError, RetryableError, type RelayEvent } from 'firecrawl-relay/plugin-api';
+import { defineSink, parseRetryAfter, PermanentError, RetryableError, type RelayEvent } from 'firecrawl-relay/plugin-api';
 
 interface DiscordOptions {
   url: string;
@@ -72,9 +72,7 @@ export default defineSink<DiscordOptions>({
       if (response.ok) return;
       const text = (await response.text()).slice(0, 200);
       if (response.status === 429 || response.status >= 500) {
-        const header = response.headers.get('retry-after');
-        const seconds = header === null ? NaN : Number(header);
-        throw new RetryableError(`Discord answered ${response.status}`, { retryAfterMs: Number.isFinite(seconds) ? seconds * 1000 : undefined });
+        throw new RetryableError(`Discord answered ${response.status}`, { retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) });
       }
       throw new PermanentError(`Discord answered ${response.status}: ${text}`);
     }

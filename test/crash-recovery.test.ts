@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sign } from '../src/ingress/verify.js';
 import { SECRET, tempDir, writeArchiveConfig } from './helpers/relay.js';
 import { kill, startRelayProcess, type RelayProcess } from './helpers/process.js';
 import { until } from './helpers/sinks.js';
+import { postSigned } from './helpers/webhooks.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -27,15 +27,6 @@ function event(job: string, n: number): string {
   return JSON.stringify({ success: true, type: 'crawl.page', id: job, data: [{ markdown: `# ${job} ${n}`, metadata: { url: `https://e.com/${n}` } }], metadata: { n } });
 }
 
-async function post(url: string, body: string): Promise<number> {
-  const response = await fetch(`${url}/webhooks/firecrawl`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': sign(SECRET, body) },
-    body,
-  });
-  await response.arrayBuffer();
-  return response.status;
-}
 
 /** Sends `perJob` events for each job, one job's events in order, jobs side by side. */
 async function sendJobs(url: string, jobs: string[], perJob: number): Promise<Array<{ job: string; n: number }>> {
@@ -43,7 +34,7 @@ async function sendJobs(url: string, jobs: string[], perJob: number): Promise<Ar
   await Promise.all(
     jobs.map(async (job) => {
       for (let n = 0; n < perJob; n++) {
-        if ((await post(url, event(job, n))) === 200) acked.push({ job, n });
+        if ((await postSigned(url, event(job, n))) === 200) acked.push({ job, n });
       }
     }),
   );
@@ -126,7 +117,7 @@ describe('crash recovery (relay killed with SIGKILL)', () => {
         const job = `job-${j}`;
         while (!stop) {
           const n = next.get(job) ?? 0;
-          const status = await post(relay.url, event(job, n)).catch(() => 0);
+          const status = await postSigned(relay.url, event(job, n)).catch(() => 0);
           if (status === 200) {
             acked.push({ job, n });
             next.set(job, n + 1);
@@ -151,7 +142,7 @@ describe('crash recovery (relay killed with SIGKILL)', () => {
 
   it('stops cleanly on SIGTERM with exit code 0', async () => {
     running = await startRelayProcess(join(dir, 'relay.config.yaml'), env(join(dir, 'out')));
-    expect(await post(running.url, event('job-t', 1))).toBe(200);
+    expect(await postSigned(running.url, event('job-t', 1))).toBe(200);
     expect(await kill(running, 'SIGTERM')).toEqual({ code: 0, signal: null });
     expect(running.logs.some((l) => l.includes('"relay stopped"'))).toBe(true);
   });

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sign } from '../src/ingress/verify.js';
 import { kill, startRelayProcess, type RelayProcess } from './helpers/process.js';
 import { startReceiver } from './helpers/receiver.js';
-import { SECRET, configYaml, tempDir } from './helpers/relay.js';
+import { configYaml, tempDir } from './helpers/relay.js';
 import { until } from './helpers/sinks.js';
+import { postSigned } from './helpers/webhooks.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -21,19 +21,8 @@ afterEach(async () => {
   cleanup();
 });
 
-async function post(url: string, job: string, n: number): Promise<number> {
-  const body = JSON.stringify({ success: true, type: 'crawl.page', id: job, data: [{ markdown: `# ${n}`, metadata: { url: `https://e.com/${n}` } }], metadata: { n } });
-  try {
-    const response = await fetch(`${url}/webhooks/firecrawl`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-firecrawl-signature': sign(SECRET, body) },
-      body,
-    });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return 0; // connection refused or reset: the relay has stopped listening
-  }
+function post(url: string, job: string, n: number): Promise<number> {
+  return postSigned(url, JSON.stringify({ success: true, type: 'crawl.page', id: job, data: [{ markdown: `# ${n}`, metadata: { url: `https://e.com/${n}` } }], metadata: { n } }));
 }
 
 const lines = (file: string): Array<Record<string, any>> =>

@@ -1,4 +1,5 @@
 import type { ConfigIssue } from './config-error.js';
+import type { RetryDefaults } from '../plugin-api/types.js';
 import type { Router } from '../routing/router.js';
 
 export type SourceAuth =
@@ -13,15 +14,8 @@ export interface SourceConfig {
   dedupe: boolean;
 }
 
-export interface RetryConfig {
-  initial_delay_ms: number;
-  max_delay_ms: number;
-  multiplier: number;
-  jitter: number;
-  max_attempts: number;
-  max_age_seconds: number;
-  schedule_ms?: number[];
-}
+/** A sink's `retry:` settings once defaults are filled; `schedule_ms` only when given. */
+export type RetryConfig = Omit<RetryDefaults, 'schedule_ms'> & { schedule_ms?: number[] };
 
 export interface SinkConfig {
   name: string;

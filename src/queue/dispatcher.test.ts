@@ -226,3 +226,26 @@ describe('dispatcher', () => {
     expect(writes).toHaveLength(1);
   });
 });
+
+describe('dispatcher resilience', () => {
+  it('keeps delivering after the queue failed to record an outcome', async () => {
+    const settle = queue.settle.bind(queue);
+    let failOnce = true;
+    queue.settle = (sink, outcome) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error('database or disk is full');
+      }
+      settle(sink, outcome);
+    };
+    startDispatcher(async () => {});
+    await enqueue(['A', 1]);
+    await vi.advanceTimersByTimeAsync(5000);
+    // Delivered once, not recorded, delivered again and recorded: at least once.
+    expect(writes.map((w) => w.events)).toEqual([['A1'], ['A1']]);
+    expect(queue.stats().pending.size).toBe(0);
+    await enqueue(['B', 1]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(writes.at(-1)!.events).toEqual(['B1']);
+  });
+});

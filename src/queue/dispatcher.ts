@@ -147,7 +147,14 @@ export class Dispatcher {
         await new Promise((resolve) => setTimeout(resolve, config.batch_linger_ms));
         rows = queue.nextBatch(this.name, config.batch_max_events);
       }
-      const batchFailed = await this.deliver(rows);
+      let batchFailed: boolean;
+      try {
+        batchFailed = await this.deliver(rows);
+      } catch (err) {
+        // Nothing may stop a sink's loop for good: log, pause, retry.
+        logger.error({ err: describeError(err) }, 'delivery loop failed');
+        batchFailed = true;
+      }
       if (batchFailed && !this.stopped) {
         this.consecutiveFailures++;
         await this.sleep(backoffDelay(config.retry, this.consecutiveFailures, this.random));
@@ -200,7 +207,14 @@ export class Dispatcher {
     }
 
     const settlement = this.settlement(readable, failures);
-    queue.settle(this.name, settlement);
+    try {
+      queue.settle(this.name, settlement);
+    } catch (err) {
+      // The queue could not record the outcome (disk full, I/O error): the events stay
+      // pending and are delivered again, which at-least-once allows. Pause, then go on.
+      logger.error({ err: describeError(err), count: events.length }, 'delivery outcome not recorded; events will be delivered again');
+      return true;
+    }
 
     metrics.deliveries.inc({ sink: this.name, outcome: 'delivered' }, settlement.delivered.length);
     metrics.deliveries.inc({ sink: this.name, outcome: 'retried' }, settlement.retry.length);

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { S3Client } from '@aws-sdk/client-s3';
 
 const run = promisify(execFile);
 
@@ -135,4 +136,16 @@ rgw data = ${dir}/rgw
     await stop();
     throw err;
   }
+}
+
+/** An S3 client for the test server, with the checksum modes S3-compatible stores need. */
+export function s3ClientFor(rgw: Pick<Radosgw, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: rgw.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }

@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import { radosgwMissing } from './radosgw.js';
 
-export { startRadosgw, type Radosgw } from './radosgw.js';
+export { s3ClientFor, startRadosgw, type Radosgw } from './radosgw.js';
 
 /**
  * A describe() that needs radosgw: under CI=true it always runs (and fails if Ceph is

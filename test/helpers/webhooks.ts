@@ -22,3 +22,18 @@ export function signedRequest(body: string | Buffer | object, secret = SECRET, u
     payload,
   };
 }
+
+/** POSTs a signed body to a running relay; the status, or 0 when the connection failed. */
+export async function postSigned(url: string, body: string, secret = SECRET): Promise<number> {
+  try {
+    const response = await fetch(`${url}/webhooks/firecrawl`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-firecrawl-signature': sign(secret, body) },
+      body,
+    });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return 0;
+  }
+}

@@ -1,11 +1,11 @@
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { DeadLetters } from '../../queue/dead-letters.js';
 import type { RelayEvent } from '../../plugin-api/index.js';
 import type { Relay } from '../../relay.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
-import { describeWithRadosgw, startRadosgw, type Radosgw } from '../../../test/helpers/s3.js';
+import { describeWithRadosgw, s3ClientFor, startRadosgw, type Radosgw } from '../../../test/helpers/s3.js';
 import { until } from '../../../test/helpers/sinks.js';
 import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
 import s3Sink from './index.js';
@@ -59,14 +59,7 @@ const delivered = (r: Relay): boolean => !r.queue.stats().pending.has('s3');
 describeWithRadosgw('s3 sink against Ceph radosgw', () => {
   beforeAll(async () => {
     rgw = await startRadosgw();
-    s3 = new S3Client({
-      region: 'us-east-1',
-      endpoint: rgw.endpoint,
-      forcePathStyle: true,
-      credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    s3 = s3ClientFor(rgw);
   }, 120_000);
   afterAll(async () => {
     s3?.destroy();

@@ -1,5 +1,5 @@
 import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
-import { compileTemplate, defineSink, PermanentError, RetryableError, type Template, type WriteResult } from '../../plugin-api/index.js';
+import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, type Template, type WriteResult } from '../../plugin-api/index.js';
 import { cut, slackMessage, type SlackMessage } from './blocks.js';
 
 export interface SlackSinkOptions {
@@ -14,13 +14,6 @@ export interface SlackSinkOptions {
   timeout_ms: number;
 }
 
-function parseRetryAfter(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
 
 export default defineSink<SlackSinkOptions>({
   type: 'slack',

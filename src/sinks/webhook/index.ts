@@ -1,5 +1,5 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { defineSink, PermanentError, RetryableError, type OptionProblem, type RelayEvent, type WriteResult } from '../../plugin-api/index.js';
+import { defineSink, parseRetryAfter, PermanentError, RetryableError, type OptionProblem, type RelayEvent, type WriteResult } from '../../plugin-api/index.js';
 import { WEBHOOK_OPTIONS_SCHEMA, type WebhookSinkOptions } from './options.js';
 import { deliveryIdOf, firecrawlSignature, standardKey, standardSignatures } from './signing.js';
 
@@ -26,14 +26,6 @@ function check(options: WebhookSinkOptions): OptionProblem[] {
   return [];
 }
 
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return undefined;
-  const seconds = Number(text);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
 
 export default defineSink<WebhookSinkOptions>({
   type: 'webhook',
