@@ -43,7 +43,7 @@ describe.skipIf(!isRoot && process.env.CI !== 'true')('disk full', () => {
 
     relay = await testRelay(
       testConfig(
-        configYaml(tmp.dir, `\nsinks:\n  hook: { type: webhook, url: "${receiver.url}/in", retry: { schedule_ms: [50] } }\nroutes: [{ name: all, to: [hook] }]\n`).replace(
+        configYaml(tmp.dir, `\nsinks:\n  hook: { type: webhook, url: "${receiver.url}/in", retry: { schedule_ms: [50], max_attempts: 100000 } }\nroutes: [{ name: all, to: [hook] }]\n`).replace(
           `dir: ${join(tmp.dir, 'queue')}`,
           `dir: ${join(disk, 'queue')}`,
         ),
@@ -69,6 +69,7 @@ describe.skipIf(!isRoot && process.env.CI !== 'true')('disk full', () => {
     acked.push('job-after');
     sinkUp = true;
     await until(() => (relay!.queue.stats().pending.get('hook')?.count ?? 0) === 0, 20_000, 50);
+    expect(relay.queue.stats().dead.size).toBe(0);
     expect(acked.filter((job) => !accepted.has(job))).toEqual([]);
     expect(accepted.size).toBe(acked.length);
   });
