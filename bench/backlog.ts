@@ -10,25 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
-import { SECRET, peakRssMiB, pool, postPage, printResult } from './lib.js';
+import { peakRssMiB, pool, postPage, printResult, writeBenchConfig } from './lib.js';
 
 const total = Number(process.argv[2] ?? 100_000);
 const concurrency = Number(process.argv[3] ?? 64);
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-backlog-'));
 const out = join(dir, 'out');
-const config = join(dir, 'relay.config.yaml');
 // The sink is "down" while its folder is a file: every connect fails and events wait.
 writeFileSync(out, 'blocked');
-writeFileSync(
-  config,
-  `
-server: { port: 0 }
-sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"], dedupe: false } }
-queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
-sinks:
-  archive: { type: file, dir: ${out}, markdown: false, batch_max_events: 1000, retry: { initial_delay_ms: 200, max_delay_ms: 500 } }
-routes: [{ name: all, to: [archive] }]
-`,
+const config = writeBenchConfig(
+  dir,
+  `  archive: { type: file, dir: ${out}, markdown: false, batch_max_events: 1000, retry: { initial_delay_ms: 200, max_delay_ms: 500 } }`,
+  { dedupe: false },
 );
 
 const relay = await startRelayProcess(config);

@@ -6,13 +6,13 @@
  *
  *   npm run bench:ingress -- [seconds=10] [connections=64]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startRelayProcess } from '../test/helpers/process.js';
-import { SECRET, crawlPage, printResult, startServer, stopChild } from './lib.js';
+import { SECRET, crawlPage, printResult, startServer, stopChild, writeBenchConfig } from './lib.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 64);
@@ -40,16 +40,10 @@ try {
     results[name] = await load(server.url);
     await stopChild(server.child);
   }
-  const config = join(dir, 'relay.config.yaml');
-  writeFileSync(
-    config,
-    `
-server: { port: 0 }
-sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"], dedupe: false } }
-queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
-sinks: { discard: { type: file, dir: ${join(dir, 'out')}, jsonl: null, markdown: false, batch_max_events: 1000 } }
-routes: [{ name: all, to: [discard] }]
-`,
+  const config = writeBenchConfig(
+    dir,
+    `  discard: { type: file, dir: ${join(dir, 'out')}, jsonl: null, markdown: false, batch_max_events: 1000 }`,
+    { dedupe: false },
   );
   const relay = await startRelayProcess(config);
   results['c relay'] = await load(relay.url);

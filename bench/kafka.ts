@@ -6,13 +6,13 @@
  *
  *   npm run bench:kafka -- [events=20000] [concurrency=128]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { followWithKcat, kafkaToolsMissing, startMockCluster } from '../test/helpers/mock-cluster.js';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
-import { SECRET, endToEnd, pool, postPage, printResult } from './lib.js';
+import { endToEnd, pool, postPage, printResult, writeBenchConfig } from './lib.js';
 
 const total = Number(process.argv[2] ?? 20_000);
 const concurrency = Number(process.argv[3] ?? 128);
@@ -27,23 +27,14 @@ if (missing) {
 
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-kafka-'));
 const cluster = await startMockCluster(3);
-const config = join(dir, 'relay.config.yaml');
-writeFileSync(
-  config,
-  `
-server: { port: 0 }
-log: { level: info }
-sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"] } }
-queue: { dir: ${join(dir, 'queue')} }
-sinks:
-  kafka:
+const config = writeBenchConfig(
+  dir,
+  `  kafka:
     type: kafka
     brokers: [${cluster.brokers.join(', ')}]
     topic: ${topic}
     headers: { seq: "{{data.0.metadata.scrapeId}}" }
-    batch_max_events: 1000
-routes: [{ name: all, to: [kafka] }]
-`,
+    batch_max_events: 1000`,
 );
 const relay = await startRelayProcess(config);
 const http = new Pool(relay.url, { connections: concurrency });

@@ -4,28 +4,18 @@
  *
  *   npm run bench:large -- [events=20] [concurrency=4]
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
-import { SECRET, peakRssMiB, percentile, pool, postPage, printResult } from './lib.js';
+import { peakRssMiB, percentile, pool, postPage, printResult, writeBenchConfig } from './lib.js';
 
 const total = Number(process.argv[2] ?? 20);
 const concurrency = Number(process.argv[3] ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-large-'));
 const out = join(dir, 'out');
-const config = join(dir, 'relay.config.yaml');
-writeFileSync(
-  config,
-  `
-server: { port: 0 }
-sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"] } }
-queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
-sinks: { archive: { type: file, dir: ${out}, jsonl: null, batch_max_events: 4 } }
-routes: [{ name: all, to: [archive] }]
-`,
-);
+const config = writeBenchConfig(dir, `  archive: { type: file, dir: ${out}, jsonl: null, batch_max_events: 4 }`);
 const relay = await startRelayProcess(config);
 const http = new Pool(relay.url, { connections: concurrency });
 try {

@@ -1,3 +1,8 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Pool } from 'undici';
 import { sign } from '../src/ingress/verify.js';
 
 export const SECRET = 'bench-secret';
@@ -38,10 +43,6 @@ export function printResult(name: string, rows: Record<string, string | number>)
   console.log(`JSON ${JSON.stringify({ bench: name, ...rows })}`);
 }
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-
 /** Starts a bench server script (TypeScript, through tsx) and waits for its address. */
 export async function startServer(script: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -70,8 +71,6 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
   await exited;
 }
-
-import type { Pool } from 'undici';
 
 /** Posts one signed crawl.page (`scrape-<seq>`) to the relay; throws on anything but 200. */
 export async function postPage(http: Pool, job: string, seq: number, markdownBytes?: number): Promise<void> {
@@ -107,4 +106,25 @@ export function endToEnd(acked: ReadonlyMap<string, number>, arrived: ReadonlyMa
     'ack-to-delivery p50 ms': percentile(latencies, 50),
     'ack-to-delivery p99 ms': percentile(latencies, 99),
   };
+}
+
+/**
+ * Writes `relay.config.yaml` in `dir` for a bench relay: any free port, one source with the
+ * bench secret, the queue in `dir`, and the given sinks all on one route. Returns its path.
+ */
+export function writeBenchConfig(dir: string, sinks: string, options: { dedupe?: boolean; log?: string } = {}): string {
+  const file = join(dir, 'relay.config.yaml');
+  const names = [...sinks.matchAll(/^ {2}([A-Za-z0-9_-]+):/gm)].map((m) => m[1]);
+  writeFileSync(
+    file,
+    `server: { port: 0 }
+log: { level: ${options.log ?? 'info'} }
+sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"], dedupe: ${options.dedupe ?? true} } }
+queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
+sinks:
+${sinks}
+routes: [{ name: all, to: [${names.join(', ')}] }]
+`,
+  );
+  return file;
 }

@@ -6,13 +6,13 @@
  *   npm run bench:s3 -- [events=5000] [concurrency=64]
  */
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
 import { radosgwMissing, s3ClientFor, startRadosgw } from '../test/helpers/radosgw.js';
-import { SECRET, endToEnd, pool, postPage, printResult } from './lib.js';
+import { endToEnd, pool, postPage, printResult, writeBenchConfig } from './lib.js';
 
 const total = Number(process.argv[2] ?? 5000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -37,15 +37,9 @@ async function listed(): Promise<Map<string, number>> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-s3-'));
-const config = join(dir, 'relay.config.yaml');
-writeFileSync(
-  config,
-  `
-server: { port: 0 }
-sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"] } }
-queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
-sinks:
-  pages:
+const config = writeBenchConfig(
+  dir,
+  `  pages:
     type: s3
     bucket: bench
     endpoint: ${rgw.endpoint}
@@ -53,9 +47,7 @@ sinks:
     access_key_id: ${rgw.accessKeyId}
     secret_access_key: ${rgw.secretAccessKey}
     max_concurrency: 32
-    batch_max_events: 200
-routes: [{ name: all, to: [pages] }]
-`,
+    batch_max_events: 200`,
 );
 const relay = await startRelayProcess(config);
 const http = new Pool(relay.url, { connections: concurrency });

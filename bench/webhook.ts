@@ -5,13 +5,13 @@
  *
  *   npm run bench:webhook -- [events=20000] [concurrency=64]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kill, startRelayProcess } from '../test/helpers/process.js';
 import { startReceiver } from '../test/helpers/receiver.js';
-import { SECRET, endToEnd, pool, postPage, printResult } from './lib.js';
+import { endToEnd, pool, postPage, printResult, writeBenchConfig } from './lib.js';
 
 const total = Number(process.argv[2] ?? 20_000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -24,17 +24,9 @@ const receiver = await startReceiver((request, response) => {
 receiver.requests.length = 0;
 const keep = receiver.requests;
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-webhook-'));
-const config = join(dir, 'relay.config.yaml');
-writeFileSync(
-  config,
-  `
-server: { port: 0 }
-sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"] } }
-queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
-sinks:
-  hook: { type: webhook, url: "${receiver.url}/in", signature: { scheme: firecrawl, secret: out-secret }, max_concurrency: 32, batch_max_events: 500 }
-routes: [{ name: all, to: [hook] }]
-`,
+const config = writeBenchConfig(
+  dir,
+  `  hook: { type: webhook, url: "${receiver.url}/in", signature: { scheme: firecrawl, secret: out-secret }, max_concurrency: 32, batch_max_events: 500 }`,
 );
 const relay = await startRelayProcess(config);
 const http = new Pool(relay.url, { connections: concurrency });
