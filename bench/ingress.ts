@@ -42,7 +42,7 @@ try {
   }
   const config = writeBenchConfig(
     dir,
-    `  discard: { type: file, dir: ${join(dir, 'out')}, jsonl: null, markdown: false, batch_max_events: 1000 }`,
+    `  discard: { type: file, dir: ${join(dir, "out")}, jsonl: null, markdown: false }`,
     { dedupe: false },
   );
   const relay = await startRelayProcess(config);
