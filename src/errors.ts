@@ -96,10 +96,6 @@ export class RelayError extends Error {
   }
 }
 
-export function relayError(code: ErrorCode, ...args: unknown[]): RelayError {
-  return new RelayError(code, args);
-}
-
 /** A short, loggable description of any thrown value: never a payload. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -28,8 +28,11 @@ export interface Envelope {
   payload: FirecrawlPayload;
   type: string;
   jobId: string;
-  /** `webhookId` when the sender gave one, else the SHA-256 of the body. */
-  dedupeKey: string;
+}
+
+/** What identifies a retried delivery: `webhookId` when the sender gave one, else the body's SHA-256. */
+export function dedupeKeyOf(payload: FirecrawlPayload, body: Buffer): string {
+  return payload.webhookId ? `webhook:${payload.webhookId}` : `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
 function why(): string {
@@ -67,8 +70,5 @@ export function parseEnvelope(body: Buffer): Envelope {
   if (!validate(value)) throw new RelayError('RELAY_ERR_INGRESS_ENVELOPE_INVALID', [why()]);
   const payload = value as FirecrawlPayload & { jobId?: string };
   const jobId = payload.id ?? payload.jobId!;
-  const dedupeKey = payload.webhookId
-    ? `webhook:${payload.webhookId}`
-    : `sha256:${createHash('sha256').update(body).digest('hex')}`;
-  return { payload: { ...payload, id: jobId, metadata: payload.metadata ?? {} }, type: payload.type, jobId, dedupeKey };
+  return { payload: { ...payload, id: jobId, metadata: payload.metadata ?? {} }, type: payload.type, jobId };
 }

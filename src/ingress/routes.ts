@@ -5,7 +5,7 @@ import { RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { Queue } from '../queue/queue.js';
 import { isKnownEventType } from '../routing/event-types.js';
-import { parseEnvelope } from './envelope.js';
+import { dedupeKeyOf, parseEnvelope } from './envelope.js';
 import type { Router } from '../routing/router.js';
 import { createVerifier, type Verifier } from './verify.js';
 
@@ -71,7 +71,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, name: string, p
       if (err instanceof RelayError) return rejectWebhook(deps, request, reply, err);
       throw err;
     }
-    const { payload, type, jobId, dedupeKey } = envelope;
+    const { payload, type, jobId } = envelope;
     const { sinks, routes } = router.match(payload, source.name);
 
     let result;
@@ -80,7 +80,8 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, name: string, p
         source: source.name,
         type,
         jobId,
-        dedupeKey: source.dedupe ? `${source.name}:${dedupeKey}` : null,
+        // Hashing the body is only worth it for sources that dedupe.
+        dedupeKey: source.dedupe ? `${source.name}:${dedupeKeyOf(payload, body)}` : null,
         body,
         sinks,
       });

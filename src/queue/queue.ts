@@ -62,6 +62,8 @@ export class Queue {
   readonly db: Database;
   private readonly now: () => number;
   private readonly maxBytes: number;
+  /** Fixed once the database exists: read at open, not at every commit. */
+  private readonly pageSize: number;
   private readonly dedupeWindowMs: number;
   private pending: Waiter[] = [];
   private flushScheduled = false;
@@ -78,6 +80,7 @@ export class Queue {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    this.pageSize = this.db.pragma('page_size', { simple: true }) as number;
     this.now = options.now ?? Date.now;
     this.maxBytes = options.maxBytes;
     this.dedupeWindowMs = options.dedupeWindowSeconds * 1000;
@@ -157,7 +160,7 @@ export class Queue {
   /** Bytes the database uses (pages in use), the figure `queue.max_bytes` bounds. */
   usedBytes(): number {
     const pages = (this.stmt.pageCount!.get() as number) - (this.stmt.freePages!.get() as number);
-    return pages * (this.db.pragma('page_size', { simple: true }) as number);
+    return pages * this.pageSize;
   }
 
   private readonly commit = (batch: readonly Waiter[], now: number): EnqueueResult[] =>
