@@ -118,13 +118,15 @@ describe('property-based fuzzing of the ingress', () => {
   });
 
   it('accepts every well-formed envelope, whatever its fields hold', async () => {
+    // Keys that could pollute prototypes are refused on purpose (see the corpus): not generated here.
+    const safe = (value: unknown): boolean => !/"(__proto__|constructor)"/.test(JSON.stringify(value));
     const envelope = fc.record({
       success: fc.boolean(),
       type: fc.stringMatching(/^[a-z_]{1,12}\.[a-z_]{1,12}$/),
       id: fc.string({ minLength: 1, maxLength: 40 }),
       data: fc.oneof(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 5 }), fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }))),
-      metadata: fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__' && k !== 'constructor'), fc.string()),
-    });
+      metadata: fc.dictionary(fc.string({ maxLength: 8 }), fc.string()),
+    }).filter(safe);
     await fc.assert(
       fc.asyncProperty(envelope, async (event) => {
         const response = await relay.app.inject(signedRequest(JSON.stringify(event)));
