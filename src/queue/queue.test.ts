@@ -106,6 +106,16 @@ describe('delivery order and retries', () => {
     expect(again[1]!.attempts).toBe(0);
   });
 
+  it('reads a batch by walking the sink in id order, not by sorting its whole backlog', async () => {
+    for (let n = 0; n < 300; n++) await queue.enqueue(item(`J${n % 7}`, n));
+    // The plan of the very statement nextBatch runs: a temp b-tree means every due row is read and sorted.
+    const { batch } = (queue as unknown as { stmt: Record<string, { source: string }> }).stmt;
+    const plan = (queue.db.prepare(`EXPLAIN QUERY PLAN ${batch!.source}`).all('s', clock, clock, 10) as Array<{ detail: string }>).map((r) => r.detail);
+    expect(plan.join('\n')).toMatch(/USING INDEX deliveries_by_sink/);
+    expect(plan.join('\n')).not.toMatch(/TEMP B-TREE/);
+    expect(order(queue.nextBatch('s', 3))).toEqual(['J00', 'J11', 'J22']);
+  });
+
   it('removes an event once every sink has it', async () => {
     await queue.enqueue(item('A', 1, ['s', 't']));
     const count = (): number => (queue.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;

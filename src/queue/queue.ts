@@ -92,10 +92,12 @@ export class Queue {
       deliveryPut: db.prepare(
         'INSERT INTO deliveries (event_id, sink, job_id, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)',
       ),
+      // Walks the sink's deliveries in id order and stops at the limit. Left to itself the
+      // planner picks deliveries_due, then reads and sorts every due row: O(backlog) per batch.
       batch: db.prepare(`
         SELECT d.id, d.event_id AS eventId, d.attempts, d.created_at AS createdAt, e.received_at AS receivedAt,
                e.source, e.type, e.job_id AS jobId, e.body
-        FROM deliveries d JOIN events e ON e.id = d.event_id
+        FROM deliveries d INDEXED BY deliveries_by_sink JOIN events e ON e.id = d.event_id
         WHERE d.sink = ? AND d.next_attempt_at <= ?
           AND NOT EXISTS (SELECT 1 FROM job_blocks b WHERE b.sink = d.sink AND b.job_id = d.job_id AND b.until > ?)
         ORDER BY d.id LIMIT ?`),
@@ -111,7 +113,7 @@ export class Queue {
       dead: db.prepare(`
         INSERT INTO dead_letters (id, event_id, sink, job_id, type, attempts, created_at, failed_at, last_error)
         SELECT d.id, d.event_id, d.sink, d.job_id, e.type, d.attempts + 1, d.created_at, ?, ?
-        FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`),
+        FROM deliveries d INDEXED BY deliveries_by_sink JOIN events e ON e.id = d.event_id WHERE d.id = ?`),
       gcEvent: db.prepare(`
         DELETE FROM events WHERE id = ?
           AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)
