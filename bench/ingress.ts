@@ -4,7 +4,10 @@
  * that writes nothing. Same signed crawl.page body (~5 KB markdown), same connections.
  * Dedupe is off for (c): every request is a new event committed to disk.
  *
- *   npm run bench:ingress -- [seconds=10] [connections=64]
+ * Each target also shows its CPU: per request, and how busy it and autocannon were (on a
+ * small machine they share the cores). A comma list of connection counts measures each.
+ *
+ *   npm run bench:ingress -- [seconds=10] [connections=64, e.g. 16,32,64]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +18,7 @@ import { startRelayProcess } from '../test/helpers/process.js';
 import { SECRET, crawlPage, printResult, startServer, stopChild, writeBenchConfig } from './lib.js';
 
 const seconds = Number(process.argv[2] ?? 10);
-const connections = Number(process.argv[3] ?? 64);
+const connectionCounts = (process.argv[3] ?? '64').split(',').map(Number);
 const { body, signature } = crawlPage('bench-job', 1);
 
 /** CPU seconds a process used so far, all threads (Linux /proc, clock ticks of 10 ms). */
@@ -24,21 +27,30 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-interface Load { rps: number; p50: number; p99: number; errors: number; non2xx: number; serverCpuUsPerRequest: number; serverCpuPercent: number; clientCpuPercent: number }
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  serverCpuUsPerRequest: number;
+  serverCpuPercent: number;
+  clientCpuPercent: number;
+}
 
-async function load(url: string, pid: number): Promise<Load> {
-  await autocannon({ url: `${url}/webhooks/firecrawl`, connections, duration: 2, method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body });
+async function load(url: string, pid: number, connections: number): Promise<Load> {
+  const options = {
+    url: `${url}/webhooks/firecrawl`,
+    connections,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature },
+    body,
+  };
+  await autocannon({ ...options, duration: 2 });
   const serverBefore = cpuSeconds(pid);
   const clientBefore = process.cpuUsage();
   const started = performance.now();
-  const result = await autocannon({
-    url: `${url}/webhooks/firecrawl`,
-    connections,
-    duration: seconds,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature },
-    body,
-  });
+  const result = await autocannon({ ...options, duration: seconds });
   const elapsed = (performance.now() - started) / 1000;
   const serverCpu = cpuSeconds(pid) - serverBefore;
   const client = process.cpuUsage(clientBefore);
@@ -54,47 +66,50 @@ async function load(url: string, pid: number): Promise<Load> {
   };
 }
 
-const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'relay-bench-ingress-'));
-const results: Record<string, Load> = {};
-try {
-  for (const [name, script] of [['a bare fastify', 'servers/bare.ts'], ['b hand-written', 'servers/handwritten.ts']] as const) {
-    const server = await startServer(here(script), { FIRECRAWL_WEBHOOK_SECRET: SECRET });
-    results[name] = await load(server.url, server.child.pid!);
+/** Starts a target, loads it at every connection count, stops it. */
+async function measure(start: () => Promise<{ url: string; child: import('node:child_process').ChildProcess }>): Promise<Load[]> {
+  const server = await start();
+  try {
+    const loads: Load[] = [];
+    for (const connections of connectionCounts) loads.push(await load(server.url, server.child.pid!, connections));
+    return loads;
+  } finally {
     await stopChild(server.child);
   }
-  const config = writeBenchConfig(
-    dir,
-    `  discard: { type: file, dir: ${join(dir, "out")}, jsonl: null, markdown: false }`,
-    { dedupe: false },
-  );
-  const relay = await startRelayProcess(config);
-  results['c relay'] = await load(relay.url, relay.child.pid!);
-  await stopChild(relay.child);
+}
 
-  const a = results['a bare fastify']!;
-  const b = results['b hand-written']!;
-  const c = results['c relay']!;
-  for (const [name, r] of Object.entries(results)) {
-    printResult(`ingress ${name}`, {
-      'requests/s': r.rps,
-      'p50 ms': r.p50,
-      'p99 ms': r.p99,
-      errors: r.errors,
-      'non-2xx': r.non2xx,
-      'server CPU µs/request': r.serverCpuUsPerRequest,
-      'server CPU %': r.serverCpuPercent,
-      'autocannon CPU %': r.clientCpuPercent,
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'relay-bench-ingress-'));
+try {
+  const env = { FIRECRAWL_WEBHOOK_SECRET: SECRET };
+  const a = await measure(() => startServer(here('servers/bare.ts'), env));
+  const b = await measure(() => startServer(here('servers/handwritten.ts'), env));
+  const config = writeBenchConfig(dir, `  discard: { type: file, dir: ${join(dir, 'out')}, jsonl: null, markdown: false }`, { dedupe: false });
+  const c = await measure(() => startRelayProcess(config));
+
+  connectionCounts.forEach((connections, i) => {
+    for (const [name, r] of [['a bare fastify', a[i]!], ['b hand-written', b[i]!], ['c relay', c[i]!]] as const) {
+      printResult(`ingress ${name}`, {
+        connections,
+        'requests/s': r.rps,
+        'p50 ms': r.p50,
+        'p99 ms': r.p99,
+        errors: r.errors,
+        'non-2xx': r.non2xx,
+        'server CPU µs/request': r.serverCpuUsPerRequest,
+        'server CPU %': r.serverCpuPercent,
+        'autocannon CPU %': r.clientCpuPercent,
+      });
+    }
+    printResult('ingress ratios', {
+      connections,
+      '(c)/(a)': Number((c[i]!.rps / a[i]!.rps).toFixed(2)),
+      '(c)/(b)': Number((c[i]!.rps / b[i]!.rps).toFixed(2)),
+      'target (c)/(a)': 0.6,
+      '(c) p99 ms': c[i]!.p99,
+      'target p99 ms': 20,
+      seconds,
     });
-  }
-  printResult('ingress ratios', {
-    '(c)/(a)': Number((c.rps / a.rps).toFixed(2)),
-    '(c)/(b)': Number((c.rps / b.rps).toFixed(2)),
-    'target (c)/(a)': 0.6,
-    '(c) p99 ms': c.p99,
-    'target p99 ms': 20,
-    connections,
-    seconds,
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });
