@@ -122,6 +122,7 @@ interface RawConfig {
       enabled: boolean | '';
       retry: RetryConfig;
       batch_max_events: number;
+      batch_max_bytes: number;
       batch_linger_ms: number;
       write_timeout_ms: number;
     }
@@ -216,6 +217,7 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, 
       type: raw.type,
       retry: { ...raw.retry, ...Object.fromEntries(defaults) },
       batch_max_events: raw.batch_max_events,
+      batch_max_bytes: raw.batch_max_bytes,
       batch_linger_ms: raw.batch_linger_ms,
       write_timeout_ms: raw.write_timeout_ms,
       options,

@@ -23,7 +23,15 @@ export const RETRY_SCHEMA = {
 } as const;
 
 /** Keys every sink accepts; the rest of a sink's map is its own options. */
-export const COMMON_SINK_KEYS = ['type', 'enabled', 'retry', 'batch_max_events', 'batch_linger_ms', 'write_timeout_ms'] as const;
+export const COMMON_SINK_KEYS = [
+  'type',
+  'enabled',
+  'retry',
+  'batch_max_events',
+  'batch_max_bytes',
+  'batch_linger_ms',
+  'write_timeout_ms',
+] as const;
 
 const SINK_SCHEMA = {
   type: 'object',
@@ -34,6 +42,9 @@ const SINK_SCHEMA = {
     enabled: { enum: [true, false, ''], default: true },
     retry: RETRY_SCHEMA,
     batch_max_events: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+    // Bodies held in one batch (16 MiB): 100 pages of 10 MB would otherwise be 1 GB in memory.
+    // The first event of a batch goes whatever its size.
+    batch_max_bytes: { type: 'integer', minimum: 1, default: 16 * 1024 * 1024 },
     // Wait this long for a short batch to fill up (fewer, larger writes; Kafka's linger.ms).
     batch_linger_ms: { type: 'integer', minimum: 0, maximum: 60_000, default: 0 },
     write_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },

@@ -22,6 +22,8 @@ export interface SinkConfig {
   type: string;
   retry: RetryConfig;
   batch_max_events: number;
+  /** Body bytes per batch; the first event goes whatever its size. */
+  batch_max_bytes: number;
   batch_linger_ms: number;
   write_timeout_ms: number;
   /** The sink's own options, validated against its definition's schema, defaults filled. */

@@ -29,7 +29,7 @@ const start = Date.UTC(2026, 0, 1);
 let writes: Array<{ at: number; events: string[] }>;
 
 function sinkConfig(overrides: Partial<SinkConfig> = {}): SinkConfig {
-  return { name: 's', type: 'test', retry: RETRY, batch_max_events: 100, batch_linger_ms: 0, write_timeout_ms: 5000, options: {}, ...overrides };
+  return { name: 's', type: 'test', retry: RETRY, batch_max_events: 100, batch_max_bytes: 16 << 20, batch_linger_ms: 0, write_timeout_ms: 5000, options: {}, ...overrides };
 }
 
 function startDispatcher(write: (batch: readonly RelayEvent[], call: number) => Promise<void | WriteResult>, config = sinkConfig(), extra: Partial<Sink> = {}) {
@@ -177,6 +177,23 @@ describe('dispatcher', () => {
     await enqueue(['A', 2], ['B', 1]);
     await vi.advanceTimersByTimeAsync(1000);
     expect(writes).toEqual([{ at: 500, events: ['A1', 'A2', 'B1'] }]);
+  });
+
+  it('keeps a batch within batch_max_bytes of bodies, the first event whatever its size', async () => {
+    await enqueue(['A', 1], ['A', 2], ['A', 3], ['A', 4], ['A', 5]);
+    const bodyBytes = Buffer.byteLength(JSON.stringify({ success: true, type: 'crawl.page', id: 'A', data: [], n: 1 }));
+    startDispatcher(async () => {}, sinkConfig({ batch_max_bytes: 2 * bodyBytes + 1 }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(writes.map((w) => w.events)).toEqual([['A1', 'A2'], ['A3', 'A4'], ['A5']]);
+
+    const stopped = dispatcher!.stop(100);
+    await vi.advanceTimersByTimeAsync(200);
+    await stopped;
+    await enqueue(['B', 1], ['B', 2]);
+    writes = [];
+    startDispatcher(async () => {}, sinkConfig({ batch_max_bytes: 1 }));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(writes.map((w) => w.events)).toEqual([['B1'], ['B2']]);
   });
 
   it('retries a write that hangs past write_timeout_ms', async () => {

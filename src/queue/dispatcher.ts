@@ -23,6 +23,13 @@ export interface DispatcherOptions {
   random?: () => number;
 }
 
+/** Whether a batch is as large in bytes as it may get: lingering would not add to it. */
+function full(rows: readonly QueuedDelivery[], maxBytes: number): boolean {
+  let bytes = 0;
+  for (const row of rows) bytes += row.body.length;
+  return bytes >= maxBytes;
+}
+
 /** The body was valid JSON when it was accepted; parsing it is left to sinks that read it. */
 function toEvent(row: QueuedDelivery): RelayEvent {
   let parsed: FirecrawlPayload | undefined;
@@ -131,7 +138,7 @@ export class Dispatcher {
       }
       let rows: QueuedDelivery[];
       try {
-        rows = queue.nextBatch(this.name, config.batch_max_events);
+        rows = queue.nextBatch(this.name, config.batch_max_events, config.batch_max_bytes);
       } catch (err) {
         logger.error({ err: describeError(err) }, 'queue read failed');
         await this.sleep(IDLE_POLL_MS);
@@ -142,10 +149,10 @@ export class Dispatcher {
         await this.sleep(due === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, due - this.now()));
         continue;
       }
-      if (rows.length < config.batch_max_events && config.batch_linger_ms > 0 && !this.stopped) {
+      if (rows.length < config.batch_max_events && !full(rows, config.batch_max_bytes) && config.batch_linger_ms > 0 && !this.stopped) {
         // Not woken by new arrivals: lingering is the point.
         await new Promise((resolve) => setTimeout(resolve, config.batch_linger_ms));
-        rows = queue.nextBatch(this.name, config.batch_max_events);
+        rows = queue.nextBatch(this.name, config.batch_max_events, config.batch_max_bytes);
       }
       let batchFailed: boolean;
       try {

@@ -211,10 +211,21 @@ export class Queue {
     if (touched.size > 0) for (const listener of this.listeners) listener(touched);
   }
 
-  /** Due deliveries of `sink` in id order, skipping jobs held back behind a retry. */
-  nextBatch(sink: string, limit: number): QueuedDelivery[] {
+  /**
+   * Due deliveries of `sink` in id order, skipping jobs held back behind a retry: at most
+   * `limit` of them and, past the first, no more than `maxBytes` of bodies.
+   */
+  nextBatch(sink: string, limit: number, maxBytes = Number.POSITIVE_INFINITY): QueuedDelivery[] {
     const now = this.now();
-    return this.stmt.batch!.all(sink, now, now, limit) as QueuedDelivery[];
+    const rows: QueuedDelivery[] = [];
+    let bytes = 0;
+    // Row by row, so a batch of large pages stops at the byte limit instead of loading them all.
+    for (const row of this.stmt.batch!.iterate(sink, now, now, limit) as IterableIterator<QueuedDelivery>) {
+      bytes += row.body.length;
+      if (rows.length > 0 && bytes > maxBytes) break;
+      rows.push(row);
+    }
+    return rows;
   }
 
   /** When the next held-back delivery of `sink` becomes due, if any. */
