@@ -33,6 +33,10 @@ export const ERRORS = {
   },
   RELAY_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'the event could not be written to the queue: %s' },
   RELAY_ERR_SHUTTING_DOWN: { status: 503, message: 'the relay is shutting down, retry later' },
+  RELAY_ERR_INGRESS_BUSY: {
+    status: 503,
+    message: 'the relay is reading %s bytes of request bodies, its limit is %s: this %s-byte body would pass it, retry later',
+  },
   RELAY_ERR_INGRESS_BAD_REQUEST: { status: 400, message: 'the request could not be read: %s' },
   RELAY_ERR_INGRESS_HEADERS_TOO_LARGE: { status: 431, message: 'expected request headers of at most 16 KiB, got more' },
   RELAY_ERR_INTERNAL: { status: 500, message: 'the relay failed to handle the request; it has been logged' },

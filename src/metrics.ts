@@ -51,6 +51,12 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly ingressInflightBytes = new Gauge({
+    name: 'relay_ingress_inflight_bytes',
+    help: 'Request body bytes reserved by webhooks being received and checked (server.max_inflight_bytes bounds it).',
+    registers: [this.registry],
+  });
+
   readonly deliveries = new Counter({
     name: 'relay_deliveries_total',
     help: 'Delivery attempts by sink and outcome (delivered, retried, dead_lettered).',

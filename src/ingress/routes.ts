@@ -6,6 +6,7 @@ import type { RelayMetrics } from '../metrics.js';
 import type { Queue } from '../queue/queue.js';
 import { isKnownEventType } from '../routing/event-types.js';
 import { dedupeKeyOf, parseEnvelope } from './envelope.js';
+import { InflightBodies } from './inflight.js';
 import type { Router } from '../routing/router.js';
 import { createVerifier, type Verifier } from './verify.js';
 
@@ -51,10 +52,16 @@ export function rejectWebhook(
   return reply.code(error.statusCode).send(error.toJSON());
 }
 
-function registerSource(app: FastifyInstance, deps: IngressDeps, name: string, path: string): void {
+function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: InflightBodies, name: string, path: string): void {
   const log = deps.logger.child({ source: name });
 
-  app.post(path, { config: { source: name } }, async (request, reply) => {
+  // Before the body is read: a refused burst costs no memory.
+  const reserveBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const busy = inflight.reserve(request, reply);
+    if (busy) return rejectWebhook(deps, request, reply.header('retry-after', '1'), busy);
+  };
+
+  app.post(path, { config: { source: name }, onRequest: reserveBody }, async (request, reply) => {
     const { router, sources } = deps.state();
     const current = sources.get(name);
     // A source removed by a reload: its path stays bound until restart, but answers 404.
@@ -120,5 +127,7 @@ export function registerIngress(app: FastifyInstance, deps: IngressDeps): void {
   for (const type of ['application/json', /^application\/[A-Za-z0-9.+-]+\+json$/]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   }
-  for (const source of deps.config.sources) registerSource(app, deps, source.name, source.path);
+  const { max_inflight_bytes, body_limit_bytes } = deps.config.server;
+  const inflight = new InflightBodies(max_inflight_bytes, body_limit_bytes, deps.metrics.ingressInflightBytes);
+  for (const source of deps.config.sources) registerSource(app, deps, inflight, source.name, source.path);
 }
