@@ -113,7 +113,7 @@ export class Queue {
       dead: db.prepare(`
         INSERT INTO dead_letters (id, event_id, sink, job_id, type, attempts, created_at, failed_at, last_error)
         SELECT d.id, d.event_id, d.sink, d.job_id, e.type, d.attempts + 1, d.created_at, ?, ?
-        FROM deliveries d INDEXED BY deliveries_by_sink JOIN events e ON e.id = d.event_id WHERE d.id = ?`),
+        FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`),
       gcEvent: db.prepare(`
         DELETE FROM events WHERE id = ?
           AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)
