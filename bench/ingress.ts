@@ -9,6 +9,7 @@
  *
  *   npm run bench:ingress -- [seconds=10] [connections=64, e.g. 16,32,64]
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ async function load(url: string, pid: number, connections: number): Promise<Load
 }
 
 /** Starts a target, loads it at every connection count, stops it. */
-async function measure(start: () => Promise<{ url: string; child: import('node:child_process').ChildProcess }>): Promise<Load[]> {
+async function measure(start: () => Promise<{ url: string; child: ChildProcess }>): Promise<Load[]> {
   const server = await start();
   try {
     const loads: Load[] = [];
