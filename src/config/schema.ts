@@ -60,7 +60,7 @@ const SOURCE_SCHEMA = {
   properties: {
     path: { type: 'string', pattern: '^/[A-Za-z0-9/_.~-]*$' },
     secrets: SECRET_LIST,
-    // "signature" (default) | "none" | { header, tokens } for senders that cannot sign.
+    // "signature" (default) | "none" | { header, query, tokens } for senders that cannot sign.
     auth: {
       type: ['string', 'object'],
       default: 'signature',
@@ -68,14 +68,20 @@ const SOURCE_SCHEMA = {
       then: { enum: ['signature', 'none'] },
       else: {
         additionalProperties: false,
-        required: ['header', 'tokens'],
+        required: ['tokens'],
+        // v0 jobs post to SELF_HOSTED_WEBHOOK_URL, which carries no header: a query parameter then.
+        anyOf: [{ required: ['header'] }, { required: ['query'] }],
         properties: {
           header: { type: 'string', pattern: '^[A-Za-z0-9-]+$' },
+          query: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
           tokens: SECRET_LIST,
         },
       },
     },
-    dedupe: { type: 'boolean', default: true },
+    // webhook_id: a resent webhookId is acknowledged, not delivered again (no webhookId, no dedupe).
+    // body: also identical bodies without webhookId (self-hosted senders repeat some on purpose).
+    // true is the deprecated spelling of webhook_id; false and none turn dedupe off.
+    dedupe: { enum: ['webhook_id', 'body', 'none', true, false], default: 'webhook_id' },
   },
 } as const;
 
