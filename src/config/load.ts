@@ -173,6 +173,11 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
     } else {
       const tokens = nonEmpty(source, raw.auth.tokens, [...base, 'auth', 'tokens'], uses, 'token');
       const { header, query } = raw.auth;
+      if (header === undefined && query === undefined) {
+        source.report('RELAY_ERR_CONFIG_INVALID', [...base, 'auth'], [
+          'expected a `header` or a `query` parameter to read the token from, got neither',
+        ]);
+      }
       auth = { kind: 'token', ...(header !== undefined && { header: header.toLowerCase() }), ...(query !== undefined && { query }), tokens };
     }
     return { name, path: raw.path, auth, dedupe: dedupeMode(source, raw.dedupe, [...base, 'dedupe'], warnings) };

@@ -68,9 +68,9 @@ const SOURCE_SCHEMA = {
       then: { enum: ['signature', 'none'] },
       else: {
         additionalProperties: false,
+        // At least one of header and query (checked at load, for a clearer message). v0 jobs
+        // post to SELF_HOSTED_WEBHOOK_URL, which carries no header: a query parameter then.
         required: ['tokens'],
-        // v0 jobs post to SELF_HOSTED_WEBHOOK_URL, which carries no header: a query parameter then.
-        anyOf: [{ required: ['header'] }, { required: ['query'] }],
         properties: {
           header: { type: 'string', pattern: '^[A-Za-z0-9-]+$' },
           query: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
