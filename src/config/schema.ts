@@ -143,7 +143,7 @@ export const CONFIG_SCHEMA = {
         // A crawl page with full markdown and HTML can be several MB; 32 MiB leaves room.
         body_limit_bytes: { type: 'integer', minimum: 1024, default: 33_554_432 },
         // Bodies held at once while they are read, checked and written (256 MiB): a burst of
-        // large pages gets 503 and is retried by the sender instead of exhausting memory.
+        // large pages gets 503 instead of exhausting memory (hosted Firecrawl retries; self-hosted does not).
         max_inflight_bytes: { type: 'integer', minimum: 1024, default: 268_435_456 },
       },
     },
