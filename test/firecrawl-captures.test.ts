@@ -1,9 +1,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger.js';
 import type { Relay } from '../src/relay.js';
+import { capturedLogger } from './helpers/logs.js';
 import { captureNames, capturesDir, loadCapture, postRaw, type Capture } from './helpers/captures.js';
 import { startReceiver } from './helpers/receiver.js';
 import { tempDir, testConfig, testRelay } from './helpers/relay.js';
@@ -166,14 +165,7 @@ routes: [{ name: all, to: [archive, forward] }]
   it('with signing secrets only, refuses every one with 401, counts them, and warns once with the fix', async () => {
     const tmp = tempDir('relay-captures-');
     cleanups.push(tmp.cleanup);
-    const warnings: Array<Record<string, unknown>> = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        const line = JSON.parse(String(chunk)) as Record<string, unknown>;
-        if (line.level === 40) warnings.push(line);
-        done();
-      },
-    });
+    const logs = capturedLogger();
     const yaml = `
 sources:
   firecrawl: { path: /webhooks/firecrawl, secrets: [a-signing-secret] }
@@ -181,7 +173,7 @@ queue: { dir: ${join(tmp.dir, 'queue')} }
 sinks: { archive: { type: file, dir: ${join(tmp.dir, 'out')} } }
 routes: [{ name: all, to: [archive] }]
 `;
-    relay = await testRelay(testConfig(yaml), undefined, { logger: createLogger('info', stream) });
+    relay = await testRelay(testConfig(yaml), undefined, { logger: logs.logger });
     const port = await listen(relay);
     const captures = replayed(dir);
 
@@ -192,6 +184,7 @@ routes: [{ name: all, to: [archive] }]
     }
     const unsigned = await relay.metrics.registry.getSingleMetric('relay_webhooks_unsigned_total')?.get();
     expect(unsigned?.values).toEqual([{ labels: { source: 'firecrawl' }, value: captures.length }]);
+    const warnings = logs.warnings();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ source: 'firecrawl', msg: 'webhook without X-Firecrawl-Signature refused: switch this source to token auth' });
     expect(String(warnings[0]!.fix)).toContain('"X-Relay-Token": "<token>"');

@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../logger.js';
 import type { Relay } from '../relay.js';
+import { capturedLogger } from '../../test/helpers/logs.js';
 import { tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
 import { sampleEvent } from '../../test/helpers/webhooks.js';
 
@@ -104,8 +103,7 @@ describe('token auth in a query parameter, for v0 jobs (SELF_HOSTED_WEBHOOK_URL 
   });
 
   it('keeps a query token out of every log line, whatever happens to the request', async () => {
-    const lines: string[] = [];
-    const logger = createLogger('trace', new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+    const { logger, lines } = capturedLogger('trace');
     const app = (await relayWithSource(both, { logger })).app;
     const good = 'new-token';
     const wrong = 'wrong-token-7f3a';

@@ -1,30 +1,23 @@
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../logger.js';
 import type { Relay } from '../relay.js';
+import { capturedLogger } from '../../test/helpers/logs.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
 import { sampleEvent, signedRequest } from '../../test/helpers/webhooks.js';
 import { UNSIGNED_WARNING_INTERVAL_MS } from './unsigned-warning.js';
 
 let relay: Relay;
 let cleanup: () => void;
-let warnings: Array<Record<string, unknown>>;
+let warnings: () => Array<Record<string, unknown>>;
 
 beforeEach(async () => {
   // Only Date is faked: the rate limit reads the clock, Fastify's own timers run as usual.
   vi.useFakeTimers({ toFake: ['Date'] });
   const tmp = tempDir();
   cleanup = tmp.cleanup;
-  warnings = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      const line = JSON.parse(String(chunk)) as Record<string, unknown>;
-      if (line.level === 40) warnings.push(line);
-      done();
-    },
-  });
+  const logs = capturedLogger();
+  warnings = logs.warnings;
   const config = testConfig(configYaml(tmp.dir, 'sinks: { out: { type: stdout } }\nroutes: [{ name: all, to: [out] }]\n'));
-  relay = await testRelay(config, undefined, { logger: createLogger('info', stream) });
+  relay = await testRelay(config, undefined, { logger: logs.logger });
 });
 
 afterEach(async () => {
@@ -54,19 +47,19 @@ describe('webhooks without a signature on a source that checks signatures', () =
     }
     expect(await counter('relay_webhooks_unsigned_total')).toBe(5);
     expect(await counter('relay_events_rejected_total')).toBe(5);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ source: 'firecrawl', suppressed: 0, msg: expect.stringContaining('token auth') });
-    expect(warnings[0]!.fix).toContain('auth: { header: X-Relay-Token, tokens: ["<token>"] }');
-    expect(warnings[0]!.fix).toContain('"headers": { "X-Relay-Token": "<token>" }');
-    expect(JSON.stringify(warnings)).not.toContain('tok-accept-123');
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ source: 'firecrawl', suppressed: 0, msg: expect.stringContaining('token auth') });
+    expect(warnings()[0]!.fix).toContain('auth: { header: X-Relay-Token, tokens: ["<token>"] }');
+    expect(warnings()[0]!.fix).toContain('"headers": { "X-Relay-Token": "<token>" }');
+    expect(JSON.stringify(warnings())).not.toContain('tok-accept-123');
 
     vi.advanceTimersByTime(UNSIGNED_WARNING_INTERVAL_MS - 1);
     await relay.app.inject(unsigned());
-    expect(warnings).toHaveLength(1);
+    expect(warnings()).toHaveLength(1);
     vi.advanceTimersByTime(1);
     await relay.app.inject(unsigned());
-    expect(warnings).toHaveLength(2);
-    expect(warnings[1]).toMatchObject({ source: 'firecrawl', suppressed: 5 });
+    expect(warnings()).toHaveLength(2);
+    expect(warnings()[1]).toMatchObject({ source: 'firecrawl', suppressed: 5 });
     expect(await counter('relay_webhooks_unsigned_total')).toBe(7);
   });
 
@@ -78,6 +71,6 @@ describe('webhooks without a signature on a source that checks signatures', () =
     const response = await relay.app.inject({ ...malformed, headers: { ...malformed.headers, 'x-firecrawl-signature': 'abc' } });
     expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_SIGNATURE_MALFORMED');
     expect(await counter('relay_webhooks_unsigned_total')).toBe(0);
-    expect(warnings).toEqual([]);
+    expect(warnings()).toEqual([]);
   });
 });
