@@ -32,12 +32,13 @@ export async function serve(file: string): Promise<void> {
   metrics.observeLogDrops(() => destination.droppedLines);
   const relay = await Relay.create({ config, registry, logger, metrics });
   const address = await relay.listen();
+  // Before "relay listening" goes out (log lines leave at once): whoever waits for it may
+  // signal straight away, and an unhandled SIGTERM would kill the relay without a drain.
+  const shutdown = handleShutdownSignals({ relay, logger, destination });
   logger.info(
     { address, sources: config.sources.map((s) => s.path), sinks: config.sinks.map((s) => s.name), queue: config.queue.dir },
     'relay listening',
   );
-
-  const shutdown = handleShutdownSignals({ relay, logger, destination });
 
   process.on('SIGHUP', () => {
     if (shutdown.isStopping()) return;
