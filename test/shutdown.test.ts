@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, freePort, startRelayProcess } from './helpers/process.js';
+import { CLI, freePort, startRelayProcess, type RelayProcess } from './helpers/process.js';
 import { SECRET, configYaml, tempDir } from './helpers/relay.js';
 import { until } from './helpers/sinks.js';
 import { postSigned } from './helpers/webhooks.js';
@@ -74,6 +74,20 @@ export default defineSink({
 
 const env = { FIRECRAWL_WEBHOOK_SECRET: SECRET, RELAY_LOG_FORMAT: 'json' };
 
+/** A relay whose only sink never finishes closing. */
+async function startWithHangingClose(shutdownTimeoutMs: number): Promise<RelayProcess> {
+  const config = writeConfig(`
+server: { port: 0, shutdown_timeout_ms: ${shutdownTimeoutMs} }
+plugins: { dir: "${hangingClosePlugin()}" }
+sinks:
+  stuck: { type: hang }
+routes: [{ name: all, to: [stuck] }]
+`);
+  const relay = await startRelayProcess(config, env);
+  children.push(relay.child);
+  return relay;
+}
+
 describe('serve: shutdown', () => {
   it('exits 0 when SIGTERM comes and both its pipes close at once (the parent went away)', async () => {
     const out = join(dir, 'out');
@@ -121,16 +135,7 @@ routes: [{ name: all, to: [screen, archive] }]
   }, 60_000);
 
   it('exits 1 once shutdown_timeout_ms (+2 s) passed while a sink close hangs, the last line naming it', async () => {
-    const plugins = hangingClosePlugin();
-    const config = writeConfig(`
-server: { port: 0, shutdown_timeout_ms: 300 }
-plugins: { dir: "${plugins}" }
-sinks:
-  stuck: { type: hang }
-routes: [{ name: all, to: [stuck] }]
-`);
-    const relay = await startRelayProcess(config, env);
-    children.push(relay.child);
+    const relay = await startWithHangingClose(300);
     relay.child.kill('SIGTERM');
     expect(await ended(relay.child)).toEqual({ code: 1, signal: null });
     const last = JSON.parse(relay.logs.at(-1)!) as { code: string; msg: string; level: number };
@@ -140,16 +145,7 @@ routes: [{ name: all, to: [stuck] }]
   }, 60_000);
 
   it('exits at once on a second SIGTERM, naming what had not finished', async () => {
-    const plugins = hangingClosePlugin();
-    const config = writeConfig(`
-server: { port: 0, shutdown_timeout_ms: 600000 }
-plugins: { dir: "${plugins}" }
-sinks:
-  stuck: { type: hang }
-routes: [{ name: all, to: [stuck] }]
-`);
-    const relay = await startRelayProcess(config, env);
-    children.push(relay.child);
+    const relay = await startWithHangingClose(600000);
     relay.child.kill('SIGTERM');
     await until(() => relay.logs.some((line) => line.includes('"close started"')), 30_000);
     relay.child.kill('SIGTERM');
