@@ -75,6 +75,14 @@ export const ERRORS = {
   RELAY_ERR_SINK_TIMEOUT: { status: 0, message: 'sink "%s" did not finish a write within %s ms' },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
 
+  // shutdown: the last log line of `serve`
+  RELAY_ERR_SHUTDOWN_DEADLINE: {
+    status: 0,
+    message: 'expected shutdown to end within %s ms (server.shutdown_timeout_ms + %s ms), got these steps still running: %s',
+  },
+  RELAY_ERR_SHUTDOWN_INTERRUPTED: { status: 0, message: 'a second %s arrived while shutting down: exited at once, not finished: %s' },
+  RELAY_ERR_SHUTDOWN_FAILED: { status: 0, message: 'shutdown failed in step "%s": %s' },
+
   // command line
   RELAY_ERR_CLI_USAGE: { status: 0, message: '%s' },
   RELAY_ERR_CLI_SAMPLE: { status: 0, message: 'no sample of type "%s" (known: %s)' },

@@ -101,4 +101,14 @@ describe('metrics', () => {
     expect(response.body).toContain('# TYPE relay_delivery_duration_seconds histogram');
     expect(response.body).not.toContain(SECRET);
   });
+
+  it('report the log lines the log destination dropped, read at each scrape', async () => {
+    const r = await start(new RecordingSink());
+    expect(await r.metrics.registry.metrics()).toContain('relay_log_lines_dropped_total 0');
+    let dropped = 3;
+    r.metrics.observeLogDrops(() => dropped);
+    expect(await sample(r, 'relay_log_lines_dropped_total')).toBe(3);
+    dropped = 7;
+    expect(await sample(r, 'relay_log_lines_dropped_total')).toBe(7);
+  });
 });

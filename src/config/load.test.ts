@@ -46,7 +46,7 @@ routes:
 describe('a valid config', () => {
   it('fills defaults from the schema and resolves the queue folder against the config folder', () => {
     const config = load(VALID, { SECRET: 's' });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, body_limit_bytes: 33_554_432, max_inflight_bytes: 268_435_456 });
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, body_limit_bytes: 33_554_432, max_inflight_bytes: 268_435_456, shutdown_timeout_ms: 10_000 });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');
     expect(config.queue.dedupe_window_seconds).toBe(86_400);
     expect(config.sources[0]).toMatchObject({ name: 'firecrawl', path: '/webhooks/firecrawl', auth: { kind: 'signature', secrets: ['s'] } });

@@ -145,6 +145,9 @@ export const CONFIG_SCHEMA = {
         // Bodies held at once while they are read, checked and written (256 MiB): a burst of
         // large pages gets 503 instead of exhausting memory (hosted Firecrawl retries; self-hosted does not).
         max_inflight_bytes: { type: 'integer', minimum: 1024, default: 268_435_456 },
+        // SIGTERM/SIGINT: time to drain writes in flight and close sinks; the process ends at
+        // most 2 s after it whatever hangs (a sink, the log destination).
+        shutdown_timeout_ms: { type: 'integer', minimum: 100, default: 10_000 },
       },
     },
     plugins: {

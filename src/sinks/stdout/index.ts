@@ -17,6 +17,13 @@ function summary(event: RelayEvent): Record<string, unknown> {
   };
 }
 
+/**
+ * A closed standard output (EPIPE) is reported by each write's callback, which fails the
+ * delivery (retried, then dead-lettered, by the sink's retry settings); Node also emits it
+ * as an 'error' event, which would crash the relay without a listener.
+ */
+function ignoreStdoutErrorEvent(): void {}
+
 /** A JSON line per event on standard output (the relay's logs go to standard error). */
 export default defineSink<StdoutSinkOptions>({
   type: 'stdout',
@@ -26,6 +33,7 @@ export default defineSink<StdoutSinkOptions>({
     properties: { format: { enum: ['event', 'summary'], default: 'event' } },
   },
   create(options) {
+    if (!process.stdout.listeners('error').includes(ignoreStdoutErrorEvent)) process.stdout.on('error', ignoreStdoutErrorEvent);
     return {
       async write(batch) {
         const text = batch.map((e) => `${JSON.stringify(options.format === 'summary' ? summary(e) : e.payload)}\n`).join('');
