@@ -124,7 +124,8 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
 export function registerIngress(app: FastifyInstance, deps: IngressDeps): void {
   app.removeAllContentTypeParsers();
   // Keep the raw bytes: the signature is over them, and sinks may forward them unchanged.
-  for (const type of ['application/json', /^application\/[A-Za-z0-9.+-]+\+json$/]) {
+  // Fastify tests a RegExp against the type *with* its parameters: match the media type only.
+  for (const type of ['application/json', /^application\/[a-z0-9.+-]+\+json(?:\s*;|$)/i]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   }
   const { max_inflight_bytes, body_limit_bytes } = deps.config.server;

@@ -53,6 +53,8 @@ describe('bad input corpus', () => {
     { name: 'deep nesting, signed', payload: nested(100_000) },
     { name: '__proto__ key, signed', payload: '{"success":true,"type":"crawl.page","id":"j","data":[],"__proto__":{"x":1}}' },
     { name: 'constructor.prototype key, signed', payload: '{"success":true,"type":"crawl.page","id":"j","data":[{"constructor":{"prototype":{"x":1}}}]}' },
+    { name: 'escaped __proto__ key, signed', payload: '{"success":true,"type":"crawl.page","id":"j","data":[],"metadata":{"\\u005f_proto__":{"x":1}}}' },
+    { name: 'escaped constructor.prototype key, signed', payload: '{"success":true,"type":"crawl.page","id":"j","data":[{"\\u0063onstructor":{"prototype":{"x":1}}}]}' },
     { name: 'form content type', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' },
     { name: 'no content type', headers: { 'content-type': '' }, payload: body },
     { name: 'type with spaces', payload: JSON.stringify({ success: true, type: 'crawl page', id: 'j', data: [] }) },
