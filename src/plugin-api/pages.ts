@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
+import { encodePathSegment } from './path-segment.js';
 import type { RelayEvent } from './types.js';
 
 /** A scraped page as crawl.page / batch_scrape.page events carry it in `data`. */
@@ -53,9 +54,12 @@ export function pagesOf(event: Pick<RelayEvent, 'payload'>): Page[] {
   return pages;
 }
 
-/** A name for the page that is the same on every retry: scrape id, else a hash of the url. */
+/**
+ * A name for the page that is the same on every retry: its scrape id as a path segment
+ * (see path-segment.ts), else a hash of the url.
+ */
 export function pageKey(page: Page): string {
-  if (page.scrapeId) return page.scrapeId.replace(/[^A-Za-z0-9_.-]/g, '_');
+  if (page.scrapeId) return encodePathSegment(page.scrapeId);
   const basis = page.url ?? String(page.index);
   return createHash('sha256').update(basis).digest('hex').slice(0, 32);
 }

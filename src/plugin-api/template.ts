@@ -166,7 +166,8 @@ export function compileTemplate(
       if ('text' in part) out += part.text;
       else {
         const resolved = scalar(resolve(part.path, input));
-        const value = resolved === undefined ? part.fallback : encode ? encode(resolved) : resolved;
+        // page_key is a path segment the relay formatted already (pageKey).
+        const value = resolved === undefined ? part.fallback : encode && part.path[0] !== 'page_key' ? encode(resolved) : resolved;
         if (value === undefined) return undefined;
         out += value;
       }

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodePathSegment } from '../../plugin-api/index.js';
 import type { Relay } from '../../relay.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { until } from '../../../test/helpers/sinks.js';
@@ -97,6 +98,36 @@ scraped_at: 2025-09-03T21:11:25.636Z
   it('keeps a path-traversing job id inside its folder', async () => {
     await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: '../../../etc' })));
     await until(() => lines().length === 1);
-    expect(readdirSync(join(dir, 'out', 'pages', 'crawl'))).toEqual(['__.._.._etc']);
+    expect(readdirSync(join(dir, 'out', 'pages', 'crawl'))).toEqual(['%2E.%2F..%2F..%2Fetc']);
+  });
+
+  it('gives ids that differ only outside ASCII, and the ids "." and "..", folders of their own', async () => {
+    const ids = ['j-uni-é😀', 'j-uni-ü😀', 'j-uni-__', '.', '..'];
+    for (const id of ids) {
+      const event = sampleEvent('crawl.page', { id, data: [{ markdown: `page of ${id}`, metadata: { url: 'https://e.com/a', scrapeId: 's1' } }] });
+      expect((await relay.app.inject(signedRequest(event))).statusCode).toBe(200);
+    }
+    await until(() => lines().length === ids.length);
+    const folders = readdirSync(join(dir, 'out', 'pages', 'crawl')).sort();
+    expect(folders).toEqual(['%2E', '%2E.', 'j-uni-%C3%A9%F0%9F%98%80', 'j-uni-%C3%BC%F0%9F%98%80', 'j-uni-__']);
+    for (const [i, id] of ids.entries()) {
+      expect(readFileSync(join(dir, 'out', 'pages', 'crawl', encodePathSegment(id), 's1.md'), 'utf8')).toContain(`page of ${ids[i]}`);
+    }
+  });
+
+  it('writes no hidden page file for scrape ids "." and "..", and hashes a name too long for the file system', async () => {
+    const long = 'é'.repeat(400);
+    const event = sampleEvent('crawl.page', {
+      id: long,
+      data: ['.', '..', `${long}x`].map((scrapeId) => ({ markdown: scrapeId, metadata: { url: 'https://e.com/a', scrapeId } })),
+    });
+    expect((await relay.app.inject(signedRequest(event))).statusCode).toBe(200);
+    await until(() => lines().length === 1);
+    const [folder] = readdirSync(join(dir, 'out', 'pages', 'crawl'));
+    expect(folder).toMatch(/~[0-9a-f]{32}$/);
+    const files = readdirSync(join(dir, 'out', 'pages', 'crawl', folder!)).sort();
+    expect(files.some((f) => f.startsWith('.'))).toBe(false);
+    expect(files).toHaveLength(3);
+    expect(files.slice(0, 2)).toEqual(['%2E..md', '%2E.md']);
   });
 });

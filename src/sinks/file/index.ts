@@ -1,6 +1,6 @@
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { defineSink, pageKey, pagesOf, pageToMarkdown, type RelayEvent } from '../../plugin-api/index.js';
+import { defineSink, encodePathSegment, pageKey, pagesOf, pageToMarkdown, type RelayEvent } from '../../plugin-api/index.js';
 
 export interface FileSinkOptions {
   /** Folder everything goes under; relative to the config file. */
@@ -11,10 +11,6 @@ export interface FileSinkOptions {
   markdown: boolean;
 }
 
-/** `crawl.page` → `crawl`; job ids are made safe as one path segment. */
-function segment(value: string): string {
-  return value.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
-}
 
 function jsonLine(event: RelayEvent): string {
   const relay = { delivery_id: event.deliveryId, source: event.source, received_at: event.receivedAt.toISOString() };
@@ -51,9 +47,9 @@ export default defineSink<FileSinkOptions>({
         // Pages first: a page file exists by the time its JSON line says it was delivered.
         if (options.markdown) {
           for (const event of batch) {
-            const group = segment(event.type.split('.')[0] ?? 'events');
+            const group = encodePathSegment(event.type.split('.')[0] ?? 'events');
             for (const page of pagesOf(event)) {
-              const path = join(root, 'pages', group, segment(event.jobId), `${pageKey(page)}.md`);
+              const path = join(root, 'pages', group, encodePathSegment(event.jobId), `${pageKey(page)}.md`);
               await writeAtomically(path, pageToMarkdown(page, event));
             }
           }
