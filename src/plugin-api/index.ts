@@ -17,6 +17,7 @@ export type {
 } from './types.js';
 export { NotConnectedError, PermanentError, RetryableError } from './errors.js';
 export { pagesOf, pageKey, pageToMarkdown, type Page } from './pages.js';
+export { rawLine, rawWithRelay } from './raw-json.js';
 export { decodePathSegment, encodePathSegment, MAX_SEGMENT_BYTES } from './path-segment.js';
 export { parseRetryAfter } from './http.js';
 export { compileTemplate, TEMPLATE_VARIABLES, type Template, type TemplateInput, type TemplateScope } from './template.js';

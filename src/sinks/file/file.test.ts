@@ -95,6 +95,16 @@ scraped_at: 2025-09-03T21:11:25.636Z
     expect(text.endsWith('\n\nx\n')).toBe(true);
   });
 
+  it('writes the received bytes to events.jsonl: 1e999 and integers beyond 2^53 keep every digit', async () => {
+    const body = '{"success":true,"type":"crawl.completed","id":"job-n",\n "data":[],"metadata":{"huge":1e999,"big":12345678901234567890123}}';
+    expect((await relay.app.inject(signedRequest(body))).statusCode).toBe(200);
+    await until(() => lines().length === 1);
+    const text = readFileSync(join(dir, 'out', 'events.jsonl'), 'utf8');
+    expect(text).toContain('"metadata":{"huge":1e999,"big":12345678901234567890123},"_relay":{');
+    expect(text.split('\n')).toHaveLength(2);
+    expect(lines()[0]).toMatchObject({ id: 'job-n', _relay: { source: 'firecrawl' } });
+  });
+
   it('keeps a path-traversing job id inside its folder', async () => {
     await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: '../../../etc' })));
     await until(() => lines().length === 1);

@@ -1,6 +1,6 @@
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { defineSink, encodePathSegment, pageKey, pagesOf, pageToMarkdown, type RelayEvent } from '../../plugin-api/index.js';
+import { defineSink, encodePathSegment, pageKey, pagesOf, pageToMarkdown, rawWithRelay, type RelayEvent } from '../../plugin-api/index.js';
 
 export interface FileSinkOptions {
   /** Folder everything goes under; relative to the config file. */
@@ -12,9 +12,10 @@ export interface FileSinkOptions {
 }
 
 
+/** The received bytes (not a re-serialisation: numbers keep every digit) with `_relay` added. */
 function jsonLine(event: RelayEvent): string {
   const relay = { delivery_id: event.deliveryId, source: event.source, received_at: event.receivedAt.toISOString() };
-  return `${JSON.stringify({ ...event.payload, _relay: relay })}\n`;
+  return `${rawWithRelay(event.raw, relay)}\n`;
 }
 
 /** Writes `text` to `path` via a temporary file, so a reader never sees half a page. */
