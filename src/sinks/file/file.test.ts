@@ -1,11 +1,13 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodePathSegment } from '../../plugin-api/index.js';
+import pino from 'pino';
+import { encodePathSegment, PermanentError } from '../../plugin-api/index.js';
 import type { Relay } from '../../relay.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { until } from '../../../test/helpers/sinks.js';
-import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
+import { relayEvent, sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
+import fileSink from './index.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -139,5 +141,24 @@ scraped_at: 2025-09-03T21:11:25.636Z
     expect(files.some((f) => f.startsWith('.'))).toBe(false);
     expect(files).toHaveLength(3);
     expect(files.slice(0, 2)).toEqual(['%2E..md', '%2E.md']);
+  });
+});
+
+describe('file sink bound on pages per event', () => {
+  it('dead-letters an event over max_pages_per_event without writing any of its pages, and writes the rest of the batch', async () => {
+    const out = join(dir, 'bounded');
+    const sink = await fileSink.create(
+      { dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 3 },
+      { name: 'archive', logger: pino({ level: 'silent' }), configDir: dir },
+    );
+    await sink.connect?.();
+    const pages = (id: string, count: number) =>
+      relayEvent({ success: true, type: 'crawl.page', id, data: Array.from({ length: count }, (_, i) => ({ markdown: `p${i}`, metadata: { url: `https://e.com/${i}`, scrapeId: `s${i}` } })) });
+    const result = await sink.write([pages('too-many', 4), pages('fits', 3)], new AbortController().signal);
+    expect(result?.failed.map((f) => [f.index, (f.error as Error).message, f.error instanceof PermanentError])).toEqual([
+      [0, 'event has 4 pages, over max_pages_per_event (3)', true],
+    ]);
+    expect(readdirSync(join(out, 'pages', 'crawl'))).toEqual(['fits']);
+    expect(readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['fits']);
   });
 });

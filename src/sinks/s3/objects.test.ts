@@ -13,10 +13,11 @@ const OPTIONS = {
   metadata: {},
   max_concurrency: 1,
   request_timeout_ms: 1000,
+  max_pages_per_event: 10_000,
 } satisfies S3SinkOptions;
 
 const keysOf = (body: Record<string, unknown>, options: Partial<S3SinkOptions> = {}): string[] => {
-  const all = { ...OPTIONS, ...options };
+  const all: S3SinkOptions = { ...OPTIONS, ...options };
   return objectsOf(relayEvent(body), all, compileS3Templates(all).templates).map((o) => o.key);
 };
 

@@ -1,7 +1,7 @@
 import {
+  boundedPagesOf,
   compileTemplate,
   encodePathSegment,
-  pagesOf,
   pageToMarkdown,
   type RelayEvent,
   type Template,
@@ -62,7 +62,7 @@ export function objectsOf(event: RelayEvent, options: S3SinkOptions, templates: 
   };
   for (const [name, template] of templates.metadata) metadata[name] = asciiMetadata(template.renderOrThrow({ event }));
 
-  const pages = options.format === 'markdown' ? pagesOf(event) : [];
+  const pages = options.format === 'markdown' ? boundedPagesOf(event, options.max_pages_per_event) : [];
   const data = event.payload.data;
   if (pages.length > 0 && Array.isArray(data)) {
     return pages.map((page) => ({

@@ -14,7 +14,7 @@ describe('stdout sink', () => {
       return true;
     }) as typeof process.stdout.write);
     const raw = '{"success":true,"type":"crawl.completed","id":"j",\n"data":[],"metadata":{"n":1e999,"big":12345678901234567890123}}';
-    const sink = stdout.create({ format: 'event' }, { logger: pino({ level: 'silent' }), configDir: '.', sinkName: 'out' } as never);
+    const sink = await stdout.create({ format: 'event' }, { name: 'out', logger: pino({ level: 'silent' }), configDir: '.' });
     await sink.write([relayEvent(raw)], new AbortController().signal);
     expect(printed).toEqual([`${raw.replace('\n', ' ')}\n`]);
   });
