@@ -35,7 +35,7 @@ try {
     { dir: join(dir, 'out'), jsonl: 'events.jsonl', markdown: true, max_pages_per_event: count },
     { name: 'bench', logger: pino({ level: 'silent' }), configDir: dir },
   );
-  await sink.connect?.();
+  await sink.connect?.(new AbortController().signal);
   const cpu = process.cpuUsage();
   const started = performance.now();
   await sink.write([event], new AbortController().signal);

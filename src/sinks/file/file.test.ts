@@ -151,7 +151,7 @@ describe('file sink bound on pages per event', () => {
       { dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 3 },
       { name: 'archive', logger: pino({ level: 'silent' }), configDir: dir },
     );
-    await sink.connect?.();
+    await sink.connect?.(new AbortController().signal);
     const pages = (id: string, count: number) =>
       relayEvent({ success: true, type: 'crawl.page', id, data: Array.from({ length: count }, (_, i) => ({ markdown: `p${i}`, metadata: { url: `https://e.com/${i}`, scrapeId: `s${i}` } })) });
     const result = await sink.write([pages('too-many', 4), pages('fits', 3)], new AbortController().signal);
