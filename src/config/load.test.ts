@@ -46,12 +46,20 @@ routes:
 describe('a valid config', () => {
   it('fills defaults from the schema and resolves the queue folder against the config folder', () => {
     const config = load(VALID, { SECRET: 's' });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, body_limit_bytes: 33_554_432, max_inflight_bytes: 268_435_456 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      body_limit_bytes: 33_554_432,
+      max_inflight_bytes: 268_435_456,
+      max_inflight_bytes_per_peer: 67_108_864,
+      headers_timeout_ms: 10_000,
+      body_timeout_ms: 30_000,
+    });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');
     expect(config.queue.dedupe_window_seconds).toBe(86_400);
     expect(config.sources[0]).toMatchObject({ name: 'firecrawl', path: '/webhooks/firecrawl', auth: { kind: 'signature', secrets: ['s'] } });
     const archive = config.sinks.find((s) => s.name === 'archive')!;
-    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true });
+    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 10_000 });
     expect(archive.retry.max_attempts).toBe(12);
     expect(config.warnings).toEqual([]);
   });

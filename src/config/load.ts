@@ -94,7 +94,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   return Object.freeze({
     file,
     dir,
-    server: doc.server,
+    server: { ...doc.server, max_inflight_bytes_per_peer: doc.server.max_inflight_bytes_per_peer ?? Math.floor(doc.server.max_inflight_bytes / 4) },
     log: doc.log,
     admin: doc.admin,
     plugins: { dir: resolve(dir, doc.plugins.dir) },
@@ -109,7 +109,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
 }
 
 interface RawConfig {
-  server: RelayConfig['server'];
+  server: Omit<RelayConfig['server'], 'max_inflight_bytes_per_peer'> & { max_inflight_bytes_per_peer?: number };
   log: RelayConfig['log'];
   admin: { token: string };
   plugins: { dir: string };

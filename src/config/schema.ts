@@ -139,6 +139,13 @@ export const CONFIG_SCHEMA = {
         // Bodies held at once while they are read, checked and written (256 MiB): a burst of
         // large pages gets 503 and is retried by the sender instead of exhausting memory.
         max_inflight_bytes: { type: 'integer', minimum: 1024, default: 268_435_456 },
+        // What one remote address may hold of it (default: a quarter), so a few idle
+        // connections from one peer cannot shut the ingress for everyone else.
+        max_inflight_bytes_per_peer: { type: 'integer', minimum: 1024 },
+        // A request's headers must arrive within this, and the whole request (headers and
+        // body) within body_timeout_ms; a slower or stalled sender is cut off.
+        headers_timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
+        body_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
       },
     },
     plugins: {

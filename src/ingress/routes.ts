@@ -8,7 +8,7 @@ import { isKnownEventType } from '../routing/event-types.js';
 import { dedupeKeyOf, parseEnvelope } from './envelope.js';
 import { InflightBodies } from './inflight.js';
 import type { Router } from '../routing/router.js';
-import { createVerifier, type Verifier } from './verify.js';
+import { createVerifier, credentialsShapeError, type Verifier } from './verify.js';
 
 /** What a request is checked and routed against; replaced whole on a config reload. */
 export interface IngressState {
@@ -55,8 +55,12 @@ export function rejectWebhook(
 function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: InflightBodies, name: string, path: string): void {
   const log = deps.logger.child({ source: name });
 
-  // Before the body is read: a refused burst costs no memory.
+  // Before the body is read: a request without credentials of the right shape, or a
+  // refused burst, costs no memory and holds nothing others need.
   const reserveBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const current = deps.state().sources.get(name);
+    const unsigned = current ? credentialsShapeError(current.source.auth, request.headers) : null;
+    if (unsigned) return rejectWebhook(deps, request, reply, unsigned);
     const busy = inflight.reserve(request, reply);
     if (busy) return rejectWebhook(deps, request, reply.header('retry-after', '1'), busy);
   };
@@ -128,7 +132,10 @@ export function registerIngress(app: FastifyInstance, deps: IngressDeps): void {
   for (const type of ['application/json', /^application\/[a-z0-9.+-]+\+json(?:\s*;|$)/i]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   }
-  const { max_inflight_bytes, body_limit_bytes } = deps.config.server;
-  const inflight = new InflightBodies(max_inflight_bytes, body_limit_bytes, deps.metrics.ingressInflightBytes);
+  const { max_inflight_bytes, max_inflight_bytes_per_peer, body_limit_bytes } = deps.config.server;
+  const inflight = new InflightBodies(
+    { maxBytes: max_inflight_bytes, maxBytesPerPeer: max_inflight_bytes_per_peer, bodyLimit: body_limit_bytes },
+    deps.metrics.ingressInflightBytes,
+  );
   for (const source of deps.config.sources) registerSource(app, deps, inflight, source.name, source.path);
 }
