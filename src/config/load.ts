@@ -4,9 +4,10 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { compileRouter } from '../routing/router.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
-import { interpolate, type Env, type VariableUses } from './interpolate.js';
+import { interpolate, pointerOf, type Env, type TypedCandidates, type VariableUses } from './interpolate.js';
 import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
+import { validateWithTypedValues } from './typed-values.js';
 import type { MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
@@ -68,11 +69,11 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const source = new YamlSource(file, text);
   if (source.issues.length > 0) throw new ConfigError(source.issues);
   // Unset variables are reported with everything else, not on their own.
-  const uses = interpolate(source, options.env ?? process.env);
+  const { uses, typed } = interpolate(source, options.env ?? process.env);
 
   const raw: unknown = source.doc.toJS();
   const writtenRetryKeys = retryKeysWritten(raw);
-  if (!validateConfig(raw)) {
+  if (!validateWithTypedValues(validateConfig, raw, typed)) {
     source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
     throw new ConfigError(source.issues);
   }
@@ -81,7 +82,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const warnings: ConfigIssue[] = [];
   const sources = checkSources(source, doc, uses);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
-  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys).filter((s) => !disabledSinks.includes(s.name));
+  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, typed).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
@@ -187,7 +188,13 @@ function retryKeysWritten(raw: unknown): Map<string, Set<string>> {
   return written;
 }
 
-function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, writtenRetryKeys: Map<string, Set<string>>): SinkConfig[] {
+function checkSinks(
+  source: YamlSource,
+  doc: RawConfig,
+  registry: SinkRegistry,
+  writtenRetryKeys: Map<string, Set<string>>,
+  typed: TypedCandidates,
+): SinkConfig[] {
   const known = [...registry.keys()].sort().join(', ');
   return Object.entries(doc.sinks).map(([name, raw]) => {
     const base = ['sinks', name];
@@ -202,7 +209,7 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, 
       source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [raw.type, known]);
     } else {
       const validate = sinkValidator(definition);
-      if (!validate(options)) {
+      if (!validateWithTypedValues(validate, options, typed, pointerOf(base))) {
         source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
       } else {
         for (const problem of definition.check?.(options) ?? []) {
