@@ -16,6 +16,8 @@ export type SinkRegistry = ReadonlyMap<string, SinkDefinition<any>>;
 
 export interface LoadOptions {
   registry: SinkRegistry;
+  /** Every sink type there is, for "unknown sink type" errors when the registry holds only those in use. */
+  knownTypes?: readonly string[];
   env?: Env;
 }
 
@@ -51,14 +53,20 @@ export function loadConfigFile(file: string, options: LoadOptions): RelayConfig 
 }
 
 /**
- * Where the config wants plugins loaded from, read before the full validation (which
- * needs the plugins' sink types). Problems in the file are left for that validation.
+ * What must be loaded before the full validation: where the config wants plugins loaded
+ * from, and the sink types it names (so only those sink modules are imported). Problems
+ * in the file are left for that validation.
  */
-export function pluginsDirOf(file: string, env: Env = process.env): string {
+export function configPreview(file: string, env: Env = process.env): { pluginsDir: string; sinkTypes: string[] } {
   const source = new YamlSource(file, readConfigText(file));
   interpolate(source, env);
   const dir = source.doc.getIn(['plugins', 'dir']);
-  return resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins');
+  const sinks = source.doc.toJS()?.sinks as unknown;
+  const sinkTypes = typeof sinks === 'object' && sinks !== null ? Object.values(sinks).map((s) => (s as { type?: unknown } | null)?.type) : [];
+  return {
+    pluginsDir: resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins'),
+    sinkTypes: sinkTypes.filter((t): t is string => typeof t === 'string'),
+  };
 }
 
 /**
@@ -82,7 +90,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const warnings: ConfigIssue[] = [];
   const sources = checkSources(source, doc, uses);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
-  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, typed).filter((s) => !disabledSinks.includes(s.name));
+  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, typed, options.knownTypes).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
@@ -194,8 +202,9 @@ function checkSinks(
   registry: SinkRegistry,
   writtenRetryKeys: Map<string, Set<string>>,
   typed: TypedCandidates,
+  knownTypes: readonly string[] | undefined,
 ): SinkConfig[] {
-  const known = [...registry.keys()].sort().join(', ');
+  const known = [...new Set([...registry.keys(), ...(knownTypes ?? [])])].sort().join(', ');
   return Object.entries(doc.sinks).map(([name, raw]) => {
     const base = ['sinks', name];
     const options: Record<string, unknown> = {};
