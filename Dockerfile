@@ -2,7 +2,7 @@
 # firecrawl-relay: build with `docker build -t firecrawl-relay .`
 
 # --- build: dependencies (better-sqlite3 compiles here) and the TypeScript build ---
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Build native addons against the image's own Node headers, not a download.
 ENV npm_config_nodedir=/usr/local
@@ -21,7 +21,7 @@ RUN npm run build \
  && rm -rf deps src build/deps build/Release/obj build/Release/obj.target build/Release/.deps build/Release/test_extension.node
 
 # --- runtime: production dependencies and the build only ---
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     RELAY_HOST=0.0.0.0 \
     RELAY_PORT=8080 \
