@@ -59,8 +59,8 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
   // refused burst, costs no memory and holds nothing others need.
   const reserveBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const current = deps.state().sources.get(name);
-    const unsigned = current ? credentialsShapeError(current.source.auth, request.headers) : null;
-    if (unsigned) return rejectWebhook(deps, request, reply, unsigned);
+    const badCredentials = current ? credentialsShapeError(current.source.auth, request.headers) : null;
+    if (badCredentials) return rejectWebhook(deps, request, reply, badCredentials);
     const busy = inflight.reserve(request, reply);
     if (busy) return rejectWebhook(deps, request, reply.header('retry-after', '1'), busy);
   };
