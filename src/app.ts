@@ -33,6 +33,8 @@ export interface AppDeps {
   state?: () => IngressState;
 }
 
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
 /** Fastify's own errors that a sender can cause, mapped to ours. */
 function toRelayError(error: FastifyError, config: RelayConfig, contentType: string | undefined): RelayError {
   switch (error.code) {
@@ -52,7 +54,19 @@ function toRelayError(error: FastifyError, config: RelayConfig, contentType: str
 /** The relay's HTTP side, built without listening (tests drive it with `inject`). */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, logger } = deps;
+  const { headers_timeout_ms, body_timeout_ms } = config.server;
+  // Node wants headersTimeout <= requestTimeout.
+  const headersTimeout = Math.min(headers_timeout_ms, body_timeout_ms);
   const app = Fastify({
+    // A sender that stalls before or inside its body is cut off (408), so a few idle
+    // connections cannot hold the in-flight budget. Node's requestTimeout covers the whole
+    // request, body included; its checks run every connectionsCheckingInterval.
+    requestTimeout: body_timeout_ms,
+    http: {
+      requestTimeout: body_timeout_ms,
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
     loggerInstance: logger as FastifyBaseLogger,
     // Requests are logged by the ingress itself, without headers that carry credentials.
     logController: new LogController({ disableRequestLogging: true }),
@@ -63,12 +77,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Requests Node's HTTP parser refuses (headers too large, malformed) get our codes too.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return;
+      const code = (error as NodeJS.ErrnoException).code;
       const relayError =
-        (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW'
+        code === 'HPE_HEADER_OVERFLOW'
           ? new RelayError('RELAY_ERR_INGRESS_HEADERS_TOO_LARGE')
-          : new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', [(error as NodeJS.ErrnoException).code ?? 'malformed request']);
+          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? new RelayError('RELAY_ERR_INGRESS_TIMEOUT', [headersTimeout, body_timeout_ms])
+            : new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', [code ?? 'malformed request']);
       const body = JSON.stringify(relayError.toJSON());
-      const reason = relayError.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      const reason = REASONS[relayError.statusCode] ?? 'Bad Request';
       socket.end(`HTTP/1.1 ${relayError.statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       logger.info({ code: relayError.code }, 'webhook rejected');
     },

@@ -37,6 +37,14 @@ export const ERRORS = {
     status: 503,
     message: 'the relay is reading %s bytes of request bodies, its limit is %s: this %s-byte body would pass it, retry later',
   },
+  RELAY_ERR_INGRESS_PEER_BUSY: {
+    status: 503,
+    message: 'this address has %s bytes of request bodies under way, its share is %s: this %s-byte body would pass it, retry later',
+  },
+  RELAY_ERR_INGRESS_TIMEOUT: {
+    status: 408,
+    message: 'expected the request headers within %s ms and the whole request within %s ms, got it slower',
+  },
   RELAY_ERR_INGRESS_BAD_REQUEST: { status: 400, message: 'the request could not be read: %s' },
   RELAY_ERR_INGRESS_HEADERS_TOO_LARGE: { status: 431, message: 'expected request headers of at most 16 KiB, got more' },
   RELAY_ERR_INTERNAL: { status: 500, message: 'the relay failed to handle the request; it has been logged' },

@@ -46,12 +46,21 @@ routes:
 describe('a valid config', () => {
   it('fills defaults from the schema and resolves the queue folder against the config folder', () => {
     const config = load(VALID, { SECRET: 's' });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, body_limit_bytes: 33_554_432, max_inflight_bytes: 268_435_456, shutdown_timeout_ms: 10_000 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      body_limit_bytes: 33_554_432,
+      max_inflight_bytes: 268_435_456,
+      max_inflight_bytes_per_peer: 67_108_864,
+      headers_timeout_ms: 10_000,
+      body_timeout_ms: 30_000,
+      shutdown_timeout_ms: 10_000,
+    });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');
     expect(config.queue.dedupe_window_seconds).toBe(86_400);
     expect(config.sources[0]).toMatchObject({ name: 'firecrawl', path: '/webhooks/firecrawl', auth: { kind: 'signature', secrets: ['s'] } });
     const archive = config.sinks.find((s) => s.name === 'archive')!;
-    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true });
+    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 10_000 });
     expect(archive.retry.max_attempts).toBe(12);
     expect(config.warnings).toEqual([]);
   });
@@ -341,5 +350,48 @@ describe('config errors', () => {
     } finally {
       cleanup();
     }
+  });
+});
+
+describe('secrets in config values and errors', () => {
+  const withAdmin = (token: string) => VALID.replace('sources:', `admin:\n  token: ${token}\nsources:`);
+
+  it.each(['123456', '0x1F', '1e5', '98765432123', 'true', '007'])('keeps a secret that reads as a number or boolean (%s) as its text', (value) => {
+    const config = load(withAdmin('${ADM}').replace('secrets: ["${SECRET}"]', 'secrets:\n      - ${SECRET}'), { SECRET: value, ADM: value });
+    expect(config.admin.token).toBe(value);
+    expect(config.sources[0]!.auth).toEqual({ kind: 'signature', secrets: [value] });
+    expect(load(withAdmin('${ADM:-98765432123}'), { SECRET: 's' }).admin.token).toBe('98765432123');
+  });
+
+  it('still gives a number or boolean field its type from an unquoted reference', () => {
+    const yaml = VALID.replace('sources:', 'server:\n  port: ${PORT}\nsources:').replace('dir: ./out', 'dir: ./out\n    markdown: ${MD}\n    max_pages_per_event: ${MAX}');
+    const config = load(yaml, { SECRET: 's', PORT: '0x1F', MD: 'false', MAX: '1e3' });
+    expect(config.server.port).toBe(31);
+    expect(config.sinks[0]!.options).toMatchObject({ markdown: false, max_pages_per_event: 1000 });
+  });
+
+  const SECRET_VALUE = 's3cr3tV4lue';
+  const hidden: Array<{ name: string; yaml: string; env?: Record<string, string>; at: RegExp }> = [
+    { name: 'a list where the admin token should be', yaml: withAdmin(`[${SECRET_VALUE}]`), at: /admin.token: expected a string, got a list of 1/ },
+    { name: 'a Slack URL without its scheme', yaml: VALID.replace('type: stdout', `type: slack\n    url: ${SECRET_VALUE}.hooks.slack.com/services/T0/B0/x`), at: /sinks.console.url: expected a string matching .*, got a string of 44 characters \(not shown/ },
+    { name: 'a URL with a password', yaml: VALID.replace('type: stdout', `type: webhook\n    url: "ftp://relay:${SECRET_VALUE}@example.com/"`), at: /sinks.console.url: expected a string matching .*, got a string of \d+ characters/ },
+    { name: 'a Kafka password given as a number', yaml: VALID.replace('type: stdout', 'type: kafka\n    brokers: ["k:9092"]\n    sasl: { mechanism: plain, username: u, password: 123456789 }'), at: /sinks.console.sasl.password: expected a string, got a number \(not shown/ },
+    { name: 'an S3 secret key given as a list', yaml: VALID.replace('type: stdout', `type: s3\n    bucket: bkt\n    secret_access_key: [${SECRET_VALUE}]`), at: /secret_access_key: expected a string, got a list of 1/ },
+    { name: 'a YAML escape error in a quoted secret', yaml: withAdmin(`"\\q${SECRET_VALUE}"`), at: /invalid escape sequence in a double-quoted string/ },
+    { name: 'a YAML block scalar header with trailing text', yaml: withAdmin(`|${SECRET_VALUE}\n    x`), at: /./ },
+    { name: 'a flow scalar after a quoted value', yaml: withAdmin(`"a" ${SECRET_VALUE}`), at: /./ },
+  ];
+
+  it.each(hidden)('does not echo the value: $name', ({ yaml, env, at }) => {
+    const issues = issuesOf(yaml, { SECRET: 's', ...env });
+    const text = issues.map(formatIssue).join('\n');
+    expect(text).toMatch(at);
+    expect(text).not.toContain(SECRET_VALUE);
+    expect(text).not.toContain('123456789');
+  });
+
+  it('still echoes a value under a key that holds no secret', () => {
+    const text = issuesOf(VALID.replace('dir: ./out', 'dir: ./out\n    jsonl: 42'), { SECRET: 's' }).map(formatIssue).join('\n');
+    expect(text).toContain('got number 42');
   });
 });

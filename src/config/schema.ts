@@ -148,6 +148,13 @@ export const CONFIG_SCHEMA = {
         // SIGTERM/SIGINT: time to drain writes in flight and close sinks; the process ends at
         // most 2 s after it whatever hangs (a sink, the log destination).
         shutdown_timeout_ms: { type: 'integer', minimum: 100, default: 10_000 },
+        // What one remote address may hold of it (default: a quarter), so a few idle
+        // connections from one peer cannot shut the ingress for everyone else.
+        max_inflight_bytes_per_peer: { type: 'integer', minimum: 1024 },
+        // A request's headers must arrive within this, and the whole request (headers and
+        // body) within body_timeout_ms; a slower or stalled sender is cut off.
+        headers_timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
+        body_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
       },
     },
     plugins: {

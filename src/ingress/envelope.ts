@@ -60,10 +60,11 @@ export function parseEnvelope(body: Buffer): Envelope {
     // SyntaxError, or RangeError for nesting deeper than the stack.
     throw new RelayError('RELAY_ERR_INGRESS_BODY_NOT_JSON', [body.length === 0 ? 'an empty body' : 'invalid JSON']);
   }
-  // Keys that could pollute prototypes downstream; the text test keeps the scan off the hot path.
-  if (text.includes('__proto__') || text.includes('constructor')) {
+  // Keys that could pollute prototypes downstream. The parsed value is scanned, not the
+  // text: "\u005f_proto__" is the same key once parsed. A walk costs far less than the parse.
+  if (typeof value === 'object' && value !== null) {
     try {
-      secureJson.scan(value as object, { protoAction: 'error', constructorAction: 'error' });
+      secureJson.scan(value, { protoAction: 'error', constructorAction: 'error' });
     } catch {
       throw new RelayError('RELAY_ERR_INGRESS_BODY_UNSAFE_KEY');
     }

@@ -46,6 +46,38 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The digest an X-Firecrawl-Signature header carries, or the error a missing or malformed one gets. */
+function signatureDigest(headers: Headers): Buffer | RelayError {
+  const value = single(headers[SIGNATURE_HEADER]);
+  if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MISSING');
+  const parsed = value === null ? null : SIGNATURE.exec(value.trim());
+  if (!parsed) {
+    const got = value === null ? 'the header more than once' : describeSignature(value);
+    return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MALFORMED', [got]);
+  }
+  return Buffer.from(parsed[1]!.toLowerCase(), 'hex');
+}
+
+/**
+ * Whether a request carries credentials of the shape its source wants (present and well
+ * formed; not yet checked against the body or the tokens). Checked before anything is
+ * reserved for the body, so a request without them costs no memory and no wait.
+ */
+export function credentialsShapeError(auth: SourceAuth, headers: Headers, url: string): RelayError | null {
+  switch (auth.kind) {
+    case 'none':
+      return null;
+    case 'token':
+      return presentedToken(auth, headers, url).value === undefined
+        ? new RelayError('RELAY_ERR_INGRESS_TOKEN_MISSING', [tokenPlaces(auth)])
+        : null;
+    case 'signature': {
+      const digest = signatureDigest(headers);
+      return digest instanceof RelayError ? digest : null;
+    }
+  }
+}
+
 /** Built once per source at load: secrets and tokens are turned into buffers here. */
 export function createVerifier(source: SourceConfig): Verifier {
   const { auth } = source;
@@ -67,14 +99,8 @@ export function createVerifier(source: SourceConfig): Verifier {
     case 'signature': {
       const secrets = [...auth.secrets];
       return (headers, body) => {
-        const value = single(headers[SIGNATURE_HEADER]);
-        if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MISSING');
-        const parsed = value === null ? null : SIGNATURE.exec(value.trim());
-        if (!parsed) {
-          const got = value === null ? 'the header more than once' : describeSignature(value);
-          return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MALFORMED', [got]);
-        }
-        const given = Buffer.from(parsed[1]!.toLowerCase(), 'hex');
+        const given = signatureDigest(headers);
+        if (given instanceof RelayError) return given;
         let ok = false;
         for (const secret of secrets) {
           const expected = createHmac('sha256', secret).update(body).digest();

@@ -129,8 +129,15 @@ function scalar(value: unknown): string | undefined {
 /**
  * Compiles a template, or returns why it can never resolve: a syntax error, an unknown
  * variable, or an element variable in a template that is rendered once per event.
+ * `encode`, when given, is applied to every value taken from an event (not to the
+ * template's own text or defaults): a path-segment encoding for object keys, escaping
+ * for Slack text, so a payload can never add structure to what the template builds.
  */
-export function compileTemplate(source: string, scope: TemplateScope = 'event'): Template | string {
+export function compileTemplate(
+  source: string,
+  scope: TemplateScope = 'event',
+  encode?: (value: string) => string,
+): Template | string {
   const parts: Part[] = [];
   let last = 0;
   for (const match of source.matchAll(TAG)) {
@@ -158,7 +165,9 @@ export function compileTemplate(source: string, scope: TemplateScope = 'event'):
     for (const part of parts) {
       if ('text' in part) out += part.text;
       else {
-        const value = scalar(resolve(part.path, input)) ?? part.fallback;
+        const resolved = scalar(resolve(part.path, input));
+        // page_key is a path segment the relay formatted already (pageKey).
+        const value = resolved === undefined ? part.fallback : encode && part.path[0] !== 'page_key' ? encode(resolved) : resolved;
         if (value === undefined) return undefined;
         out += value;
       }

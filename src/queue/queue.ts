@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { RelayError, describeError } from '../errors.js';
 import { migrate } from './schema.js';
+import { SqliteDatabase } from './sqlite-driver.js';
 
 export interface QueueOptions {
   dir: string;
@@ -75,7 +76,7 @@ export class Queue {
 
   constructor(options: QueueOptions) {
     mkdirSync(options.dir, { recursive: true });
-    this.db = new BetterSqlite3(join(options.dir, 'relay.db'));
+    this.db = new SqliteDatabase(join(options.dir, 'relay.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');

@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../plugin-api/index.js';
+import { MAX_PAGES_PER_EVENT_OPTION, type JsonSchema } from '../../plugin-api/index.js';
 
 export const DEFAULT_MARKDOWN_KEY = '{{type_group}}/{{id}}/{{page_key}}.md';
 export const DEFAULT_JSON_KEY = '{{type_group}}/{{id}}/{{type_name}}-{{delivery_id}}.json';
@@ -27,6 +27,8 @@ export interface S3SinkOptions {
   /** Uploads in flight at once within a batch. */
   max_concurrency: number;
   request_timeout_ms: number;
+  /** format markdown: an event with more pages is dead-lettered instead of becoming that many objects. */
+  max_pages_per_event: number;
 }
 
 
@@ -51,5 +53,6 @@ export const S3_OPTIONS_SCHEMA: JsonSchema = {
     kms_key_id: { type: 'string', minLength: 1 },
     max_concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 8 },
     request_timeout_ms: { type: 'integer', minimum: 1, default: 60_000 },
+    max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
   },
 };

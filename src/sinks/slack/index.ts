@@ -1,6 +1,6 @@
 import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, type Template, type WriteResult } from '../../plugin-api/index.js';
-import { cut, slackMessage, type SlackMessage } from './blocks.js';
+import { cut, escapeMrkdwn, slackMessage, type SlackMessage } from './blocks.js';
 
 export interface SlackSinkOptions {
   /** The incoming-webhook URL: a secret, read it with ${SLACK_WEBHOOK_URL}. */
@@ -36,7 +36,8 @@ export default defineSink<SlackSinkOptions>({
     return typeof compiled === 'string' ? [{ path: ['template'], message: compiled }] : [];
   },
   create(options, ctx) {
-    const template = options.template === undefined ? undefined : (compileTemplate(options.template, 'event') as Template);
+    // Values from the payload are escaped; the template's own text is the operator's markup.
+    const template = options.template === undefined ? undefined : (compileTemplate(options.template, 'event', escapeMrkdwn) as Template);
     // @slack/webhook throws on non-2xx without the headers: keep Retry-After from the response.
     let retryAfter: string | null = null;
     const webhook = new IncomingWebhook(options.url, {

@@ -1,7 +1,7 @@
-import { defineSink, type RelayEvent } from '../../plugin-api/index.js';
+import { defineSink, rawLine, type RelayEvent } from '../../plugin-api/index.js';
 
 export interface StdoutSinkOptions {
-  /** `event`: the whole body; `summary`: type, job, success and page count only. */
+  /** `event`: the body as received, on one line; `summary`: type, job, success and page count only. */
   format: 'event' | 'summary';
 }
 
@@ -36,7 +36,8 @@ export default defineSink<StdoutSinkOptions>({
     if (!process.stdout.listeners('error').includes(ignoreStdoutErrorEvent)) process.stdout.on('error', ignoreStdoutErrorEvent);
     return {
       async write(batch) {
-        const text = batch.map((e) => `${JSON.stringify(options.format === 'summary' ? summary(e) : e.payload)}\n`).join('');
+        // `event` prints the received bytes: a re-serialisation would change numbers such as 1e999.
+        const text = batch.map((e) => `${options.format === 'summary' ? JSON.stringify(summary(e)) : rawLine(e.raw)}\n`).join('');
         await new Promise<void>((resolve, reject) => {
           process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
         });
