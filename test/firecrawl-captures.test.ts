@@ -130,21 +130,19 @@ routes: [{ name: all, to: [archive, forward] }]
     const started = captures[5]!.body.toString('utf8');
     expect(receiver.requests.filter((r) => r.body.toString('utf8') === started)).toHaveLength(2);
 
-    // The file sink: each JSON line is the body as received plus `_relay` (and, for v0, the
-    // `id` filled from `jobId`), each job's lines in the order received.
+    // The file sink: each JSON line is the body as received plus `_relay` (a v0 line keeps
+    // its `jobId`, as sent), each job's lines in the order received.
     const jsonl = join(out, 'events.jsonl');
     await until(() => existsSync(jsonl) && readFileSync(jsonl, 'utf8').split('\n').filter(Boolean).length === captures.length);
     const lines = readFileSync(jsonl, 'utf8').split('\n').filter(Boolean);
     const linesByJob = new Map<string, string[]>();
     for (const line of lines) {
-      const id = (JSON.parse(line) as { id: string }).id;
+      const parsed = JSON.parse(line) as { id?: string; jobId?: string };
+      const id = (parsed.id ?? parsed.jobId)!;
       linesByJob.set(id, [...(linesByJob.get(id) ?? []), line]);
     }
     for (const [job, bodies] of byJob(captures.map((c) => c.body))) {
-      const prefixes = bodies.map((body) => {
-        const legacy = body.includes('"jobId"') && !body.includes('"id"');
-        return `${body.slice(0, -1)}${legacy ? `,"id":${JSON.stringify(job)}` : ''},"_relay":`;
-      });
+      const prefixes = bodies.map((body) => `${body.slice(0, -1)},"_relay":`);
       expect(linesByJob.get(job)?.map((line, i) => line.startsWith(prefixes[i]!)), job).toEqual(prefixes.map(() => true));
     }
 
