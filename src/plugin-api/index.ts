@@ -16,6 +16,7 @@ export type {
   WriteResult,
 } from './types.js';
 export { NotConnectedError, PermanentError, RetryableError } from './errors.js';
+export { errorText } from './error-text.js';
 export { pagesOf, pageKey, pageToMarkdown, type Page } from './pages.js';
 export { parseRetryAfter } from './http.js';
 export { compileTemplate, TEMPLATE_VARIABLES, type Template, type TemplateInput, type TemplateScope } from './template.js';
