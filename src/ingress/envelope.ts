@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import secureJson from 'secure-json-parse';
 import { RelayError } from '../errors.js';
@@ -17,7 +16,8 @@ const ENVELOPE_SCHEMA = {
     metadata: { type: ['object', 'null'] },
     // Any JSON, as senders write it: a failed v0 page of self-hosted Firecrawl sends `"error": {}`.
     error: {},
-    webhookId: { type: 'string', minLength: 1, maxLength: 500 },
+    // A string over 500 characters is refused; any other JSON is taken as no webhookId.
+    webhookId: { maxLength: 500 },
   },
   anyOf: [{ required: ['id'] }, { required: ['jobId'] }],
 } as const;
@@ -29,11 +29,6 @@ export interface Envelope {
   payload: FirecrawlPayload;
   type: string;
   jobId: string;
-}
-
-/** What identifies a retried delivery: `webhookId` when the sender gave one, else the body's SHA-256. */
-export function dedupeKeyOf(payload: FirecrawlPayload, body: Buffer): string {
-  return payload.webhookId ? `webhook:${payload.webhookId}` : `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
 function why(): string {

@@ -337,6 +337,25 @@ routes: [{ name: all, to: [rec] }]
     expect(stored().events).toBe(2);
   });
 
+  // The envelope accepts any JSON in the fields it does not route on; only a non-empty
+  // string is a webhookId.
+  it.each([null, 42, { id: 'w-1' }, ''])('accepts webhookId %j and dedupes as if it were absent', async (webhookId) => {
+    const body = JSON.stringify({ ...PAGE, webhookId });
+    const byDefault = [await relay.app.inject(signedRequest(body)), await relay.app.inject(signedRequest(body))];
+    expect(byDefault.map((a) => [a.statusCode, a.json().duplicate])).toEqual([[200, false], [200, false]]);
+    await withDedupe('body');
+    const byBody = [await relay.app.inject(signedRequest(body)), await relay.app.inject(signedRequest(body))];
+    expect(byBody.map((a) => [a.statusCode, a.json().duplicate])).toEqual([[200, false], [200, true]]);
+  });
+
+  it('refuses a webhookId string over 500 characters', async () => {
+    const response = await relay.app.inject(signedRequest({ ...MONITOR, webhookId: 'w'.repeat(501) }));
+    expect(response.json().error).toEqual({
+      code: 'RELAY_ERR_INGRESS_ENVELOPE_INVALID',
+      message: 'expected a Firecrawl webhook envelope: "webhookId" must NOT have more than 500 characters',
+    });
+  });
+
   it('treats two different bodies as two events', async () => {
     await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'job-a' })));
     await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'job-b' })));

@@ -17,6 +17,7 @@ export type {
 } from './types.js';
 export { NotConnectedError, PermanentError, RetryableError } from './errors.js';
 export { errorText } from './error-text.js';
+export { webhookIdOf } from './webhook-id.js';
 export { pagesOf, pageKey, pageToMarkdown, type Page } from './pages.js';
 export { parseRetryAfter } from './http.js';
 export { compileTemplate, TEMPLATE_VARIABLES, type Template, type TemplateInput, type TemplateScope } from './template.js';
