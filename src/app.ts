@@ -25,7 +25,7 @@ export interface AppDeps {
   logger: Logger;
   /** The queue's and each sink's state, for /readyz. */
   readiness?: () => Readiness;
-  /** True once shutdown began: webhooks are answered 503 so the sender retries. */
+  /** True once shutdown began: webhooks get 503 (hosted Firecrawl retries them; self-hosted never retries). */
   draining?: () => boolean;
   /** Called after an admin replay put dead letters back in the queue. */
   onReplay?: () => void;
