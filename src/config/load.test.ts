@@ -134,6 +134,12 @@ describe('a valid config', () => {
     ]);
   });
 
+  // No sender emits it: self-hosted Firecrawl ends a cancelled crawl with crawl.completed.
+  it('warns about a route on crawl.cancelled', () => {
+    const warnings = load(VALID.replace('type: "*"', 'type: "crawl.cancelled"'), { SECRET: 's' }).warnings.map(formatIssue);
+    expect(warnings).toEqual([expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.cancelled" matches no documented event type/)]);
+  });
+
   it('loads the shipped relay.config.yaml', () => {
     const config = loadConfigFile(new URL('../../relay.config.yaml', import.meta.url).pathname, {
       registry,
