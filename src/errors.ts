@@ -67,6 +67,7 @@ export const ERRORS = {
   },
   RELAY_ERR_CONFIG_BAD_CONDITION: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_INVALID: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_DEPRECATED: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_LOAD: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_INVALID: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_DUPLICATE_TYPE: { status: 0, message: '%s' },

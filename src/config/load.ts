@@ -188,7 +188,7 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
 function dedupeMode(source: YamlSource, value: DedupeMode | boolean, path: KeyPath, warnings: ConfigIssue[]): DedupeMode {
   if (value === true) {
     warnings.push(
-      source.issue('RELAY_ERR_CONFIG_INVALID', path, [
+      source.issue('RELAY_ERR_CONFIG_DEPRECATED', path, [
         'expected webhook_id, body or none, got true (deprecated): read as webhook_id, so webhooks without a webhookId are no longer deduplicated by their body; write `body` to keep that',
       ]),
     );
