@@ -76,7 +76,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
     if (denied) {
       if (denied.code === 'RELAY_ERR_INGRESS_SIGNATURE_MISSING') {
         deps.metrics.webhooksUnsigned.inc({ source: source.name });
-        unsignedWarning.note(deps.logger);
+        unsignedWarning.note(log);
       }
       return rejectWebhook(deps, request, reply, denied);
     }
