@@ -135,6 +135,30 @@ describe('a valid config', () => {
   });
 
   // No sender emits it: self-hosted Firecrawl ends a cancelled crawl with crawl.completed.
+  describe('token checks', () => {
+    const withAuth = (auth: string) => VALID.replace('secrets: ["${SECRET}"]', `auth: ${auth}`);
+    const LONG = 'a1b2c3d4e5f6a7b8c9d0';
+
+    it.each([
+      { name: 'a token of 16 or more safe characters', auth: `{ header: X-Relay-Token, query: token, tokens: [${LONG}, A-Za_z.0~9-abcdefgh] }`, warnings: [] },
+      {
+        name: 'a short token',
+        auth: `{ header: X-Relay-Token, tokens: [${LONG}, short-token] }`,
+        warnings: [/^relay.config.yaml:5:67 sources.firecrawl.auth.tokens\[1\]: expected a token of at least 16 characters, got 11: a short token is easy to guess/],
+      },
+      {
+        name: 'a token a query string would alter, with query',
+        auth: `{ query: token, tokens: ["${LONG}+/="] }`,
+        warnings: [/^relay.config.yaml:5:36 sources.firecrawl.auth.tokens\[0\]: expected a token of letters, digits and - . _ ~ with `query: token`, got other characters: in a query string a `\+` is read as a space/],
+      },
+      { name: 'the same token read from a header only', auth: `{ header: X-Relay-Token, tokens: ["${LONG}+/="] }`, warnings: [] },
+    ])('$name', ({ auth, warnings }) => {
+      const issues = load(withAuth(auth)).warnings;
+      expect(issues.map(formatIssue)).toEqual(warnings.map((w) => expect.stringMatching(w)));
+      expect(JSON.stringify(issues)).not.toMatch(/short-token|a1b2c3/);
+    });
+  });
+
   it('warns about a route on crawl.cancelled', () => {
     const warnings = load(VALID.replace('type: "*"', 'type: "crawl.cancelled"'), { SECRET: 's' }).warnings.map(formatIssue);
     expect(warnings).toEqual([expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.cancelled" matches no documented event type/)]);
@@ -301,6 +325,21 @@ describe('config errors', () => {
       code: 'RELAY_ERR_CONFIG_INVALID',
       at: 'relay.config.yaml:5:11 sources.firecrawl.auth',
       message: /expected a `header` or a `query` parameter to read the token from, got neither/,
+    },
+    {
+      name: 'secrets next to token auth (never checked)',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    auth: { header: X-Relay-Token, tokens: [a1b2c3d4e5f6a7b8c9d0] }'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:5:14 sources.firecrawl.secrets',
+      message: /^expected no `secrets` with token auth, got some: signatures are not checked under token auth/,
+    },
+    {
+      name: 'a token of whitespace only',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'auth: { header: X-Relay-Token, tokens: ["   "] }'),
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:5:45 sources.firecrawl.auth.tokens[0]',
+      message: /^expected a token, got 3 whitespace characters$/,
     },
     {
       name: 'an unknown dedupe mode lists the known ones',

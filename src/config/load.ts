@@ -7,6 +7,7 @@ import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
 import { interpolate, type Env, type VariableUses } from './interpolate.js';
 import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
+import { checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
@@ -172,6 +173,7 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
       auth = { kind: 'signature', secrets: nonEmpty(source, raw.secrets, [...base, 'secrets'], uses, 'signing secret') };
     } else {
       const tokens = nonEmpty(source, raw.auth.tokens, [...base, 'auth', 'tokens'], uses, 'token');
+      checkTokenAuth(source, base, { secrets: raw.secrets, auth: raw.auth }, warnings);
       const { header, query } = raw.auth;
       if (header === undefined && query === undefined) {
         source.report('RELAY_ERR_CONFIG_INVALID', [...base, 'auth'], [
