@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { serializeRequest } from './request-log.js';
 
 /**
  * Paths that never reach a log line, whatever a caller passes: signatures, tokens,
@@ -35,5 +36,8 @@ export function createLogger(level = 'info', destination?: pino.DestinationStrea
   const format = process.env.RELAY_LOG_FORMAT;
   const wantsPretty = format === 'pretty' || (format !== 'json' && process.stderr.isTTY === true);
   const stream = destination ?? (wantsPretty ? pretty({ destination: 2, sync: true, ignore: 'pid,hostname,service' }) : pino.destination(2));
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'firecrawl-relay' } }, stream);
+  return pino(
+    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: { req: serializeRequest }, base: { service: 'firecrawl-relay' } },
+    stream,
+  );
 }
