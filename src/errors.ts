@@ -25,6 +25,7 @@ export const ERRORS = {
     status: 400,
     message: 'expected JSON without "__proto__" or "constructor.prototype" keys, got one',
   },
+  RELAY_ERR_INGRESS_BODY_TOO_DEEP: { status: 400, message: 'expected JSON nested at most %s levels deep, got deeper' },
   RELAY_ERR_INGRESS_ENVELOPE_INVALID: { status: 400, message: 'expected a Firecrawl webhook envelope: %s' },
   RELAY_ERR_INGRESS_NOT_FOUND: { status: 404, message: 'no source listens on %s %s' },
   RELAY_ERR_QUEUE_FULL: {

@@ -188,6 +188,16 @@ describe('body and envelope', () => {
     expect(stored()).toEqual({ events: 1, deliveries: 1 });
   });
 
+  // Accepted, it would break the file and stdout sinks later ("Maximum call stack size exceeded").
+  it('refuses a body nested deeper than 64 levels before storing it', async () => {
+    const { id, ...legacy } = sampleEvent('crawl.page', { success: false });
+    const text = JSON.stringify({ ...legacy, jobId: id, error: 'DEEP' }).replace('"DEEP"', `${'['.repeat(20_000)}${']'.repeat(20_000)}`);
+    const response = await relay.app.inject(signedRequest(text));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toEqual({ code: 'RELAY_ERR_INGRESS_BODY_TOO_DEEP', message: 'expected JSON nested at most 64 levels deep, got deeper' });
+    expect(stored()).toEqual({ events: 0, deliveries: 0 });
+  });
+
   it('accepts the legacy v0 jobId in place of id and stores it as the job', async () => {
     const { id, ...legacy } = sampleEvent('crawl.completed');
     const response = await relay.app.inject(signedRequest({ ...legacy, jobId: 'legacy-job-1' }));
