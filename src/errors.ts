@@ -16,6 +16,7 @@ export const ERRORS = {
     message: 'the signature does not match the body under any secret of source "%s"',
   },
   RELAY_ERR_INGRESS_TOKEN_MISSING: { status: 401, message: 'expected %s, got none' },
+  RELAY_ERR_INGRESS_TOKEN_REPEATED: { status: 401, message: 'expected the %s once, got it %s times' },
   RELAY_ERR_INGRESS_TOKEN_INVALID: { status: 401, message: 'the %s holds no token of source "%s"' },
   RELAY_ERR_INGRESS_BODY_TOO_LARGE: { status: 413, message: 'expected a body of at most %s bytes, got more' },
   RELAY_ERR_INGRESS_MEDIA_TYPE: { status: 415, message: 'expected Content-Type application/json, got %s' },

@@ -162,6 +162,30 @@ routes: [{ name: all, to: [archive, forward] }]
     expect(await relay.metrics.registry.getSingleMetric('relay_events_duplicate_total')?.get()).toMatchObject({ values: [] });
   });
 
+  it('with token auth, refuses the v0 request exactly as captured (its URL carries no token) with 401 and why', async () => {
+    const tmp = tempDir('relay-captures-');
+    cleanups.push(tmp.cleanup);
+    const yaml = `
+sources:
+  firecrawl:
+    path: /webhooks/firecrawl
+    auth: { header: X-Relay-Token, query: token, tokens: [${TOKEN}] }
+queue: { dir: ${join(tmp.dir, 'queue')} }
+sinks: { archive: { type: file, dir: ${join(tmp.dir, 'out')} } }
+routes: [{ name: all, to: [archive] }]
+`;
+    relay = await testRelay(testConfig(yaml));
+    const port = await listen(relay);
+    const v0 = loadCapture(dir, 'sample-crawl.completed.v0-selfhosted-url');
+    expect(v0.url).not.toContain('token=');
+    const answer = await postRaw(port, v0.url, v0.rawHeaders, v0.body);
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toEqual({
+      error: { code: 'RELAY_ERR_INGRESS_TOKEN_MISSING', message: 'expected the x-relay-token header or the "token" query parameter, got none' },
+    });
+    expect((relay.queue.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
+  });
+
   it('with signing secrets only, refuses every one with 401, counts them, and warns once with the fix', async () => {
     const tmp = tempDir('relay-captures-');
     cleanups.push(tmp.cleanup);
