@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RelayEvent } from './index.js';
 import { errorText } from './error-text.js';
-import { compileTemplate, type Template } from './template.js';
 import { slackMessage } from '../sinks/slack/blocks.js';
 
 /** A failed event as a sink sees it, with `error` as the sender wrote it. */
@@ -31,16 +30,5 @@ describe('errorText', () => {
     const check = { monitorId: 'm-1', status: 'failed', summary: { totalPages: 2, error: 2 } };
     const message = slackMessage(failedEvent('monitor.check.completed', { reason: 'quota' }, [check]), []);
     expect(message?.text).toMatch(/\nError: \{"reason":"quota"\}$/);
-  });
-
-  it('renders {{error}} as the message or compact JSON, and {{error.code}} inside an object', () => {
-    const whole = compileTemplate('{{type}}: {{error | none}}') as Template;
-    expect(whole.render({ event: failedEvent('crawl.page', 'Page timed out') })).toBe('crawl.page: Page timed out');
-    expect(whole.render({ event: failedEvent('crawl.page', {}) })).toBe('crawl.page: {}');
-    expect(whole.render({ event: failedEvent('crawl.page', { code: 408 }) })).toBe('crawl.page: {"code":408}');
-    expect(whole.render({ event: failedEvent('crawl.page', null) })).toBe('crawl.page: none');
-    const inside = compileTemplate('{{error.code | ?}}') as Template;
-    expect(inside.render({ event: failedEvent('crawl.page', { code: 408 }) })).toBe('408');
-    expect(inside.render({ event: failedEvent('crawl.page', 'Page timed out') })).toBe('?');
   });
 });

@@ -1,5 +1,6 @@
 import { errorText } from './error-text.js';
 import { pageKey, pagesOf } from './pages.js';
+import { webhookIdOf } from './webhook-id.js';
 import type { RelayEvent } from './types.js';
 
 /**
@@ -102,6 +103,7 @@ function resolve(path: readonly string[], input: TemplateInput): unknown {
       // `{{error}}` as text whatever its JSON; `{{error.message}}` walks into an object.
       return path.length === 1 ? errorText(event.payload.error) : lookup(event.payload, path, 0);
     case 'webhookId':
+      return webhookIdOf(event.payload);
     case 'metadata':
     case 'data':
       return lookup(event.payload, path, 0);
