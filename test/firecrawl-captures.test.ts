@@ -68,6 +68,16 @@ function byJob(bodies: Buffer[]): Map<string, string[]> {
   return jobs;
 }
 
+/** A source on token auth as that sender needs it (header, or ?token= for v0), the queue in `dir`. */
+const tokenAuthConfig = (dir: string, sinksAndRoutes: string): string => `
+sources:
+  firecrawl:
+    path: /webhooks/firecrawl
+    auth: { header: X-Relay-Token, query: token, tokens: [${TOKEN}] }
+queue: { dir: ${join(dir, 'queue')} }
+${sinksAndRoutes}
+`;
+
 let relay: Relay | undefined;
 let cleanups: Array<() => unknown> = [];
 
@@ -102,17 +112,13 @@ describeWithCaptures('webhooks captured from a real self-hosted Firecrawl', () =
     const receiver = await startReceiver();
     cleanups.push(tmp.cleanup, receiver.close);
     const out = join(tmp.dir, 'out');
-    const yaml = `
-sources:
-  firecrawl:
-    path: /webhooks/firecrawl
-    auth: { header: X-Relay-Token, query: token, tokens: [${TOKEN}] }
-queue: { dir: ${join(tmp.dir, 'queue')} }
-sinks:
+    const yaml = tokenAuthConfig(
+      tmp.dir,
+      `sinks:
   archive: { type: file, dir: ${out} }
   forward: { type: webhook, url: "${receiver.url}/hook", max_concurrency: 1 }
-routes: [{ name: all, to: [archive, forward] }]
-`;
+routes: [{ name: all, to: [archive, forward] }]`,
+    );
     relay = await testRelay(testConfig(yaml));
     const port = await listen(relay);
     const captures = replayed(dir);
@@ -165,15 +171,7 @@ routes: [{ name: all, to: [archive, forward] }]
   it('with token auth, refuses the v0 request exactly as captured (its URL carries no token) with 401 and why', async () => {
     const tmp = tempDir('relay-captures-');
     cleanups.push(tmp.cleanup);
-    const yaml = `
-sources:
-  firecrawl:
-    path: /webhooks/firecrawl
-    auth: { header: X-Relay-Token, query: token, tokens: [${TOKEN}] }
-queue: { dir: ${join(tmp.dir, 'queue')} }
-sinks: { archive: { type: file, dir: ${join(tmp.dir, 'out')} } }
-routes: [{ name: all, to: [archive] }]
-`;
+    const yaml = tokenAuthConfig(tmp.dir, `sinks: { archive: { type: file, dir: ${join(tmp.dir, 'out')} } }\nroutes: [{ name: all, to: [archive] }]`);
     relay = await testRelay(testConfig(yaml));
     const port = await listen(relay);
     const v0 = loadCapture(dir, 'sample-crawl.completed.v0-selfhosted-url');
