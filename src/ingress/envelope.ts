@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import secureJson from 'secure-json-parse';
 import { RelayError } from '../errors.js';
+import { assertJsonDepth } from './json-depth.js';
 import type { FirecrawlPayload } from '../plugin-api/types.js';
 
 const ENVELOPE_SCHEMA = {
@@ -55,6 +56,7 @@ export function parseEnvelope(body: Buffer): Envelope {
     // SyntaxError, or RangeError for nesting deeper than the stack.
     throw new RelayError('RELAY_ERR_INGRESS_BODY_NOT_JSON', [body.length === 0 ? 'an empty body' : 'invalid JSON']);
   }
+  assertJsonDepth(value);
   // Keys that could pollute prototypes downstream; the text test keeps the scan off the hot path.
   if (text.includes('__proto__') || text.includes('constructor')) {
     try {
