@@ -15,19 +15,22 @@ export const MAX_JSON_DEPTH = 64;
  */
 export function assertJsonDepth(root: unknown, limit = MAX_JSON_DEPTH): void {
   if (root === null || typeof root !== 'object') return;
-  const containers: object[] = [root];
-  const depths: number[] = [1];
-  while (containers.length > 0) {
-    const container = containers.pop() as Record<string, unknown>;
-    const depth = depths.pop()!;
+  // Containers and their depths, interleaved: one array, no allocation per container.
+  const stack: unknown[] = [root, 1];
+  while (stack.length > 0) {
+    const depth = stack.pop() as number;
+    const container = stack.pop() as Record<string, unknown>;
     if (depth > limit) throw new RelayError('RELAY_ERR_INGRESS_BODY_TOO_DEEP', [limit]);
-    const children: unknown[] = Array.isArray(container) ? container : Object.values(container);
-    for (let i = 0; i < children.length; i++) {
-      const child = children[i];
+    if (Array.isArray(container)) {
+      for (let i = 0; i < container.length; i++) {
+        const child: unknown = container[i];
+        if (child !== null && typeof child === 'object') stack.push(child, depth + 1);
+      }
+    } else {
       // Only containers are walked: a page's long strings cost nothing.
-      if (child !== null && typeof child === 'object') {
-        containers.push(child);
-        depths.push(depth + 1);
+      for (const key in container) {
+        const child = container[key];
+        if (child !== null && typeof child === 'object') stack.push(child, depth + 1);
       }
     }
   }
