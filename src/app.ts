@@ -5,6 +5,7 @@ import { RelayError } from './errors.js';
 import { registerAdmin } from './admin/routes.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
 import { DeadLetters } from './queue/dead-letters.js';
+import { withoutQuery } from './request-log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Queue } from './queue/queue.js';
 
@@ -25,7 +26,7 @@ export interface AppDeps {
   logger: Logger;
   /** The queue's and each sink's state, for /readyz. */
   readiness?: () => Readiness;
-  /** True once shutdown began: webhooks are answered 503 so the sender retries. */
+  /** True once shutdown began: webhooks get 503 (hosted Firecrawl retries them; self-hosted never retries). */
   draining?: () => boolean;
   /** Called after an admin replay put dead letters back in the queue. */
   onReplay?: () => void;
@@ -40,6 +41,8 @@ function toRelayError(error: FastifyError, config: RelayConfig, contentType: str
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RelayError('RELAY_ERR_INGRESS_BODY_TOO_LARGE', [config.server.body_limit_bytes]);
+    case 'FST_ERR_BAD_URL': // Fastify's own answer would echo the URL, query string and all
+      return new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', ['the path is not valid percent-encoding']);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
       return new RelayError('RELAY_ERR_INGRESS_MEDIA_TYPE', [contentType ? JSON.stringify(contentType.slice(0, 100)) : 'none']);
@@ -74,6 +77,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Firecrawl may keep connections open between deliveries.
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    // Errors raised before routing (a path that cannot be decoded): answered like any other.
+    frameworkErrors: (error, request, reply) => rejectWebhook(deps, request, reply, toRelayError(error, config, undefined)),
     // Requests Node's HTTP parser refuses (headers too large, malformed) get our codes too.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return;
@@ -112,7 +117,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(new RelayError('RELAY_ERR_INGRESS_NOT_FOUND', [request.method, request.url.split('?')[0]]).toJSON()),
+    reply.code(404).send(new RelayError('RELAY_ERR_INGRESS_NOT_FOUND', [request.method, withoutQuery(request.url)]).toJSON()),
   );
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const relayError = error instanceof RelayError ? error : toRelayError(error, config, request.headers['content-type']);

@@ -16,6 +16,7 @@ export const ERRORS = {
     message: 'the signature does not match the body under any secret of source "%s"',
   },
   RELAY_ERR_INGRESS_TOKEN_MISSING: { status: 401, message: 'expected %s, got none' },
+  RELAY_ERR_INGRESS_TOKEN_REPEATED: { status: 401, message: 'expected the %s once, got it %s times' },
   RELAY_ERR_INGRESS_TOKEN_INVALID: { status: 401, message: 'the %s holds no token of source "%s"' },
   RELAY_ERR_INGRESS_BODY_TOO_LARGE: { status: 413, message: 'expected a body of at most %s bytes, got more' },
   RELAY_ERR_INGRESS_MEDIA_TYPE: { status: 415, message: 'expected Content-Type application/json, got %s' },
@@ -25,6 +26,7 @@ export const ERRORS = {
     status: 400,
     message: 'expected JSON without "__proto__" or "constructor.prototype" keys, got one',
   },
+  RELAY_ERR_INGRESS_BODY_TOO_DEEP: { status: 400, message: 'expected JSON nested at most %s levels deep, got deeper' },
   RELAY_ERR_INGRESS_ENVELOPE_INVALID: { status: 400, message: 'expected a Firecrawl webhook envelope: %s' },
   RELAY_ERR_INGRESS_NOT_FOUND: { status: 404, message: 'no source listens on %s %s' },
   RELAY_ERR_QUEUE_FULL: {
@@ -75,6 +77,7 @@ export const ERRORS = {
   },
   RELAY_ERR_CONFIG_BAD_CONDITION: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_INVALID: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_DEPRECATED: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_LOAD: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_INVALID: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_DUPLICATE_TYPE: { status: 0, message: '%s' },

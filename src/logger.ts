@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import { LogDestination } from './log-destination.js';
+import { serializeRequest } from './request-log.js';
 
 /**
  * Paths that never reach a log line, whatever a caller passes: signatures, tokens,
@@ -34,7 +35,10 @@ export const REDACT_PATHS = [
  * (counted by the destination) and never stops the relay.
  */
 export function createLogger(level = 'info', destination: pino.DestinationStream = stderrDestination()): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'firecrawl-relay' } }, destination);
+  return pino(
+    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: { req: serializeRequest }, base: { service: 'firecrawl-relay' } },
+    destination,
+  );
 }
 
 /** The destination `serve` logs to: standard error, in the format asked for. */

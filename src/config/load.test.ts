@@ -130,7 +130,7 @@ describe('a valid config', () => {
     const config = load(VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    dedupe: true'), { SECRET: 's' });
     expect(config.sources[0]!.dedupe).toBe('webhook_id');
     expect(config.warnings.map(formatIssue)).toEqual([
-      expect.stringMatching(/^relay.config.yaml:6:13 sources.firecrawl.dedupe: expected webhook_id, body or none, got true \(deprecated\): read as webhook_id.*write `body` to keep that \[RELAY_ERR_CONFIG_INVALID\]$/),
+      expect.stringMatching(/^relay.config.yaml:6:13 sources.firecrawl.dedupe: expected webhook_id, body or none, got true \(deprecated\): read as webhook_id.*write `body` to keep that \[RELAY_ERR_CONFIG_DEPRECATED\]$/),
     ]);
   });
 
@@ -141,6 +141,36 @@ describe('a valid config', () => {
       expect.stringMatching(/^relay.config.yaml:10:3 sinks.console: sink "console" is named by no route/),
       expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.pgae" matches no documented event type/),
     ]);
+  });
+
+  // No sender emits it: self-hosted Firecrawl ends a cancelled crawl with crawl.completed.
+  describe('token checks', () => {
+    const withAuth = (auth: string) => VALID.replace('secrets: ["${SECRET}"]', `auth: ${auth}`);
+    const LONG = 'a1b2c3d4e5f6a7b8c9d0';
+
+    it.each([
+      { name: 'a token of 16 or more safe characters', auth: `{ header: X-Relay-Token, query: token, tokens: [${LONG}, A-Za_z.0~9-abcdefgh] }`, warnings: [] },
+      {
+        name: 'a short token',
+        auth: `{ header: X-Relay-Token, tokens: [${LONG}, short-token] }`,
+        warnings: [/^relay.config.yaml:5:67 sources.firecrawl.auth.tokens\[1\]: expected a token of at least 16 characters, got 11: a short token is easy to guess/],
+      },
+      {
+        name: 'a token a query string would alter, with query',
+        auth: `{ query: token, tokens: ["${LONG}+/="] }`,
+        warnings: [/^relay.config.yaml:5:36 sources.firecrawl.auth.tokens\[0\]: expected a token of letters, digits and - . _ ~ with `query: token`, got other characters: in a query string a `\+` is read as a space/],
+      },
+      { name: 'the same token read from a header only', auth: `{ header: X-Relay-Token, tokens: ["${LONG}+/="] }`, warnings: [] },
+    ])('$name', ({ auth, warnings }) => {
+      const issues = load(withAuth(auth)).warnings;
+      expect(issues.map(formatIssue)).toEqual(warnings.map((w) => expect.stringMatching(w)));
+      expect(JSON.stringify(issues)).not.toMatch(/short-token|a1b2c3/);
+    });
+  });
+
+  it('warns about a route on crawl.cancelled', () => {
+    const warnings = load(VALID.replace('type: "*"', 'type: "crawl.cancelled"'), { SECRET: 's' }).warnings.map(formatIssue);
+    expect(warnings).toEqual([expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.cancelled" matches no documented event type/)]);
   });
 
   it('loads the shipped relay.config.yaml', () => {
@@ -306,12 +336,27 @@ describe('config errors', () => {
       message: /expected a `header` or a `query` parameter to read the token from, got neither/,
     },
     {
+      name: 'secrets next to token auth (never checked)',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    auth: { header: X-Relay-Token, tokens: [a1b2c3d4e5f6a7b8c9d0] }'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:5:14 sources.firecrawl.secrets',
+      message: /^expected no `secrets` with token auth, got some: signatures are not checked under token auth/,
+    },
+    {
+      name: 'a token of whitespace only',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'auth: { header: X-Relay-Token, tokens: ["   "] }'),
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:5:45 sources.firecrawl.auth.tokens[0]',
+      message: /^expected a token, got 3 whitespace characters$/,
+    },
+    {
       name: 'an unknown dedupe mode lists the known ones',
       yaml: VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    dedupe: maybe'),
       env: { SECRET: 's' },
       code: 'RELAY_ERR_CONFIG_SCHEMA',
       at: 'relay.config.yaml:6:13 sources.firecrawl.dedupe',
-      message: /expected one of "webhook_id", "body", "none", true, false, got "maybe"/,
+      message: /expected one of "webhook_id", "body", "none", got "maybe"$/,
     },
     {
       name: 'broken YAML',

@@ -8,6 +8,7 @@ import { interpolate, pointerOf, type Env, type TypedCandidates, type VariableUs
 import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import { validateWithTypedValues } from './typed-values.js';
+import { checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
@@ -181,6 +182,7 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
       auth = { kind: 'signature', secrets: nonEmpty(source, raw.secrets, [...base, 'secrets'], uses, 'signing secret') };
     } else {
       const tokens = nonEmpty(source, raw.auth.tokens, [...base, 'auth', 'tokens'], uses, 'token');
+      checkTokenAuth(source, base, { secrets: raw.secrets, auth: raw.auth }, warnings);
       const { header, query } = raw.auth;
       if (header === undefined && query === undefined) {
         source.report('RELAY_ERR_CONFIG_INVALID', [...base, 'auth'], [
@@ -197,7 +199,7 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
 function dedupeMode(source: YamlSource, value: DedupeMode | boolean, path: KeyPath, warnings: ConfigIssue[]): DedupeMode {
   if (value === true) {
     warnings.push(
-      source.issue('RELAY_ERR_CONFIG_INVALID', path, [
+      source.issue('RELAY_ERR_CONFIG_DEPRECATED', path, [
         'expected webhook_id, body or none, got true (deprecated): read as webhook_id, so webhooks without a webhookId are no longer deduplicated by their body; write `body` to keep that',
       ]),
     );

@@ -80,8 +80,9 @@ const SOURCE_SCHEMA = {
     },
     // webhook_id: a resent webhookId is acknowledged, not delivered again (no webhookId, no dedupe).
     // body: also identical bodies without webhookId (self-hosted senders repeat some on purpose).
-    // true is the deprecated spelling of webhook_id; false and none turn dedupe off.
-    dedupe: { enum: ['webhook_id', 'body', 'none', true, false], default: 'webhook_id' },
+    // true is the deprecated spelling of webhook_id (warned at load); false and none turn dedupe
+    // off. The booleans stay out of the enum, so an unknown word is told only the current ones.
+    dedupe: { type: ['string', 'boolean'], default: 'webhook_id', if: { type: 'string' }, then: { enum: ['webhook_id', 'body', 'none'] } },
   },
 } as const;
 

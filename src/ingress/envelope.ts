@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import secureJson from 'secure-json-parse';
 import { RelayError } from '../errors.js';
+import { assertJsonDepth } from './json-depth.js';
 import type { FirecrawlPayload } from '../plugin-api/types.js';
 
 const ENVELOPE_SCHEMA = {
@@ -17,7 +17,8 @@ const ENVELOPE_SCHEMA = {
     metadata: { type: ['object', 'null'] },
     // Any JSON, as senders write it: a failed v0 page of self-hosted Firecrawl sends `"error": {}`.
     error: {},
-    webhookId: { type: 'string', minLength: 1, maxLength: 500 },
+    // A string over 500 characters is refused; any other JSON is taken as no webhookId.
+    webhookId: { maxLength: 500 },
   },
   anyOf: [{ required: ['id'] }, { required: ['jobId'] }],
 } as const;
@@ -29,11 +30,6 @@ export interface Envelope {
   payload: FirecrawlPayload;
   type: string;
   jobId: string;
-}
-
-/** What identifies a retried delivery: `webhookId` when the sender gave one, else the body's SHA-256. */
-export function dedupeKeyOf(payload: FirecrawlPayload, body: Buffer): string {
-  return payload.webhookId ? `webhook:${payload.webhookId}` : `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
 function why(): string {
@@ -60,6 +56,7 @@ export function parseEnvelope(body: Buffer): Envelope {
     // SyntaxError, or RangeError for nesting deeper than the stack.
     throw new RelayError('RELAY_ERR_INGRESS_BODY_NOT_JSON', [body.length === 0 ? 'an empty body' : 'invalid JSON']);
   }
+  assertJsonDepth(value);
   // Keys that could pollute prototypes downstream. The parsed value is scanned, not the
   // text: "\u005f_proto__" is the same key once parsed. A walk costs far less than the parse.
   if (typeof value === 'object' && value !== null) {

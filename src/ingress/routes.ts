@@ -61,7 +61,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
   const refuseCredentials = (request: FastifyRequest, reply: FastifyReply, denied: RelayError): FastifyReply => {
     if (denied.code === 'RELAY_ERR_INGRESS_SIGNATURE_MISSING') {
       deps.metrics.webhooksUnsigned.inc({ source: name });
-      unsignedWarning.note(deps.logger);
+      unsignedWarning.note(log);
     }
     return rejectWebhook(deps, request, reply, denied);
   };

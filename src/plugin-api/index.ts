@@ -16,6 +16,8 @@ export type {
   WriteResult,
 } from './types.js';
 export { NotConnectedError, PermanentError, RetryableError } from './errors.js';
+export { errorText } from './error-text.js';
+export { webhookIdOf } from './webhook-id.js';
 export {
   boundedPagesOf,
   checkPageCount,

@@ -1,4 +1,6 @@
+import { errorText } from './error-text.js';
 import { pageKey, pagesOf } from './pages.js';
+import { webhookIdOf } from './webhook-id.js';
 import type { RelayEvent } from './types.js';
 
 /**
@@ -16,7 +18,7 @@ const EVENT_ROOTS = {
   job_id: 'the job id (same as id)',
   success: 'true or false',
   webhookId: "Firecrawl's delivery id, when it sent one",
-  error: 'the error message of a failed event',
+  error: 'the error of a failed event: its message, or compact JSON when the sender wrote an object',
   metadata: 'the custom metadata of the webhook config',
   data: 'the event data',
   source: 'the relay source that accepted it',
@@ -97,8 +99,11 @@ function resolve(path: readonly string[], input: TemplateInput): unknown {
       return event.eventId;
     case 'received_at':
       return event.receivedAt.toISOString();
-    case 'webhookId':
     case 'error':
+      // `{{error}}` as text whatever its JSON; `{{error.message}}` walks into an object.
+      return path.length === 1 ? errorText(event.payload.error) : lookup(event.payload, path, 0);
+    case 'webhookId':
+      return webhookIdOf(event.payload);
     case 'metadata':
     case 'data':
       return lookup(event.payload, path, 0);

@@ -1,5 +1,4 @@
-import type { RelayEvent } from '../../plugin-api/index.js';
-import { errorText } from '../error-text.js';
+import { errorText, type RelayEvent } from '../../plugin-api/index.js';
 
 /** Slack's limits: section text 3000, header 150, 50 blocks per message. */
 const SECTION_MAX = 3000;
@@ -111,7 +110,7 @@ function monitorCheck(event: RelayEvent): SlackMessage {
     const n = (key: string) => Number(s[key] ?? 0);
     return `Monitor check ${str(check.status) ?? 'completed'}: ${n('totalPages')} pages, ${n('changed')} changed, ${n('new')} new, ${n('removed')} removed, ${n('same')} same, ${n('error')} errors`;
   });
-  const text = lines.join('\n') + (event.payload.error ? `\nError: ${event.payload.error}` : '');
+  const text = lines.join('\n') + (errorText(event.payload.error) ? `\nError: ${errorText(event.payload.error)}` : '');
   return finish(text, [section(escape(text)), context(`monitor \`${escape(str(elements(event)[0]?.monitorId) ?? '?')}\` · check \`${escape(event.jobId)}\``)]);
 }
 
