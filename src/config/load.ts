@@ -100,6 +100,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     plugins: { dir: resolve(dir, doc.plugins.dir) },
     sources,
     queue: { ...doc.queue, dir: resolve(dir, doc.queue.dir) },
+    dead_letters: doc.dead_letters,
     sinks,
     routes,
     router,
@@ -115,6 +116,7 @@ interface RawConfig {
   plugins: { dir: string };
   sources: Record<string, { path: string; secrets?: string[]; auth: string | { header: string; tokens: string[] }; dedupe: boolean }>;
   queue: RelayConfig['queue'];
+  dead_letters: RelayConfig['dead_letters'];
   sinks: Record<
     string,
     Record<string, unknown> & {

@@ -204,6 +204,15 @@ export const CONFIG_SCHEMA = {
         dedupe_window_seconds: { type: 'integer', minimum: 0, default: 86_400 },
       },
     },
+    dead_letters: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // How long a dead letter is kept for replay before it is dropped (7 days).
+        retention_seconds: { type: 'integer', minimum: 60, default: 604_800 },
+      },
+    },
     sinks: {
       type: 'object',
       minProperties: 1,

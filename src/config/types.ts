@@ -78,6 +78,8 @@ export interface RelayConfig {
   plugins: { dir: string };
   sources: SourceConfig[];
   queue: { dir: string; max_bytes: number; dedupe_window_seconds: number };
+  /** Dead letters older than this are dropped in the background. */
+  dead_letters: { retention_seconds: number };
   sinks: SinkConfig[];
   routes: RouteConfig[];
   router: Router;

@@ -11,12 +11,28 @@ type Mutable = Omit<SinkCounters, 'oldestCreatedAt'>;
  */
 export class Counters {
   private readonly bySink = new Map<string, Mutable>();
+  private readonly dataVersion;
+  private seenVersion = 0;
 
   constructor(private readonly db: Database) {
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.load();
   }
 
+  /**
+   * Reloads when another connection committed since (`firecrawl-relay dlq replay` run
+   * beside a relay): returns whether it did. PRAGMA data_version moves only for commits
+   * of other connections, so the relay's own writes never trigger it.
+   */
+  refreshIfChangedElsewhere(): boolean {
+    const version = this.dataVersion.get() as number;
+    if (version === this.seenVersion) return false;
+    this.load();
+    return true;
+  }
+
   load(): void {
+    this.seenVersion = this.dataVersion.get() as number;
     this.bySink.clear();
     const lanes = this.db
       .prepare('SELECT sink, sum(pending) AS pending, sum(bytes) AS bytes FROM lanes GROUP BY sink')

@@ -75,6 +75,7 @@ export class Committer {
     try {
       const used = deps.usedBytes();
       if (used >= deps.maxBytes) return rejectAll(group, new RelayError('RELAY_ERR_QUEUE_FULL', [used, deps.maxBytes]));
+      deps.counters.refreshIfChangedElsewhere();
       results = deps.db.transaction(() => this.write(group))();
       this.commits++;
     } catch (err) {

@@ -313,3 +313,18 @@ describe('dead letters', () => {
     expect(events).toEqual(['B']);
   });
 });
+
+describe('another process on the same queue (dlq CLI beside a running relay)', () => {
+  it('counters follow what the other connection changed', async () => {
+    await store.enqueue(item('A', 1));
+    await store.parkSinksExcept(new Set(), () => 'gone');
+    const cli = open();
+    try {
+      expect(await cli.deadLetters.replay({})).toBe(1);
+    } finally {
+      await cli.close();
+    }
+    expect(store.counters().get('s')).toMatchObject({ pending: 1, deadLetters: 0 });
+    expect(order(await claimAll())).toEqual(['A1']);
+  });
+});

@@ -146,6 +146,7 @@ export class SqliteStore implements QueueStore {
   }
 
   counters(): ReadonlyMap<string, SinkCounters> {
+    this.counts.refreshIfChangedElsewhere();
     const out = new Map<string, SinkCounters>();
     for (const sink of this.counts.sinks()) {
       const c = this.counts.get(sink);
@@ -153,6 +154,11 @@ export class SqliteStore implements QueueStore {
       out.set(sink, { ...c, oldestCreatedAt: oldest });
     }
     return out;
+  }
+
+  /** Events stored (for tests and tools: nothing in the relay needs it). */
+  storedEvents(): number {
+    return this.db.prepare('SELECT count(*) FROM events').pluck().get() as number;
   }
 
   usedBytes(): number {
