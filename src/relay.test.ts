@@ -6,6 +6,7 @@ import type { Relay } from './relay.js';
 import { SECRET, configYaml, registryWith, tempDir, testConfig, testRelay } from '../test/helpers/relay.js';
 import { RecordingSink, until } from '../test/helpers/sinks.js';
 import { sampleEvent, signedRequest } from '../test/helpers/webhooks.js';
+import { sqliteOf, pendingOf } from '../test/helpers/queue.js';
 
 let relay: Relay | undefined;
 let cleanup = (): void => {};
@@ -47,8 +48,8 @@ routes:
     await until(() => fast.events.length === 5);
     expect(fast.events.map((e) => e.jobId)).toEqual(['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
     expect(hung.events).toHaveLength(0);
-    expect(r.queue.stats().pending.get('hung')?.count).toBe(5);
-    expect(r.queue.stats().pending.has('fast')).toBe(false);
+    expect(pendingOf(r, 'hung')).toBe(5);
+    expect(pendingOf(r, 'fast')).toBe(0);
   });
 
   it('acknowledges and counts an event that matches no route, and stores nothing', async () => {
@@ -64,7 +65,7 @@ routes: [{ name: failures, match: { success: false }, to: [only] }]
     expect(answer.json()).toMatchObject({ ok: true, event_id: null, deliveries: 0 });
     const metric = await r.metrics.eventsUnrouted.get();
     expect(metric.values[0]?.value).toBe(1);
-    expect((r.queue.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
+    expect((sqliteOf(r).prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
   });
 
   it('answers 503 RELAY_ERR_QUEUE_FULL once the queue is at max_bytes, and stores nothing more', async () => {
@@ -94,7 +95,7 @@ routes: [{ name: all, to: [s] }]
   it('answers 503 RELAY_ERR_QUEUE_UNAVAILABLE when the event cannot be written', async () => {
     const sink = new RecordingSink();
     const r = await relayWith(`\nsinks: { s: { type: s } }\nroutes: [{ name: all, to: [s] }]\n`, { s: sink });
-    r.queue.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
+    sqliteOf(r).exec(`CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
     const answer = await r.app.inject(signedRequest(sampleEvent('crawl.page')));
     expect(answer.statusCode).toBe(503);
     expect(answer.json().error.code).toBe('RELAY_ERR_QUEUE_UNAVAILABLE');

@@ -4,6 +4,7 @@ import type { Relay } from '../relay.js';
 import { SECOND_SECRET, SECRET, configYaml, registryWith, tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
 import { RecordingSink } from '../../test/helpers/sinks.js';
 import { sampleEvent, sampleTypes, signedRequest } from '../../test/helpers/webhooks.js';
+import { sqliteOf } from '../../test/helpers/queue.js';
 
 const PAGE = sampleEvent('crawl.page');
 const BODY = JSON.stringify(PAGE);
@@ -13,7 +14,7 @@ let cleanup: () => void;
 let recorder: RecordingSink;
 
 function stored(): { events: number; deliveries: number } {
-  const db = relay.queue.db;
+  const db = sqliteOf(relay);
   return {
     events: (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n,
     deliveries: (db.prepare('SELECT COUNT(*) AS n FROM deliveries').get() as { n: number }).n,
@@ -184,7 +185,7 @@ describe('body and envelope', () => {
     const { id, ...legacy } = sampleEvent('crawl.completed');
     const response = await relay.app.inject(signedRequest({ ...legacy, jobId: 'legacy-job-1' }));
     expect(response.statusCode).toBe(200);
-    const row = relay.queue.db.prepare('SELECT job_id FROM events').get() as { job_id: string };
+    const row = sqliteOf(relay).prepare('SELECT job_id FROM events').get() as { job_id: string };
     expect(row.job_id).toBe('legacy-job-1');
     expect(id).toBeDefined();
   });
