@@ -245,7 +245,7 @@ export class Relay {
     await this.parkOrphans();
     try {
       await this.queue.pruneDedupe();
-      const expired = await this.queue.deadLetters.expire(Date.now() - this.current.dead_letters.retention_seconds * 1000);
+      const expired = await this.queue.deadLetters.expire((this.options.now ?? Date.now)() - this.current.dead_letters.retention_seconds * 1000);
       if (expired > 0) {
         this.metrics.deadLettersExpired.inc(expired);
         this.logger.info({ count: expired }, 'expired dead letters dropped');
