@@ -264,11 +264,12 @@ export class SinkRunner {
     if (delivered > 0) {
       this.failureStreak = 0;
       this.pauses = 0;
-      if (firstError === undefined) {
-        this.lastError = null;
-        this.failures.resumed(delivered);
-      }
+      if (!notConnected) this.lastError = null;
+      if (firstError === undefined) this.failures.resumed(delivered);
     } else if (retried > 0) {
+      // Nothing went through and something will be retried: the destination is down, as
+      // far as the last write tells (a dead-lettered event alone says nothing of it).
+      this.lastError = describeError(firstError);
       // Every lane of a round failing means the destination, not an event: pause the sink.
       this.failureStreak += results.length;
       const perEvent = 'deliver' in this.options.sink;
@@ -279,8 +280,7 @@ export class SinkRunner {
       }
     }
     if (firstError !== undefined) {
-      this.lastError = describeError(firstError);
-      this.failures.warn({ failed: retried + dead, delivered, dead, err: this.lastError }, 'delivery failed');
+      this.failures.warn({ failed: retried + dead, delivered, dead, err: describeError(firstError) }, 'delivery failed');
     }
   }
 
