@@ -251,3 +251,38 @@ describe('deliveries that would wait forever', () => {
     expect(await metricValue(relay, 'relay_dead_letters_expired_total')).toBe(1);
   });
 });
+
+describe('shutdown', () => {
+  // Issue 12 item 3: close() was called in the middle of a write.
+  it('closes a sink only after its write in flight ended, even one that outlives its abort', async () => {
+    const order: string[] = [];
+    const registry = registryWith(
+      defineSink({
+        type: 'stubborn',
+        configSchema: { type: 'object', properties: {} },
+        create: () => ({
+          async deliver(_event, signal) {
+            order.push('write started');
+            await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+            order.push('write aborted');
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            order.push('write ended');
+            throw new Error('gave up');
+          },
+          async close() {
+            order.push('closed');
+          },
+        }),
+      }),
+    );
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { s: { type: stubborn } }\nroutes: [{ name: all, to: [s] }]\n`), registry), registry);
+    void relay.startDelivery();
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page')));
+    await until(() => order.length === 1);
+    await relay.close(50);
+    relay = undefined;
+    expect(order).toEqual(['write started', 'write aborted', 'write ended', 'closed']);
+  });
+});
