@@ -53,6 +53,7 @@ export class SinkRunner {
   private connectFailures = 0;
   private pausedUntil = 0;
   private failureStreak = 0;
+  private notConnectedStreak = 0;
   private pauses = 0;
   private lastError: string | null = null;
   private health: { up: boolean; error: string | null } | null = null;
@@ -143,13 +144,13 @@ export class SinkRunner {
     const { logger, config } = this.options;
     while (!this.stopping.signal.aborted) {
       try {
-        if (!this.connected) {
-          if (!(await this.connect())) await this.waker.sleep(backoffDelay(config.retry, this.connectFailures, this.random));
-          continue;
-        }
         const pause = this.pausedUntil - this.now();
         if (pause > 0) {
           await this.waker.sleep(pause);
+          continue;
+        }
+        if (!this.connected) {
+          if (!(await this.connect())) await this.waker.sleep(backoffDelay(config.retry, this.connectFailures, this.random));
           continue;
         }
         if ('deliver' in this.options.sink && typeof this.options.sink.deliver === 'function') await this.startLanes();
@@ -256,12 +257,17 @@ export class SinkRunner {
 
     const now = this.now();
     if (notConnected) {
+      // Reconnect, after a backoff that grows while writes keep finding no connection
+      // (a connect() that succeeds does not prove the next write will): never a tight loop.
       this.connected = false;
       this.lastError = describeError(firstError);
+      this.notConnectedStreak++;
+      this.pausedUntil = Math.max(this.pausedUntil, now + backoffDelay(config.retry, this.notConnectedStreak, this.random));
     }
     // A 429's Retry-After holds the whole sink, not one event.
     if (retryAfter > 0) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfter);
     if (delivered > 0) {
+      this.notConnectedStreak = 0;
       this.failureStreak = 0;
       this.pauses = 0;
       if (!notConnected) this.lastError = null;
