@@ -87,6 +87,12 @@ export class SinkRunner {
     return { up: this.connected && this.lastError === null, error: this.lastError, from: 'last_write' };
   }
 
+  /** What a connect or a write just showed of the destination: newer than the last healthcheck. */
+  private observed(error: string | null): void {
+    this.lastError = error;
+    this.health = null;
+  }
+
   start(): void {
     if (this.loop) return;
     this.loop = this.run();
@@ -169,12 +175,12 @@ export class SinkRunner {
       await sink.connect?.(this.shutdown.signal);
       this.connected = true;
       this.connectFailures = 0;
-      this.lastError = null;
+      this.observed(null);
       logger.info('sink connected');
       return true;
     } catch (err) {
       this.connectFailures++;
-      this.lastError = new RelayError('RELAY_ERR_SINK_CONNECT', [this.name, describeError(err)]).message;
+      this.observed(new RelayError('RELAY_ERR_SINK_CONNECT', [this.name, describeError(err)]).message);
       this.failures.warn({ err: describeError(err), failures: this.connectFailures }, 'sink connect failed');
       return false;
     }
@@ -260,7 +266,7 @@ export class SinkRunner {
       // Reconnect, after a backoff that grows while writes keep finding no connection
       // (a connect() that succeeds does not prove the next write will): never a tight loop.
       this.connected = false;
-      this.lastError = describeError(firstError);
+      this.observed(describeError(firstError));
       this.notConnectedStreak++;
       this.pausedUntil = Math.max(this.pausedUntil, now + backoffDelay(config.retry, this.notConnectedStreak, this.random));
     }
@@ -270,12 +276,12 @@ export class SinkRunner {
       this.notConnectedStreak = 0;
       this.failureStreak = 0;
       this.pauses = 0;
-      if (!notConnected) this.lastError = null;
+      if (!notConnected) this.observed(null);
       if (firstError === undefined) this.failures.resumed(delivered);
     } else if (retried > 0) {
       // Nothing went through and something will be retried: the destination is down, as
       // far as the last write tells (a dead-lettered event alone says nothing of it).
-      this.lastError = describeError(firstError);
+      this.observed(describeError(firstError));
       // Every lane of a round failing means the destination, not an event: pause the sink.
       this.failureStreak += results.length;
       const perEvent = 'deliver' in this.options.sink;
