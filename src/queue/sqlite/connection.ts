@@ -6,9 +6,10 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 export const databasePath = (dir: string): string => join(dir, 'relay.db');
 
 /**
- * Opens the queue database in WAL mode. Commits run with synchronous=NORMAL: the WAL is
- * made durable by the store's own fdatasync (wal-sync.ts) before any ack, off the main
- * thread; checkpoints still sync the WAL before and the database after, as SQLite does.
+ * Opens the queue database in WAL mode with synchronous=NORMAL: settling commits without a
+ * sync (losing one in a power cut only redelivers). An enqueue is made durable before its
+ * ack either by synchronous=FULL on its commit or by the store's own fdatasync of the WAL
+ * (wal-sync.ts); checkpoints sync the WAL before and the database after, as SQLite does.
  */
 export function openDatabase(dir: string): Database {
   mkdirSync(dir, { recursive: true });

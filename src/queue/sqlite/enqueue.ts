@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { RelayError, describeError } from '../../errors.js';
 import type { EnqueueItem, EnqueueResult, SinkLimit } from '../store.js';
+import type { BodyCache } from './body-cache.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
 import type { WalSync } from './wal-sync.js';
@@ -15,6 +16,7 @@ export interface CommitterDeps {
   db: Database;
   stmt: Statements;
   counters: Counters;
+  bodies: BodyCache;
   now: () => number;
   maxBytes: number;
   dedupeWindowMs: number;
@@ -76,7 +78,7 @@ export class Committer {
       const used = deps.usedBytes();
       if (used >= deps.maxBytes) return rejectAll(group, new RelayError('RELAY_ERR_QUEUE_FULL', [used, deps.maxBytes]));
       deps.counters.refreshIfChangedElsewhere();
-      results = deps.db.transaction(() => this.write(group))();
+      results = this.commit(group);
       this.commits++;
     } catch (err) {
       deps.counters.load();
@@ -93,12 +95,25 @@ export class Committer {
     });
   }
 
+  /** Without a WAL sync of its own, this one commit syncs (FULL); settling stays NORMAL. */
+  private commit(group: readonly Waiter[]): Array<EnqueueResult | RelayError> {
+    const { db, walSync } = this.deps;
+    if (walSync) return db.transaction(() => this.write(group))();
+    db.pragma('synchronous = FULL');
+    try {
+      return db.transaction(() => this.write(group))();
+    } finally {
+      db.pragma('synchronous = NORMAL');
+    }
+  }
+
   private answer(group: readonly Waiter[], results: ReadonlyArray<EnqueueResult | RelayError>): void {
     const touched = new Set<string>();
     group.forEach((waiter, i) => {
       const result = results[i]!;
       if (result instanceof RelayError) return waiter.reject(result);
       if (result.eventId !== null) {
+        if (result.parked.length < waiter.item.sinks.length) this.deps.bodies.add(result.eventId, waiter.item.body);
         for (const sink of waiter.item.sinks) if (!result.parked.includes(sink)) touched.add(sink);
       }
       waiter.resolve(result);

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { ClaimLimits, ClaimedLane, LaneSettlement, StoredDelivery } from '../store.js';
+import type { BodyCache } from './body-cache.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
 
@@ -22,21 +23,30 @@ export class Lanes {
     private readonly db: Database,
     private readonly stmt: Statements,
     private readonly counters: Counters,
+    private readonly bodies: BodyCache,
     private readonly now: () => number,
   ) {}
+
+  private withBody(row: Omit<StoredDelivery, 'body'>): StoredDelivery {
+    const body = this.bodies.get(row.eventId) ?? (this.stmt.eventBody.get(row.eventId) as { body: Buffer }).body;
+    return { ...row, body };
+  }
 
   claim(sink: string, limits: ClaimLimits): ClaimedLane[] {
     const maxLanes = Math.max(1, Math.min(limits.lanes, limits.events));
     // Lanes this process holds are skipped: read that many more.
     const held = this.claimedOf(sink);
-    const rows = this.stmt.dueHeads.all(sink, this.now(), maxLanes + held) as Array<StoredDelivery & { lanePending: number }>;
+    const rows = this.stmt.dueHeads.all(sink, this.now(), maxLanes + held) as Array<
+      Omit<StoredDelivery, 'body'> & { lanePending: number }
+    >;
     this.lanesVisited += rows.length;
     const heads = rows.filter((row) => !this.claimed.has(laneKey(sink, row.jobId))).slice(0, maxLanes);
     const lanes: ClaimedLane[] = [];
     let events = 0;
     let bytes = 0;
     for (let i = 0; i < heads.length; i++) {
-      const { lanePending, ...head } = heads[i]!;
+      const { lanePending, ...row } = heads[i]!;
+      const head = this.withBody(row);
       if (events > 0 && bytes + head.body.length > limits.bytes) break;
       const deliveries: StoredDelivery[] = [head];
       events++;
@@ -44,7 +54,8 @@ export class Lanes {
       // Spread what is left, less a head for each lane still to read, so one long lane cannot take all.
       const share = Math.ceil((limits.events - events - (heads.length - i - 1)) / (heads.length - i));
       if (share > 0 && lanePending > 1) {
-        for (const row of this.stmt.laneAfter.all(sink, head.jobId, head.id, share) as StoredDelivery[]) {
+        for (const next of this.stmt.laneAfter.all(sink, head.jobId, head.id, share) as Array<Omit<StoredDelivery, 'body'>>) {
+          const row = this.withBody(next);
           if (bytes + row.body.length > limits.bytes) break;
           deliveries.push(row);
           events++;
@@ -110,7 +121,7 @@ export class Lanes {
       if (!first) stmt.laneDelete.run(lane.sink, lane.jobId);
       else stmt.laneMove.run(first.id, retryAt ?? first.createdAt, removed, bytes, lane.sink, lane.jobId);
     }
-    for (const eventId of events) stmt.gcEvent.run(eventId, eventId, eventId);
+    for (const eventId of events) if (stmt.gcEvent.run(eventId, eventId, eventId).changes > 0) this.bodies.delete(eventId);
     this.counters.add(lane.sink, -removed, -bytes, dead);
   }
 

@@ -17,14 +17,15 @@ const SQL = {
 
   /** Due lanes of a sink, oldest first, with their head delivery: a range of lanes_due, then rowid lookups. */
   dueHeads: `SELECT l.pending AS lanePending, d.id, d.event_id AS eventId, d.sink, d.job_id AS jobId, d.attempts,
-      d.created_at AS createdAt, e.received_at AS receivedAt, e.source, e.type, e.body
+      d.created_at AS createdAt, e.received_at AS receivedAt, e.source, e.type
     FROM lanes l INDEXED BY lanes_due JOIN deliveries d ON d.id = l.head_id JOIN events e ON e.id = d.event_id
     WHERE l.sink = ? AND l.next_attempt_at <= ? ORDER BY l.next_attempt_at, l.head_id LIMIT ?`,
-  /** The deliveries after a lane's head, in order. */
+  /** The deliveries after a lane's head, in order. Bodies are read apart: most are in the body cache. */
   laneAfter: `SELECT d.id, d.event_id AS eventId, d.sink, d.job_id AS jobId, d.attempts, d.created_at AS createdAt,
-      e.received_at AS receivedAt, e.source, e.type, e.body
+      e.received_at AS receivedAt, e.source, e.type
     FROM deliveries d INDEXED BY deliveries_by_lane JOIN events e ON e.id = d.event_id
     WHERE d.sink = ? AND d.job_id = ? AND d.id > ? ORDER BY d.id LIMIT ?`,
+  eventBody: 'SELECT body FROM events WHERE id = ?',
   nextDue: 'SELECT min(next_attempt_at) AS at FROM lanes WHERE sink = ? AND next_attempt_at > ?',
 
   deliveryDelete: 'DELETE FROM deliveries WHERE id = ? RETURNING event_id AS eventId',

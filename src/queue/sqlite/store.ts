@@ -12,6 +12,7 @@ import type {
 } from '../store.js';
 import { RelayError } from '../../errors.js';
 import { databasePath, openDatabase } from './connection.js';
+import { BodyCache } from './body-cache.js';
 import { Counters } from './counters.js';
 import { SqliteDeadLetters } from './dead-letters.js';
 import { Committer } from './enqueue.js';
@@ -26,13 +27,17 @@ export interface SqliteStoreOptions {
   dedupeWindowSeconds: number;
   now?: () => number;
   /**
-   * How an enqueue is made durable before it resolves. `pipelined` (default): commit,
-   * then one fdatasync of the WAL on the thread pool at a time, the next group forming
-   * meanwhile. `inline`: synchronous=FULL, the sync inside the commit on the main thread
-   * (the release-0.1 way, kept for A/B benchmarks: RELAY_QUEUE_SYNC=inline).
+   * How an enqueue is made durable before it resolves. `inline` (default): synchronous=FULL,
+   * the WAL sync inside the commit, on the main thread. `pipelined`: commit without a
+   * sync, then one fdatasync of the WAL on the thread pool at a time, the next group
+   * forming meanwhile. Pipelined did not win measurably here (docs/benchmarks.md), so it
+   * is opt-in (RELAY_QUEUE_SYNC=pipelined) until a quiet machine says otherwise.
    */
   sync?: 'pipelined' | 'inline';
 }
+
+/** Bodies of fresh events kept to hand to sinks without reading them back. */
+const BODY_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** The embedded queue: one SQLite file in WAL mode, owned by one relay process. */
 export class SqliteStore implements QueueStore {
@@ -56,8 +61,7 @@ export class SqliteStore implements QueueStore {
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options.dir);
     this.upgradedFrom = migrate(this.db);
-    const sync = options.sync ?? (process.env.RELAY_QUEUE_SYNC === 'inline' ? 'inline' : 'pipelined');
-    if (sync === 'inline') this.db.pragma('synchronous = FULL');
+    const sync = options.sync ?? (process.env.RELAY_QUEUE_SYNC === 'pipelined' ? 'pipelined' : 'inline');
     this.walSync = sync === 'pipelined' ? new WalSync(`${databasePath(options.dir)}-wal`) : null;
     this.pageSize = this.db.pragma('page_size', { simple: true }) as number;
     this.now = options.now ?? Date.now;
@@ -65,7 +69,8 @@ export class SqliteStore implements QueueStore {
     this.dedupeWindowMs = options.dedupeWindowSeconds * 1000;
     this.stmt = prepareStatements(this.db);
     this.counts = new Counters(this.db);
-    this.lanes = new Lanes(this.db, this.stmt, this.counts, this.now);
+    const bodies = new BodyCache(BODY_CACHE_BYTES);
+    this.lanes = new Lanes(this.db, this.stmt, this.counts, bodies, this.now);
     const notify = (sinks: ReadonlySet<string>): void => {
       for (const listener of this.listeners) listener(sinks);
     };
@@ -73,6 +78,7 @@ export class SqliteStore implements QueueStore {
       db: this.db,
       stmt: this.stmt,
       counters: this.counts,
+      bodies,
       now: this.now,
       maxBytes: this.maxBytes,
       dedupeWindowMs: this.dedupeWindowMs,
