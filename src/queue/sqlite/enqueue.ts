@@ -4,7 +4,6 @@ import type { EnqueueItem, EnqueueResult, SinkLimit } from '../store.js';
 import type { BodyCache } from './body-cache.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
-import type { WalSync } from './wal-sync.js';
 
 interface Waiter {
   item: EnqueueItem;
@@ -22,22 +21,19 @@ export interface CommitterDeps {
   dedupeWindowMs: number;
   limits: () => ReadonlyMap<string, SinkLimit>;
   usedBytes: () => number;
-  /** null: the commit itself syncs (synchronous=FULL), on the main thread. */
-  walSync: WalSync | null;
   /** After the commit holding new deliveries of these sinks is durable. */
   committed: (sinks: ReadonlySet<string>) => void;
 }
 
 /**
- * Group commit. Requests of one event-loop turn share one transaction; with `walSync`
- * the transaction commits without a sync and one fdatasync of the WAL runs on the thread
- * pool, and requests arriving meanwhile wait for it to end and form the next, larger
- * group. A request is acked only after the sync that covers its commit.
+ * Group commit. Requests of one event-loop turn share one transaction, committed with
+ * synchronous=FULL: one WAL sync serves every ack of the group. (Syncing the WAL on the
+ * thread pool, the next group forming meanwhile, was measured and cost more CPU per event:
+ * docs/benchmarks.md.)
  */
 export class Committer {
   private waiting: Waiter[] = [];
   private scheduled = false;
-  private syncing: Promise<void> | null = null;
   /** Enqueue transactions committed: fewer than events when group commit works. */
   commits = 0;
 
@@ -50,21 +46,18 @@ export class Committer {
     });
   }
 
-  /** Commits what waits and resolves once every commit so far is durable. */
-  async drain(): Promise<void> {
-    while (this.syncing || this.waiting.length > 0) {
-      if (this.syncing) await this.syncing;
-      else this.flush();
-    }
+  /** Commits what waits. */
+  drain(): void {
+    this.flush();
   }
 
   private schedule(): void {
-    if (this.scheduled || this.syncing) return;
+    if (this.scheduled) return;
     this.scheduled = true;
     // setImmediate, not a microtask: requests read in this loop turn join the group.
     setImmediate(() => {
       this.scheduled = false;
-      if (!this.syncing) this.flush();
+      this.flush();
     });
   }
 
@@ -84,21 +77,12 @@ export class Committer {
       deps.counters.load();
       return rejectAll(group, unavailable(err));
     }
-    if (!deps.walSync) return this.answer(group, results);
-    this.syncing = deps.walSync.sync().then(
-      () => this.answer(group, results),
-      (err: unknown) => rejectAll(group, unavailable(err)),
-    );
-    void this.syncing.finally(() => {
-      this.syncing = null;
-      if (this.waiting.length > 0) this.schedule();
-    });
+    this.answer(group, results);
   }
 
-  /** Without a WAL sync of its own, this one commit syncs (FULL); settling stays NORMAL. */
+  /** This commit syncs (FULL) before it returns; settling stays NORMAL. */
   private commit(group: readonly Waiter[]): Array<EnqueueResult | RelayError> {
-    const { db, walSync } = this.deps;
-    if (walSync) return db.transaction(() => this.write(group))();
+    const { db } = this.deps;
     db.pragma('synchronous = FULL');
     try {
       return db.transaction(() => this.write(group))();

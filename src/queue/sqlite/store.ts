@@ -11,7 +11,7 @@ import type {
   SinkLimit,
 } from '../store.js';
 import { RelayError } from '../../errors.js';
-import { databasePath, openDatabase } from './connection.js';
+import { openDatabase } from './connection.js';
 import { BodyCache } from './body-cache.js';
 import { Counters } from './counters.js';
 import { SqliteDeadLetters } from './dead-letters.js';
@@ -19,21 +19,12 @@ import { Committer } from './enqueue.js';
 import { Lanes } from './lanes.js';
 import { migrate } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
-import { WalSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   dir: string;
   maxBytes: number;
   dedupeWindowSeconds: number;
   now?: () => number;
-  /**
-   * How an enqueue is made durable before it resolves. `inline` (default): synchronous=FULL,
-   * the WAL sync inside the commit, on the main thread. `pipelined`: commit without a
-   * sync, then one fdatasync of the WAL on the thread pool at a time, the next group
-   * forming meanwhile. Pipelined did not win measurably here (docs/benchmarks.md), so it
-   * is opt-in (RELAY_QUEUE_SYNC=pipelined) until a quiet machine says otherwise.
-   */
-  sync?: 'pipelined' | 'inline';
 }
 
 /** Bodies of fresh events kept to hand to sinks without reading them back. */
@@ -49,7 +40,6 @@ export class SqliteStore implements QueueStore {
   private readonly counts: Counters;
   private readonly lanes: Lanes;
   private readonly committer: Committer;
-  private readonly walSync: WalSync | null;
   private readonly listeners = new Set<(sinks: ReadonlySet<string>) => void>();
   private readonly pageSize: number;
   private readonly maxBytes: number;
@@ -61,8 +51,6 @@ export class SqliteStore implements QueueStore {
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options.dir);
     this.upgradedFrom = migrate(this.db);
-    const sync = options.sync ?? (process.env.RELAY_QUEUE_SYNC === 'pipelined' ? 'pipelined' : 'inline');
-    this.walSync = sync === 'pipelined' ? new WalSync(`${databasePath(options.dir)}-wal`) : null;
     this.pageSize = this.db.pragma('page_size', { simple: true }) as number;
     this.now = options.now ?? Date.now;
     this.maxBytes = options.maxBytes;
@@ -84,7 +72,6 @@ export class SqliteStore implements QueueStore {
       dedupeWindowMs: this.dedupeWindowMs,
       limits: () => this.limits,
       usedBytes: () => this.usedBytes(),
-      walSync: this.walSync,
       committed: notify,
     });
     this.deadLetters = new SqliteDeadLetters({ db: this.db, stmt: this.stmt, counters: this.counts, now: this.now, replayed: notify });
@@ -191,8 +178,7 @@ export class SqliteStore implements QueueStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.committer.drain();
-    this.walSync?.close();
+    this.committer.drain();
     this.db.close();
   }
 }
