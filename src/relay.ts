@@ -8,6 +8,7 @@ import { describeError } from './errors.js';
 import { ingressState, type IngressState } from './ingress/routes.js';
 import { createLogger } from './logger.js';
 import { RelayMetrics } from './metrics.js';
+import { PayloadCache } from './delivery/payload-cache.js';
 import { SinkRunner } from './delivery/sink-runner.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
@@ -67,6 +68,8 @@ export class Relay {
   readonly metrics: RelayMetrics;
   readonly logger: Logger;
   readonly runners = new Map<string, SinkRunner>();
+  /** Payloads parsed at ingress, handed to sinks without a second parse. */
+  private readonly payloads = new PayloadCache();
   private readonly sinks = new Map<string, Sink>();
   private draining = false;
   private started = false;
@@ -97,6 +100,7 @@ export class Relay {
       readiness: () => this.readiness(),
       draining: () => this.draining,
       state: () => this.state,
+      payloads: this.payloads,
       onReplay: () => {
         for (const runner of this.runners.values()) runner.notify();
       },
@@ -138,6 +142,7 @@ export class Relay {
       now: this.options.now,
       random: this.options.random,
       healthcheckIntervalMs: this.options.healthcheckIntervalMs,
+      payloads: this.payloads,
     });
     this.sinks.set(config.name, sink);
     this.runners.set(config.name, runner);
