@@ -182,6 +182,18 @@ describe('readiness', () => {
   });
 });
 
+describe('sink shape', () => {
+  it('refuses a sink that gives neither deliver nor write: it never connects and readiness says why', async () => {
+    const registry = registryWith(defineSink({ type: 'shapeless', configSchema: { type: 'object', properties: {} }, create: () => ({}) as never }));
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { x: { type: shapeless } }\nroutes: [{ name: all, to: [x] }]\n`), registry), registry);
+    void relay.startDelivery();
+    await until(() => relay!.readiness().sinks.x?.error != null);
+    expect(relay.readiness().sinks.x?.error).toMatch(/exactly one of deliver\(event, signal\) or write\(batch, signal\)/);
+  });
+});
+
 describe('deliveries that would wait forever', () => {
   const body = (sinks: string, to: string) => `\nsinks: {${sinks}}\nroutes: [{ name: all, to: [${to}] }]\n`;
   const metricValue = async (r: Relay, name: string, labels: Record<string, string> = {}) =>

@@ -208,7 +208,12 @@ export class Relay {
     try {
       const definition = registry.get(config.type);
       if (!definition) throw new Error(`no sink type "${config.type}"`);
-      return await definition.create(config.options, { name: config.name, logger, configDir: this.config.dir });
+      const sink = await definition.create(config.options, { name: config.name, logger, configDir: this.config.dir });
+      // Exactly one form: a per-event sink (deliver) or a batch-native one (write).
+      if ((typeof sink?.deliver === 'function') === (typeof sink?.write === 'function')) {
+        throw new Error(`sink type "${config.type}" must give exactly one of deliver(event, signal) or write(batch, signal)`);
+      }
+      return sink;
     } catch (err) {
       logger.error({ err: describeError(err) }, 'sink could not be created; its deliveries wait in the queue');
       return brokenSink(err);
