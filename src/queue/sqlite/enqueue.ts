@@ -82,12 +82,12 @@ export class Committer {
 
   /** This commit syncs (FULL) before it returns; settling stays NORMAL. */
   private commit(group: readonly Waiter[]): Array<EnqueueResult | RelayError> {
-    const { db, stmt } = this.deps;
-    stmt.syncFull.run();
+    const { db } = this.deps;
+    db.pragma('synchronous = FULL');
     try {
       return db.transaction(() => this.write(group))();
     } finally {
-      stmt.syncNormal.run();
+      db.pragma('synchronous = NORMAL');
     }
   }
 

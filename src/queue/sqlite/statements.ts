@@ -47,8 +47,6 @@ const SQL = {
 
   oldestOfSink: `SELECT d.created_at AS at FROM deliveries d
     WHERE d.id = (SELECT min(head_id) FROM lanes INDEXED BY lanes_by_head WHERE sink = ?)`,
-  syncFull: 'PRAGMA synchronous = FULL',
-  syncNormal: 'PRAGMA synchronous = NORMAL',
   pageCount: 'PRAGMA page_count',
   freePages: 'PRAGMA freelist_count',
   pruneDedupe: 'DELETE FROM dedupe WHERE seen_at < ?',
