@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import fileSink from '../src/sinks/file/index.js';
-import type { RelayEvent } from '../src/plugin-api/types.js';
+import type { BatchSink, RelayEvent } from '../src/plugin-api/types.js';
 import { printResult } from './lib.js';
 
 const count = Number(process.argv[2] ?? 10_000);
@@ -38,7 +38,7 @@ try {
   await sink.connect?.(new AbortController().signal);
   const cpu = process.cpuUsage();
   const started = performance.now();
-  await sink.write([event], new AbortController().signal);
+  await (sink as BatchSink).write([event], new AbortController().signal);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const written = readdirSync(join(dir, 'out', 'pages', 'crawl', 'bench-job')).length;

@@ -33,6 +33,10 @@ export const ERRORS = {
     status: 503,
     message: 'the queue holds %s bytes, its limit is %s: the event was not accepted, retry later',
   },
+  RELAY_ERR_QUEUE_SINK_FULL: {
+    status: 503,
+    message: 'sink "%s" has %s bytes pending, its max_pending_bytes is %s (when_full: reject): the event was not accepted, retry later',
+  },
   RELAY_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'the event could not be written to the queue: %s' },
   RELAY_ERR_SHUTTING_DOWN: { status: 503, message: 'the relay is shutting down, retry later' },
   RELAY_ERR_INGRESS_BUSY: {

@@ -7,6 +7,7 @@ import { captureNames, capturesDir, loadCapture, postRaw, type Capture } from '.
 import { startReceiver } from './helpers/receiver.js';
 import { tempDir, testConfig, testRelay } from './helpers/relay.js';
 import { until } from './helpers/sinks.js';
+import { storedEvents } from './helpers/queue.js';
 
 /**
  * Replays the requests a real self-hosted Firecrawl (public code of 2025-08) sent: header
@@ -179,7 +180,7 @@ routes: [{ name: all, to: [archive, forward] }]`,
     expect(JSON.parse(answer.body)).toEqual({
       error: { code: 'RELAY_ERR_INGRESS_TOKEN_MISSING', message: 'expected the x-relay-token header or the "token" query parameter, got none' },
     });
-    expect((relay.queue.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
+    expect(storedEvents(relay)).toBe(0);
   });
 
   it('with signing secrets only, refuses every one with 401, counts them, and warns once with the fix', async () => {
@@ -209,6 +210,6 @@ routes: [{ name: all, to: [archive] }]
     expect(warnings[0]).toMatchObject({ source: 'firecrawl', msg: 'webhook without X-Firecrawl-Signature refused: switch this source to token auth' });
     expect(String(warnings[0]!.fix)).toContain('"X-Relay-Token": "<token>"');
     expect(JSON.stringify(warnings)).not.toContain(TOKEN);
-    expect((relay.queue.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
+    expect(storedEvents(relay)).toBe(0);
   });
 });

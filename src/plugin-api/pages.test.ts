@@ -1,6 +1,7 @@
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from './errors.js';
-import { boundedPagesOf, checkPageCount } from './pages.js';
+import { boundedPagesOf, checkPageCount, pagesOf, pageToMarkdown } from './pages.js';
 
 const eventWith = (count: number) => ({
   payload: { success: true, type: 'crawl.page', id: 'j', metadata: {}, data: Array.from({ length: count }, (_, i) => ({ markdown: `p${i}` })) },
@@ -15,5 +16,48 @@ describe('max_pages_per_event', () => {
     expect(() => boundedPagesOf(eventWith(30_000), 10_000)).toThrow(new PermanentError('event has 30000 pages, over max_pages_per_event (10000)'));
     expect(() => boundedPagesOf(eventWith(30_000), 10_000)).toThrow(PermanentError);
     expect(() => checkPageCount(5, 4, 'elements of data')).toThrow('event has 5 elements of data, over max_pages_per_event (4)');
+  });
+});
+
+
+describe('page front matter', () => {
+  const tricky = [
+    'Plain title',
+    'Title: with a colon',
+    'a # not a comment',
+    'ends with a colon:',
+    'trailing space ',
+    '"quoted" and \'single\'',
+    'A: "only double" quotes',
+    'line one\n---\nline two',
+    '- starts like a list',
+    '12345',
+    '1e3',
+    'true',
+    'null',
+    '~',
+    '* star',
+    '{ flow }',
+    'ünïcødé — and emoji 🎉',
+    'tab\there',
+    '\u2028separator',
+    'https://example.com/a?b=c&d=e#frag',
+  ];
+
+  it.each(tricky)('reads back %j exactly', (title) => {
+    const payload = { success: true, type: 'crawl.page', id: 'job: 1', data: [{ markdown: '# x', metadata: { url: 'https://e.com/', title, scrapeId: 's' } }], metadata: {} };
+    const [page] = pagesOf({ payload });
+    const text = pageToMarkdown(page!, { payload, receivedAt: new Date(0) });
+    const front = parse(text.split('\n---\n')[0]!.slice(4)) as Record<string, unknown>;
+    expect(front).toEqual({
+      url: 'https://e.com/',
+      title,
+      scrape_id: 's',
+      job_id: 'job: 1',
+      event_type: 'crawl.page',
+      success: true,
+      scraped_at: '1970-01-01T00:00:00.000Z',
+    });
+    expect(text.match(/^---$/gm)).toEqual(['---', '---']);
   });
 });

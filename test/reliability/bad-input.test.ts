@@ -7,6 +7,7 @@ import { SECRET, configYaml, tempDir, testConfig, testRelay } from '../helpers/r
 import { relayEvent, sampleEvent, signedRequest } from '../helpers/webhooks.js';
 import { encodePathSegment, MAX_SEGMENT_BYTES, rawWithRelay } from '../../src/plugin-api/index.js';
 import { slackMessage } from '../../src/sinks/slack/blocks.js';
+import { sqliteOf } from '../helpers/queue.js';
 
 let relay: Relay;
 let cleanup: () => void;
@@ -24,7 +25,7 @@ afterAll(async () => {
   cleanup();
 });
 
-const stored = (): number => (relay.queue.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+const stored = (): number => (sqliteOf(relay).prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
 const CODES = new Set(Object.keys(ERRORS));
 let validSeq = 0;
 
@@ -192,7 +193,7 @@ describe('property-based fuzzing of the ingress', () => {
         const response = await relay.app.inject(signedRequest(body));
         if (response.statusCode === 200) {
           const { event_id } = response.json() as { event_id: string | null };
-          const row = relay.queue.db.prepare('SELECT body FROM events WHERE id = ?').get(event_id) as { body: Buffer } | undefined;
+          const row = sqliteOf(relay).prepare('SELECT body FROM events WHERE id = ?').get(event_id) as { body: Buffer } | undefined;
           // Delivery may already have taken it; when it is still there, it is writable as one JSON line.
           if (row) expect(JSON.parse(rawWithRelay(row.body, { source: 'x' })).id).toBe(id);
         } else {

@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
-import { encodePathSegment, PermanentError } from '../../plugin-api/index.js';
+import { pino } from 'pino';
+import { encodePathSegment, PermanentError, type BatchSink, type RelayEvent } from '../../plugin-api/index.js';
 import type { Relay } from '../../relay.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { until } from '../../../test/helpers/sinks.js';
@@ -147,10 +147,10 @@ scraped_at: 2025-09-03T21:11:25.636Z
 describe('file sink bound on pages per event', () => {
   it('dead-letters an event over max_pages_per_event without writing any of its pages, and writes the rest of the batch', async () => {
     const out = join(dir, 'bounded');
-    const sink = await fileSink.create(
+    const sink = (await fileSink.create(
       { dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 3 },
       { name: 'archive', logger: pino({ level: 'silent' }), configDir: dir },
-    );
+    )) as BatchSink;
     await sink.connect?.(new AbortController().signal);
     const pages = (id: string, count: number) =>
       relayEvent({ success: true, type: 'crawl.page', id, data: Array.from({ length: count }, (_, i) => ({ markdown: `p${i}`, metadata: { url: `https://e.com/${i}`, scrapeId: `s${i}` } })) });
@@ -160,5 +160,42 @@ describe('file sink bound on pages per event', () => {
     ]);
     expect(readdirSync(join(out, 'pages', 'crawl'))).toEqual(['fits']);
     expect(readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['fits']);
+  });
+});
+
+describe('file sink, one batch', () => {
+  const eventOf = (jobId: string, scrapeId: string, n: number): RelayEvent => {
+    const payload = sampleEvent('crawl.page', { id: jobId, data: [{ markdown: `page ${n}`, metadata: { url: 'https://e.com/', scrapeId } }] });
+    return { deliveryId: String(n), eventId: String(n), source: 'firecrawl', receivedAt: new Date(0), attempt: 1, type: 'crawl.page', jobId, success: true, payload: payload as never, raw: Buffer.from(JSON.stringify(payload)) };
+  };
+  const create = async (out: string) =>
+    (await fileSink.create({ dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 10_000 }, { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' })) as BatchSink;
+
+  it('fails only the event whose page name is too long, and leaves out the later events of its job (issue item 2)', async () => {
+    const out = join(dir, 'batch');
+    const sink = await create(out);
+    await sink.connect?.(new AbortController().signal);
+    const batch = [eventOf('j1', 's1', 1), eventOf('bad', 'x'.repeat(300), 2), eventOf('bad', 's3', 3), eventOf('j2', 's4', 4), eventOf('j3', 's5', 5)];
+    const result = await sink.write(batch, new AbortController().signal);
+    expect(result?.failed.map((f) => f.index)).toEqual([1]);
+    expect(String((result!.failed[0]!.error as Error).message)).toMatch(/could not be named/);
+    const written = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { data: Array<{ markdown: string }> }).data[0]!.markdown);
+    expect(written).toEqual(['page 1', 'page 4', 'page 5']);
+  });
+
+  it('honours its abort signal: an aborted write stops and appends no line (issue item 3)', async () => {
+    const out = join(dir, 'aborted');
+    const sink = await create(out);
+    await sink.connect?.(new AbortController().signal);
+    const pages = Array.from({ length: 2000 }, (_, i) => ({ markdown: `page ${i}`, metadata: { url: 'https://e.com/', scrapeId: `s${i}` } }));
+    const payload = sampleEvent('crawl.completed', { id: 'big', data: pages });
+    const big: RelayEvent = { ...eventOf('big', 's', 1), type: 'batch_scrape.completed', payload: payload as never };
+    const controller = new AbortController();
+    const writing = sink.write([big], controller.signal);
+    controller.abort(new Error('write_timeout_ms'));
+    await expect(writing).rejects.toThrow();
+    expect(existsSync(join(out, 'events.jsonl'))).toBe(false);
+    const folder = join(out, 'pages', 'batch_scrape', 'big');
+    expect(existsSync(folder) ? readdirSync(folder).length : 0).toBeLessThan(2000);
   });
 });

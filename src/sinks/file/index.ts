@@ -1,5 +1,5 @@
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, open } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import {
   boundedPagesOf,
   defineSink,
@@ -12,6 +12,7 @@ import {
   type RelayEvent,
   type WriteResult,
 } from '../../plugin-api/index.js';
+import { PageWriter, type PageFile } from './page-writer.js';
 
 export interface FileSinkOptions {
   /** Folder everything goes under; relative to the config file. */
@@ -24,21 +25,28 @@ export interface FileSinkOptions {
   max_pages_per_event: number;
 }
 
-
 /** The received bytes (not a re-serialisation: numbers keep every digit) with `_relay` added. */
 function jsonLine(event: RelayEvent): string {
   const relay = { delivery_id: event.deliveryId, source: event.source, received_at: event.receivedAt.toISOString() };
   return `${rawWithRelay(event.raw, relay)}\n`;
 }
 
-/** Writes `text` to `path` via a temporary file, so a reader never sees half a page. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, path);
+/** An event's page files; throws the PermanentError of an event over `maxPages`, before naming any. */
+function pageFiles(root: string, event: RelayEvent, index: number, maxPages: number): PageFile[] {
+  const group = encodePathSegment(event.type.split('.')[0] ?? 'events');
+  return boundedPagesOf(event, maxPages).map((page) => ({
+    index,
+    path: join(root, 'pages', group, encodePathSegment(event.jobId), `${pageKey(page)}.md`),
+    text: pageToMarkdown(page, event),
+  }));
 }
 
+/**
+ * Batch-native for throughput: the pages of a batch are written by a worker thread (each
+ * via a temporary file renamed into place, so a reader never sees half a page), then one
+ * JSON Lines append with one fdatasync for the batch. A page that cannot be written fails its
+ * event alone: that event's line and those of later events of its job are left out.
+ */
 export default defineSink<FileSinkOptions>({
   type: 'file',
   configSchema: {
@@ -54,44 +62,50 @@ export default defineSink<FileSinkOptions>({
   },
   create(options, ctx) {
     const root = resolve(ctx.configDir, options.dir);
-    const writePages = async (event: RelayEvent): Promise<void> => {
-      // Checked before the first file, so an event over the bound leaves none behind.
-      const pages = boundedPagesOf(event, options.max_pages_per_event);
-      const group = encodePathSegment(event.type.split('.')[0] ?? 'events');
-      for (const page of pages) {
-        const path = join(root, 'pages', group, encodePathSegment(event.jobId), `${pageKey(page)}.md`);
-        await writeAtomically(path, pageToMarkdown(page, event));
-      }
-    };
+    const pages = new PageWriter();
+
     return {
       async connect() {
         await mkdir(root, { recursive: true });
       },
-      async write(batch): Promise<WriteResult> {
-        // Pages first: a page file exists by the time its JSON line says it was delivered.
-        const failed: Array<{ index: number; error: unknown }> = [];
-        const written: RelayEvent[] = [];
-        for (const [index, event] of batch.entries()) {
-          try {
-            if (options.markdown) await writePages(event);
-            written.push(event);
-          } catch (err) {
-            // Past max_pages_per_event: this event is dead-lettered, the others go on.
-            if (!(err instanceof PermanentError)) throw err;
-            failed.push({ index, error: err });
+      async write(batch, signal): Promise<WriteResult> {
+        const failed = new Map<number, unknown>();
+        if (options.markdown) {
+          const files = batch.flatMap((event, index) => {
+            try {
+              return pageFiles(root, event, index, options.max_pages_per_event);
+            } catch (err) {
+              // Past max_pages_per_event: this event is dead-lettered, the others go on.
+              if (!(err instanceof PermanentError)) throw err;
+              failed.set(index, err);
+              return [];
+            }
+          });
+          for (const [index, err] of await pages.write(files, signal)) {
+            failed.set(index, new PermanentError(`page file could not be named: ${err.message}`));
           }
         }
-        if (options.jsonl !== null && written.length > 0) {
+        // A job's events after its first failure are not delivered: no line for them.
+        const stopped = new Set<string>();
+        const lines: string[] = [];
+        batch.forEach((event, index) => {
+          if (failed.has(index)) stopped.add(event.jobId);
+          else if (!stopped.has(event.jobId) && options.jsonl !== null) lines.push(jsonLine(event));
+        });
+        if (options.jsonl !== null && lines.length > 0) {
           const handle = await open(join(root, options.jsonl), 'a');
           try {
-            await handle.write(written.map(jsonLine).join(''));
+            await handle.write(lines.join(''));
             await handle.datasync();
           } finally {
             await handle.close();
           }
         }
-        ctx.logger.debug({ count: written.length, failed: failed.length }, 'events written');
-        return { failed };
+        ctx.logger.debug({ count: lines.length, failed: failed.size }, 'events written');
+        return { failed: [...failed].map(([index, error]) => ({ index, error })) };
+      },
+      async close() {
+        await pages.close();
       },
     };
   },

@@ -1,3 +1,4 @@
+import { MAX_CONCURRENCY_MOVED } from '../moved-options.js';
 import { MAX_PAGES_PER_EVENT_OPTION, type JsonSchema } from '../../plugin-api/index.js';
 
 export const DEFAULT_MARKDOWN_KEY = '{{type_group}}/{{id}}/{{page_key}}.md';
@@ -24,11 +25,11 @@ export interface S3SinkOptions {
   metadata: Record<string, string>;
   server_side_encryption?: 'AES256' | 'aws:kms';
   kms_key_id?: string;
-  /** Uploads in flight at once within a batch. */
-  max_concurrency: number;
   request_timeout_ms: number;
   /** format markdown: an event with more pages is dead-lettered instead of becoming that many objects. */
   max_pages_per_event: number;
+  /** Release 0.1's; refused by `check` with where it went (`max_in_flight`). */
+  max_concurrency?: number;
 }
 
 
@@ -37,6 +38,7 @@ export const S3_OPTIONS_SCHEMA: JsonSchema = {
   additionalProperties: false,
   required: ['bucket'],
   properties: {
+    max_concurrency: MAX_CONCURRENCY_MOVED,
     bucket: { type: 'string', minLength: 3, maxLength: 63 },
     key: { type: 'string', minLength: 1, default: DEFAULT_MARKDOWN_KEY },
     event_key: { type: 'string', minLength: 1, default: DEFAULT_JSON_KEY },
@@ -51,7 +53,6 @@ export const S3_OPTIONS_SCHEMA: JsonSchema = {
     metadata: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
     server_side_encryption: { enum: ['AES256', 'aws:kms'] },
     kms_key_id: { type: 'string', minLength: 1 },
-    max_concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 8 },
     request_timeout_ms: { type: 'integer', minimum: 1, default: 60_000 },
     max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
   },

@@ -35,7 +35,8 @@ export default defineSink<StdoutSinkOptions>({
   create(options) {
     if (!process.stdout.listeners('error').includes(ignoreStdoutErrorEvent)) process.stdout.on('error', ignoreStdoutErrorEvent);
     return {
-      async write(batch) {
+      async write(batch, signal) {
+        signal.throwIfAborted();
         // `event` prints the received bytes: a re-serialisation would change numbers such as 1e999.
         const text = batch.map((e) => `${options.format === 'summary' ? JSON.stringify(summary(e)) : rawLine(e.raw)}\n`).join('');
         await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { relayEvent } from '../../../test/helpers/webhooks.js';
+import type { BatchSink } from '../../plugin-api/index.js';
 import stdout from './index.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -15,7 +16,7 @@ describe('stdout sink', () => {
     }) as typeof process.stdout.write);
     const raw = '{"success":true,"type":"crawl.completed","id":"j",\n"data":[],"metadata":{"n":1e999,"big":12345678901234567890123}}';
     const sink = await stdout.create({ format: 'event' }, { name: 'out', logger: pino({ level: 'silent' }), configDir: '.' });
-    await sink.write([relayEvent(raw)], new AbortController().signal);
+    await (sink as BatchSink).write([relayEvent(raw)], new AbortController().signal);
     expect(printed).toEqual([`${raw.replace('\n', ' ')}\n`]);
   });
 });

@@ -1,0 +1,176 @@
+/**
+ * The queue's storage boundary. Everything durable — events, deliveries, lanes, dead
+ * letters, dedupe keys, counters — is read and written through this interface, and SQL
+ * lives only in its implementations (`sqlite/` today; a PostgreSQL store shared by
+ * several relays is next, so nothing here assumes one process or a synchronous driver).
+ *
+ * A **lane** is one sink and one job: the unit of ordering. Deliveries of a lane reach
+ * the sink one after the other in the order their events were accepted; a lane whose
+ * head failed waits (backoff) with everything behind it, and costs nothing to read
+ * while it waits. Lanes of different jobs are independent.
+ */
+
+export interface EnqueueItem {
+  source: string;
+  type: string;
+  jobId: string;
+  /** null: no dedupe for this event. */
+  dedupeKey: string | null;
+  /** The bytes every sink is handed (as received, less a leading BOM). */
+  body: Buffer;
+  /** The sinks it is routed to; one delivery each. */
+  sinks: readonly string[];
+}
+
+export interface EnqueueResult {
+  /** null when nothing was stored: a duplicate, or an event no route matched. */
+  eventId: number | null;
+  duplicate: boolean;
+  /**
+   * Sinks over their `max_pending_bytes` with `when_full: dead_letter`: the event was
+   * stored and its delivery to these sinks parked as a dead letter at once (replayable).
+   */
+  parked: readonly string[];
+}
+
+/** One stored delivery, with what a sink needs of its event. */
+export interface StoredDelivery {
+  id: number;
+  eventId: number;
+  sink: string;
+  jobId: string;
+  /** Attempts already made (0 before the first). */
+  attempts: number;
+  createdAt: number;
+  receivedAt: number;
+  source: string;
+  type: string;
+  body: Buffer;
+}
+
+/** A due lane taken by one dispatcher, with the deliveries at its head, in order. */
+export interface ClaimedLane {
+  readonly sink: string;
+  readonly jobId: string;
+  /** A prefix of the lane, oldest first; never empty. */
+  readonly deliveries: readonly StoredDelivery[];
+  /** Passed back on settle: a store shared by several relays fences stale owners with it. */
+  readonly token: string;
+}
+
+export interface ClaimLimits {
+  /** At most this many lanes. */
+  lanes: number;
+  /** At most this many deliveries in all (each lane gives at least one). */
+  events: number;
+  /** Past the first delivery, at most this many body bytes in all. */
+  bytes: number;
+}
+
+export type LaneFailure =
+  /** Retried at `retryAt`; `countAttempt: false` for aborts at shutdown and "not connected". */
+  | { id: number; error: string; retryAt: number; countAttempt: boolean }
+  /** Parked as a dead letter with `error` as its reason; the lane goes on with the next. */
+  | { id: number; error: string; dead: true };
+
+/** What became of a claimed lane: a delivered prefix, then at most one failure. */
+export interface LaneSettlement {
+  lane: ClaimedLane;
+  /** Ids delivered, a prefix of `lane.deliveries` in order. */
+  delivered: readonly number[];
+  /**
+   * The first delivery that was not delivered, if it was tried. Deliveries after it (and
+   * any not tried) stay in the lane untouched. With no failure and nothing delivered
+   * the lane is simply given back.
+   */
+  failure?: LaneFailure;
+}
+
+/** Maintained per sink: reading them is O(sinks), never a scan. */
+export interface SinkCounters {
+  pending: number;
+  pendingBytes: number;
+  /** created_at of the sink's oldest pending delivery, null when none. */
+  oldestCreatedAt: number | null;
+  deadLetters: number;
+}
+
+export interface SinkLimit {
+  maxPendingBytes: number;
+  whenFull: 'dead_letter' | 'reject';
+}
+
+export interface DeadLetter {
+  id: number;
+  eventId: number;
+  sink: string;
+  jobId: string;
+  type: string;
+  attempts: number;
+  createdAt: number;
+  failedAt: number;
+  lastError: string | null;
+}
+
+export interface DeadLetterFilter {
+  ids?: readonly number[];
+  sink?: string;
+  type?: string;
+  jobId?: string;
+  /** failed at or after (ms since epoch) */
+  since?: number;
+  /** failed before (ms since epoch) */
+  until?: number;
+  limit?: number;
+}
+
+export interface DeadLetterStore {
+  list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  /** The dead letter with its event's body, or undefined. */
+  get(id: number): Promise<(DeadLetter & { body: Buffer }) | undefined>;
+  /** Puts the matching dead letters back at the end of their lanes; returns how many. */
+  replay(filter: DeadLetterFilter): Promise<number>;
+  /** Replays in chunks (one transaction each), reporting progress after each. */
+  replayInChunks(filter: DeadLetterFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number>;
+  drop(filter: DeadLetterFilter): Promise<number>;
+  /** Drops dead letters that failed before `before` (retention); returns how many. */
+  expire(before: number): Promise<number>;
+}
+
+export interface QueueStore {
+  /** Durable before it resolves; requests of one event-loop turn share one commit. */
+  enqueue(item: EnqueueItem): Promise<EnqueueResult>;
+  /** Called after each commit with the sinks that got new deliveries. */
+  onEnqueued(listener: (sinks: ReadonlySet<string>) => void): () => void;
+
+  /**
+   * Takes due lanes of `sink` not already claimed, oldest head first, with their head
+   * deliveries. Costs O(what it returns): lanes in backoff are never read.
+   */
+  claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]>;
+  /** Records what writes achieved and gives the lanes back. */
+  settle(outcomes: readonly LaneSettlement[]): Promise<void>;
+  /** When the next lane of `sink` in backoff becomes due, if any. */
+  nextDueAt(sink: string): Promise<number | null>;
+
+  /** Per-sink bounds checked at enqueue (`max_pending_bytes`, `when_full`). */
+  setSinkLimits(limits: ReadonlyMap<string, SinkLimit>): void;
+  /**
+   * Parks every pending delivery of a sink not in `keep` as a dead letter with
+   * `reason(sink)`; returns how many per sink. Used at start and after a reload.
+   */
+  parkSinksExcept(keep: ReadonlySet<string>, reason: (sink: string) => string): Promise<Map<string, number>>;
+
+  readonly deadLetters: DeadLetterStore;
+
+  counters(): ReadonlyMap<string, SinkCounters>;
+  /** Bytes in use, the figure `queue.max_bytes` bounds. */
+  usedBytes(): number;
+  /** Whether an event could be accepted now. */
+  writable(): { ready: boolean; error: string | null };
+
+  /** Forgets dedupe keys older than the window; returns how many. */
+  pruneDedupe(): Promise<number>;
+  /** Commits what is waiting, then closes. */
+  close(): Promise<void>;
+}
