@@ -117,7 +117,7 @@ describeWithCaptures('webhooks captured from a real self-hosted Firecrawl', () =
       tmp.dir,
       `sinks:
   archive: { type: file, dir: ${out} }
-  forward: { type: webhook, url: "${receiver.url}/hook", max_concurrency: 1 }
+  forward: { type: webhook, url: "${receiver.url}/hook", max_in_flight: 1 }
 routes: [{ name: all, to: [archive, forward] }]`,
     );
     relay = await testRelay(testConfig(yaml));

@@ -171,16 +171,24 @@ describe('file sink, one batch', () => {
   const create = async (out: string) =>
     (await fileSink.create({ dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 10_000 }, { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' })) as BatchSink;
 
-  it('fails only the event whose page name is too long, and leaves out the later events of its job (issue item 2)', async () => {
+  it('fails only the event that cannot be written, and leaves out the later events of its job (issue item 2)', async () => {
     const out = join(dir, 'batch');
-    const sink = await create(out);
+    const sink = (await fileSink.create(
+      { dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 1 },
+      { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' },
+    )) as BatchSink;
     await sink.connect?.(new AbortController().signal);
-    const batch = [eventOf('j1', 's1', 1), eventOf('bad', 'x'.repeat(300), 2), eventOf('bad', 's3', 3), eventOf('j2', 's4', 4), eventOf('j3', 's5', 5)];
+    const twoPages = eventOf('bad', 's2', 2);
+    (twoPages.payload.data as unknown[]).push({ markdown: 'page 2b', metadata: { url: 'https://e.com/b', scrapeId: 's2b' } });
+    // A scrape id past the file system's name limit no longer fails: it gets its hashed form.
+    const longName = eventOf('j1', 'x'.repeat(300), 1);
+    const batch = [longName, twoPages, eventOf('bad', 's3', 3), eventOf('j2', 's4', 4), eventOf('j3', 's5', 5)];
     const result = await sink.write(batch, new AbortController().signal);
     expect(result?.failed.map((f) => f.index)).toEqual([1]);
-    expect(String((result!.failed[0]!.error as Error).message)).toMatch(/could not be named/);
+    expect(String((result!.failed[0]!.error as Error).message)).toBe('event has 2 pages, over max_pages_per_event (1)');
     const written = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { data: Array<{ markdown: string }> }).data[0]!.markdown);
     expect(written).toEqual(['page 1', 'page 4', 'page 5']);
+    expect(readdirSync(join(out, 'pages', 'crawl', 'j1'))).toEqual([`${encodePathSegment('x'.repeat(300))}.md`]);
   });
 
   it('honours its abort signal: an aborted write stops and appends no line (issue item 3)', async () => {
