@@ -1,0 +1,93 @@
+import type pg from 'pg';
+import type { ClaimLimits, StoredDelivery } from '../store.js';
+
+interface HeadRow {
+  job_id: string;
+  id: number;
+  bytes: number;
+}
+
+export interface LaneTake {
+  jobId: string;
+  ids: number[];
+}
+
+/**
+ * Splits the limits over the lanes, oldest lane first: every lane gets its head while
+ * events and bytes last (past the first delivery, bytes count), then each lane, in order,
+ * takes more of its prefix. A lane that gets nothing is not claimed.
+ */
+export function chooseDeliveries(lanes: readonly string[], heads: readonly HeadRow[], limits: ClaimLimits): LaneTake[] {
+  const byLane = new Map<string, HeadRow[]>(lanes.map((job) => [job, []]));
+  for (const row of heads) byLane.get(row.job_id)?.push(row);
+  const taken = new Map<string, number[]>();
+  let events = 0;
+  let bytes = 0;
+  const fits = (row: HeadRow): boolean => events === 0 || (events < limits.events && bytes + row.bytes <= limits.bytes);
+  const take = (job: string, row: HeadRow): void => {
+    taken.set(job, [...(taken.get(job) ?? []), row.id]);
+    events++;
+    bytes += row.bytes;
+  };
+  for (const job of lanes) {
+    const head = byLane.get(job)![0];
+    if (head && fits(head)) take(job, head);
+  }
+  for (const job of lanes) {
+    const ids = taken.get(job);
+    if (!ids) continue;
+    for (const row of byLane.get(job)!.slice(1)) {
+      if (!fits(row)) break;
+      take(job, row);
+    }
+  }
+  return lanes.filter((job) => taken.has(job)).map((jobId) => ({ jobId, ids: taken.get(jobId)! }));
+}
+
+/**
+ * Takes due lanes of `sink`: locks the oldest due ones no other transaction holds (SKIP
+ * LOCKED: replicas claiming at once get different lanes), reads their heads' ids and
+ * sizes, and leases the lanes it keeps: owner, a fresh token, `ready_at` moved to the
+ * lease's end so that nobody else finds them due until it runs out.
+ */
+export async function claimLanes(
+  client: pg.PoolClient,
+  sink: string,
+  limits: ClaimLimits,
+  lease: { owner: string; now: number; leaseMs: number },
+): Promise<Array<LaneTake & { token: string }>> {
+  const candidates = await client.query<{ job_id: string }>(
+    `SELECT job_id FROM lanes WHERE sink = $1 AND ready_at <= $2 ORDER BY ready_at, head_id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    [sink, lease.now, Math.max(1, Math.min(limits.lanes, limits.events))],
+  );
+  if (candidates.rows.length === 0) return [];
+  const lanes = candidates.rows.map((r) => r.job_id);
+  const heads = await client.query<HeadRow>(
+    `SELECT h.job_id, h.id, h.bytes FROM unnest($2::text[]) AS j(job_id)
+     CROSS JOIN LATERAL (SELECT job_id, id, bytes FROM deliveries d WHERE d.sink = $1 AND d.job_id = j.job_id ORDER BY id LIMIT $3) h`,
+    [sink, lanes, Math.max(1, limits.events)],
+  );
+  const chosen = chooseDeliveries(lanes, heads.rows, limits);
+  // A lane left empty by a settle that had lost its lease, and whose owner then died.
+  const empty = lanes.filter((job) => !heads.rows.some((h) => h.job_id === job));
+  if (empty.length > 0) await client.query('DELETE FROM lanes WHERE sink = $1 AND job_id = ANY($2::text[]) AND pending <= 0', [sink, empty]);
+  if (chosen.length === 0) return [];
+  const tokens = await client.query<{ job_id: string; token: number }>(
+    `UPDATE lanes SET owner = $3, token = nextval('lease_tokens'), ready_at = $4
+     WHERE sink = $1 AND job_id = ANY($2::text[]) RETURNING job_id, token`,
+    [sink, chosen.map((c) => c.jobId), lease.owner, lease.now + lease.leaseMs],
+  );
+  const tokenOf = new Map(tokens.rows.map((r) => [r.job_id, String(r.token)]));
+  return chosen.map((c) => ({ ...c, token: tokenOf.get(c.jobId)! }));
+}
+
+/** The deliveries of the claimed lanes with their events' bodies, by id. */
+export async function readDeliveries(pool: pg.Pool, ids: readonly number[]): Promise<Map<number, StoredDelivery>> {
+  const rows = await pool.query<StoredDelivery>(
+    `SELECT d.id, d.event_id AS "eventId", d.sink, d.job_id AS "jobId", d.attempts, d.created_at AS "createdAt",
+            e.received_at AS "receivedAt", e.source, e.type, e.body
+     FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ANY($1::bigint[])`,
+    [ids],
+  );
+  return new Map(rows.rows.map((r) => [r.id, r]));
+}
