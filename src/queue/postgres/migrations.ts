@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import { RelayError } from '../../errors.js';
+import { quoteIdentifier } from './pool.js';
 
 /**
  * The PostgreSQL queue's schema, as numbered steps: step N brings a database at version
@@ -84,18 +85,20 @@ CREATE TABLE queue_usage (shard smallint PRIMARY KEY, bytes bigint NOT NULL DEFA
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-/** A stable 64-bit key per schema for pg_advisory_xact_lock. */
-const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('firecrawl-relay migrate ' || current_schema(), 0))`;
+/** A stable 64-bit key per schema for pg_advisory_xact_lock ($1: the schema, or null for the default). */
+const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('firecrawl-relay migrate ' || coalesce($1, current_schema()), 0))`;
 
 /**
- * Brings the schema to SCHEMA_VERSION. Replicas starting together queue on an advisory
- * lock, so one runs the steps and the others find them done. A database written by a
- * newer relay is refused before anything is touched.
+ * Creates the schema if asked and brings it to SCHEMA_VERSION. Replicas starting together
+ * queue on an advisory lock (CREATE SCHEMA IF NOT EXISTS itself is not safe against a
+ * concurrent one), so one runs the steps and the others find them done. A database
+ * written by a newer relay is refused before anything is touched.
  */
-export async function migrate(client: PoolClient, where: string): Promise<number> {
+export async function migrate(client: PoolClient, schema: string | undefined, where: string): Promise<number> {
   await client.query('BEGIN');
   try {
-    await client.query(LOCK_SQL);
+    await client.query(LOCK_SQL, [schema ?? null]);
+    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
     await client.query('CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)');
     const row = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
     const current = row.rows[0] ? Number(row.rows[0].value) : 0;

@@ -19,7 +19,7 @@ import { PgDeadLetters } from './dead-letters.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { clientConfig, createPool, quoteIdentifier, transaction, type PgConnectOptions } from './pool.js';
+import { clientConfig, createPool, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_SINK, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -120,8 +120,7 @@ export class PostgresQueueStore implements QueueStore {
     try {
       const client = await pool.connect();
       try {
-        if (options.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(options.schema)}`);
-        await migrate(client, describeLocation(options));
+        await migrate(client, options.schema, describeLocation(options));
       } finally {
         client.release();
       }
