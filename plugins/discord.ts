@@ -59,13 +59,15 @@ export default defineSink<DiscordOptions>({
       timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
     },
   },
-  create(options, ctx) {
-    async function post(event: RelayEvent): Promise<void> {
+  create(options) {
+    // Per-event: the relay calls deliver for one event of a job at a time, stops the job at
+    // its first failure, runs jobs side by side and aborts `signal` on timeout or shutdown.
+    async function deliver(event: RelayEvent, signal: AbortSignal): Promise<void> {
       const response = await fetch(options.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ username: options.username, embeds: [embedOf(event)], allowed_mentions: { parse: [] } }),
-        signal: AbortSignal.timeout(options.timeout_ms),
+        signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)]),
       }).catch((err: Error) => {
         throw new RetryableError(`Discord unreachable: ${err.message}`);
       });
@@ -77,15 +79,6 @@ export default defineSink<DiscordOptions>({
       throw new PermanentError(`Discord answered ${response.status}: ${text}`);
     }
 
-    return {
-      async write(batch) {
-        const failed: Array<{ index: number; error: unknown }> = [];
-        for (const [index, event] of batch.entries()) {
-          await post(event).catch((error: unknown) => failed.push({ index, error }));
-        }
-        ctx.logger.debug({ count: batch.length, failed: failed.length }, 'alerts posted');
-        return { failed };
-      },
-    };
+    return { deliver };
   },
 });

@@ -4,13 +4,14 @@ import type { RelayConfig } from './config/types.js';
 import { RelayError } from './errors.js';
 import { registerAdmin } from './admin/routes.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
-import { DeadLetters } from './queue/dead-letters.js';
 import type { RelayMetrics } from './metrics.js';
-import type { Queue } from './queue/queue.js';
+import type { QueueStore } from './queue/store.js';
 
 export interface SinkReadiness {
   ready: boolean;
   error: string | null;
+  /** What a sink's state was read from: its `healthcheck()`, else its last write. */
+  from?: 'healthcheck' | 'last_write';
 }
 
 export interface Readiness {
@@ -20,7 +21,7 @@ export interface Readiness {
 
 export interface AppDeps {
   config: RelayConfig;
-  queue: Queue;
+  queue: QueueStore;
   metrics: RelayMetrics;
   logger: Logger;
   /** The queue's and each sink's state, for /readyz. */
@@ -82,12 +83,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   const initial = ingressState(config);
   registerIngress(app, { ...deps, state: deps.state ?? (() => initial) });
-  registerAdmin(app, { token: config.admin.token, deadLetters: new DeadLetters(deps.queue.db), onReplay: () => deps.onReplay?.() });
+  registerAdmin(app, { token: config.admin.token, deadLetters: deps.queue.deadLetters, onReplay: () => deps.onReplay?.() });
 
   app.get('/healthz', async () => ({ ok: true }));
+  // Ready means "can accept and persist webhooks": a sink that is down does not take the
+  // ingress out of a load balancer's rotation (its deliveries wait in the queue); the body
+  // still says which sinks are down and why.
   app.get('/readyz', async (_request, reply) => {
-    const { queue, sinks } = deps.readiness?.() ?? { queue: { ready: true, error: null }, sinks: {} };
-    const ready = queue.ready && Object.values(sinks).every((s) => s.ready) && !deps.draining?.();
+    const { queue, sinks } = deps.readiness?.() ?? { queue: deps.queue.writable(), sinks: {} };
+    const ready = queue.ready && !deps.draining?.();
     return reply.code(ready ? 200 : 503).send({ ready, queue, sinks });
   });
   app.get('/metrics', async (_request, reply) =>

@@ -31,11 +31,11 @@ export const ERRORS = {
     status: 503,
     message: 'the queue holds %s bytes, its limit is %s: the event was not accepted, retry later',
   },
-  RELAY_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'the event could not be written to the queue: %s' },
   RELAY_ERR_QUEUE_SINK_FULL: {
     status: 503,
-    message: 'sink "%s" holds %s bytes of pending deliveries, its max_pending_bytes is %s (when_full: reject): the event was not accepted, retry later',
+    message: 'sink "%s" has %s bytes pending, its max_pending_bytes is %s (when_full: reject): the event was not accepted, retry later',
   },
+  RELAY_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'the event could not be written to the queue: %s' },
   RELAY_ERR_QUEUE_SCHEMA_NEWER: {
     status: 0,
     message: 'the queue in %s is at schema version %s, newer than this relay understands (%s): run the newer relay on it, or point this one at another database or schema',

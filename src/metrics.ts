@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SinkCounters } from './queue/store.js';
 
-/** What the queue gauges read at each scrape. */
+/** What the queue gauges read at each scrape: maintained counters, never a scan. */
 export interface QueueSnapshot {
-  pending: ReadonlyMap<string, { count: number; oldest: number }>;
-  dead: ReadonlyMap<string, number>;
+  counters: ReadonlyMap<string, SinkCounters>;
   bytes: number;
   now: number;
   sinksUp: ReadonlyMap<string, boolean>;
@@ -64,9 +64,22 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly deadLettersParked = new Counter({
+    name: 'relay_dead_letters_parked_total',
+    help: 'Deliveries made dead letters without an attempt, by sink and reason (sink_removed, sink_disabled, sink_full).',
+    labelNames: ['sink', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLettersExpired = new Counter({
+    name: 'relay_dead_letters_expired_total',
+    help: 'Dead letters dropped after dead_letters.retention.',
+    registers: [this.registry],
+  });
+
   readonly deliveryDuration = new Histogram({
     name: 'relay_delivery_duration_seconds',
-    help: 'Time a sink took to write one batch.',
+    help: 'Time a sink took for one write (a batch, or one event of a per-event sink).',
     labelNames: ['sink'] as const,
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
     registers: [this.registry],
@@ -103,16 +116,20 @@ export class RelayMetrics {
     };
     gauge('relay_queue_pending', 'Deliveries waiting in the queue, by sink.', (g, s) => {
       for (const sink of s.sinksUp.keys()) g.set({ sink }, 0);
-      for (const [sink, p] of s.pending) g.set({ sink }, p.count);
+      for (const [sink, c] of s.counters) if (c.pending > 0 || s.sinksUp.has(sink)) g.set({ sink }, c.pending);
+    });
+    gauge('relay_queue_pending_bytes', 'Body bytes of the deliveries waiting, by sink (max_pending_bytes bounds it).', (g, s) => {
+      for (const sink of s.sinksUp.keys()) g.set({ sink }, 0);
+      for (const [sink, c] of s.counters) if (c.pending > 0 || s.sinksUp.has(sink)) g.set({ sink }, c.pendingBytes);
     });
     gauge('relay_queue_oldest_pending_seconds', 'Age of the oldest waiting delivery, by sink.', (g, s) => {
-      for (const [sink, p] of s.pending) g.set({ sink }, Math.max(0, (s.now - p.oldest) / 1000));
+      for (const [sink, c] of s.counters) if (c.oldestCreatedAt !== null) g.set({ sink }, Math.max(0, (s.now - c.oldestCreatedAt) / 1000));
     });
     gauge('relay_dead_letters', 'Deliveries parked in the dead-letter queue, by sink.', (g, s) => {
       for (const sink of s.sinksUp.keys()) g.set({ sink }, 0);
-      for (const [sink, count] of s.dead) g.set({ sink }, count);
+      for (const [sink, c] of s.counters) if (c.deadLetters > 0 || s.sinksUp.has(sink)) g.set({ sink }, c.deadLetters);
     });
-    gauge('relay_sink_up', '1 when the sink is connected, 0 when its deliveries wait.', (g, s) => {
+    gauge('relay_sink_up', '1 when the sink is up (its healthcheck, else its last write), 0 when its deliveries wait.', (g, s) => {
       for (const [sink, up] of s.sinksUp) g.set({ sink }, up ? 1 : 0);
     });
     gauge('relay_queue_bytes', 'Bytes the queue database uses (bounded by queue.max_bytes).', (g, s) => (g as unknown as Gauge).set(s.bytes), []);

@@ -2,10 +2,12 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDACT_PATHS } from './logger.js';
+import { PermanentError, defineSink } from './plugin-api/index.js';
 import type { Relay } from './relay.js';
 import { SECRET, configYaml, registryWith, tempDir, testConfig, testRelay } from '../test/helpers/relay.js';
 import { RecordingSink, until } from '../test/helpers/sinks.js';
 import { sampleEvent, signedRequest } from '../test/helpers/webhooks.js';
+import { sqliteOf, pendingOf } from '../test/helpers/queue.js';
 
 let relay: Relay | undefined;
 let cleanup = (): void => {};
@@ -47,8 +49,8 @@ routes:
     await until(() => fast.events.length === 5);
     expect(fast.events.map((e) => e.jobId)).toEqual(['job-0', 'job-1', 'job-2', 'job-3', 'job-4']);
     expect(hung.events).toHaveLength(0);
-    expect(r.queue.stats().pending.get('hung')?.count).toBe(5);
-    expect(r.queue.stats().pending.has('fast')).toBe(false);
+    expect(pendingOf(r, 'hung')).toBe(5);
+    expect(pendingOf(r, 'fast')).toBe(0);
   });
 
   it('acknowledges and counts an event that matches no route, and stores nothing', async () => {
@@ -64,21 +66,19 @@ routes: [{ name: failures, match: { success: false }, to: [only] }]
     expect(answer.json()).toMatchObject({ ok: true, event_id: null, deliveries: 0 });
     const metric = await r.metrics.eventsUnrouted.get();
     expect(metric.values[0]?.value).toBe(1);
-    expect((r.queue.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
+    expect((sqliteOf(r).prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
   });
 
   it('answers 503 RELAY_ERR_QUEUE_FULL once the queue is at max_bytes, and stores nothing more', async () => {
     const sink = new RecordingSink();
     const r = await relayWith(
-      `
-queue: { max_bytes: 1048576 }
+      // Continues the helper's `queue:` map (its dir comes first).
+      `  max_bytes: 1048576
 sinks: { s: { type: s } }
 routes: [{ name: all, to: [s] }]
-`.replace('queue: { max_bytes: 1048576 }', ''),
+`,
       { s: sink },
     );
-    // The helper's queue map is fixed, so set the bound on the live queue.
-    (r.queue as unknown as { maxBytes: number }).maxBytes = 1 << 20;
     let status = 200;
     let code: string | undefined;
     for (let i = 0; i < 200 && status === 200; i++) {
@@ -94,7 +94,7 @@ routes: [{ name: all, to: [s] }]
   it('answers 503 RELAY_ERR_QUEUE_UNAVAILABLE when the event cannot be written', async () => {
     const sink = new RecordingSink();
     const r = await relayWith(`\nsinks: { s: { type: s } }\nroutes: [{ name: all, to: [s] }]\n`, { s: sink });
-    r.queue.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
+    sqliteOf(r).exec(`CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
     const answer = await r.app.inject(signedRequest(sampleEvent('crawl.page')));
     expect(answer.statusCode).toBe(503);
     expect(answer.json().error.code).toBe('RELAY_ERR_QUEUE_UNAVAILABLE');
@@ -132,5 +132,122 @@ describe('logs', () => {
     for (const secret of [SECRET, marker, good.headers['x-firecrawl-signature'].slice(7), forged.headers['x-firecrawl-signature'].slice(7)]) {
       expect(text).not.toContain(secret);
     }
+  });
+});
+
+describe('readiness', () => {
+  // Issue 12 item 8: /readyz answered 503 while a sink was down, taking the ingress out of rotation.
+  it('is 200 while the queue is writable with a sink down, and says which sink and why', async () => {
+    const down = new RecordingSink();
+    down.connectBehaviour = () => {
+      throw new Error('connection refused');
+    };
+    const r = await relayWith(`\nsinks: { down: { type: down } }\nroutes: [{ name: all, to: [down] }]\n`, { down });
+    void r.startDelivery();
+    await until(() => r.readiness().sinks.down?.error !== null && r.readiness().sinks.down?.error !== undefined);
+    const answer = await r.app.inject({ method: 'GET', url: '/readyz' });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ ready: true, queue: { ready: true }, sinks: { down: { ready: false, from: 'last_write' } } });
+    expect(answer.json().sinks.down.error).toMatch(/connection refused/);
+    expect((await r.app.inject(signedRequest(sampleEvent('crawl.page')))).statusCode).toBe(200);
+    const gauge = (await r.metrics.registry.getSingleMetric('relay_sink_up')!.get()).values;
+    expect(gauge).toEqual([expect.objectContaining({ labels: { sink: 'down' }, value: 0 })]);
+  });
+
+  it('reads a sink\'s state from its healthcheck, polled in the background', async () => {
+    let checks = 0;
+    let healthy = false;
+    const registry = registryWith(
+      defineSink({
+        type: 'checked',
+        configSchema: { type: 'object', properties: {} },
+        create: () => ({
+          async deliver() {},
+          async healthcheck() {
+            checks++;
+            if (!healthy) throw new Error('bucket unreachable');
+          },
+        }),
+      }),
+    );
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { c: { type: checked } }\nroutes: [{ name: all, to: [c] }]\n`), registry), registry, { healthcheckIntervalMs: 20 });
+    void relay.startDelivery();
+    await until(() => checks >= 1 && relay!.readiness().sinks.c?.from === 'healthcheck');
+    expect(relay.readiness().sinks.c).toMatchObject({ ready: false, error: 'bucket unreachable' });
+    expect((await relay.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    healthy = true;
+    await until(() => relay!.readiness().sinks.c?.ready === true);
+  });
+});
+
+describe('deliveries that would wait forever', () => {
+  const body = (sinks: string, to: string) => `\nsinks: {${sinks}}\nroutes: [{ name: all, to: [${to}] }]\n`;
+  const metricValue = async (r: Relay, name: string, labels: Record<string, string> = {}) =>
+    (await r.metrics.registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
+
+  // Issue 12 item 6: deliveries of a removed or disabled sink waited forever and filled max_bytes.
+  it('become dead letters at start when their sink was removed or disabled, with that reason', async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const hung = new RecordingSink();
+    hung.behaviour = () => new Promise(() => {});
+    const registry = registryWith(hung.definition('hung'));
+    const first = await testRelay(testConfig(configYaml(tmp.dir, body(' gone: { type: hung }, off: { type: hung } ', 'gone, off')), registry), registry);
+    await first.app.inject(signedRequest(sampleEvent('crawl.page')));
+    await first.close(50);
+
+    relay = await testRelay(
+      testConfig(configYaml(tmp.dir, body(' off: { type: hung, enabled: false }, kept: { type: hung } ', 'off, kept')), registry),
+      registry,
+    );
+    await relay.startDelivery();
+    const letters = await relay.queue.deadLetters.list();
+    expect(letters.map((l) => [l.sink, l.lastError]).sort()).toEqual([
+      ['gone', 'sink no longer configured'],
+      ['off', 'sink disabled'],
+    ]);
+    expect(pendingOf(relay, 'gone') + pendingOf(relay, 'off')).toBe(0);
+    expect(await metricValue(relay, 'relay_dead_letters_parked_total', { sink: 'gone', reason: 'sink_removed' })).toBe(1);
+    expect(await metricValue(relay, 'relay_dead_letters_parked_total', { sink: 'off', reason: 'sink_disabled' })).toBe(1);
+  });
+
+  it('become dead letters when a reload removes their sink', async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const hung = new RecordingSink();
+    hung.behaviour = () => new Promise(() => {});
+    const keep = new RecordingSink();
+    const registry = registryWith(hung.definition('hung'), keep.definition('keep'));
+    relay = await testRelay(testConfig(configYaml(tmp.dir, body(' old: { type: hung, write_timeout_ms: 100 }, k: { type: keep } ', 'old, k')), registry), registry);
+    void relay.startDelivery();
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page')));
+    await until(() => hung.calls === 1);
+    const result = await relay.reload(testConfig(configYaml(tmp.dir, body(' k: { type: keep } ', 'k')), registry), registry, 100);
+    expect(result.removed).toEqual(['old']);
+    expect((await relay.queue.deadLetters.list()).map((l) => [l.sink, l.lastError])).toEqual([['old', 'sink no longer configured']]);
+    expect(pendingOf(relay, 'old')).toBe(0);
+  });
+
+  it('dead letters expire after dead_letters.retention_seconds', async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const refusing = new RecordingSink();
+    refusing.behaviour = () => ({ failed: [{ index: 0, error: new PermanentError('refused for good') }] });
+    const registry = registryWith(refusing.definition('refusing'));
+    const config = testConfig(configYaml(tmp.dir, `\ndead_letters: { retention_seconds: 3600 }${body(' r: { type: refusing } ', 'r')}`), registry);
+    const first = await testRelay(config, registry, { now: () => clock.now });
+    void first.startDelivery();
+    await first.app.inject(signedRequest(sampleEvent('crawl.page')));
+    await until(async () => (await first.queue.deadLetters.list()).length === 1);
+    await first.close(50);
+
+    clock.now += 3601_000;
+    relay = await testRelay(config, registry, { now: () => clock.now });
+    await relay.startDelivery();
+    expect(await relay.queue.deadLetters.list()).toEqual([]);
+    expect(await metricValue(relay, 'relay_dead_letters_expired_total')).toBe(1);
   });
 });

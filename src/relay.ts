@@ -8,10 +8,11 @@ import { describeError } from './errors.js';
 import { ingressState, type IngressState } from './ingress/routes.js';
 import { createLogger } from './logger.js';
 import { RelayMetrics } from './metrics.js';
+import { SinkRunner } from './delivery/sink-runner.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
-import { Dispatcher } from './queue/dispatcher.js';
-import { Queue } from './queue/queue.js';
+import { openSqliteStore } from './queue/sqlite/store.js';
+import type { QueueStore, SinkLimit } from './queue/store.js';
 
 export interface RelayOptions {
   config: RelayConfig;
@@ -20,9 +21,18 @@ export interface RelayOptions {
   metrics?: RelayMetrics;
   now?: () => number;
   random?: () => number;
+  /** How often sinks' `healthcheck()` is polled (15 s). */
+  healthcheckIntervalMs?: number;
 }
 
-const DEDUPE_PRUNE_INTERVAL_MS = 60_000;
+/** Dedupe keys and expired dead letters are pruned this often, in the background. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+/** Why deliveries of a sink that has no runner became dead letters. */
+export const PARK_REASONS = {
+  removed: 'sink no longer configured',
+  disabled: 'sink disabled',
+} as const;
 
 export interface ReloadResult {
   added: string[];
@@ -38,22 +48,25 @@ function brokenSink(error: unknown): Sink {
     async connect() {
       throw new NotConnectedError(`sink could not be created: ${describeError(error)}`);
     },
-    async write() {
+    async deliver() {
       throw new NotConnectedError('sink could not be created');
     },
   };
 }
 
+const limitsOf = (config: RelayConfig): Map<string, SinkLimit> =>
+  new Map(config.sinks.map((s) => [s.name, { maxPendingBytes: s.max_pending_bytes, whenFull: s.when_full }]));
+
 /**
- * The running relay: queue, one dispatcher per sink, and the HTTP app. Construction
+ * The running relay: queue, one runner per sink, and the HTTP app. Construction
  * opens the queue and creates the sinks; `listen` starts serving; `close` drains.
  */
 export class Relay {
   readonly app: FastifyInstance;
-  readonly queue: Queue;
+  readonly queue: QueueStore;
   readonly metrics: RelayMetrics;
   readonly logger: Logger;
-  readonly dispatchers = new Map<string, Dispatcher>();
+  readonly runners = new Map<string, SinkRunner>();
   private readonly sinks = new Map<string, Sink>();
   private draining = false;
   private started = false;
@@ -69,12 +82,13 @@ export class Relay {
     this.state = ingressState(config);
     this.logger = options.logger ?? createLogger(config.log.level);
     this.metrics = options.metrics ?? new RelayMetrics();
-    this.queue = new Queue({
+    this.queue = openSqliteStore({
       dir: config.queue.dir,
       maxBytes: config.queue.max_bytes,
       dedupeWindowSeconds: config.queue.dedupe_window_seconds,
       now: options.now,
     });
+    this.queue.setSinkLimits(limitsOf(config));
     this.app = buildApp({
       config,
       queue: this.queue,
@@ -84,22 +98,24 @@ export class Relay {
       draining: () => this.draining,
       state: () => this.state,
       onReplay: () => {
-        for (const dispatcher of this.dispatchers.values()) dispatcher.notify();
+        for (const runner of this.runners.values()) runner.notify();
       },
     });
   }
 
   static async create(options: RelayOptions): Promise<Relay> {
     const relay = new Relay(options.config, options);
-    relay.metrics.observe(() => {
-      const { pending, dead } = relay.queue.stats();
-      const sinksUp = new Map([...relay.dispatchers].map(([name, d]) => [name, d.isConnected]));
-      return { pending, dead, bytes: relay.queue.usedBytes(), now: Date.now(), sinksUp };
-    });
+    // Maintained counters and each runner's state: a scrape reads no deliveries.
+    relay.metrics.observe(() => ({
+      counters: relay.queue.counters(),
+      bytes: relay.queue.usedBytes(),
+      now: Date.now(),
+      sinksUp: new Map([...relay.runners].map(([name, runner]) => [name, runner.state().up])),
+    }));
     relay.options = options;
     for (const sinkConfig of options.config.sinks) await relay.addSink(sinkConfig, options.registry);
     relay.queue.onEnqueued((touched) => {
-      for (const name of touched) relay.dispatchers.get(name)?.notify();
+      for (const name of touched) relay.runners.get(name)?.notify();
     });
     return relay;
   }
@@ -113,25 +129,26 @@ export class Relay {
 
   private async addSink(config: SinkConfig, registry: SinkRegistry): Promise<void> {
     const sink = await this.createSink(config, registry);
-    const dispatcher = new Dispatcher({
+    const runner = new SinkRunner({
       config,
       sink,
-      queue: this.queue,
+      store: this.queue,
       logger: this.logger.child({ sink: config.name }),
       metrics: this.metrics,
       now: this.options.now,
       random: this.options.random,
+      healthcheckIntervalMs: this.options.healthcheckIntervalMs,
     });
     this.sinks.set(config.name, sink);
-    this.dispatchers.set(config.name, dispatcher);
-    if (this.started) dispatcher.start();
+    this.runners.set(config.name, runner);
+    if (this.started) runner.start();
   }
 
-  /** Stops a sink after its write in flight (or `deadlineMs`); its deliveries stay queued. */
+  /** Stops a sink after its writes in flight (or `deadlineMs`), then closes it; its deliveries stay queued. */
   private async removeSink(name: string, deadlineMs: number): Promise<void> {
-    await this.dispatchers.get(name)?.stop(deadlineMs);
+    await this.runners.get(name)?.stop(deadlineMs);
     const sink = this.sinks.get(name);
-    this.dispatchers.delete(name);
+    this.runners.delete(name);
     this.sinks.delete(name);
     try {
       await sink?.close?.();
@@ -167,12 +184,17 @@ export class Relay {
     const added = [...after.keys()].filter((name) => !before.has(name));
     const changed = [...after.keys()].filter((name) => before.has(name) && !isDeepStrictEqual(before.get(name), after.get(name)));
 
-    // New routes only after the sinks they name exist.
-    await Promise.all([...removed, ...changed].map((name) => this.removeSink(name, deadlineMs)));
-    for (const name of [...changed, ...added]) await this.addSink(after.get(name)!, registry);
+    // New sinks exist before routes name them; routes stop naming removed sinks before
+    // those go, so nothing is routed to a sink without a runner. Changed sinks keep
+    // their name: their deliveries wait in their lanes while the sink is recreated.
+    for (const name of added) await this.addSink(after.get(name)!, registry);
     this.current = next;
     this.state = ingressState(next);
+    this.queue.setSinkLimits(limitsOf(next));
     this.logger.level = next.log.level;
+    await Promise.all([...removed, ...changed].map((name) => this.removeSink(name, deadlineMs)));
+    for (const name of changed) await this.addSink(after.get(name)!, registry);
+    await this.parkOrphans();
     return { added, changed, removed, needsRestart };
   }
 
@@ -190,35 +212,65 @@ export class Relay {
 
   readiness(): Readiness {
     const sinks: Record<string, SinkReadiness> = {};
-    for (const [name, dispatcher] of this.dispatchers) {
-      sinks[name] = { ready: dispatcher.isConnected, error: dispatcher.error };
+    for (const [name, runner] of this.runners) {
+      const { up, error, from } = runner.state();
+      sinks[name] = { ready: up, error, from };
     }
     return { queue: this.queue.writable(), sinks };
   }
 
-  /** Starts delivering what the queue holds (also what a previous run left). */
-  startDelivery(): void {
-    this.started = true;
-    const { pending } = this.queue.stats();
-    for (const [sink, { count }] of pending) {
-      if (!this.dispatchers.has(sink)) {
-        this.logger.warn({ sink, count }, 'deliveries wait for a sink that is no longer configured');
-      } else if (count > 0) this.logger.info({ sink, count }, 'resuming pending deliveries');
-    }
-    for (const dispatcher of this.dispatchers.values()) dispatcher.start();
-    this.pruneTimer = setInterval(() => {
-      try {
-        this.queue.pruneDedupe();
-      } catch (err) {
-        this.logger.warn({ err: describeError(err) }, 'dedupe prune failed');
+  /**
+   * Deliveries of sinks with no runner (removed from the config, or disabled) would wait
+   * forever and fill the queue: they become dead letters with the reason, replayable once
+   * the sink is back.
+   */
+  private async parkOrphans(): Promise<void> {
+    const disabled = new Set(this.current.disabledSinks);
+    const reason = (sink: string): string => (disabled.has(sink) ? PARK_REASONS.disabled : PARK_REASONS.removed);
+    try {
+      const parked = await this.queue.parkSinksExcept(new Set(this.runners.keys()), reason);
+      for (const [sink, count] of parked) {
+        if (count === 0) continue;
+        this.metrics.deadLettersParked.inc({ sink, reason: disabled.has(sink) ? 'sink_disabled' : 'sink_removed' }, count);
+        this.logger.warn({ sink, count, reason: reason(sink) }, 'deliveries of a sink without a runner became dead letters');
       }
-    }, DEDUPE_PRUNE_INTERVAL_MS);
+    } catch (err) {
+      this.logger.error({ err: describeError(err) }, 'parking deliveries of removed sinks failed');
+    }
+  }
+
+  /** Background upkeep: forget old dedupe keys, expire old dead letters. */
+  private async prune(): Promise<void> {
+    // Also catches a delivery routed by a request that matched the old routes during a reload.
+    await this.parkOrphans();
+    try {
+      await this.queue.pruneDedupe();
+      const expired = await this.queue.deadLetters.expire((this.options.now ?? Date.now)() - this.current.dead_letters.retention_seconds * 1000);
+      if (expired > 0) {
+        this.metrics.deadLettersExpired.inc(expired);
+        this.logger.info({ count: expired }, 'expired dead letters dropped');
+      }
+    } catch (err) {
+      this.logger.warn({ err: describeError(err) }, 'queue prune failed');
+    }
+  }
+
+  /** Starts delivering what the queue holds (also what a previous run left). */
+  async startDelivery(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const [sink, { pending }] of this.queue.counters()) {
+      if (pending > 0 && this.runners.has(sink)) this.logger.info({ sink, count: pending }, 'resuming pending deliveries');
+    }
+    for (const runner of this.runners.values()) runner.start();
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
+    await this.prune();
   }
 
   /** Listens on the configured host and port (or `port` when given, 0 for any). */
   async listen(port = this.config.server.port): Promise<string> {
-    this.startDelivery();
+    await this.startDelivery();
     return this.app.listen({ host: this.config.server.host, port });
   }
 
@@ -232,7 +284,7 @@ export class Relay {
     this.draining = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.app.close();
-    await Promise.all([...this.dispatchers.values()].map((d) => d.stop(deadlineMs)));
+    await Promise.all([...this.runners.values()].map((runner) => runner.stop(deadlineMs)));
     await Promise.all(
       [...this.sinks].map(async ([name, sink]) => {
         try {
@@ -242,6 +294,6 @@ export class Relay {
         }
       }),
     );
-    this.queue.close();
+    await this.queue.close();
   }
 }

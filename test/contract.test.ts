@@ -5,7 +5,11 @@ import { fileDestination, httpDestination } from './contract/destinations.js';
 import { sinkContract } from './contract/sink-contract.js';
 
 const PLUGINS = fileURLToPath(new URL('../plugins/', import.meta.url));
-const jobOfEvent = (body: string): string => (JSON.parse(body) as { id: string }).id;
+/** `<job id>:<error text>` of a forwarded Firecrawl body. */
+const eventOfBody = (body: string): string => {
+  const event = JSON.parse(body) as { id: string; error: string };
+  return `${event.id}:${event.error}`;
+};
 
 sinkContract({ name: 'file (built in)', type: 'file', registry: builtinSinks, destination: fileDestination, slowable: false });
 
@@ -13,14 +17,21 @@ sinkContract({
   name: 'webhook (built in)',
   type: 'webhook',
   registry: builtinSinks,
-  destination: () => httpDestination((url) => `url: ${url}\nsignature: { scheme: firecrawl, secret: s }`, jobOfEvent, 410),
+  destination: () => httpDestination((url) => `url: ${url}\nsignature: { scheme: firecrawl, secret: s }`, eventOfBody, 410),
 });
 
 sinkContract({
   name: 'slack (built in)',
   type: 'slack',
   registry: builtinSinks,
-  destination: () => httpDestination((url) => `url: ${url}`, (body) => /job (\S+?):/.exec((JSON.parse(body) as { text: string }).text)?.[1] ?? '?'),
+  destination: () =>
+    httpDestination(
+      (url) => `url: ${url}`,
+      (body) => {
+        const [, job, error] = /job (\S+?): (.*)$/.exec((JSON.parse(body) as { text: string }).text) ?? [];
+        return `${job ?? '?'}:${error ?? '?'}`;
+      },
+    ),
 });
 
 sinkContract({
@@ -30,6 +41,9 @@ sinkContract({
   destination: () =>
     httpDestination(
       (url) => `url: ${url}`,
-      (body) => /job (\S+)$/.exec((JSON.parse(body) as { embeds: Array<{ title: string }> }).embeds[0]!.title)?.[1] ?? '?',
+      (body) => {
+        const embed = (JSON.parse(body) as { embeds: Array<{ title: string; description: string }> }).embeds[0]!;
+        return `${/job (\S+)$/.exec(embed.title)?.[1] ?? '?'}:${embed.description}`;
+      },
     ),
 });

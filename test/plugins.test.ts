@@ -7,6 +7,7 @@ import { loadPlugins } from '../src/plugins/load-plugins.js';
 import type { Relay } from '../src/relay.js';
 import { builtinSinks } from '../src/sinks/registry.js';
 import { configYaml, tempDir, testConfig, testRelay } from './helpers/relay.js';
+import { pendingOf } from './helpers/queue.js';
 import { until } from './helpers/sinks.js';
 import { sampleEvent, signedRequest } from './helpers/webhooks.js';
 
@@ -19,6 +20,7 @@ let cleanup = (): void => {};
 
 const PLUGIN = (type: string, body: string, extra = '') => `
 import { defineSink, PermanentError } from 'firecrawl-relay/plugin-api';
+import { pendingOf } from './helpers/queue.js';
 ${extra}
 export default defineSink<{ label?: string }>({
   type: '${type}',
@@ -117,7 +119,7 @@ describe('a broken plugin affects only its own deliveries', () => {
     const file = join(out, 'events.jsonl');
     await until(() => existsSync(file) && readFileSync(file, 'utf8').trim().split('\n').length === 5, 5000);
     // The lines are written before the dispatcher records the delivery: wait for that too.
-    await until(() => !relay!.queue.stats().pending.has('archive'), 5000);
+    await until(() => pendingOf(relay!, 'archive') === 0, 5000);
     expect(relay.readiness().sinks.archive?.ready).toBe(true);
     expect((await relay.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });

@@ -1,14 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RelayError } from '../errors.js';
-import type { DeadLetterFilter, DeadLetters } from '../queue/dead-letters.js';
+import type { DeadLetterFilter, DeadLetterStore } from '../queue/store.js';
 
 export interface AdminDeps {
   /** '' turns the API off. */
   token: string;
-  deadLetters: DeadLetters;
-  /** Called after a replay, so the dispatchers look at the queue at once. */
-  onReplay: () => void;
+  deadLetters: DeadLetterStore;
+  /** Called after a replay put something back (the store also tells its enqueue listeners). */
+  onReplay?: () => void;
 }
 
 type Query = Record<string, string | undefined>;
@@ -84,23 +84,23 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       const q = request.query as Query;
       const limit = q.limit === undefined ? 100 : Number(q.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new RelayError('RELAY_ERR_ADMIN_BAD_REQUEST', [`expected limit as a positive integer, got "${q.limit}"`]);
-      const letters = deps.deadLetters.list({ ...filterOf(q), limit });
+      const letters = await deps.deadLetters.list({ ...filterOf(q), limit });
       return { count: letters.length, dead_letters: letters };
     });
 
     admin.get('/admin/dead-letters/:id', async (request) => {
       const { id } = request.params as { id: string };
-      const letter = /^\d+$/.test(id) ? deps.deadLetters.get(Number(id)) : undefined;
+      const letter = /^\d+$/.test(id) ? await deps.deadLetters.get(Number(id)) : undefined;
       if (!letter) throw new RelayError('RELAY_ERR_ADMIN_NOT_FOUND', [id]);
       return { ...letter, body: JSON.parse(letter.body.toString('utf8')) as unknown };
     });
 
     admin.post('/admin/dead-letters/replay', async (request) => {
-      const replayed = deps.deadLetters.replay(selectionOf(request.body));
-      if (replayed > 0) deps.onReplay();
+      const replayed = await deps.deadLetters.replay(selectionOf(request.body));
+      if (replayed > 0) deps.onReplay?.();
       return { replayed };
     });
 
-    admin.post('/admin/dead-letters/drop', async (request) => ({ dropped: deps.deadLetters.drop(selectionOf(request.body)) }));
+    admin.post('/admin/dead-letters/drop', async (request) => ({ dropped: await deps.deadLetters.drop(selectionOf(request.body)) }));
   });
 }

@@ -1,5 +1,5 @@
-import { DeadLetters, type DeadLetterFilter } from '../queue/dead-letters.js';
-import { Queue } from '../queue/queue.js';
+import { openSqliteStore } from '../queue/sqlite/store.js';
+import type { DeadLetterFilter } from '../queue/store.js';
 import type { RelayConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
 
@@ -19,15 +19,15 @@ function progress(done: number, total: number): void {
 }
 
 /** `firecrawl-relay dlq list|show|replay|drop` on the queue folder, with or without a running relay. */
-export function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => void): void {
-  const queue = new Queue({ dir: config.queue.dir, maxBytes: config.queue.max_bytes, dedupeWindowSeconds: 0 });
+export async function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => void): Promise<void> {
+  const queue = openSqliteStore({ dir: config.queue.dir, maxBytes: config.queue.max_bytes, dedupeWindowSeconds: 0 });
   try {
-    const letters = new DeadLetters(queue.db);
+    const letters = queue.deadLetters;
     const filter: DeadLetterFilter = args.ids.length ? { ...args.filter, ids: args.ids } : args.filter;
     const narrowed = args.ids.length > 0 || Object.values(args.filter).some((v) => v !== undefined);
     switch (args.action) {
       case 'list': {
-        const rows = letters.list(filter);
+        const rows = await letters.list(filter);
         for (const r of rows) {
           out(`${r.id}\t${r.sink}\t${r.type}\t${r.jobId}\tattempts=${r.attempts}\t${new Date(r.failedAt).toISOString()}\t${r.lastError ?? ''}`);
         }
@@ -36,7 +36,7 @@ export function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => v
       }
       case 'show': {
         for (const id of args.ids) {
-          const letter = letters.get(id);
+          const letter = await letters.get(id);
           if (!letter) out(`${id}: no such dead letter`);
           else out(JSON.stringify({ ...letter, body: JSON.parse(letter.body.toString('utf8')) as unknown }, null, 2));
         }
@@ -47,7 +47,7 @@ export function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => v
         if (!narrowed && !args.all) {
           throw new RelayError('RELAY_ERR_CLI_USAGE', [`dlq ${args.action} needs ids, a filter (--sink, --type, --job, --since) or --all`]);
         }
-        const count = args.action === 'replay' ? letters.replayInChunks(filter, 1000, progress) : letters.drop(filter);
+        const count = args.action === 'replay' ? await letters.replayInChunks(filter, 1000, progress) : await letters.drop(filter);
         out(`${args.action === 'replay' ? 'replayed' : 'dropped'} ${count} dead letter${count === 1 ? '' : 's'}`);
         return;
       }
@@ -55,6 +55,6 @@ export function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => v
         throw new RelayError('RELAY_ERR_CLI_USAGE', [`unknown dlq action "${args.action}" (known: list, show, replay, drop)`]);
     }
   } finally {
-    queue.close();
+    await queue.close();
   }
 }

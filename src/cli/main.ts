@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
       const [action = 'list', ...ids] = rest;
       const since = values.since === undefined ? undefined : Date.parse(values.since);
       if (since !== undefined && Number.isNaN(since)) usage(`--since takes an ISO date, got "${values.since}"`);
-      dlq(
+      await dlq(
         (await loadConfig(values.config)).config,
         {
           action,

@@ -100,6 +100,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     plugins: { dir: resolve(dir, doc.plugins.dir) },
     sources,
     queue: { ...doc.queue, dir: resolve(dir, doc.queue.dir) },
+    dead_letters: doc.dead_letters,
     sinks,
     routes,
     router,
@@ -115,6 +116,7 @@ interface RawConfig {
   plugins: { dir: string };
   sources: Record<string, { path: string; secrets?: string[]; auth: string | { header: string; tokens: string[] }; dedupe: boolean }>;
   queue: RelayConfig['queue'];
+  dead_letters: RelayConfig['dead_letters'];
   sinks: Record<
     string,
     Record<string, unknown> & {
@@ -125,6 +127,10 @@ interface RawConfig {
       batch_max_bytes: number;
       batch_linger_ms: number;
       write_timeout_ms: number;
+      max_in_flight?: number;
+      rate_limit?: { per_second: number; burst?: number };
+      max_pending_bytes: number;
+      when_full: 'dead_letter' | 'reject';
     }
   >;
   routes: Array<{ name: string; match: MatchConfig; to: string[] }>;
@@ -187,6 +193,25 @@ function retryKeysWritten(raw: unknown): Map<string, Set<string>> {
   return written;
 }
 
+/** Default per-event concurrency when neither the file nor the sink type gives one. */
+const DEFAULT_MAX_IN_FLIGHT = 8;
+
+/** Framework-run settings: the file's keys, else the sink type's defaults. */
+function deliverySettings(
+  raw: RawConfig['sinks'][string],
+  definition: SinkDefinition<unknown> | undefined,
+): Pick<SinkConfig, 'max_in_flight' | 'rate_limit' | 'max_pending_bytes' | 'when_full'> {
+  const defaults = definition?.deliveryDefaults;
+  const rate = raw.rate_limit ?? defaults?.rate_limit;
+  return {
+    max_in_flight: raw.max_in_flight ?? defaults?.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
+    // A burst of one second's worth unless given.
+    rate_limit: rate ? { per_second: rate.per_second, burst: rate.burst ?? Math.max(1, Math.ceil(rate.per_second)) } : null,
+    max_pending_bytes: raw.max_pending_bytes,
+    when_full: raw.when_full,
+  };
+}
+
 function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, writtenRetryKeys: Map<string, Set<string>>): SinkConfig[] {
   const known = [...registry.keys()].sort().join(', ');
   return Object.entries(doc.sinks).map(([name, raw]) => {
@@ -220,6 +245,7 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, 
       batch_max_bytes: raw.batch_max_bytes,
       batch_linger_ms: raw.batch_linger_ms,
       write_timeout_ms: raw.write_timeout_ms,
+      ...deliverySettings(raw, definition),
       options,
     };
   });

@@ -31,6 +31,10 @@ export const COMMON_SINK_KEYS = [
   'batch_max_bytes',
   'batch_linger_ms',
   'write_timeout_ms',
+  'max_in_flight',
+  'rate_limit',
+  'max_pending_bytes',
+  'when_full',
 ] as const;
 
 const SINK_SCHEMA = {
@@ -48,6 +52,23 @@ const SINK_SCHEMA = {
     // Wait this long for a short batch to fill up (fewer, larger writes; Kafka's linger.ms).
     batch_linger_ms: { type: 'integer', minimum: 0, maximum: 60_000, default: 0 },
     write_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
+    // Per-event sinks: jobs delivered side by side (default: the sink type's, else 8).
+    max_in_flight: { type: 'integer', minimum: 1, maximum: 1000 },
+    // Events per second with a burst, run by the relay (default: the sink type's, else none).
+    rate_limit: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['per_second'],
+      properties: {
+        per_second: { type: 'number', exclusiveMinimum: 0 },
+        burst: { type: 'integer', minimum: 1 },
+      },
+    },
+    // Body bytes this sink's pending deliveries may hold before `when_full` applies (256 MiB),
+    // so that one stuck destination cannot fill the queue every other sink shares.
+    max_pending_bytes: { type: 'integer', minimum: 1024, default: 268_435_456 },
+    // dead_letter: the new delivery is parked as a dead letter (replayable); reject: 503.
+    when_full: { enum: ['dead_letter', 'reject'], default: 'dead_letter' },
   },
 } as const;
 
@@ -181,6 +202,15 @@ export const CONFIG_SCHEMA = {
         dir: { type: 'string', minLength: 1, default: './data/queue' },
         max_bytes: { type: 'integer', minimum: 1_048_576, default: 1_073_741_824 },
         dedupe_window_seconds: { type: 'integer', minimum: 0, default: 86_400 },
+      },
+    },
+    dead_letters: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // How long a dead letter is kept for replay before it is dropped (7 days).
+        retention_seconds: { type: 'integer', minimum: 60, default: 604_800 },
       },
     },
     sinks: {

@@ -26,6 +26,13 @@ export interface SinkConfig {
   batch_max_bytes: number;
   batch_linger_ms: number;
   write_timeout_ms: number;
+  /** Per-event sinks: jobs (lanes) delivered side by side. */
+  max_in_flight: number;
+  /** Events per second with a burst, run by the relay; null for none. */
+  rate_limit: { per_second: number; burst: number } | null;
+  /** Pending body bytes of this sink past which `when_full` applies. */
+  max_pending_bytes: number;
+  when_full: 'dead_letter' | 'reject';
   /** The sink's own options, validated against its definition's schema, defaults filled. */
   options: Record<string, unknown>;
 }
@@ -71,6 +78,8 @@ export interface RelayConfig {
   plugins: { dir: string };
   sources: SourceConfig[];
   queue: { dir: string; max_bytes: number; dedupe_window_seconds: number };
+  /** Dead letters older than this are dropped in the background. */
+  dead_letters: { retention_seconds: number };
   sinks: SinkConfig[];
   routes: RouteConfig[];
   router: Router;

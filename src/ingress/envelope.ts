@@ -28,6 +28,33 @@ export interface Envelope {
   payload: FirecrawlPayload;
   type: string;
   jobId: string;
+  /** The bytes to store and hand to sinks: as received, less a leading UTF-8 BOM. */
+  body: Buffer;
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** The body less a leading UTF-8 BOM (JSON.parse refuses one; the stored body must parse). */
+export function withoutBom(body: Buffer): Buffer {
+  return body.subarray(0, 3).equals(BOM) ? body.subarray(3) : body;
+}
+
+/**
+ * The one normal form of a payload every sink sees: `id` filled from a legacy `jobId`,
+ * `metadata` an object. Used at ingress and again when a stored body becomes an event.
+ */
+export function normalizePayload(value: FirecrawlPayload & { jobId?: string }, jobId = value.id ?? value.jobId!): FirecrawlPayload {
+  return { ...value, id: jobId, metadata: value.metadata ?? {} };
+}
+
+/**
+ * A stored body as the payload sinks see. Throws when it does not parse: that event's own
+ * failure (a body stored by an older release may still carry a BOM; it is skipped here too).
+ */
+export function payloadOf(body: Buffer, jobId: string): FirecrawlPayload {
+  const value: unknown = JSON.parse(withoutBom(body).toString('utf8'));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('stored body is not a JSON object');
+  return normalizePayload(value as FirecrawlPayload, (value as { id?: string }).id ?? jobId);
 }
 
 /** What identifies a retried delivery: `webhookId` when the sender gave one, else the body's SHA-256. */
@@ -45,7 +72,8 @@ function why(): string {
 }
 
 /** Decodes, parses and checks a verified body; throws a RelayError answered as 400. */
-export function parseEnvelope(body: Buffer): Envelope {
+export function parseEnvelope(received: Buffer): Envelope {
+  const body = withoutBom(received);
   let text: string;
   try {
     text = utf8.decode(body);
@@ -68,7 +96,6 @@ export function parseEnvelope(body: Buffer): Envelope {
     }
   }
   if (!validate(value)) throw new RelayError('RELAY_ERR_INGRESS_ENVELOPE_INVALID', [why()]);
-  const payload = value as FirecrawlPayload & { jobId?: string };
-  const jobId = payload.id ?? payload.jobId!;
-  return { payload: { ...payload, id: jobId, metadata: payload.metadata ?? {} }, type: payload.type, jobId };
+  const payload = normalizePayload(value as FirecrawlPayload & { jobId?: string });
+  return { payload, type: payload.type, jobId: payload.id, body };
 }

@@ -2,8 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from './verify.js';
 import type { Relay } from '../relay.js';
 import { SECOND_SECRET, SECRET, configYaml, registryWith, tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
-import { RecordingSink } from '../../test/helpers/sinks.js';
+import { RecordingSink, until } from '../../test/helpers/sinks.js';
 import { sampleEvent, sampleTypes, signedRequest } from '../../test/helpers/webhooks.js';
+import { sqliteOf } from '../../test/helpers/queue.js';
 
 const PAGE = sampleEvent('crawl.page');
 const BODY = JSON.stringify(PAGE);
@@ -13,7 +14,7 @@ let cleanup: () => void;
 let recorder: RecordingSink;
 
 function stored(): { events: number; deliveries: number } {
-  const db = relay.queue.db;
+  const db = sqliteOf(relay);
   return {
     events: (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n,
     deliveries: (db.prepare('SELECT COUNT(*) AS n FROM deliveries').get() as { n: number }).n,
@@ -184,7 +185,7 @@ describe('body and envelope', () => {
     const { id, ...legacy } = sampleEvent('crawl.completed');
     const response = await relay.app.inject(signedRequest({ ...legacy, jobId: 'legacy-job-1' }));
     expect(response.statusCode).toBe(200);
-    const row = relay.queue.db.prepare('SELECT job_id FROM events').get() as { job_id: string };
+    const row = sqliteOf(relay).prepare('SELECT job_id FROM events').get() as { job_id: string };
     expect(row.job_id).toBe('legacy-job-1');
     expect(id).toBeDefined();
   });
@@ -223,6 +224,29 @@ describe('body and envelope', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json().error.code).toBe(code);
     expect(stored().events).toBe(0);
+  });
+
+  // Issue 12 item 2: the BOM was stripped to check the body, then stored; the delivery's
+  // parse failed and took its whole batch to the dead letters.
+  it('accepts a body with a UTF-8 BOM (signed as sent), stores it without the BOM, and delivers it', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(sampleEvent('crawl.page', { id: 'bom-job' })))]);
+    expect((await relay.app.inject(signedRequest(body))).statusCode).toBe(200);
+    void relay.startDelivery();
+    await until(() => recorder.events.length === 1);
+    const [event] = recorder.events;
+    expect(event!.raw.subarray(0, 1).toString()).toBe('{');
+    expect(event!.payload.id).toBe('bom-job');
+    expect(event!.jobId).toBe('bom-job');
+  });
+
+  // Issue 12 item 7: ingress defaulted metadata to {}, the delivery's own parse did not.
+  it('hands sinks the payload as ingress normalised it: metadata {} and id from a legacy jobId', async () => {
+    const { id: _id, metadata: _metadata, ...bare } = sampleEvent('crawl.completed');
+    expect((await relay.app.inject(signedRequest({ ...bare, jobId: 'legacy-2' }))).statusCode).toBe(200);
+    void relay.startDelivery();
+    await until(() => recorder.events.length === 1);
+    expect(recorder.events[0]!.payload.metadata).toEqual({});
+    expect(recorder.events[0]!.payload.id).toBe('legacy-2');
   });
 
   it('answers 400 to invalid UTF-8', async () => {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { RelayConfig, SourceConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
-import type { Queue } from '../queue/queue.js';
+import type { QueueStore } from '../queue/store.js';
 import { isKnownEventType } from '../routing/event-types.js';
 import { dedupeKeyOf, parseEnvelope } from './envelope.js';
 import { InflightBodies } from './inflight.js';
@@ -25,7 +25,7 @@ export function ingressState(config: RelayConfig): IngressState {
 
 export interface IngressDeps {
   config: RelayConfig;
-  queue: Queue;
+  queue: QueueStore;
   metrics: RelayMetrics;
   logger: Logger;
   /** The current state; the config above only fixes the paths listened on. */
@@ -67,18 +67,19 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
     // A source removed by a reload: its path stays bound until restart, but answers 404.
     if (!current) return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_INGRESS_NOT_FOUND', ['POST', path]));
     const { source, verify } = current;
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const denied = verify(request.headers, body);
+    const received = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    // The signature covers the bytes as received; what is stored is the parsed envelope's body.
+    const denied = verify(request.headers, received);
     if (denied) return rejectWebhook(deps, request, reply, denied);
 
     let envelope;
     try {
-      envelope = parseEnvelope(body);
+      envelope = parseEnvelope(received);
     } catch (err) {
       if (err instanceof RelayError) return rejectWebhook(deps, request, reply, err);
       throw err;
     }
-    const { payload, type, jobId } = envelope;
+    const { payload, type, jobId, body } = envelope;
     const { sinks, routes } = router.match(payload, source.name);
 
     let result;
@@ -97,6 +98,11 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
       throw err;
     }
 
+    for (const sink of result.parked) {
+      // The sink's max_pending_bytes was reached: stored, but parked at once (replayable).
+      deps.metrics.deadLettersParked.inc({ sink, reason: 'sink_full' });
+      log.debug({ sink, type, job: jobId }, 'sink over max_pending_bytes: delivery parked as a dead letter');
+    }
     const known = isKnownEventType(type);
     if (result.duplicate) {
       deps.metrics.eventsDuplicate.inc({ source: source.name });

@@ -5,6 +5,9 @@
 import type { SinkDefinition } from './types.js';
 
 export type {
+  BatchSink,
+  DeliveryDefaults,
+  EventSink,
   FirecrawlPayload,
   JsonSchema,
   OptionProblem,

@@ -35,28 +35,83 @@ export interface RelayEvent {
 
 /** What `write` may resolve with when only some events of a batch failed. */
 export interface WriteResult {
-  /** Indexes into the batch of the events that failed, each with its error. */
+  /**
+   * Indexes into the batch of the events that failed, each with its error. An event of a
+   * job that failed means every later event of that job in the batch was not delivered
+   * either: the sink must not have delivered them (the relay retries the job's lane from
+   * its first failure, and later events of that lane are not counted as attempts).
+   */
   failed: ReadonlyArray<{ index: number; error: unknown }>;
 }
 
-/**
- * A sink's lifecycle, driven by the relay:
- *
- * 1. `connect()` once before the first write, and again (with backoff) after it threw or
- *    after a write threw `NotConnectedError`. Until it resolves, deliveries wait in the queue.
- * 2. `write(batch)` one batch at a time, never concurrently for one sink. Resolve only once
- *    the destination accepted every event; the relay then removes them from the queue. To
- *    fail some events, resolve `{ failed: [...] }`; to fail all, throw. Failed events are
- *    retried with backoff unless the error is a `PermanentError` (straight to dead letters).
- *    The relay aborts `signal` when a write takes longer than the sink's `write_timeout_ms`.
- * 3. `healthcheck()`, if present, answers readiness probes: throw when not able to deliver.
- * 4. `close()` once at shutdown or config reload, after the last write settled.
- */
-export interface Sink {
+/** The relay's lifecycle calls, shared by both forms of sink. */
+interface SinkLifecycle {
+  /**
+   * Once before the first write, and again (with backoff) after it threw or after a write
+   * reported `NotConnectedError` (thrown, or for some events). Until it resolves, the
+   * sink's deliveries wait in the queue and no attempt is counted.
+   */
   connect?(signal: AbortSignal): Promise<void>;
-  write(batch: readonly RelayEvent[], signal: AbortSignal): Promise<void | WriteResult>;
-  healthcheck?(): Promise<void>;
+  /**
+   * Polled in the background (not per probe) with a timeout; throw when the destination
+   * cannot take writes. Reported in `/readyz` and `relay_sink_up`; never gates ingress.
+   */
+  healthcheck?(signal: AbortSignal): Promise<void>;
+  /**
+   * Once at shutdown or when a reload removes or changes the sink, after every write in
+   * flight settled (or, for a write that ignores its signal, after the shutdown deadline).
+   */
   close?(): Promise<void>;
+}
+
+/**
+ * A per-event sink: the relay calls `deliver` for one event at a time of each job, and
+ * runs up to `max_in_flight` jobs side by side (the relay owns concurrency and
+ * `rate_limit`; the sink keeps none of its own).
+ *
+ * Order: events of one job (one lane) reach `deliver` in the order they were accepted,
+ * each only after the previous one resolved. Resolve once the destination accepted the
+ * event; throw to fail it, and the job's later events wait until it succeeds (backoff),
+ * or until it is dead-lettered (a `PermanentError`, or retries exhausted).
+ *
+ * `signal` aborts on `write_timeout_ms` and at shutdown: stop the work and reject. The
+ * relay waits for the promise either way, and starts nothing in that slot before it
+ * settles. A call aborted at shutdown is not counted as an attempt.
+ */
+export interface EventSink extends SinkLifecycle {
+  deliver(event: RelayEvent, signal: AbortSignal): Promise<void>;
+  write?: never;
+}
+
+/**
+ * A batch-native sink (e.g. Kafka, where one produce request keeps a partition's order):
+ * one `write` at a time, never concurrently. A batch holds the head events of several
+ * jobs, each job's events consecutive and in order.
+ *
+ * Resolve once the destination accepted every event. To fail some, resolve
+ * `{ failed: [...] }` (see `WriteResult` for what it must mean); throwing means the
+ * destination is unreachable: the whole batch is retried and the sink pauses with backoff.
+ * `signal` aborts on `write_timeout_ms` and at shutdown, as for `deliver`.
+ */
+export interface BatchSink extends SinkLifecycle {
+  write(batch: readonly RelayEvent[], signal: AbortSignal): Promise<void | WriteResult>;
+  deliver?: never;
+}
+
+/**
+ * What `create` returns: a per-event sink (`deliver`) or a batch-native one (`write`).
+ * Errors: `RetryableError` (optionally with `retryAfterMs`, which pauses the whole sink
+ * until then, as a 429 asks), `PermanentError` (straight to the dead letters),
+ * `NotConnectedError` (the sink reconnects; no attempt counted); any other error is retryable.
+ */
+export type Sink = EventSink | BatchSink;
+
+/** Framework-run settings a sink type may give defaults for (the user's keys win). */
+export interface DeliveryDefaults {
+  /** Per-event sinks: jobs delivered side by side. */
+  max_in_flight?: number;
+  /** Events per second, with a burst; e.g. Slack's one message per second. */
+  rate_limit?: { per_second: number; burst: number };
 }
 
 /** Handed to `create`: what a sink instance may use of the relay. */
@@ -96,6 +151,8 @@ export interface SinkDefinition<Options = Record<string, unknown>> {
   readonly configSchema: JsonSchema;
   /** Retry settings this kind of sink wants by default; the user's `retry:` keys win. */
   readonly retryDefaults?: Partial<RetryDefaults>;
+  /** `max_in_flight` and `rate_limit` this kind of sink wants by default. */
+  readonly deliveryDefaults?: DeliveryDefaults;
   /**
    * Checks beyond the schema, at load (e.g. that a template can resolve). Each problem
    * is shown like any config error, at the file line of `path` inside the sink's options.

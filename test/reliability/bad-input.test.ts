@@ -5,6 +5,7 @@ import { sign } from '../../src/ingress/verify.js';
 import type { Relay } from '../../src/relay.js';
 import { SECRET, configYaml, tempDir, testConfig, testRelay } from '../helpers/relay.js';
 import { sampleEvent, signedRequest } from '../helpers/webhooks.js';
+import { sqliteOf } from '../helpers/queue.js';
 
 let relay: Relay;
 let cleanup: () => void;
@@ -22,7 +23,7 @@ afterAll(async () => {
   cleanup();
 });
 
-const stored = (): number => (relay.queue.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+const stored = (): number => (sqliteOf(relay).prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
 const CODES = new Set(Object.keys(ERRORS));
 let validSeq = 0;
 

@@ -1,7 +1,10 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import type { BatchSink, RelayEvent } from '../../plugin-api/index.js';
 import type { Relay } from '../../relay.js';
+import fileSink from './index.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { until } from '../../../test/helpers/sinks.js';
 import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
@@ -98,5 +101,42 @@ scraped_at: 2025-09-03T21:11:25.636Z
     await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: '../../../etc' })));
     await until(() => lines().length === 1);
     expect(readdirSync(join(dir, 'out', 'pages', 'crawl'))).toEqual(['__.._.._etc']);
+  });
+});
+
+describe('file sink, one batch', () => {
+  const eventOf = (jobId: string, scrapeId: string, n: number): RelayEvent => {
+    const payload = sampleEvent('crawl.page', { id: jobId, data: [{ markdown: `page ${n}`, metadata: { url: 'https://e.com/', scrapeId } }] });
+    return { deliveryId: String(n), eventId: String(n), source: 'firecrawl', receivedAt: new Date(0), attempt: 1, type: 'crawl.page', jobId, success: true, payload: payload as never, raw: Buffer.from(JSON.stringify(payload)) };
+  };
+  const create = async (out: string) =>
+    (await fileSink.create({ dir: out, jsonl: 'events.jsonl', markdown: true, page_concurrency: 4 }, { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' })) as BatchSink;
+
+  it('fails only the event whose page name is too long, and leaves out the later events of its job (issue item 2)', async () => {
+    const out = join(dir, 'batch');
+    const sink = await create(out);
+    await sink.connect?.(new AbortController().signal);
+    const batch = [eventOf('j1', 's1', 1), eventOf('bad', 'x'.repeat(300), 2), eventOf('bad', 's3', 3), eventOf('j2', 's4', 4), eventOf('j3', 's5', 5)];
+    const result = await sink.write(batch, new AbortController().signal);
+    expect(result?.failed.map((f) => f.index)).toEqual([1]);
+    expect(String((result!.failed[0]!.error as Error).message)).toMatch(/could not be named/);
+    const written = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { data: Array<{ markdown: string }> }).data[0]!.markdown);
+    expect(written).toEqual(['page 1', 'page 4', 'page 5']);
+  });
+
+  it('honours its abort signal: an aborted write stops and appends no line (issue item 3)', async () => {
+    const out = join(dir, 'aborted');
+    const sink = await create(out);
+    await sink.connect?.(new AbortController().signal);
+    const pages = Array.from({ length: 2000 }, (_, i) => ({ markdown: `page ${i}`, metadata: { url: 'https://e.com/', scrapeId: `s${i}` } }));
+    const payload = sampleEvent('crawl.completed', { id: 'big', data: pages });
+    const big: RelayEvent = { ...eventOf('big', 's', 1), type: 'batch_scrape.completed', payload: payload as never };
+    const controller = new AbortController();
+    const writing = sink.write([big], controller.signal);
+    controller.abort(new Error('write_timeout_ms'));
+    await expect(writing).rejects.toThrow();
+    expect(existsSync(join(out, 'events.jsonl'))).toBe(false);
+    const folder = join(out, 'pages', 'batch_scrape', 'big');
+    expect(existsSync(folder) ? readdirSync(folder).length : 0).toBeLessThan(2000);
   });
 });

@@ -26,7 +26,7 @@ export default defineSink<KafkaSinkOptions>({
       requestTimeout: options.request_timeout_ms,
       retry: CLIENT_RETRY,
       logLevel: logLevel.WARN,
-      // The dispatcher reports failures once per batch; kafkajs's own lines go to debug.
+      // The relay reports failures once per batch; kafkajs's own lines go to debug.
       logCreator: () => ({ namespace, log }) => ctx.logger.debug({ namespace, error: log.error }, `kafkajs: ${log.message}`),
     });
     const producer = kafka.producer({
@@ -72,7 +72,8 @@ export default defineSink<KafkaSinkOptions>({
         }
       },
 
-      async write(batch): Promise<WriteResult> {
+      // Batch-native: one produce request per partition leader keeps each partition's order.
+      async write(batch, signal): Promise<WriteResult> {
         const failed = new Map<number, unknown>();
         const pending: Array<{ index: number } & TopicMessage> = [];
         batch.forEach((event, index) => {
@@ -85,12 +86,15 @@ export default defineSink<KafkaSinkOptions>({
         });
         if (pending.length === 0) return { failed: [...failed].map(([index, error]) => ({ index, error })) };
 
+        // kafkajs takes no signal: a produce request in flight ends by request_timeout_ms.
+        signal.throwIfAborted();
         try {
           await partitionsOf([...new Set(pending.map((m) => m.topic))]);
         } catch (err) {
           throw classifyKafkaError(err);
         }
 
+        signal.throwIfAborted();
         const sends = [...byLeader(pending).values()].map(async (group) => {
           const topicMessages = new Map<string, Message[]>();
           for (const { topic, message } of group) topicMessages.set(topic, [...(topicMessages.get(topic) ?? []), message]);

@@ -7,6 +7,7 @@ import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helper
 import { consumeWithKcat, describeWithKafka, startMockCluster, type MockCluster } from '../../../test/helpers/kafka.js';
 import { until } from '../../../test/helpers/sinks.js';
 import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
+import { pendingOf } from '../../../test/helpers/queue.js';
 
 // Kafka protocol ApiKey of Produce, and retriable error codes it can answer with.
 const PRODUCE = 0;
@@ -43,7 +44,7 @@ ${extra}
   return relay;
 }
 
-const pending = (r: Relay, sink: string): number => r.queue.stats().pending.get(sink)?.count ?? 0;
+const pending = (r: Relay, sink: string): number => pendingOf(r, sink);
 
 async function send(r: Relay, event: Record<string, unknown>): Promise<void> {
   const answer = await r.app.inject(signedRequest(event));

@@ -1,5 +1,5 @@
 import { HeadBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { defineSink, PermanentError, RetryableError, type WriteResult } from '../../plugin-api/index.js';
+import { defineSink, PermanentError, RetryableError } from '../../plugin-api/index.js';
 import { compileS3Templates, objectsOf, type S3Object } from './objects.js';
 import { S3_OPTIONS_SCHEMA, type S3SinkOptions } from './options.js';
 
@@ -17,16 +17,6 @@ function classify(error: unknown, bucket: string): Error {
     return new RetryableError(reason, { cause: error });
   }
   return new RetryableError(error instanceof Error ? error.message : String(error), { cause: error });
-}
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
 }
 
 export default defineSink<S3SinkOptions>({
@@ -71,29 +61,26 @@ export default defineSink<S3SinkOptions>({
       );
 
     return {
-      async write(batch, signal): Promise<WriteResult> {
-        const failed = new Map<number, unknown>();
-        const uploads: Array<{ index: number; object: S3Object }> = [];
-        batch.forEach((event, index) => {
-          try {
-            for (const object of objectsOf(event, options, templates)) uploads.push({ index, object });
-          } catch (err) {
-            failed.set(index, new PermanentError((err as Error).message));
-          }
-        });
-        await eachLimited(uploads, options.max_concurrency, async ({ index, object }) => {
-          if (failed.has(index)) return;
+      async deliver(event, signal) {
+        let objects: S3Object[];
+        try {
+          objects = objectsOf(event, options, templates);
+        } catch (err) {
+          // A key template that does not resolve for this event will not on a retry either.
+          throw new PermanentError((err as Error).message);
+        }
+        // One object after the other: the relay runs jobs side by side (max_in_flight).
+        for (const object of objects) {
           try {
             await put(object, signal);
           } catch (err) {
-            failed.set(index, classify(err, options.bucket));
+            throw classify(err, options.bucket);
           }
-        });
-        ctx.logger.debug({ count: batch.length, objects: uploads.length, failed: failed.size }, 'objects written');
-        return { failed: [...failed].map(([index, error]) => ({ index, error })) };
+        }
+        ctx.logger.debug({ objects: objects.length }, 'objects written');
       },
-      async healthcheck() {
-        await client.send(new HeadBucketCommand({ Bucket: options.bucket }));
+      async healthcheck(signal) {
+        await client.send(new HeadBucketCommand({ Bucket: options.bucket }), { abortSignal: signal });
       },
       async close() {
         client.destroy();

@@ -25,7 +25,6 @@ export interface S3SinkOptions {
   server_side_encryption?: 'AES256' | 'aws:kms';
   kms_key_id?: string;
   /** Uploads in flight at once within a batch. */
-  max_concurrency: number;
   request_timeout_ms: number;
 }
 
@@ -49,7 +48,6 @@ export const S3_OPTIONS_SCHEMA: JsonSchema = {
     metadata: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
     server_side_encryption: { enum: ['AES256', 'aws:kms'] },
     kms_key_id: { type: 'string', minLength: 1 },
-    max_concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 8 },
     request_timeout_ms: { type: 'integer', minimum: 1, default: 60_000 },
   },
 };

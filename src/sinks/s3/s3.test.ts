@@ -1,8 +1,7 @@
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { DeadLetters } from '../../queue/dead-letters.js';
-import type { RelayEvent } from '../../plugin-api/index.js';
+import type { EventSink, RelayEvent } from '../../plugin-api/index.js';
 import type { Relay } from '../../relay.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { describeWithRadosgw, s3ClientFor, startRadosgw, type Radosgw } from '../../../test/helpers/s3.js';
@@ -10,6 +9,7 @@ import { until } from '../../../test/helpers/sinks.js';
 import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
 import s3Sink from './index.js';
 import type { S3SinkOptions } from './options.js';
+import { deadLettersOf, pendingOf } from '../../../test/helpers/queue.js';
 
 let rgw: Radosgw;
 let s3: S3Client;
@@ -54,7 +54,7 @@ async function startRelay(sinks: string): Promise<Relay> {
   return relay;
 }
 
-const delivered = (r: Relay): boolean => !r.queue.stats().pending.has('s3');
+const delivered = (r: Relay): boolean => pendingOf(r, 's3') === 0;
 
 describeWithRadosgw('s3 sink against Ceph radosgw', () => {
   beforeAll(async () => {
@@ -128,7 +128,6 @@ Body one.
       format: 'markdown',
       region: 'us-east-1',
       metadata: {},
-      max_concurrency: 4,
       request_timeout_ms: 30_000,
     } satisfies S3SinkOptions;
     const sink = await s3Sink.create(options, { name: 's3', logger: pino({ level: 'silent' }), configDir: '/' });
@@ -136,8 +135,9 @@ Body one.
       const payload = sampleEvent('batch_scrape.page', { id: 'job-3', data: [{ markdown, metadata: { url: 'https://e.com/x', scrapeId: 's-x' } }] });
       return { deliveryId: '41', eventId: '7', source: 'firecrawl', receivedAt: new Date(), attempt, type: 'batch_scrape.page', jobId: 'job-3', success: true, payload: payload as never, raw: Buffer.from(JSON.stringify(payload)) };
     };
-    expect(await sink.write([eventWith('first try', 1)], new AbortController().signal)).toEqual({ failed: [] });
-    expect(await sink.write([eventWith('second try', 2)], new AbortController().signal)).toEqual({ failed: [] });
+    const deliver = (sink as EventSink).deliver;
+    await deliver(eventWith('first try', 1), new AbortController().signal);
+    await deliver(eventWith('second try', 2), new AbortController().signal);
     expect(await keys(bucket)).toEqual(['batch_scrape/job-3/s-x.md']);
     expect(await read(bucket, 'batch_scrape/job-3/s-x.md')).toMatch(/\n\nsecond try\n$/);
     await sink.close?.();
@@ -177,8 +177,8 @@ Body one.
   it('dead-letters deliveries to a missing bucket with a clear error, and keeps running', async () => {
     const r = await startRelay(sinkYaml('no-such-bucket'));
     await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'job-lost' })));
-    await until(() => new DeadLetters(r.queue.db).list().length === 1, 20_000);
-    const [letter] = new DeadLetters(r.queue.db).list();
+    await until(async () => (await deadLettersOf(r)).length === 1, 20_000);
+    const [letter] = await deadLettersOf(r);
     expect(letter).toMatchObject({ sink: 's3', jobId: 'job-lost', attempts: 1 });
     expect(letter!.lastError).toMatch(/^bucket "no-such-bucket" does not exist: S3 NoSuchBucket \(HTTP 404\)/);
     expect((await r.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);

@@ -1,5 +1,4 @@
-import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
-import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, type Template, type WriteResult } from '../../plugin-api/index.js';
+import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, type RelayEvent, type Template } from '../../plugin-api/index.js';
 import { cut, slackMessage, type SlackMessage } from './blocks.js';
 
 export interface SlackSinkOptions {
@@ -35,57 +34,50 @@ export default defineSink<SlackSinkOptions>({
     const compiled = compileTemplate(options.template, 'event');
     return typeof compiled === 'string' ? [{ path: ['template'], message: compiled }] : [];
   },
+  // Slack documents about one message per second per incoming webhook, short bursts allowed.
+  deliveryDefaults: { max_in_flight: 1, rate_limit: { per_second: 1, burst: 3 } },
   create(options, ctx) {
     const template = options.template === undefined ? undefined : (compileTemplate(options.template, 'event') as Template);
-    // @slack/webhook throws on non-2xx without the headers: keep Retry-After from the response.
-    let retryAfter: string | null = null;
-    const webhook = new IncomingWebhook(options.url, {
+    const identity = {
       ...(options.username ? { username: options.username } : {}),
       ...(options.icon_emoji ? { icon_emoji: options.icon_emoji } : {}),
-      timeout: options.timeout_ms,
-      fetch: async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-        const response = await fetch(input, init);
-        retryAfter = response.headers.get('retry-after');
-        return response;
-      },
-    });
+    };
 
-    const messageFor = (event: Parameters<typeof slackMessage>[0]): SlackMessage | null => {
+    const messageFor = (event: RelayEvent): SlackMessage | null => {
       if (!template) return slackMessage(event, options.monitor_statuses);
       const text = cut(template.renderOrThrow({ event }), 3000);
       return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
     };
 
     return {
-      async write(batch): Promise<WriteResult> {
-        const failed: Array<{ index: number; error: unknown }> = [];
-        let sent = 0;
-        // One message at a time, in order: alerts of a job read top to bottom.
-        for (const [index, event] of batch.entries()) {
-          let message: SlackMessage | null;
-          try {
-            message = messageFor(event);
-          } catch (err) {
-            failed.push({ index, error: new PermanentError((err as Error).message) });
-            continue;
-          }
-          if (!message) continue;
-          try {
-            retryAfter = null;
-            // Blocks are plain Block Kit JSON built within Slack's limits (blocks.ts).
-            await webhook.send(message as unknown as IncomingWebhookSendArguments);
-            sent++;
-          } catch (err) {
-            if (err instanceof IncomingWebhookHTTPError) {
-              const reason = `Slack answered HTTP ${err.statusCode}${err.body ? `: ${err.body.slice(0, 200)}` : ''}`;
-              if (err.statusCode === 429 || err.statusCode >= 500) {
-                failed.push({ index, error: new RetryableError(reason, { retryAfterMs: parseRetryAfter(retryAfter) }) });
-              } else failed.push({ index, error: new PermanentError(reason) });
-            } else failed.push({ index, error: new RetryableError((err as Error).message) });
-          }
+      async deliver(event, signal) {
+        let message: SlackMessage | null;
+        try {
+          message = messageFor(event);
+        } catch (err) {
+          // A template that cannot render this event fails this event only, for good.
+          throw new PermanentError((err as Error).message);
         }
-        ctx.logger.debug({ count: batch.length, sent, failed: failed.length }, 'alerts sent');
-        return { failed };
+        if (!message) return;
+        let response: Response;
+        try {
+          // Blocks are plain Block Kit JSON built within Slack's limits (blocks.ts).
+          response = await fetch(options.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ ...identity, ...message }),
+            signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)]),
+          });
+        } catch (err) {
+          throw new RetryableError(`Slack unreachable: ${(err as Error).message}`, { cause: err });
+        }
+        const body = (await response.text().catch(() => '')).slice(0, 200);
+        if (response.ok) return void ctx.logger.debug('alert sent');
+        const reason = `Slack answered HTTP ${response.status}${body ? `: ${body}` : ''}`;
+        if (response.status === 429 || response.status >= 500) {
+          throw new RetryableError(reason, { retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) });
+        }
+        throw new PermanentError(reason);
       },
     };
   },

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeadLetters } from '../../queue/dead-letters.js';
 import type { Relay } from '../../relay.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { startReceiver } from '../../../test/helpers/receiver.js';
 import { until } from '../../../test/helpers/sinks.js';
 import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
+import { deadLettersOf, pendingOf } from '../../../test/helpers/queue.js';
 
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let relay: Relay;
@@ -38,7 +38,7 @@ const texts = (message: Record<string, any>): string =>
     .map((b) => b.text?.text ?? b.elements?.map((e: { text: string }) => e.text).join(' ') ?? '')
     .join('\n');
 
-const delivered = (): boolean => (relay.queue.stats().pending.get('slack')?.count ?? 0) === 0;
+const delivered = (): boolean => pendingOf(relay, 'slack') === 0;
 
 beforeEach(async () => {
   receiver = await startReceiver();
@@ -150,8 +150,8 @@ describe('slack sink against a real HTTP receiver', () => {
     await r.app.inject(signedRequest(sampleEvent('crawl.failed')));
     await until(() => receiver.requests.length === 2 && delivered());
     await r.app.inject(signedRequest(sampleEvent('agent.failed')));
-    await until(() => new DeadLetters(r.queue.db).list().length === 1);
-    expect(new DeadLetters(r.queue.db).list()[0]).toMatchObject({ type: 'agent.failed', attempts: 1, lastError: 'Slack answered HTTP 400: invalid_blocks' });
+    await until(async () => (await deadLettersOf(r)).length === 1);
+    expect((await deadLettersOf(r))[0]).toMatchObject({ type: 'agent.failed', attempts: 1, lastError: 'Slack answered HTTP 400: invalid_blocks' });
   });
 
   it('renders a custom template instead of the built-in layout', async () => {

@@ -27,7 +27,8 @@ export default defineSink<StdoutSinkOptions>({
   },
   create(options) {
     return {
-      async write(batch) {
+      async write(batch, signal) {
+        signal.throwIfAborted();
         const text = batch.map((e) => `${JSON.stringify(options.format === 'summary' ? summary(e) : e.payload)}\n`).join('');
         await new Promise<void>((resolve, reject) => {
           process.stdout.write(text, (err) => (err ? reject(err) : resolve()));

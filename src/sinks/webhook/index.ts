@@ -1,5 +1,5 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { defineSink, parseRetryAfter, PermanentError, RetryableError, type OptionProblem, type RelayEvent, type WriteResult } from '../../plugin-api/index.js';
+import { defineSink, parseRetryAfter, PermanentError, RetryableError, type OptionProblem, type RelayEvent } from '../../plugin-api/index.js';
 import { WEBHOOK_OPTIONS_SCHEMA, type WebhookSinkOptions } from './options.js';
 import { deliveryIdOf, firecrawlSignature, standardKey, standardSignatures } from './signing.js';
 
@@ -35,7 +35,8 @@ export default defineSink<WebhookSinkOptions>({
   create(options, ctx) {
     const secrets = secretsOf(options);
     const standardKeys = options.signature.scheme === 'standard' ? secrets.map((s) => standardKey(s)!) : [];
-    const agent = new Agent({ keepAliveTimeout: 30_000, connections: options.max_concurrency });
+    // Connections follow the relay's max_in_flight: one request per lane at a time.
+    const agent = new Agent({ keepAliveTimeout: 30_000 });
     const dispatcher: Dispatcher =
       options.follow_redirects > 0 ? agent.compose(interceptors.redirect({ maxRedirections: options.follow_redirects })) : agent;
 
@@ -93,30 +94,8 @@ export default defineSink<WebhookSinkOptions>({
     }
 
     return {
-      async write(batch, signal): Promise<WriteResult> {
-        // One job's events go one after the other, and stop at its first failure;
-        // different jobs go side by side.
-        const jobs = new Map<string, number[]>();
-        batch.forEach((event, index) => jobs.set(event.jobId, [...(jobs.get(event.jobId) ?? []), index]));
-        const failed: Array<{ index: number; error: unknown }> = [];
-        const queue = [...jobs.values()];
-        await Promise.all(
-          Array.from({ length: Math.min(options.max_concurrency, queue.length) }, async () => {
-            for (let indexes = queue.shift(); indexes; indexes = queue.shift()) {
-              for (const [position, index] of indexes.entries()) {
-                try {
-                  await deliver(batch[index]!, signal);
-                } catch (error) {
-                  for (const rest of indexes.slice(position)) failed.push({ index: rest, error });
-                  break;
-                }
-              }
-            }
-          }),
-        );
-        ctx.logger.debug({ count: batch.length, failed: failed.length }, 'webhooks posted');
-        return { failed };
-      },
+      // The relay runs one event of a job at a time and jobs side by side (max_in_flight).
+      deliver,
       async close() {
         await agent.close();
       },

@@ -11,7 +11,6 @@ export interface WebhookSinkOptions {
   /** 0: a redirect is a failed delivery. */
   follow_redirects: number;
   /** Deliveries in flight at once (events of one job always go one after the other). */
-  max_concurrency: number;
 }
 
 export const WEBHOOK_OPTIONS_SCHEMA: JsonSchema = {
@@ -41,6 +40,5 @@ export const WEBHOOK_OPTIONS_SCHEMA: JsonSchema = {
       },
     },
     follow_redirects: { type: 'integer', minimum: 0, maximum: 10, default: 0 },
-    max_concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
   },
 };

@@ -1,12 +1,12 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeadLetters } from '../../queue/dead-letters.js';
 import type { Relay } from '../../relay.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { startReceiver } from '../../../test/helpers/receiver.js';
 import { startSeedReceiver } from '../../../test/helpers/seed-receiver.js';
 import { until } from '../../../test/helpers/sinks.js';
 import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
+import { deadLettersOf, pendingOf } from '../../../test/helpers/queue.js';
 
 const OUT_SECRET = 'their-own-secret';
 const WHSEC_OLD = `whsec_${Buffer.from('old-key-0123456789abcdef').toString('base64')}`;
@@ -30,8 +30,8 @@ async function start(sink: string): Promise<Relay> {
   return relay;
 }
 
-const deadLetters = (r: Relay) => new DeadLetters(r.queue.db).list();
-const pendingCount = (r: Relay) => r.queue.stats().pending.get('out')?.count ?? 0;
+const deadLetters = (r: Relay) => deadLettersOf(r);
+const pendingCount = (r: Relay) => pendingOf(r, 'out');
 const FAST = '    retry: { schedule_ms: [100, 200, 300] }';
 
 describe('webhook sink, firecrawl scheme', () => {
@@ -57,10 +57,10 @@ describe('webhook sink, firecrawl scheme', () => {
     cleanups.push(seed.close);
     const r = await start(`    url: ${seed.url}\n    signature: { scheme: firecrawl, secret: ${OUT_SECRET} }\n    retry: { schedule_ms: [50], max_attempts: 2 }`);
     await r.app.inject(signedRequest(sampleEvent('crawl.completed')));
-    await until(() => deadLetters(r).length === 1, 5000);
+    await until(async () => (await deadLetters(r)).length === 1, 5000);
     expect(seed.verified).toHaveLength(0);
     expect(seed.answered).toEqual([401, 401]);
-    expect(deadLetters(r)[0]!.lastError).toBe('receiver answered HTTP 401: Invalid signature');
+    expect((await deadLetters(r))[0]!.lastError).toBe('receiver answered HTTP 401: Invalid signature');
   });
 
   it('signs the exact bytes sent when metadata is merged into the body', async () => {
@@ -112,11 +112,11 @@ describe('webhook sink, answers and retries', () => {
     cleanups.push(receiver.close);
     const r = await start(`    url: ${receiver.url}\n${FAST}`);
     await r.app.inject(signedRequest(sampleEvent('crawl.started')));
-    await until(() => deadLetters(r).length === 1, 5000);
+    await until(async () => (await deadLetters(r)).length === 1, 5000);
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(receiver.requests).toHaveLength(1);
-    expect(deadLetters(r)[0]).toMatchObject({ attempts: 1 });
-    expect(deadLetters(r)[0]!.lastError).toMatch(/^receiver answered HTTP 410: gone/);
+    expect((await deadLetters(r))[0]).toMatchObject({ attempts: 1 });
+    expect((await deadLetters(r))[0]!.lastError).toMatch(/^receiver answered HTTP 410: gone/);
   });
 
   it('waits for Retry-After on a 429', async () => {
@@ -168,9 +168,9 @@ describe('webhook sink, answers and retries', () => {
     cleanups.push(target.close, redirecting.close);
     const r = await start(`    url: ${redirecting.url}\n    retry: { schedule_ms: [50], max_attempts: 2 }`);
     await r.app.inject(signedRequest(sampleEvent('crawl.started')));
-    await until(() => deadLetters(r).length === 1, 5000);
+    await until(async () => (await deadLetters(r)).length === 1, 5000);
     expect(target.requests).toHaveLength(0);
-    expect(deadLetters(r)[0]!.lastError).toMatch(/HTTP 307.*redirect to .*\/moved not followed/);
+    expect((await deadLetters(r))[0]!.lastError).toMatch(/HTTP 307.*redirect to .*\/moved not followed/);
 
     await relay!.close(500);
     relay = await start(`    url: ${redirecting.url}\n    follow_redirects: 1`);

@@ -1,0 +1,72 @@
+import type { BatchSink, RelayEvent } from '../plugin-api/types.js';
+import type { ClaimedLane, LaneFailure, StoredDelivery } from '../queue/store.js';
+import { failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
+import { toEvent } from './event.js';
+import { unreadable } from './failure.js';
+import { sleepUnless } from './waker.js';
+
+interface Entry {
+  lane: number;
+  delivery: StoredDelivery;
+  event: RelayEvent;
+}
+
+/**
+ * Writes the heads of several lanes as one batch to a batch-native sink, each lane's
+ * events consecutive and in order, and maps the outcome back to lanes: a lane is delivered
+ * up to its first failed event, which fails (the events after it are not attempts). A
+ * throw fails every lane at its first event. An event whose body cannot be read fails
+ * alone, before the write, and its lane's later events are left out of the batch.
+ */
+export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink, context: WriteContext): Promise<{ results: LaneResult[]; thrown: unknown }> {
+  const entries: Entry[] = [];
+  const unread = new Map<number, { failure: LaneFailure; error: unknown }>();
+  lanes.forEach((lane, index) => {
+    for (const delivery of lane.deliveries) {
+      try {
+        entries.push({ lane: index, delivery, event: toEvent(delivery) });
+      } catch (error) {
+        unread.set(index, { failure: unreadable(delivery, error), error });
+        break;
+      }
+    }
+  });
+
+  const failed = new Map<number, unknown>();
+  let thrown: unknown = null;
+  let outcome: Awaited<ReturnType<typeof measuredWrite>> | null = null;
+  if (entries.length > 0) {
+    const wait = context.limiter?.take(entries.length) ?? 0;
+    if (wait > 0) await sleepUnless(wait, context.stopping);
+  }
+  // Stopped while waiting for the rate limit: nothing written, every lane given back as it was.
+  if (entries.length > 0 && !context.stopping.aborted) {
+    const events = entries.map((e) => e.event);
+    outcome = await measuredWrite(context, (signal) => sink.write(events, signal));
+    if (!outcome.ok) thrown = outcome.error;
+    else {
+      for (const f of (outcome.value as { failed?: ReadonlyArray<{ index: number; error: unknown }> } | undefined)?.failed ?? []) {
+        if (Number.isInteger(f.index) && f.index >= 0 && f.index < entries.length && !failed.has(f.index)) failed.set(f.index, f.error);
+      }
+    }
+  }
+
+  const results = lanes.map((lane, index): LaneResult => {
+    const delivered: number[] = [];
+    for (const [position, entry] of entries.entries()) {
+      if (!outcome) break;
+      if (entry.lane !== index) continue;
+      if (!outcome.ok) {
+        return { settlement: { lane, delivered, failure: failureOf(context, entry.delivery, outcome) }, error: thrown };
+      }
+      if (failed.has(position)) {
+        const error = failed.get(position);
+        return { settlement: { lane, delivered, failure: failureOf(context, entry.delivery, { ok: false, error, aborted: null }) }, error };
+      }
+      delivered.push(entry.delivery.id);
+    }
+    const own = unread.get(index);
+    return own ? { settlement: { lane, delivered, failure: own.failure }, error: own.error } : { settlement: { lane, delivered } };
+  });
+  return { results, thrown };
+}

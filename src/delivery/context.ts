@@ -1,0 +1,46 @@
+import type { SinkConfig } from '../config/types.js';
+import type { RelayMetrics } from '../metrics.js';
+import type { LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
+import { laneFailure } from './failure.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { timedWrite, type WriteOutcome } from './timed-write.js';
+
+/** What a lane or batch write needs of its sink's runner. */
+export interface WriteContext {
+  config: SinkConfig;
+  metrics: RelayMetrics;
+  limiter: RateLimiter | null;
+  /** Aborts writes in flight: fired at the shutdown deadline. */
+  shutdown: AbortSignal;
+  /** Fired when the runner stops: no new write starts (writes in flight go on). */
+  stopping: AbortSignal;
+  /** True while the whole sink waits (Retry-After, backoff, reconnect): lanes stop at their next event. */
+  paused(): boolean;
+  now(): number;
+  random(): number;
+}
+
+/** One write (a `deliver` or a `write`), timed for the duration histogram. */
+export async function measuredWrite<T>(context: WriteContext, write: (signal: AbortSignal) => Promise<T>): Promise<WriteOutcome<T>> {
+  const { config, metrics, shutdown } = context;
+  const stopTimer = metrics.deliveryDuration.startTimer({ sink: config.name });
+  try {
+    return await timedWrite(config.name, config.write_timeout_ms, shutdown, write);
+  } finally {
+    stopTimer();
+  }
+}
+
+export function failureOf(context: WriteContext, delivery: StoredDelivery, outcome: WriteOutcome<unknown> & { ok: false }): LaneFailure {
+  return laneFailure(delivery, outcome.error, outcome.aborted === 'shutdown', {
+    retry: context.config.retry,
+    now: context.now(),
+    random: context.random,
+  });
+}
+
+/** A settled lane with the error behind its failure, for the runner's state and logs. */
+export interface LaneResult {
+  settlement: LaneSettlement;
+  error?: unknown;
+}

@@ -1,0 +1,24 @@
+import { payloadOf } from '../ingress/envelope.js';
+import type { RelayEvent } from '../plugin-api/types.js';
+import type { StoredDelivery } from '../queue/store.js';
+
+/**
+ * The event a sink is handed for one stored delivery. The body is parsed here, once per
+ * delivery and before any write: a body that does not parse fails this event alone
+ * (it is dead-lettered with the reason), never the batch it came in.
+ */
+export function toEvent(delivery: StoredDelivery): RelayEvent {
+  const payload = payloadOf(delivery.body, delivery.jobId);
+  return {
+    deliveryId: String(delivery.id),
+    eventId: String(delivery.eventId),
+    source: delivery.source,
+    receivedAt: new Date(delivery.receivedAt),
+    attempt: delivery.attempts + 1,
+    type: delivery.type,
+    jobId: delivery.jobId,
+    success: payload.success,
+    payload,
+    raw: delivery.body,
+  };
+}

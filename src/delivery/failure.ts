@@ -1,0 +1,41 @@
+import type { RetryConfig } from '../config/types.js';
+import { describeError } from '../errors.js';
+import { NotConnectedError, PermanentError, RetryableError } from '../plugin-api/errors.js';
+import { backoffDelay } from '../queue/backoff.js';
+import type { LaneFailure, StoredDelivery } from '../queue/store.js';
+
+/** Reasons are stored with dead letters and shown by `dlq`: keep them bounded. */
+const MAX_REASON = 2000;
+
+export interface FailureContext {
+  retry: RetryConfig;
+  now: number;
+  random: () => number;
+}
+
+export const reasonOf = (error: unknown): string => describeError(error).slice(0, MAX_REASON);
+
+/**
+ * What becomes of a delivery whose write failed: retried after backoff (or `retryAfterMs`),
+ * retried at once without counting an attempt (not connected, or aborted at shutdown), or
+ * dead-lettered (a `PermanentError`, attempts or age exhausted).
+ */
+export function laneFailure(delivery: StoredDelivery, error: unknown, abortedAtShutdown: boolean, context: FailureContext): LaneFailure {
+  const { retry, now, random } = context;
+  const message = reasonOf(error);
+  if (abortedAtShutdown || error instanceof NotConnectedError) {
+    return { id: delivery.id, error: message, retryAt: now, countAttempt: false };
+  }
+  const attempts = delivery.attempts + 1;
+  const tooOld = now - delivery.createdAt >= retry.max_age_seconds * 1000;
+  if (error instanceof PermanentError || attempts >= retry.max_attempts || tooOld) {
+    return { id: delivery.id, error: message, dead: true };
+  }
+  const retryAfter = error instanceof RetryableError ? error.retryAfterMs : undefined;
+  return { id: delivery.id, error: message, retryAt: now + (retryAfter ?? backoffDelay(retry, attempts, random)), countAttempt: true };
+}
+
+/** A stored body that cannot become an event fails that event for good. */
+export function unreadable(delivery: StoredDelivery, error: unknown): LaneFailure {
+  return { id: delivery.id, error: `stored body could not be read: ${reasonOf(error)}`, dead: true };
+}

@@ -1,0 +1,42 @@
+import type { EventSink } from '../plugin-api/types.js';
+import type { ClaimedLane, LaneFailure } from '../queue/store.js';
+import { failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
+import { toEvent } from './event.js';
+import { unreadable } from './failure.js';
+import { sleepUnless } from './waker.js';
+
+/**
+ * Delivers one lane of a per-event sink: its events one at a time, in order, stopping at
+ * the first failure (the events behind it wait with it). Stops early, leaving the rest
+ * untouched, when the runner stops or the whole sink pauses.
+ */
+export async function runLane(lane: ClaimedLane, sink: EventSink, context: WriteContext): Promise<LaneResult> {
+  const delivered: number[] = [];
+  let failure: LaneFailure | undefined;
+  let error: unknown;
+  for (const delivery of lane.deliveries) {
+    if (context.stopping.aborted || context.paused()) break;
+    let event;
+    try {
+      event = toEvent(delivery);
+    } catch (err) {
+      failure = unreadable(delivery, err);
+      error = err;
+      break;
+    }
+    const wait = context.limiter?.take() ?? 0;
+    if (wait > 0) {
+      await sleepUnless(wait, context.stopping);
+      if (context.stopping.aborted) break;
+    }
+    const outcome = await measuredWrite(context, (signal) => sink.deliver(event, signal));
+    if (outcome.ok) {
+      delivered.push(delivery.id);
+      continue;
+    }
+    failure = failureOf(context, delivery, outcome);
+    error = outcome.error;
+    break;
+  }
+  return { settlement: { lane, delivered, ...(failure ? { failure } : {}) }, ...(failure ? { error } : {}) };
+}

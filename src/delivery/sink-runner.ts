@@ -1,0 +1,308 @@
+import type { Logger } from 'pino';
+import type { SinkConfig } from '../config/types.js';
+import { RelayError, describeError } from '../errors.js';
+import type { RelayMetrics } from '../metrics.js';
+import { NotConnectedError, RetryableError } from '../plugin-api/errors.js';
+import type { Sink } from '../plugin-api/types.js';
+import { backoffDelay } from '../queue/backoff.js';
+import type { ClaimedLane, QueueStore } from '../queue/store.js';
+import { writeBatch } from './batch-runner.js';
+import type { LaneResult, WriteContext } from './context.js';
+import { runLane } from './lane-runner.js';
+import { RateLimiter } from './rate-limiter.js';
+import { FailureLog } from './warnings.js';
+import { Waker } from './waker.js';
+
+/** Longest sleep between two looks at the queue (so replays by the CLI are seen). */
+const IDLE_POLL_MS = 1000;
+/** How long writes still running get after the shutdown deadline aborted them. */
+const ABORT_GRACE_MS = 1000;
+const HEALTHCHECK_INTERVAL_MS = 15_000;
+const HEALTHCHECK_TIMEOUT_MS = 5_000;
+
+export interface SinkRunnerOptions {
+  config: SinkConfig;
+  sink: Sink;
+  store: QueueStore;
+  logger: Logger;
+  metrics: RelayMetrics;
+  now?: () => number;
+  random?: () => number;
+  /** How often `healthcheck()` is polled, when the sink has one. */
+  healthcheckIntervalMs?: number;
+}
+
+/** A sink's state for /readyz and `relay_sink_up`. */
+export interface SinkState {
+  up: boolean;
+  error: string | null;
+  /** What the state was read from. */
+  from: 'healthcheck' | 'last_write';
+}
+
+/**
+ * Delivers one sink's lanes. Per-event sinks (`deliver`): up to `max_in_flight` lanes at
+ * once, one event at a time within a lane. Batch-native sinks (`write`): one batch of lane
+ * heads at a time. Either way a write that times out is aborted and waited for, the sink
+ * pauses as a whole on Retry-After, on repeated failures and while it reconnects, and a
+ * sink that fails or hangs only ever delays its own deliveries.
+ */
+export class SinkRunner {
+  readonly name: string;
+  private connected = false;
+  private connectFailures = 0;
+  private pausedUntil = 0;
+  private failureStreak = 0;
+  private pauses = 0;
+  private lastError: string | null = null;
+  private health: { up: boolean; error: string | null } | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly lanes = new Set<Promise<void>>();
+  private readonly waker = new Waker();
+  private readonly stopping = new AbortController();
+  private readonly shutdown = new AbortController();
+  private readonly limiter: RateLimiter | null;
+  private readonly failures: FailureLog;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private healthTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: SinkRunnerOptions) {
+    this.name = options.config.name;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    const rate = options.config.rate_limit;
+    this.limiter = rate ? new RateLimiter(rate.per_second, rate.burst, this.now) : null;
+    this.failures = new FailureLog(options.logger, this.now);
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Up or down, from `healthcheck()` when the sink has one, else from its last write. */
+  state(): SinkState {
+    if (this.health) return { ...this.health, from: 'healthcheck' };
+    return { up: this.connected && this.lastError === null, error: this.lastError, from: 'last_write' };
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run();
+    if (this.options.sink.healthcheck) this.pollHealth();
+  }
+
+  /** New deliveries are waiting: stop sleeping. */
+  notify(): void {
+    this.waker.wake();
+  }
+
+  /**
+   * Starts no new write, lets those in flight end, and aborts them when `deadlineMs`
+   * passes first (an abort at shutdown is no attempt). Resolves once every write ended,
+   * or at the deadline plus a short grace for a write that ignores its signal.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping.abort();
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+    this.waker.wake();
+    if (!this.loop) return;
+    const ended = (async () => {
+      await this.loop;
+      while (this.lanes.size > 0) await Promise.all(this.lanes);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.shutdown.abort(new Error('relay shutting down'));
+        timer = setTimeout(resolve, ABORT_GRACE_MS);
+      }, deadlineMs);
+    });
+    try {
+      await Promise.race([ended, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.lanes.size > 0) this.options.logger.warn({ lanes: this.lanes.size }, 'writes still running at shutdown; their deliveries stay queued');
+  }
+
+  private get context(): WriteContext {
+    return {
+      config: this.options.config,
+      metrics: this.options.metrics,
+      limiter: this.limiter,
+      shutdown: this.shutdown.signal,
+      stopping: this.stopping.signal,
+      paused: () => !this.connected || this.pausedUntil > this.now(),
+      now: this.now,
+      random: this.random,
+    };
+  }
+
+  private async run(): Promise<void> {
+    const { logger, config } = this.options;
+    while (!this.stopping.signal.aborted) {
+      try {
+        if (!this.connected) {
+          if (!(await this.connect())) await this.waker.sleep(backoffDelay(config.retry, this.connectFailures, this.random));
+          continue;
+        }
+        const pause = this.pausedUntil - this.now();
+        if (pause > 0) {
+          await this.waker.sleep(pause);
+          continue;
+        }
+        if ('deliver' in this.options.sink && typeof this.options.sink.deliver === 'function') await this.startLanes();
+        else await this.writeOneBatch();
+      } catch (err) {
+        // Nothing may stop a sink's loop for good (a store that cannot be read, a bug): log, pause, go on.
+        logger.error({ err: describeError(err) }, 'delivery loop failed');
+        await this.waker.sleep(IDLE_POLL_MS);
+      }
+    }
+  }
+
+  private async connect(): Promise<boolean> {
+    const { sink, logger } = this.options;
+    try {
+      await sink.connect?.(this.shutdown.signal);
+      this.connected = true;
+      this.connectFailures = 0;
+      this.lastError = null;
+      logger.info('sink connected');
+      return true;
+    } catch (err) {
+      this.connectFailures++;
+      this.lastError = new RelayError('RELAY_ERR_SINK_CONNECT', [this.name, describeError(err)]).message;
+      this.failures.warn({ err: describeError(err), failures: this.connectFailures }, 'sink connect failed');
+      return false;
+    }
+  }
+
+  /** Sleeps until something may be due: a lane's backoff ends, new deliveries, or the idle poll. */
+  private async idle(): Promise<void> {
+    const due = await this.options.store.nextDueAt(this.name);
+    await this.waker.sleep(due === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, due - this.now()));
+  }
+
+  /** Per-event sinks: fills free slots with due lanes; each lane settles on its own. */
+  private async startLanes(): Promise<void> {
+    const { config, store, sink } = this.options;
+    const free = config.max_in_flight - this.lanes.size;
+    if (free <= 0) return this.waker.sleep(IDLE_POLL_MS);
+    const claimed = await store.claim(this.name, { lanes: free, events: Math.max(free, config.batch_max_events), bytes: config.batch_max_bytes });
+    if (claimed.length === 0) return this.lanes.size > 0 ? this.waker.sleep(IDLE_POLL_MS) : this.idle();
+    for (const lane of claimed) {
+      const task: Promise<void> = runLane(lane, sink as Extract<Sink, { deliver: unknown }>, this.context)
+        .then((result) => this.settle([result]))
+        .catch((err: unknown) => this.options.logger.error({ err: describeError(err) }, 'lane failed'))
+        .finally(() => {
+          this.lanes.delete(task);
+          this.waker.wake();
+        });
+      this.lanes.add(task);
+    }
+  }
+
+  /** Batch-native sinks: one batch of lane heads, written and settled before the next. */
+  private async writeOneBatch(): Promise<void> {
+    const { config, store, sink } = this.options;
+    const limits = (events: number) => ({ lanes: events, events, bytes: config.batch_max_bytes });
+    const room = (): number => Math.max(1, Math.min(config.batch_max_events, this.limiter?.available() ?? Infinity));
+    let claimed: ClaimedLane[] = await store.claim(this.name, limits(room()));
+    if (claimed.length === 0) return this.idle();
+    const count = (): number => claimed.reduce((n, lane) => n + lane.deliveries.length, 0);
+    if (config.batch_linger_ms > 0 && count() < config.batch_max_events && !this.stopping.signal.aborted) {
+      // Not woken by new arrivals: lingering is the point.
+      await new Promise((resolve) => setTimeout(resolve, config.batch_linger_ms));
+      const more = Math.min(config.batch_max_events, room()) - count();
+      if (more > 0) claimed = [...claimed, ...(await store.claim(this.name, limits(more)))];
+    }
+    const { results, thrown } = await writeBatch(claimed, sink as Extract<Sink, { write: unknown }>, this.context);
+    await this.settle(results, thrown !== null);
+  }
+
+  /** Records lane outcomes, counts them, and pauses or reconnects the sink when they say so. */
+  private async settle(results: readonly LaneResult[], thrown = false): Promise<void> {
+    const { store, logger, metrics, config } = this.options;
+    try {
+      await store.settle(results.map((r) => r.settlement));
+    } catch (err) {
+      // The outcome could not be recorded (disk full, I/O error): the deliveries stay pending
+      // and go again, which at-least-once allows. Pause, then go on.
+      logger.error({ err: describeError(err), lanes: results.length }, 'delivery outcome not recorded; events will be delivered again');
+      this.pausedUntil = this.now() + IDLE_POLL_MS;
+      return;
+    }
+    let delivered = 0;
+    let retried = 0;
+    let dead = 0;
+    let firstError: unknown;
+    let notConnected = false;
+    let retryAfter = 0;
+    for (const { settlement, error } of results) {
+      delivered += settlement.delivered.length;
+      const failure = settlement.failure;
+      if (!failure) continue;
+      if ('dead' in failure) dead++;
+      else if (failure.countAttempt) retried++;
+      firstError ??= error;
+      if (error instanceof NotConnectedError) notConnected = true;
+      if (error instanceof RetryableError && error.retryAfterMs) retryAfter = Math.max(retryAfter, error.retryAfterMs);
+    }
+    metrics.deliveries.inc({ sink: this.name, outcome: 'delivered' }, delivered);
+    metrics.deliveries.inc({ sink: this.name, outcome: 'retried' }, retried);
+    metrics.deliveries.inc({ sink: this.name, outcome: 'dead_lettered' }, dead);
+
+    const now = this.now();
+    if (notConnected) {
+      this.connected = false;
+      this.lastError = describeError(firstError);
+    }
+    // A 429's Retry-After holds the whole sink, not one event.
+    if (retryAfter > 0) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfter);
+    if (delivered > 0) {
+      this.failureStreak = 0;
+      this.pauses = 0;
+      if (firstError === undefined) {
+        this.lastError = null;
+        this.failures.resumed(delivered);
+      }
+    } else if (retried > 0) {
+      // Every lane of a round failing means the destination, not an event: pause the sink.
+      this.failureStreak += results.length;
+      const perEvent = 'deliver' in this.options.sink;
+      if (thrown || !perEvent || this.failureStreak >= config.max_in_flight) {
+        this.pauses++;
+        this.failureStreak = 0;
+        this.pausedUntil = Math.max(this.pausedUntil, now + backoffDelay(config.retry, this.pauses, this.random));
+      }
+    }
+    if (firstError !== undefined) {
+      this.lastError = describeError(firstError);
+      this.failures.warn({ failed: retried + dead, delivered, dead, err: this.lastError }, 'delivery failed');
+    }
+  }
+
+  /** Polls `healthcheck()` in the background, with a timeout, for readiness and the gauge. */
+  private pollHealth(): void {
+    const { sink, healthcheckIntervalMs = HEALTHCHECK_INTERVAL_MS } = this.options;
+    const check = async (): Promise<void> => {
+      const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(HEALTHCHECK_TIMEOUT_MS)]);
+      try {
+        await Promise.race([
+          sink.healthcheck!(signal),
+          new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('healthcheck timed out')), { once: true })),
+        ]);
+        this.health = { up: true, error: null };
+      } catch (err) {
+        this.health = { up: false, error: describeError(err) };
+      }
+      if (!this.stopping.signal.aborted) {
+        this.healthTimer = setTimeout(() => void check(), healthcheckIntervalMs);
+        this.healthTimer.unref();
+      }
+    };
+    void check();
+  }
+}

@@ -1,0 +1,37 @@
+import { RelayError } from '../errors.js';
+
+export type WriteOutcome<T> =
+  | { ok: true; value: T }
+  /** `aborted`: why the relay aborted the write before it failed, if it did. */
+  | { ok: false; error: unknown; aborted: 'timeout' | 'shutdown' | null };
+
+/**
+ * Runs one write with an abort signal that fires on `timeoutMs` or on `shutdown`, and
+ * waits for the write to end either way: aborting stops a write, giving up on the promise
+ * would not (the next write would run beside it). A write that resolves after its abort
+ * still delivered, and counts as delivered.
+ */
+export async function timedWrite<T>(
+  sink: string,
+  timeoutMs: number,
+  shutdown: AbortSignal,
+  write: (signal: AbortSignal) => Promise<T>,
+): Promise<WriteOutcome<T>> {
+  const controller = new AbortController();
+  const timeout = new RelayError('RELAY_ERR_SINK_TIMEOUT', [sink, timeoutMs]);
+  const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
+  const onShutdown = (): void => controller.abort(shutdown.reason);
+  if (shutdown.aborted) onShutdown();
+  else shutdown.addEventListener('abort', onShutdown, { once: true });
+  try {
+    // A sink that throws synchronously is treated like one that rejects.
+    return { ok: true, value: await Promise.resolve().then(() => write(controller.signal)) };
+  } catch (error) {
+    if (!controller.signal.aborted) return { ok: false, error, aborted: null };
+    const byTimeout = controller.signal.reason === timeout;
+    return { ok: false, error: byTimeout ? timeout : error, aborted: byTimeout ? 'timeout' : 'shutdown' };
+  } finally {
+    clearTimeout(timer);
+    shutdown.removeEventListener('abort', onShutdown);
+  }
+}

@@ -1,0 +1,159 @@
+import type { Database } from 'better-sqlite3';
+import { RelayError, describeError } from '../../errors.js';
+import type { EnqueueItem, EnqueueResult, SinkLimit } from '../store.js';
+import type { Counters } from './counters.js';
+import type { Statements } from './statements.js';
+import type { WalSync } from './wal-sync.js';
+
+interface Waiter {
+  item: EnqueueItem;
+  resolve: (result: EnqueueResult) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface CommitterDeps {
+  db: Database;
+  stmt: Statements;
+  counters: Counters;
+  now: () => number;
+  maxBytes: number;
+  dedupeWindowMs: number;
+  limits: () => ReadonlyMap<string, SinkLimit>;
+  usedBytes: () => number;
+  /** null: the commit itself syncs (synchronous=FULL), on the main thread. */
+  walSync: WalSync | null;
+  /** After the commit holding new deliveries of these sinks is durable. */
+  committed: (sinks: ReadonlySet<string>) => void;
+}
+
+/**
+ * Group commit. Requests of one event-loop turn share one transaction; with `walSync`
+ * the transaction commits without a sync and one fdatasync of the WAL runs on the thread
+ * pool, and requests arriving meanwhile wait for it to end and form the next, larger
+ * group. A request is acked only after the sync that covers its commit.
+ */
+export class Committer {
+  private waiting: Waiter[] = [];
+  private scheduled = false;
+  private syncing: Promise<void> | null = null;
+  /** Enqueue transactions committed: fewer than events when group commit works. */
+  commits = 0;
+
+  constructor(private readonly deps: CommitterDeps) {}
+
+  enqueue(item: EnqueueItem): Promise<EnqueueResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Commits what waits and resolves once every commit so far is durable. */
+  async drain(): Promise<void> {
+    while (this.syncing || this.waiting.length > 0) {
+      if (this.syncing) await this.syncing;
+      else this.flush();
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.syncing) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: requests read in this loop turn join the group.
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.syncing) this.flush();
+    });
+  }
+
+  private flush(): void {
+    const group = this.waiting;
+    this.waiting = [];
+    if (group.length === 0) return;
+    const { deps } = this;
+    let results: Array<EnqueueResult | RelayError>;
+    try {
+      const used = deps.usedBytes();
+      if (used >= deps.maxBytes) return rejectAll(group, new RelayError('RELAY_ERR_QUEUE_FULL', [used, deps.maxBytes]));
+      deps.counters.refreshIfChangedElsewhere();
+      results = deps.db.transaction(() => this.write(group))();
+      this.commits++;
+    } catch (err) {
+      deps.counters.load();
+      return rejectAll(group, unavailable(err));
+    }
+    if (!deps.walSync) return this.answer(group, results);
+    this.syncing = deps.walSync.sync().then(
+      () => this.answer(group, results),
+      (err: unknown) => rejectAll(group, unavailable(err)),
+    );
+    void this.syncing.finally(() => {
+      this.syncing = null;
+      if (this.waiting.length > 0) this.schedule();
+    });
+  }
+
+  private answer(group: readonly Waiter[], results: ReadonlyArray<EnqueueResult | RelayError>): void {
+    const touched = new Set<string>();
+    group.forEach((waiter, i) => {
+      const result = results[i]!;
+      if (result instanceof RelayError) return waiter.reject(result);
+      if (result.eventId !== null) {
+        for (const sink of waiter.item.sinks) if (!result.parked.includes(sink)) touched.add(sink);
+      }
+      waiter.resolve(result);
+    });
+    if (touched.size > 0) this.deps.committed(touched);
+  }
+
+  /** Inside the transaction. Lanes are upserted once per commit, not once per event. */
+  private write(group: readonly Waiter[]): Array<EnqueueResult | RelayError> {
+    const { stmt, counters, limits } = this.deps;
+    const now = this.deps.now();
+    const stale = now - this.deps.dedupeWindowMs;
+    const lanes = new Map<string, { sink: string; jobId: string; head: number; n: number; bytes: number }>();
+    const results = group.map(({ item }): EnqueueResult | RelayError => {
+      const size = item.body.length;
+      const parked: string[] = [];
+      // Before the dedupe key is taken: a rejected event must be accepted when it comes again.
+      for (const sink of item.sinks) {
+        const limit = limits().get(sink);
+        const pending = counters.get(sink).pendingBytes;
+        if (!limit || pending + size <= limit.maxPendingBytes) continue;
+        if (limit.whenFull === 'reject') return new RelayError('RELAY_ERR_QUEUE_SINK_FULL', [sink, pending, limit.maxPendingBytes]);
+        parked.push(sink);
+      }
+      if (item.dedupeKey !== null && stmt.dedupeClaim.run(item.dedupeKey, now, stale).changes === 0) {
+        return { eventId: null, duplicate: true, parked: [] };
+      }
+      if (item.sinks.length === 0) return { eventId: null, duplicate: false, parked: [] };
+      const eventId = Number(stmt.eventPut.run(now, item.source, item.type, item.jobId, item.body).lastInsertRowid);
+      for (const sink of item.sinks) {
+        const id = Number(stmt.deliveryPut.run(eventId, sink, item.jobId, now).lastInsertRowid);
+        if (parked.includes(sink)) {
+          stmt.deliveryToDead.run(0, now, `sink "${sink}" was over its max_pending_bytes (${limits().get(sink)!.maxPendingBytes})`, id);
+          stmt.deliveryDelete.run(id);
+          counters.add(sink, 0, 0, 1);
+          continue;
+        }
+        const key = `${sink}\0${item.jobId}`;
+        const lane = lanes.get(key);
+        if (lane) {
+          lane.n++;
+          lane.bytes += size;
+        } else lanes.set(key, { sink, jobId: item.jobId, head: id, n: 1, bytes: size });
+        counters.add(sink, 1, size, 0);
+      }
+      return { eventId, duplicate: false, parked };
+    });
+    for (const lane of lanes.values()) stmt.laneAdd.run(lane.sink, lane.jobId, now, lane.head, lane.n, lane.bytes);
+    return results;
+  }
+}
+
+const unavailable = (err: unknown): RelayError =>
+  new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [describeError(err)], { cause: err });
+
+function rejectAll(group: readonly Waiter[], error: unknown): void {
+  for (const waiter of group) waiter.reject(error);
+}

@@ -1,0 +1,115 @@
+import type { Database } from 'better-sqlite3';
+import type { ClaimLimits, ClaimedLane, LaneSettlement, StoredDelivery } from '../store.js';
+import type { Counters } from './counters.js';
+import type { Statements } from './statements.js';
+
+const laneKey = (sink: string, jobId: string): string => `${sink}\0${jobId}`;
+
+/**
+ * Claim and settle of lanes (one sink, one job). A claim reads due lanes in
+ * (next_attempt_at, head_id) order — close to global FIFO, since a healthy lane is due
+ * from its head's creation — and the first deliveries of each: a lane in backoff is never
+ * visited, whatever waits behind it. Claims are held in memory: one process owns a SQLite
+ * queue (a shared store would lease them in its table instead, fenced by the token).
+ */
+export class Lanes {
+  private readonly claimed = new Map<string, string>();
+  private tokens = 0;
+  /** Rows of lanes_due a claim read: what a test checks stays O(batch) behind any backlog. */
+  lanesVisited = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly stmt: Statements,
+    private readonly counters: Counters,
+    private readonly now: () => number,
+  ) {}
+
+  claim(sink: string, limits: ClaimLimits): ClaimedLane[] {
+    const maxLanes = Math.max(1, Math.min(limits.lanes, limits.events));
+    const heads: Array<{ jobId: string; headId: number }> = [];
+    for (const row of this.stmt.dueLanes.iterate(sink, this.now()) as IterableIterator<{ jobId: string; headId: number }>) {
+      this.lanesVisited++;
+      if (this.claimed.has(laneKey(sink, row.jobId))) continue;
+      heads.push(row);
+      if (heads.length >= maxLanes) break;
+    }
+    const lanes: ClaimedLane[] = [];
+    let events = 0;
+    let bytes = 0;
+    for (let i = 0; i < heads.length; i++) {
+      const { jobId, headId } = heads[i]!;
+      // Spread what is left over the lanes still to read, so one long lane cannot take all.
+      const share = Math.max(1, Math.ceil((limits.events - events) / (heads.length - i)));
+      const deliveries: StoredDelivery[] = [];
+      for (const row of this.stmt.laneHead.iterate(sink, jobId, headId, share) as IterableIterator<StoredDelivery>) {
+        if (events > 0 && bytes + row.body.length > limits.bytes) break;
+        deliveries.push(row);
+        events++;
+        bytes += row.body.length;
+      }
+      if (deliveries.length === 0) break;
+      const token = String(++this.tokens);
+      this.claimed.set(laneKey(sink, jobId), token);
+      lanes.push({ sink, jobId, deliveries, token });
+      if (events >= limits.events) break;
+    }
+    return lanes;
+  }
+
+  settle(outcomes: readonly LaneSettlement[]): void {
+    const now = this.now();
+    const current = outcomes.filter(({ lane }) => this.claimed.get(laneKey(lane.sink, lane.jobId)) === lane.token);
+    try {
+      this.db.transaction(() => {
+        for (const outcome of current) this.settleLane(outcome, now);
+      })();
+    } catch (err) {
+      this.counters.load();
+      throw err;
+    } finally {
+      for (const { lane } of current) this.claimed.delete(laneKey(lane.sink, lane.jobId));
+    }
+  }
+
+  private settleLane({ lane, delivered, failure }: LaneSettlement, now: number): void {
+    const { stmt } = this;
+    const sizes = new Map(lane.deliveries.map((d) => [d.id, d.body.length]));
+    const events = new Set<number>();
+    let removed = 0;
+    let bytes = 0;
+    let dead = 0;
+    const remove = (id: number): void => {
+      const row = stmt.deliveryDelete.get(id) as { eventId: number } | undefined;
+      if (!row) return;
+      events.add(row.eventId);
+      removed++;
+      bytes += sizes.get(id) ?? 0;
+    };
+    for (const id of delivered) remove(id);
+    let retryAt: number | null = null;
+    if (failure && 'dead' in failure) {
+      dead = stmt.deliveryToDead.run(1, now, failure.error, failure.id).changes;
+      remove(failure.id);
+    } else if (failure) {
+      stmt.deliveryFail.run(failure.countAttempt ? 1 : 0, failure.error, failure.id);
+      retryAt = failure.retryAt;
+    }
+    if (removed > 0 || retryAt !== null) {
+      const first = stmt.laneFirst.get(lane.sink, lane.jobId) as { id: number; createdAt: number } | undefined;
+      if (!first) stmt.laneDelete.run(lane.sink, lane.jobId);
+      else stmt.laneMove.run(first.id, retryAt ?? first.createdAt, removed, bytes, lane.sink, lane.jobId);
+    }
+    for (const eventId of events) stmt.gcEvent.run(eventId, eventId, eventId);
+    this.counters.add(lane.sink, -removed, -bytes, dead);
+  }
+
+  /** Forgets the claims on a sink's lanes (parked): their settlements are then ignored. */
+  release(sink: string): void {
+    for (const key of this.claimed.keys()) if (key.startsWith(`${sink}\0`)) this.claimed.delete(key);
+  }
+
+  nextDueAt(sink: string): number | null {
+    return (this.stmt.nextDue.get(sink, this.now()) as { at: number | null }).at;
+  }
+}

@@ -1,0 +1,78 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Numbered schema steps. `meta.schema_version` says how many have run; each step runs in
+ * its own transaction with the version bump, so a crash mid-upgrade leaves the previous
+ * version intact. Never edit a released step: add one.
+ */
+const STEPS: ReadonlyArray<(db: Database) => void> = [
+  // 1 — release 0.1 (120b885): deliveries walked per sink, held back by job_blocks.
+  (db) =>
+    db.exec(`
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL, source TEXT NOT NULL,
+  type TEXT NOT NULL, job_id TEXT NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, event_id INTEGER NOT NULL, sink TEXT NOT NULL, job_id TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL, last_error TEXT);
+CREATE INDEX IF NOT EXISTS deliveries_by_sink ON deliveries (sink, id);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (sink, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (event_id);
+CREATE TABLE IF NOT EXISTS job_blocks (
+  sink TEXT NOT NULL, job_id TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (sink, job_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, sink TEXT NOT NULL, job_id TEXT NOT NULL, type TEXT NOT NULL,
+  attempts INTEGER NOT NULL, created_at INTEGER NOT NULL, failed_at INTEGER NOT NULL, last_error TEXT);
+CREATE INDEX IF NOT EXISTS dead_letters_by_sink ON dead_letters (sink, id);
+CREATE INDEX IF NOT EXISTS dead_letters_by_event ON dead_letters (event_id);
+CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedupe_by_time ON dedupe (seen_at);`),
+
+  // 2 — lanes: one row per (sink, job) with its head, its due time and what waits in it,
+  // so a read touches due lanes only. A lane's due time is the later of its head's and
+  // its job block's; job_blocks and the per-delivery due time go.
+  (db) =>
+    db.exec(`
+CREATE TABLE lanes (
+  sink TEXT NOT NULL, job_id TEXT NOT NULL, next_attempt_at INTEGER NOT NULL, head_id INTEGER NOT NULL,
+  pending INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (sink, job_id)) WITHOUT ROWID;
+INSERT INTO lanes (sink, job_id, next_attempt_at, head_id, pending, bytes)
+  SELECT g.sink, g.job_id, max(h.next_attempt_at, coalesce(b.until, 0)), g.head_id, g.pending, g.bytes
+  FROM (SELECT d.sink, d.job_id, min(d.id) AS head_id, count(*) AS pending, sum(length(e.body)) AS bytes
+        FROM deliveries d JOIN events e ON e.id = d.event_id GROUP BY d.sink, d.job_id) g
+  JOIN deliveries h ON h.id = g.head_id
+  LEFT JOIN job_blocks b ON b.sink = g.sink AND b.job_id = g.job_id;
+CREATE INDEX lanes_due ON lanes (sink, next_attempt_at, head_id);
+CREATE INDEX lanes_by_head ON lanes (sink, head_id);
+DROP TABLE job_blocks;
+DROP INDEX deliveries_by_sink;
+DROP INDEX deliveries_due;
+ALTER TABLE deliveries DROP COLUMN next_attempt_at;
+CREATE INDEX deliveries_by_lane ON deliveries (sink, job_id, id);
+CREATE INDEX dead_letters_by_time ON dead_letters (failed_at);`),
+];
+
+export const SCHEMA_VERSION = STEPS.length;
+
+function currentVersion(db: Database): number {
+  const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get();
+  if (!hasMeta) return 0;
+  const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+  return row ? Number(row.value) : 0;
+}
+
+/** Runs the steps this database has not had yet; returns the version it started at. */
+export function migrate(db: Database): number {
+  const from = currentVersion(db);
+  if (from > SCHEMA_VERSION) {
+    throw new Error(`queue schema version ${from} is newer than this relay understands (${SCHEMA_VERSION})`);
+  }
+  for (let version = from; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      STEPS[version]!(db);
+      db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(version + 1));
+    })();
+  }
+  return from;
+}

@@ -1,0 +1,60 @@
+import type { Database, Statement } from 'better-sqlite3';
+
+/** The store's per-row statements. Each uses an index (statements.test.ts checks). */
+const SQL = {
+  /** Inserts the key, or refreshes it when its last sighting left the window; no change = a duplicate. */
+  dedupeClaim: `INSERT INTO dedupe (key, seen_at) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at WHERE seen_at <= ?`,
+  eventPut: 'INSERT INTO events (received_at, source, type, job_id, body) VALUES (?, ?, ?, ?, ?)',
+  deliveryPut: 'INSERT INTO deliveries (event_id, sink, job_id, created_at) VALUES (?, ?, ?, ?)',
+  /** A new lane is due at once; a lane that exists keeps its head and its due time (backoff). */
+  laneAdd: `INSERT INTO lanes (sink, job_id, next_attempt_at, head_id, pending, bytes) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (sink, job_id) DO UPDATE SET pending = pending + excluded.pending, bytes = bytes + excluded.bytes`,
+  /** A replayed delivery keeps its id, so it may go ahead of the lane's head. */
+  laneReplay: `INSERT INTO lanes (sink, job_id, next_attempt_at, head_id, pending, bytes) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (sink, job_id) DO UPDATE SET pending = pending + excluded.pending, bytes = bytes + excluded.bytes,
+      head_id = min(head_id, excluded.head_id)`,
+
+  /** Due lanes of a sink, oldest first: a range of lanes_due, nothing else. */
+  dueLanes: `SELECT job_id AS jobId, head_id AS headId FROM lanes INDEXED BY lanes_due
+    WHERE sink = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, head_id`,
+  laneHead: `SELECT d.id, d.event_id AS eventId, d.sink, d.job_id AS jobId, d.attempts, d.created_at AS createdAt,
+      e.received_at AS receivedAt, e.source, e.type, e.body
+    FROM deliveries d INDEXED BY deliveries_by_lane JOIN events e ON e.id = d.event_id
+    WHERE d.sink = ? AND d.job_id = ? AND d.id >= ? ORDER BY d.id LIMIT ?`,
+  nextDue: 'SELECT min(next_attempt_at) AS at FROM lanes WHERE sink = ? AND next_attempt_at > ?',
+
+  deliveryDelete: 'DELETE FROM deliveries WHERE id = ? RETURNING event_id AS eventId',
+  deliveryFail: 'UPDATE deliveries SET attempts = attempts + ?, last_error = ? WHERE id = ?',
+  deliveryToDead: `INSERT INTO dead_letters (id, event_id, sink, job_id, type, attempts, created_at, failed_at, last_error)
+    SELECT d.id, d.event_id, d.sink, d.job_id, e.type, d.attempts + ?, d.created_at, ?, ?
+    FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`,
+  /** The lane's first delivery, once its head was settled. */
+  laneFirst: `SELECT id, created_at AS createdAt FROM deliveries INDEXED BY deliveries_by_lane
+    WHERE sink = ? AND job_id = ? ORDER BY id LIMIT 1`,
+  laneMove: `UPDATE lanes SET head_id = ?, next_attempt_at = ?, pending = pending - ?, bytes = bytes - ?
+    WHERE sink = ? AND job_id = ?`,
+  laneDelete: 'DELETE FROM lanes WHERE sink = ? AND job_id = ?',
+  gcEvent: `DELETE FROM events WHERE id = ?
+    AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)
+    AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = ?)`,
+
+  oldestOfSink: `SELECT d.created_at AS at FROM deliveries d
+    WHERE d.id = (SELECT min(head_id) FROM lanes INDEXED BY lanes_by_head WHERE sink = ?)`,
+  pageCount: 'PRAGMA page_count',
+  freePages: 'PRAGMA freelist_count',
+  pruneDedupe: 'DELETE FROM dedupe WHERE seen_at < ?',
+};
+
+export type Statements = { readonly [K in keyof typeof SQL]: Statement };
+
+/** Prepared once per connection; the page counts read as plain numbers. */
+export function prepareStatements(db: Database): Statements {
+  const prepared = Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as Record<
+    keyof typeof SQL,
+    Statement
+  >;
+  prepared.pageCount.pluck();
+  prepared.freePages.pluck();
+  return prepared;
+}

@@ -1,0 +1,197 @@
+import type { Database } from 'better-sqlite3';
+import { describeError } from '../../errors.js';
+import type {
+  ClaimLimits,
+  ClaimedLane,
+  EnqueueItem,
+  EnqueueResult,
+  LaneSettlement,
+  QueueStore,
+  SinkCounters,
+  SinkLimit,
+} from '../store.js';
+import { RelayError } from '../../errors.js';
+import { databasePath, openDatabase } from './connection.js';
+import { Counters } from './counters.js';
+import { SqliteDeadLetters } from './dead-letters.js';
+import { Committer } from './enqueue.js';
+import { Lanes } from './lanes.js';
+import { migrate } from './migrations.js';
+import { prepareStatements, type Statements } from './statements.js';
+import { WalSync } from './wal-sync.js';
+
+export interface SqliteStoreOptions {
+  dir: string;
+  maxBytes: number;
+  dedupeWindowSeconds: number;
+  now?: () => number;
+  /**
+   * How an enqueue is made durable before it resolves. `pipelined` (default): commit,
+   * then one fdatasync of the WAL on the thread pool at a time, the next group forming
+   * meanwhile. `inline`: synchronous=FULL, the sync inside the commit on the main thread
+   * (the release-0.1 way, kept for A/B benchmarks: RELAY_QUEUE_SYNC=inline).
+   */
+  sync?: 'pipelined' | 'inline';
+}
+
+/** The embedded queue: one SQLite file in WAL mode, owned by one relay process. */
+export class SqliteStore implements QueueStore {
+  readonly db: Database;
+  readonly deadLetters: SqliteDeadLetters;
+  /** The schema version the file had when opened (0: new). */
+  readonly upgradedFrom: number;
+  private readonly stmt: Statements;
+  private readonly counts: Counters;
+  private readonly lanes: Lanes;
+  private readonly committer: Committer;
+  private readonly walSync: WalSync | null;
+  private readonly listeners = new Set<(sinks: ReadonlySet<string>) => void>();
+  private readonly pageSize: number;
+  private readonly maxBytes: number;
+  private readonly dedupeWindowMs: number;
+  private readonly now: () => number;
+  private limits: ReadonlyMap<string, SinkLimit> = new Map();
+  private closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = openDatabase(options.dir);
+    this.upgradedFrom = migrate(this.db);
+    const sync = options.sync ?? (process.env.RELAY_QUEUE_SYNC === 'inline' ? 'inline' : 'pipelined');
+    if (sync === 'inline') this.db.pragma('synchronous = FULL');
+    this.walSync = sync === 'pipelined' ? new WalSync(`${databasePath(options.dir)}-wal`) : null;
+    this.pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    this.now = options.now ?? Date.now;
+    this.maxBytes = options.maxBytes;
+    this.dedupeWindowMs = options.dedupeWindowSeconds * 1000;
+    this.stmt = prepareStatements(this.db);
+    this.counts = new Counters(this.db);
+    this.lanes = new Lanes(this.db, this.stmt, this.counts, this.now);
+    const notify = (sinks: ReadonlySet<string>): void => {
+      for (const listener of this.listeners) listener(sinks);
+    };
+    this.committer = new Committer({
+      db: this.db,
+      stmt: this.stmt,
+      counters: this.counts,
+      now: this.now,
+      maxBytes: this.maxBytes,
+      dedupeWindowMs: this.dedupeWindowMs,
+      limits: () => this.limits,
+      usedBytes: () => this.usedBytes(),
+      walSync: this.walSync,
+      committed: notify,
+    });
+    this.deadLetters = new SqliteDeadLetters({ db: this.db, stmt: this.stmt, counters: this.counts, now: this.now, replayed: notify });
+  }
+
+  /** Enqueue transactions committed: fewer than events when group commit works. */
+  get commits(): number {
+    return this.committer.commits;
+  }
+
+  /** Rows of the due-lanes index read by claims so far. */
+  get lanesVisited(): number {
+    return this.lanes.lanesVisited;
+  }
+
+  async enqueue(item: EnqueueItem): Promise<EnqueueResult> {
+    if (this.closed) throw new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', ['the queue is closed']);
+    return this.committer.enqueue(item);
+  }
+
+  onEnqueued(listener: (sinks: ReadonlySet<string>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]> {
+    return this.lanes.claim(sink, limits);
+  }
+
+  async settle(outcomes: readonly LaneSettlement[]): Promise<void> {
+    this.lanes.settle(outcomes);
+  }
+
+  async nextDueAt(sink: string): Promise<number | null> {
+    return this.lanes.nextDueAt(sink);
+  }
+
+  setSinkLimits(limits: ReadonlyMap<string, SinkLimit>): void {
+    this.limits = new Map(limits);
+  }
+
+  async parkSinksExcept(keep: ReadonlySet<string>, reason: (sink: string) => string): Promise<Map<string, number>> {
+    const parked = new Map<string, number>();
+    const now = this.now();
+    const toDead = this.db.prepare(`
+      INSERT INTO dead_letters (id, event_id, sink, job_id, type, attempts, created_at, failed_at, last_error)
+      SELECT d.id, d.event_id, d.sink, d.job_id, e.type, d.attempts, d.created_at, ?, ?
+      FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.sink = ?`);
+    const dropDeliveries = this.db.prepare('DELETE FROM deliveries WHERE sink = ?');
+    const dropLanes = this.db.prepare('DELETE FROM lanes WHERE sink = ?');
+    for (const sink of this.counts.sinksWithPending()) {
+      if (keep.has(sink)) continue;
+      const n = this.db.transaction(() => {
+        const moved = toDead.run(now, reason(sink), sink).changes;
+        dropDeliveries.run(sink);
+        dropLanes.run(sink);
+        return moved;
+      })();
+      const { pending, pendingBytes } = this.counts.get(sink);
+      this.counts.add(sink, -pending, -pendingBytes, n);
+      this.lanes.release(sink);
+      parked.set(sink, n);
+    }
+    return parked;
+  }
+
+  counters(): ReadonlyMap<string, SinkCounters> {
+    this.counts.refreshIfChangedElsewhere();
+    const out = new Map<string, SinkCounters>();
+    for (const sink of this.counts.sinks()) {
+      const c = this.counts.get(sink);
+      const oldest = c.pending > 0 ? (this.stmt.oldestOfSink.get(sink) as { at: number } | undefined)?.at ?? null : null;
+      out.set(sink, { ...c, oldestCreatedAt: oldest });
+    }
+    return out;
+  }
+
+  /** Events stored (for tests and tools: nothing in the relay needs it). */
+  storedEvents(): number {
+    return this.db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+  }
+
+  usedBytes(): number {
+    const pages = (this.stmt.pageCount.get() as number) - (this.stmt.freePages.get() as number);
+    return pages * this.pageSize;
+  }
+
+  writable(): { ready: boolean; error: string | null } {
+    if (this.closed) return { ready: false, error: 'the queue is closed' };
+    try {
+      const used = this.usedBytes();
+      return used < this.maxBytes
+        ? { ready: true, error: null }
+        : { ready: false, error: `the queue is full (${used} of ${this.maxBytes} bytes)` };
+    } catch (err) {
+      return { ready: false, error: describeError(err) };
+    }
+  }
+
+  async pruneDedupe(): Promise<number> {
+    return this.stmt.pruneDedupe.run(this.now() - this.dedupeWindowMs).changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.committer.drain();
+    this.walSync?.close();
+    this.db.close();
+  }
+}
+
+/** Opens (creating or upgrading) the queue in `options.dir`. */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}
