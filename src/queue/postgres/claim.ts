@@ -13,35 +13,29 @@ export interface LaneTake {
 }
 
 /**
- * Splits the limits over the lanes, oldest lane first: every lane gets its head while
- * events and bytes last (past the first delivery, bytes count), then each lane, in order,
- * takes more of its prefix. A lane that gets nothing is not claimed.
+ * Splits the limits over the lanes, oldest lane first, as the SQLite store does: each lane
+ * takes its share of the events left (so one long lane cannot take them all) while the
+ * bytes last (past the first delivery); the first lane that gets nothing ends the claim.
  */
 export function chooseDeliveries(lanes: readonly string[], heads: readonly HeadRow[], limits: ClaimLimits): LaneTake[] {
   const byLane = new Map<string, HeadRow[]>(lanes.map((job) => [job, []]));
   for (const row of heads) byLane.get(row.job_id)?.push(row);
-  const taken = new Map<string, number[]>();
+  const chosen: LaneTake[] = [];
   let events = 0;
   let bytes = 0;
-  const fits = (row: HeadRow): boolean => events === 0 || (events < limits.events && bytes + row.bytes <= limits.bytes);
-  const take = (job: string, row: HeadRow): void => {
-    taken.set(job, [...(taken.get(job) ?? []), row.id]);
-    events++;
-    bytes += row.bytes;
-  };
-  for (const job of lanes) {
-    const head = byLane.get(job)![0];
-    if (head && fits(head)) take(job, head);
-  }
-  for (const job of lanes) {
-    const ids = taken.get(job);
-    if (!ids) continue;
-    for (const row of byLane.get(job)!.slice(1)) {
-      if (!fits(row)) break;
-      take(job, row);
+  for (let i = 0; i < lanes.length && events < limits.events; i++) {
+    const share = Math.max(1, Math.ceil((limits.events - events) / (lanes.length - i)));
+    const ids: number[] = [];
+    for (const row of byLane.get(lanes[i]!)!.slice(0, share)) {
+      if (events > 0 && bytes + row.bytes > limits.bytes) break;
+      ids.push(row.id);
+      events++;
+      bytes += row.bytes;
     }
+    if (ids.length === 0) break;
+    chosen.push({ jobId: lanes[i]!, ids });
   }
-  return lanes.filter((job) => taken.has(job)).map((jobId) => ({ jobId, ids: taken.get(jobId)! }));
+  return chosen;
 }
 
 /**

@@ -50,8 +50,9 @@ export class PgDeadLetters implements DeadLetterStore {
   }
 
   /**
-   * Puts the matching dead letters back at the end of their lanes, in id order, with fresh
-   * attempts and new delivery ids (later than every pending one). Returns how many.
+   * Puts the matching dead letters back in their lanes with fresh attempts. They keep their
+   * delivery id, as in the SQLite store, so a receiver that dedupes by it still can; a lane
+   * delivers by id, so a replayed delivery goes before the later ones of its job. Returns how many.
    */
   async replay(filter: DeadLetterFilter): Promise<number> {
     const now = this.now();
@@ -62,8 +63,8 @@ export class PgDeadLetters implements DeadLetterStore {
       const rows = await client.query<{ sink: string; n: number; bytes: number }>(
         `WITH moved AS (DELETE FROM dead_letters ${sql} RETURNING *),
          added AS (
-           INSERT INTO deliveries (event_id, sink, job_id, bytes, attempts, created_at, last_error)
-           SELECT event_id, sink, job_id, bytes, 0, $1, last_error FROM moved ORDER BY id
+           INSERT INTO deliveries (id, event_id, sink, job_id, bytes, attempts, created_at, last_error)
+           SELECT id, event_id, sink, job_id, bytes, 0, $1, last_error FROM moved
            RETURNING id, sink, job_id, bytes),
          lanes_added AS (${upsertLanes('$1')} RETURNING 1)
          SELECT sink, count(*)::float8 AS n, sum(bytes)::float8 AS bytes FROM added GROUP BY sink`,

@@ -13,8 +13,12 @@ import { quoteIdentifier } from './pool.js';
  * oldest first, without reading lanes in backoff or leased ones.
  */
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  // 1 — release 0.1 (120b885) had no PostgreSQL store: nothing to do.
+  { version: 1, sql: '' },
+  // 2 — lanes, as the SQLite store's step 2 leaves its tables (plus what several replicas need:
+  // refs on events, bytes on rows, lease owner and token on lanes, sharded counters).
   {
-    version: 1,
+    version: 2,
     sql: `
 CREATE TABLE events (
   id bigserial PRIMARY KEY,
@@ -105,7 +109,7 @@ export async function migrate(client: PoolClient, schema: string | undefined, wh
     if (current > SCHEMA_VERSION) throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_NEWER', [where, current, SCHEMA_VERSION]);
     for (const step of MIGRATIONS) {
       if (step.version <= current) continue;
-      await client.query(step.sql);
+      if (step.sql) await client.query(step.sql);
       await client.query(
         `INSERT INTO meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
         [String(step.version)],
