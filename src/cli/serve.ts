@@ -1,3 +1,4 @@
+import { describeQueue } from '../queue/open-store.js';
 import { createLogger } from '../logger.js';
 import { RelayMetrics } from '../metrics.js';
 import { Relay } from '../relay.js';
@@ -33,7 +34,7 @@ export async function serve(file: string): Promise<void> {
   });
   const address = await relay.listen();
   logger.info(
-    { address, sources: config.sources.map((s) => s.path), sinks: config.sinks.map((s) => s.name), queue: config.queue.dir },
+    { address, sources: config.sources.map((s) => s.path), sinks: config.sinks.map((s) => s.name), queue: describeQueue(config.queue) },
     'relay listening',
   );
 

@@ -19,7 +19,7 @@ import { PgDeadLetters } from './dead-letters.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { clientConfig, createPool, transaction, type PgConnectOptions } from './pool.js';
+import { clientConfig, createPool, describePostgres, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_SINK, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -40,18 +40,6 @@ interface Waiter {
   item: EnqueueItem;
   resolve: (result: EnqueueResult) => void;
   reject: (error: unknown) => void;
-}
-
-/** Where the queue is, for messages: the URL without credentials, and the schema. */
-function describeLocation(options: PgConnectOptions): string {
-  let where = 'PostgreSQL';
-  try {
-    const url = new URL(options.url);
-    where = `postgres://${url.host}${url.pathname}`;
-  } catch {
-    // not a URL (a libpq keyword string): say nothing of it
-  }
-  return options.schema ? `${where} (schema ${options.schema})` : where;
 }
 
 /** The deliveries found, up to the first one gone meanwhile (a parked sink): order is never skipped over. */
@@ -120,7 +108,7 @@ export class PostgresQueueStore implements QueueStore {
     try {
       const client = await pool.connect();
       try {
-        await migrate(client, options.schema, describeLocation(options));
+        await migrate(client, options.schema, describePostgres(options));
       } finally {
         client.release();
       }
