@@ -83,6 +83,8 @@ export interface RelayConfig {
     dir: string;
     url?: string;
     schema?: string;
+    /** postgres: a lane claimed by a replica that stopped renewing it is taken over after this long. */
+    lease_ms: number;
     max_bytes: number;
     dedupe_window_seconds: number;
   };

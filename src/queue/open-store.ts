@@ -17,7 +17,7 @@ export async function openStore(queue: RelayConfig['queue'], options: OpenStoreO
     dedupeWindowSeconds: options.dedupeWindowSeconds ?? queue.dedupe_window_seconds,
     ...(options.now ? { now: options.now } : {}),
   };
-  if (queue.store === 'postgres') return PostgresQueueStore.open({ ...common, url: queue.url!, schema: queue.schema });
+  if (queue.store === 'postgres') return PostgresQueueStore.open({ ...common, url: queue.url!, schema: queue.schema, leaseMs: queue.lease_ms });
   return openSqliteStore({ ...common, dir: queue.dir });
 }
 

@@ -48,9 +48,11 @@ export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
 
 export function createPool(options: PgConnectOptions): pg.Pool {
   const pool = new pg.Pool({ ...clientConfig(options), max: options.maxConnections ?? 10, idleTimeoutMillis: 30_000 });
-  // An idle connection that breaks (server restart) must not crash the process; the next
-  // query takes a fresh one, and the store reports itself not ready meanwhile.
+  // A connection that breaks (server restart) must not crash the process, idle in the pool
+  // or checked out between two statements: the statement in flight fails, the pool drops
+  // the connection, and the store reports itself not ready until a query succeeds again.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
