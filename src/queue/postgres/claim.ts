@@ -19,7 +19,7 @@ export interface LaneTake {
  */
 export function chooseDeliveries(lanes: readonly string[], heads: readonly HeadRow[], limits: ClaimLimits): LaneTake[] {
   const byLane = new Map<string, HeadRow[]>(lanes.map((job) => [job, []]));
-  for (const row of heads) byLane.get(row.job_id)?.push(row);
+  for (const row of heads) if (row.id !== null) byLane.get(row.job_id)?.push(row);
   const chosen: LaneTake[] = [];
   let events = 0;
   let bytes = 0;
@@ -50,20 +50,20 @@ export async function claimLanes(
   limits: ClaimLimits,
   lease: { owner: string; now: number; leaseMs: number },
 ): Promise<Array<LaneTake & { token: string }>> {
-  const candidates = await client.query<{ job_id: string }>(
-    `SELECT job_id FROM lanes WHERE sink = $1 AND ready_at <= $2 ORDER BY ready_at, head_id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-    [sink, lease.now, Math.max(1, Math.min(limits.lanes, limits.events))],
+  // The due lanes no other transaction holds, oldest first, with the ids and sizes of their first deliveries.
+  const heads = await client.query<HeadRow & { lane: string }>(
+    `WITH c AS (SELECT job_id, ready_at, head_id FROM lanes WHERE sink = $1 AND ready_at <= $2
+                ORDER BY ready_at, head_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+     SELECT c.job_id AS lane, h.job_id, h.id, h.bytes FROM c
+     LEFT JOIN LATERAL (SELECT job_id, id, bytes FROM deliveries d WHERE d.sink = $1 AND d.job_id = c.job_id ORDER BY id LIMIT $4) h ON true
+     ORDER BY c.ready_at, c.head_id, h.id`,
+    [sink, lease.now, Math.max(1, Math.min(limits.lanes, limits.events)), Math.max(1, limits.events)],
   );
-  if (candidates.rows.length === 0) return [];
-  const lanes = candidates.rows.map((r) => r.job_id);
-  const heads = await client.query<HeadRow>(
-    `SELECT h.job_id, h.id, h.bytes FROM unnest($2::text[]) AS j(job_id)
-     CROSS JOIN LATERAL (SELECT job_id, id, bytes FROM deliveries d WHERE d.sink = $1 AND d.job_id = j.job_id ORDER BY id LIMIT $3) h`,
-    [sink, lanes, Math.max(1, limits.events)],
-  );
+  if (heads.rows.length === 0) return [];
+  const lanes = [...new Set(heads.rows.map((r) => r.lane))];
   const chosen = chooseDeliveries(lanes, heads.rows, limits);
   // A lane left empty by a settle that had lost its lease, and whose owner then died.
-  const empty = lanes.filter((job) => !heads.rows.some((h) => h.job_id === job));
+  const empty = [...new Set(heads.rows.filter((h) => h.id === null).map((h) => h.lane))];
   if (empty.length > 0) await client.query('DELETE FROM lanes WHERE sink = $1 AND job_id = ANY($2::text[]) AND pending <= 0', [sink, empty]);
   if (chosen.length === 0) return [];
   const tokens = await client.query<{ job_id: string; token: number }>(

@@ -28,25 +28,21 @@ export class CounterDeltas {
   }
 
   async write(client: pg.PoolClient): Promise<void> {
-    const shard = Math.floor(Math.random() * SHARDS);
     const sinks = [...this.sinks.keys()].sort();
-    if (sinks.length > 0) {
-      const d = sinks.map((sink) => this.sinks.get(sink)!);
-      await client.query(
-        `INSERT INTO sink_counters (sink, shard, pending, pending_bytes, dead_letters)
-         SELECT s, $2, p, b, d FROM unnest($1::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(s, p, b, d)
+    if (sinks.length === 0 && this.usedBytes === 0) return;
+    const d = sinks.map((sink) => this.sinks.get(sink)!);
+    // One statement for both tables: one round trip per commit.
+    await client.query(
+      `WITH s AS (
+         INSERT INTO sink_counters (sink, shard, pending, pending_bytes, dead_letters)
+         SELECT s, $2, p, b, d FROM unnest($1::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(s, p, b, d) ORDER BY s
          ON CONFLICT (sink, shard) DO UPDATE SET pending = sink_counters.pending + excluded.pending,
            pending_bytes = sink_counters.pending_bytes + excluded.pending_bytes,
-           dead_letters = sink_counters.dead_letters + excluded.dead_letters`,
-        [sinks, shard, d.map((x) => x.pending), d.map((x) => x.pendingBytes), d.map((x) => x.deadLetters)],
-      );
-    }
-    if (this.usedBytes !== 0) {
-      await client.query(
-        `INSERT INTO queue_usage (shard, bytes) VALUES ($1, $2) ON CONFLICT (shard) DO UPDATE SET bytes = queue_usage.bytes + excluded.bytes`,
-        [shard, this.usedBytes],
-      );
-    }
+           dead_letters = sink_counters.dead_letters + excluded.dead_letters)
+       INSERT INTO queue_usage (shard, bytes) SELECT $2, $6::bigint WHERE $6::bigint <> 0
+       ON CONFLICT (shard) DO UPDATE SET bytes = queue_usage.bytes + excluded.bytes`,
+      [sinks, Math.floor(Math.random() * SHARDS), d.map((x) => x.pending), d.map((x) => x.pendingBytes), d.map((x) => x.deadLetters), this.usedBytes],
+    );
   }
 }
 

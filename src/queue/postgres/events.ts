@@ -15,22 +15,14 @@ export async function releaseEvents(client: pg.PoolClient, eventIds: readonly nu
     `UPDATE events SET refs = refs - u.n FROM unnest($1::bigint[], $2::int[]) AS u(id, n) WHERE events.id = u.id`,
     [ids, ids.map((id) => counts.get(id)!)],
   );
-  const freed = await client.query<{ bytes: number }>('DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 RETURNING bytes', [ids]);
-  for (const row of freed.rows) deltas.usedBytes -= row.bytes;
+  await freeEvents(client, ids, deltas);
 }
 
-/** Where a lane's head is now: its first pending delivery, or none. One index probe per lane. */
-export async function laneHeads(
-  client: pg.PoolClient,
-  sink: string,
-  jobs: readonly string[],
-): Promise<Map<string, { id: number; createdAt: number }>> {
-  const rows = await client.query<{ job_id: string; id: number; created_at: number }>(
-    `SELECT j.job_id, h.id, h.created_at FROM unnest($2::text[]) AS j(job_id)
-     CROSS JOIN LATERAL (SELECT id, created_at FROM deliveries d WHERE d.sink = $1 AND d.job_id = j.job_id ORDER BY id LIMIT 1) h`,
-    [sink, jobs],
-  );
-  return new Map(rows.rows.map((r) => [r.job_id, { id: r.id, createdAt: r.created_at }]));
+/** Deletes those of `ids` that nothing refers to any more (a statement after the one that dropped their references). */
+export async function freeEvents(client: pg.PoolClient, ids: readonly number[], deltas: CounterDeltas): Promise<void> {
+  if (ids.length === 0) return;
+  const freed = await client.query<{ bytes: number }>('DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 RETURNING bytes', [ids]);
+  for (const row of freed.rows) deltas.usedBytes -= row.bytes;
 }
 
 /**

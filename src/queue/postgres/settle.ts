@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { LaneSettlement } from '../store.js';
 import { CounterDeltas } from './counters.js';
-import { laneHeads, releaseEvents } from './events.js';
+import { freeEvents } from './events.js';
 
 /** Moves one delivery to the dead letters; its bytes, or null when it was not there. */
 export const KILL_DELIVERY = `
@@ -47,15 +47,19 @@ async function settleSink(
 
   const deliveredIds = outcomes.flatMap((o) => o.delivered);
   if (deliveredIds.length > 0) {
+    // One statement removes the deliveries and drops their events' references; the next frees the events.
     const gone = await client.query<{ event_id: number; job_id: string; bytes: number }>(
-      'DELETE FROM deliveries WHERE id = ANY($1::bigint[]) AND sink = $2 RETURNING event_id, job_id, bytes',
+      `WITH gone AS (DELETE FROM deliveries WHERE id = ANY($1::bigint[]) AND sink = $2 RETURNING event_id, job_id, bytes),
+       refs AS (UPDATE events e SET refs = e.refs - g.n FROM (SELECT event_id, count(*)::int AS n FROM gone GROUP BY event_id) g
+                WHERE e.id = g.event_id)
+       SELECT event_id, job_id, bytes FROM gone`,
       [deliveredIds, sink],
     );
     for (const row of gone.rows) {
       count(row.job_id);
       deltas.add(sink, -1, -row.bytes);
     }
-    await releaseEvents(client, gone.rows.map((r) => r.event_id), deltas);
+    await freeEvents(client, [...new Set(gone.rows.map((r) => r.event_id))], deltas);
   }
 
   const retryAt = new Map<string, number>();
@@ -77,33 +81,29 @@ async function settleSink(
     }
   }
 
-  const heads = owned.size > 0 ? await laneHeads(client, sink, [...owned]) : new Map<string, { id: number; createdAt: number }>();
-  const emptied = [...owned].filter((job) => !heads.has(job));
-  if (emptied.length > 0) await client.query('DELETE FROM lanes WHERE sink = $1 AND job_id = ANY($2::text[])', [sink, emptied]);
-  // Owned lanes with deliveries left: released, due at the retry time or at once (ordered by their head's age).
-  const kept = [...heads.keys()].sort();
-  const stale = jobs.filter((job) => !owned.has(job) && tokens.has(job) && (removed.get(job) ?? 0) > 0);
-  const lanes = [...kept, ...stale];
-  if (lanes.length > 0) {
-    await client.query(
-      `UPDATE lanes SET pending = pending - u.removed,
-         head_id = CASE WHEN u.mine THEN u.head ELSE head_id END,
-         ready_at = CASE WHEN u.mine THEN u.ready ELSE ready_at END,
-         owner = CASE WHEN u.mine THEN NULL ELSE owner END,
-         token = CASE WHEN u.mine THEN NULL ELSE token END
-       FROM unnest($2::text[], $3::int[], $4::bool[], $5::bigint[], $6::bigint[]) AS u(job_id, removed, mine, head, ready)
-       WHERE lanes.sink = $1 AND lanes.job_id = u.job_id`,
-      [
-        sink,
-        lanes,
-        lanes.map((job) => removed.get(job) ?? 0),
-        lanes.map((job) => owned.has(job)),
-        lanes.map((job) => heads.get(job)?.id ?? 0),
-        lanes.map((job) => retryAt.get(job) ?? heads.get(job)?.createdAt ?? now),
-      ],
-    );
-  }
-  return outcomes.some((o) => owned.has(o.lane.jobId) && heads.has(o.lane.jobId) && o.delivered.length === 0 && !o.failure);
+  // Owned lanes: deleted when empty, else released, due at the retry time or at once (ordered
+  // by their head's age). Lanes lost to a newer owner: only their count of pending goes down.
+  const lanes = jobs.filter((job) => owned.has(job) || (tokens.has(job) && (removed.get(job) ?? 0) > 0));
+  if (lanes.length === 0) return false;
+  const released = await client.query<{ job_id: string }>(
+    `WITH u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bool[], $5::bigint[]) AS u(job_id, removed, mine, retry_at)),
+     h AS (SELECT u.*, hd.id AS head, hd.created_at FROM u
+           LEFT JOIN LATERAL (SELECT id, created_at FROM deliveries d WHERE d.sink = $1 AND d.job_id = u.job_id ORDER BY id LIMIT 1) hd
+           ON u.mine),
+     emptied AS (DELETE FROM lanes l USING h WHERE l.sink = $1 AND l.job_id = h.job_id AND h.mine AND h.head IS NULL),
+     kept AS (
+       UPDATE lanes l SET pending = l.pending - h.removed,
+         head_id = CASE WHEN h.mine THEN h.head ELSE l.head_id END,
+         ready_at = CASE WHEN h.mine THEN coalesce(h.retry_at, h.created_at) ELSE l.ready_at END,
+         owner = CASE WHEN h.mine THEN NULL ELSE l.owner END,
+         token = CASE WHEN h.mine THEN NULL ELSE l.token END
+       FROM h WHERE l.sink = $1 AND l.job_id = h.job_id AND (h.head IS NOT NULL OR NOT h.mine)
+       RETURNING l.job_id, h.mine)
+     SELECT job_id FROM kept WHERE mine`,
+    [sink, lanes, lanes.map((job) => removed.get(job) ?? 0), lanes.map((job) => owned.has(job)), lanes.map((job) => retryAt.get(job) ?? null)],
+  );
+  const kept = new Set(released.rows.map((r) => r.job_id));
+  return outcomes.some((o) => kept.has(o.lane.jobId) && o.delivered.length === 0 && !o.failure);
 }
 
 /**
