@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { CounterDeltas } from './counters.js';
+import { prepared } from './pool.js';
 
 /**
  * Drops one reference per id given (an id twice: two references), then deletes the
@@ -21,7 +22,7 @@ export async function releaseEvents(client: pg.PoolClient, eventIds: readonly nu
 /** Deletes those of `ids` that nothing refers to any more (a statement after the one that dropped their references). */
 export async function freeEvents(client: pg.PoolClient, ids: readonly number[], deltas: CounterDeltas): Promise<void> {
   if (ids.length === 0) return;
-  const freed = await client.query<{ bytes: number }>('DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 RETURNING bytes', [ids]);
+  const freed = await prepared<{ bytes: number }>(client, 'events_free', 'DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 RETURNING bytes', [ids]);
   for (const row of freed.rows) deltas.usedBytes -= row.bytes;
 }
 

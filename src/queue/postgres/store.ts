@@ -19,7 +19,7 @@ import { PgDeadLetters } from './dead-letters.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { clientConfig, createPool, describePostgres, transaction, type PgConnectOptions } from './pool.js';
+import { clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_SINK, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -74,6 +74,8 @@ export class PostgresQueueStore implements QueueStore {
   private limits: ReadonlyMap<string, SinkLimit> = new Map();
   private pending: Waiter[] = [];
   private flushing: Promise<void> | null = null;
+  private settling: Array<{ outcomes: readonly LaneSettlement[]; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private settleFlush: Promise<void> | null = null;
   private closed = false;
   private failure: string | null = null;
   /** Enqueue transactions committed: fewer than events when group commit works. */
@@ -242,19 +244,40 @@ export class PostgresQueueStore implements QueueStore {
     }
   }
 
-  async settle(outcomes: readonly LaneSettlement[]): Promise<void> {
-    if (outcomes.length === 0) return;
+  /**
+   * Settles are grouped like enqueues: lanes settled in one event-loop turn (a per-event
+   * sink finishes many lanes at once) share one transaction. Each caller learns the group's fate.
+   */
+  settle(outcomes: readonly LaneSettlement[]): Promise<void> {
+    if (outcomes.length === 0) return Promise.resolve();
     // Whatever happens to the settle, these leases are no longer renewed: at worst they run out.
     for (const o of outcomes) this.leases.release(o.lane.token);
-    const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now()), {
-      durable: false,
+    return new Promise((resolve, reject) => {
+      this.settling.push({ outcomes, resolve, reject });
+      if (!this.settleFlush) this.settleFlush = new Promise((done) => setImmediate(() => void this.settleAll().finally(done)));
     });
-    this.snapshot.apply(deltas, this.now());
-    if (givenBack.length > 0) void this.notify(new Set(givenBack));
+  }
+
+  private async settleAll(): Promise<void> {
+    while (this.settling.length > 0) {
+      const group = this.settling;
+      this.settling = [];
+      try {
+        const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, group.flatMap((g) => g.outcomes), this.now()), {
+          durable: false,
+        });
+        this.snapshot.apply(deltas, this.now());
+        if (givenBack.length > 0) void this.notify(new Set(givenBack));
+        for (const g of group) g.resolve();
+      } catch (err) {
+        for (const g of group) g.reject(err);
+      }
+    }
+    this.settleFlush = null;
   }
 
   async nextDueAt(sink: string): Promise<number | null> {
-    const row = await this.pool.query<{ at: number | null }>('SELECT min(ready_at) AS at FROM lanes WHERE sink = $1 AND ready_at > $2', [
+    const row = await prepared<{ at: number | null }>(this.pool, 'next_due', 'SELECT min(ready_at) AS at FROM lanes WHERE sink = $1 AND ready_at > $2', [
       sink,
       this.now(),
     ]);
@@ -316,7 +339,7 @@ export class PostgresQueueStore implements QueueStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing) await this.flushing;
+    while (this.flushing || this.settleFlush) await (this.flushing ?? this.settleFlush);
     this.closed = true;
     clearInterval(this.refreshTimer);
     this.leases.close();
