@@ -90,7 +90,12 @@ export class PostgresQueueStore implements QueueStore {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.channel = channelFor(options.schema);
-    this.deadLetters = new PgDeadLetters(pool, this.now, (deltas, wake) => this.committed(deltas, wake, true));
+    this.deadLetters = new PgDeadLetters(
+      pool,
+      this.now,
+      (deltas, wake) => this.committed(deltas, wake),
+      (client, sinks) => this.notifyIn(client, sinks),
+    );
     this.leases = new LeaseKeeper(pool, this.leaseMs, this.now);
     this.wakeups = new Wakeups({
       config: clientConfig(options),
@@ -140,14 +145,18 @@ export class PostgresQueueStore implements QueueStore {
     this.emit(sinks);
   }
 
-  /** After a commit of ours: counters seen at once; sinks given work woken here and, by NOTIFY, elsewhere. */
-  private committed(deltas: CounterDeltas, wake: ReadonlySet<string>, notify: boolean): void {
+  /** After a commit of ours: counters seen at once, sinks given work woken here (the others heard NOTIFY). */
+  private committed(deltas: CounterDeltas, wake: ReadonlySet<string>): void {
     this.snapshot.apply(deltas, this.now());
-    if (wake.size === 0) return;
     this.emit(wake);
-    if (notify) void this.notify(wake);
   }
 
+  /** NOTIFY inside a transaction: delivered to the other replicas only if it commits. */
+  private async notifyIn(client: pg.PoolClient, sinks: ReadonlySet<string>): Promise<void> {
+    await client.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, sinks)]);
+  }
+
+  /** NOTIFY on its own, for lanes given back: best effort, polling covers a loss. */
   private async notify(sinks: ReadonlySet<string>): Promise<void> {
     await this.pool.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, sinks)]).catch(() => undefined);
   }
@@ -200,10 +209,7 @@ export class PostgresQueueStore implements QueueStore {
             pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
           },
         );
-        // In the transaction: other replicas hear of it only if it commits.
-        if (result.touched.size > 0) {
-          await client.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, result.touched)]);
-        }
+        if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         return result;
       });
       this.commits++;
@@ -219,7 +225,7 @@ export class PostgresQueueStore implements QueueStore {
       if ('error' in outcome) waiter.reject(outcome.error);
       else waiter.resolve(outcome.result);
     });
-    this.committed(committed.deltas, committed.touched, false);
+    this.committed(committed.deltas, committed.touched);
   }
 
   async claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]> {
