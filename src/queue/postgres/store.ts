@@ -16,6 +16,7 @@ import type {
 import { claimLanes, readDeliveries } from './claim.js';
 import { CounterDeltas, CounterSnapshot } from './counters.js';
 import { PgDeadLetters } from './dead-letters.js';
+import { GroupCommit } from './group-commit.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
@@ -39,6 +40,12 @@ export interface PostgresStoreOptions extends PgConnectOptions {
 interface Waiter {
   item: EnqueueItem;
   resolve: (result: EnqueueResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Settling {
+  outcomes: readonly LaneSettlement[];
+  resolve: () => void;
   reject: (error: unknown) => void;
 }
 
@@ -72,10 +79,8 @@ export class PostgresQueueStore implements QueueStore {
   private readonly listeners = new Set<(sinks: ReadonlySet<string>) => void>();
   private readonly refreshTimer: NodeJS.Timeout;
   private limits: ReadonlyMap<string, SinkLimit> = new Map();
-  private pending: Waiter[] = [];
-  private flushing: Promise<void> | null = null;
-  private settling: Array<{ outcomes: readonly LaneSettlement[]; resolve: () => void; reject: (error: unknown) => void }> = [];
-  private settleFlush: Promise<void> | null = null;
+  private readonly enqueues = new GroupCommit<Waiter>((group) => this.commitEnqueues(group));
+  private readonly settles = new GroupCommit<Settling>((group) => this.commitSettles(group));
   private closed = false;
   private failure: string | null = null;
   /** Enqueue transactions committed: fewer than events when group commit works. */
@@ -172,24 +177,10 @@ export class PostgresQueueStore implements QueueStore {
 
   enqueue(item: EnqueueItem): Promise<EnqueueResult> {
     if (this.closed) return Promise.reject(new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', ['the queue is closed']));
-    return new Promise((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
-      // setImmediate, not a microtask: requests read in this loop turn join the batch.
-      // While a commit runs, new requests wait and go together in the next one.
-      if (!this.flushing) this.flushing = new Promise((done) => setImmediate(() => void this.flushAll().finally(done)));
-    });
+    return new Promise((resolve, reject) => this.enqueues.add({ item, resolve, reject }));
   }
 
-  private async flushAll(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      await this.flush(batch);
-    }
-    this.flushing = null;
-  }
-
-  private async flush(batch: readonly Waiter[]): Promise<void> {
+  private async commitEnqueues(batch: readonly Waiter[]): Promise<void> {
     const used = this.snapshot.usedBytes();
     if (used >= this.options.maxBytes) {
       const error = new RelayError('RELAY_ERR_QUEUE_FULL', [used, this.options.maxBytes]);
@@ -258,28 +249,19 @@ export class PostgresQueueStore implements QueueStore {
     if (outcomes.length === 0) return Promise.resolve();
     // Whatever happens to the settle, these leases are no longer renewed: at worst they run out.
     for (const o of outcomes) this.leases.release(o.lane.token);
-    return new Promise((resolve, reject) => {
-      this.settling.push({ outcomes, resolve, reject });
-      if (!this.settleFlush) this.settleFlush = new Promise((done) => setImmediate(() => void this.settleAll().finally(done)));
-    });
+    return new Promise((resolve, reject) => this.settles.add({ outcomes, resolve, reject }));
   }
 
-  private async settleAll(): Promise<void> {
-    while (this.settling.length > 0) {
-      const group = this.settling;
-      this.settling = [];
-      try {
-        const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, group.flatMap((g) => g.outcomes), this.now()), {
-          durable: false,
-        });
-        this.snapshot.apply(deltas, this.now());
-        if (givenBack.length > 0) void this.notify(new Set(givenBack));
-        for (const g of group) g.resolve();
-      } catch (err) {
-        for (const g of group) g.reject(err);
-      }
+  private async commitSettles(group: readonly Settling[]): Promise<void> {
+    try {
+      const outcomes = group.flatMap((g) => g.outcomes);
+      const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now()), { durable: false });
+      this.snapshot.apply(deltas, this.now());
+      if (givenBack.length > 0) void this.notify(new Set(givenBack));
+      for (const g of group) g.resolve();
+    } catch (err) {
+      for (const g of group) g.reject(err);
     }
-    this.settleFlush = null;
   }
 
   async nextDueAt(sink: string): Promise<number | null> {
@@ -345,7 +327,8 @@ export class PostgresQueueStore implements QueueStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing || this.settleFlush) await (this.flushing ?? this.settleFlush);
+    await this.enqueues.idle();
+    await this.settles.idle();
     this.closed = true;
     clearInterval(this.refreshTimer);
     this.leases.close();
