@@ -182,6 +182,18 @@ describe('readiness', () => {
   });
 });
 
+describe('sink shape', () => {
+  it('refuses a sink that gives neither deliver nor write: it never connects and readiness says why', async () => {
+    const registry = registryWith(defineSink({ type: 'shapeless', configSchema: { type: 'object', properties: {} }, create: () => ({}) as never }));
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { x: { type: shapeless } }\nroutes: [{ name: all, to: [x] }]\n`), registry), registry);
+    void relay.startDelivery();
+    await until(() => relay!.readiness().sinks.x?.error != null);
+    expect(relay.readiness().sinks.x?.error).toMatch(/exactly one of deliver\(event, signal\) or write\(batch, signal\)/);
+  });
+});
+
 describe('deliveries that would wait forever', () => {
   const body = (sinks: string, to: string) => `\nsinks: {${sinks}}\nroutes: [{ name: all, to: [${to}] }]\n`;
   const metricValue = async (r: Relay, name: string, labels: Record<string, string> = {}) =>
@@ -224,10 +236,43 @@ describe('deliveries that would wait forever', () => {
     void relay.startDelivery();
     await relay.app.inject(signedRequest(sampleEvent('crawl.page')));
     await until(() => hung.calls === 1);
-    const result = await relay.reload(testConfig(configYaml(tmp.dir, body(' k: { type: keep } ', 'k')), registry), registry, 100);
+    const reloading = relay.reload(testConfig(configYaml(tmp.dir, body(' k: { type: keep } ', 'k')), registry), registry, 100);
+    // Sent while the removed sink is still stopping: the new routes are already in force.
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'during-reload' })));
+    const result = await reloading;
     expect(result.removed).toEqual(['old']);
-    expect((await relay.queue.deadLetters.list()).map((l) => [l.sink, l.lastError])).toEqual([['old', 'sink no longer configured']]);
+    const letters = await relay.queue.deadLetters.list();
+    expect(letters.map((l) => [l.sink, l.jobId === 'during-reload', l.lastError])).toEqual([['old', false, 'sink no longer configured']]);
     expect(pendingOf(relay, 'old')).toBe(0);
+    await until(() => keep.events.some((e) => e.jobId === 'during-reload'));
+  });
+
+  it('a sink over max_pending_bytes parks new deliveries (dead_letter) or refuses the webhook (reject); other sinks are unaffected', async () => {
+    const hung = new RecordingSink();
+    hung.behaviour = () => new Promise(() => {});
+    const other = new RecordingSink();
+    const r = await relayWith(
+      `\nsinks:\n  parked: { type: hung, max_pending_bytes: 4096 }\n  strict: { type: hung, max_pending_bytes: 4096, when_full: reject }\n  fine: { type: fine }\nroutes:\n  - { name: a, match: { type: "crawl.page" }, to: [parked, fine] }\n  - { name: b, match: { type: "crawl.completed" }, to: [strict, fine] }\n`,
+      { hung, fine: other },
+    );
+    const page = (n: number) => signedRequest(sampleEvent('crawl.page', { id: `job-${n}`, data: [{ markdown: 'x'.repeat(2000) }] }));
+    expect((await r.app.inject(page(1))).statusCode).toBe(200);
+    expect((await r.app.inject(page(2))).statusCode).toBe(200);
+    expect(pendingOf(r, 'parked')).toBe(1);
+    const letters = await r.queue.deadLetters.list({ sink: 'parked' });
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.lastError).toMatch(/max_pending_bytes/);
+    const parkedMetric = (await r.metrics.deadLettersParked.get()).values.find((v) => v.labels.sink === 'parked');
+    expect(parkedMetric).toMatchObject({ labels: { reason: 'sink_full' }, value: 1 });
+    expect(pendingOf(r, 'fine')).toBe(2);
+
+    const completed = (n: number) => signedRequest(sampleEvent('crawl.completed', { id: `job-${n}`, data: [{ markdown: 'y'.repeat(2000) }] }));
+    expect((await r.app.inject(completed(3))).statusCode).toBe(200);
+    const refused = await r.app.inject(completed(4));
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json().error.code).toBe('RELAY_ERR_QUEUE_SINK_FULL');
+    // Other webhooks still go through.
+    expect((await r.app.inject(page(5))).statusCode).toBe(200);
   });
 
   it('dead letters expire after dead_letters.retention_seconds', async () => {
@@ -249,5 +294,40 @@ describe('deliveries that would wait forever', () => {
     await relay.startDelivery();
     expect(await relay.queue.deadLetters.list()).toEqual([]);
     expect(await metricValue(relay, 'relay_dead_letters_expired_total')).toBe(1);
+  });
+});
+
+describe('shutdown', () => {
+  // Issue 12 item 3: close() was called in the middle of a write.
+  it('closes a sink only after its write in flight ended, even one that outlives its abort', async () => {
+    const order: string[] = [];
+    const registry = registryWith(
+      defineSink({
+        type: 'stubborn',
+        configSchema: { type: 'object', properties: {} },
+        create: () => ({
+          async deliver(_event, signal) {
+            order.push('write started');
+            await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+            order.push('write aborted');
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            order.push('write ended');
+            throw new Error('gave up');
+          },
+          async close() {
+            order.push('closed');
+          },
+        }),
+      }),
+    );
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { s: { type: stubborn } }\nroutes: [{ name: all, to: [s] }]\n`), registry), registry);
+    void relay.startDelivery();
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page')));
+    await until(() => order.length === 1);
+    await relay.close(50);
+    relay = undefined;
+    expect(order).toEqual(['write started', 'write aborted', 'write ended', 'closed']);
   });
 });
