@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { RelayError } from '../../errors.js';
 
 /**
  * Numbered schema steps. `meta.schema_version` says how many have run; each step runs in
@@ -75,7 +76,7 @@ export function migrate(db: Database): number {
         const version = currentVersion(db);
         from ??= version;
         if (version > SCHEMA_VERSION) {
-          throw new Error(`queue schema version ${version} is newer than this relay understands (${SCHEMA_VERSION})`);
+          throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_NEWER', [db.name, version, SCHEMA_VERSION]);
         }
         if (version === SCHEMA_VERSION) return true;
         STEPS[version]!(db);
