@@ -109,6 +109,9 @@ try {
       'target (c)/(a)': 0.6,
       '(c) p99 ms': c[i]!.p99,
       'target p99 ms': 20,
+      // Every request to (c) is one accepted event (dedupe off): CPU per event, beside (a) and (b).
+      'CPU µs/event (c) [a, b]': `${c[i]!.serverCpuUsPerRequest} [${a[i]!.serverCpuUsPerRequest}, ${b[i]!.serverCpuUsPerRequest}]`,
+      'target CPU µs/event (c)': 100,
       seconds,
     });
   });

@@ -58,7 +58,7 @@ const timed = <T>(fn: () => T): [T, number] => {
 
 /** The stuck crawl in backoff with `backlog` pages behind it, in the lanes store at `dir`. */
 async function fillLanes(dir: string, backlog: number): Promise<void> {
-  const store = openSqliteStore({ dir, maxBytes: 64 << 30, dedupeWindowSeconds: 0 });
+  const store = openSqliteStore({ dir, maxBytes: 2 ** 36, dedupeWindowSeconds: 0 });
   await store.enqueue(page(STUCK, 0));
   const [lane] = await store.claim(SINK, READS);
   await store.settle([{ lane: lane!, delivered: [], failure: { id: lane!.deliveries[0]!.id, error: 'HTTP 503', retryAt: Date.now() + HOUR, countAttempt: true } }]);
@@ -68,7 +68,7 @@ async function fillLanes(dir: string, backlog: number): Promise<void> {
 
 /** Claim time of other jobs' lanes on the lanes store (2,000 events of 200 jobs). */
 async function lanesReads(dir: string): Promise<number[]> {
-  const store = openSqliteStore({ dir, maxBytes: 64 << 30, dedupeWindowSeconds: 0 });
+  const store = openSqliteStore({ dir, maxBytes: 2 ** 36, dedupeWindowSeconds: 0 });
   await inChunks(2000, 2000, (seq) => store.enqueue(page(`job-${seq % 200}`, seq)));
   const times: number[] = [];
   for (;;) {
@@ -96,7 +96,7 @@ async function legacyQueue(): Promise<any> {
 
 /** 0.1: nextBatch time, and enqueue commit time while a dispatcher re-reads after each commit. */
 async function legacyFigures(Queue: any, dir: string, backlog: number): Promise<{ reads: number[]; commits: number[] }> {
-  const queue = new Queue({ dir, maxBytes: 64 << 30, dedupeWindowSeconds: 0 });
+  const queue = new Queue({ dir, maxBytes: 2 ** 36, dedupeWindowSeconds: 0 });
   await queue.enqueue(page(STUCK, 0));
   const [head] = queue.nextBatch(SINK, 100);
   queue.settle(SINK, { delivered: [], retry: [{ id: head.id, jobId: STUCK, at: Date.now() + HOUR, error: 'HTTP 503', countAttempt: true }], dead: [] });
@@ -126,7 +126,7 @@ async function relayAcks(dir: string): Promise<number[]> {
   const config = writeBenchConfig(
     dir,
     `  ${SINK}: { type: file, dir: ${out}, markdown: false, max_pending_bytes: 68719476736, retry: { initial_delay_ms: ${HOUR}, max_delay_ms: ${HOUR} } }`,
-    { dedupe: false, log: 'warn' },
+    { dedupe: false },
   );
   const relay = await startRelayProcess(config);
   const http = new Pool(relay.url, { connections });

@@ -230,6 +230,34 @@ describe('deliveries that would wait forever', () => {
     expect(pendingOf(relay, 'old')).toBe(0);
   });
 
+  it('a sink over max_pending_bytes parks new deliveries (dead_letter) or refuses the webhook (reject); other sinks are unaffected', async () => {
+    const hung = new RecordingSink();
+    hung.behaviour = () => new Promise(() => {});
+    const other = new RecordingSink();
+    const r = await relayWith(
+      `\nsinks:\n  parked: { type: hung, max_pending_bytes: 4096 }\n  strict: { type: hung, max_pending_bytes: 4096, when_full: reject }\n  fine: { type: fine }\nroutes:\n  - { name: a, match: { type: "crawl.page" }, to: [parked, fine] }\n  - { name: b, match: { type: "crawl.completed" }, to: [strict, fine] }\n`,
+      { hung, fine: other },
+    );
+    const page = (n: number) => signedRequest(sampleEvent('crawl.page', { id: `job-${n}`, data: [{ markdown: 'x'.repeat(2000) }] }));
+    expect((await r.app.inject(page(1))).statusCode).toBe(200);
+    expect((await r.app.inject(page(2))).statusCode).toBe(200);
+    expect(pendingOf(r, 'parked')).toBe(1);
+    const letters = await r.queue.deadLetters.list({ sink: 'parked' });
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.lastError).toMatch(/max_pending_bytes/);
+    const parkedMetric = (await r.metrics.deadLettersParked.get()).values.find((v) => v.labels.sink === 'parked');
+    expect(parkedMetric).toMatchObject({ labels: { reason: 'sink_full' }, value: 1 });
+    expect(pendingOf(r, 'fine')).toBe(2);
+
+    const completed = (n: number) => signedRequest(sampleEvent('crawl.completed', { id: `job-${n}`, data: [{ markdown: 'y'.repeat(2000) }] }));
+    expect((await r.app.inject(completed(3))).statusCode).toBe(200);
+    const refused = await r.app.inject(completed(4));
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json().error.code).toBe('RELAY_ERR_QUEUE_SINK_FULL');
+    // Other webhooks still go through.
+    expect((await r.app.inject(page(5))).statusCode).toBe(200);
+  });
+
   it('dead letters expire after dead_letters.retention_seconds', async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
@@ -249,5 +277,40 @@ describe('deliveries that would wait forever', () => {
     await relay.startDelivery();
     expect(await relay.queue.deadLetters.list()).toEqual([]);
     expect(await metricValue(relay, 'relay_dead_letters_expired_total')).toBe(1);
+  });
+});
+
+describe('shutdown', () => {
+  // Issue 12 item 3: close() was called in the middle of a write.
+  it('closes a sink only after its write in flight ended, even one that outlives its abort', async () => {
+    const order: string[] = [];
+    const registry = registryWith(
+      defineSink({
+        type: 'stubborn',
+        configSchema: { type: 'object', properties: {} },
+        create: () => ({
+          async deliver(_event, signal) {
+            order.push('write started');
+            await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+            order.push('write aborted');
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            order.push('write ended');
+            throw new Error('gave up');
+          },
+          async close() {
+            order.push('closed');
+          },
+        }),
+      }),
+    );
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { s: { type: stubborn } }\nroutes: [{ name: all, to: [s] }]\n`), registry), registry);
+    void relay.startDelivery();
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page')));
+    await until(() => order.length === 1);
+    await relay.close(50);
+    relay = undefined;
+    expect(order).toEqual(['write started', 'write aborted', 'write ended', 'closed']);
   });
 });

@@ -20,7 +20,6 @@ let cleanup = (): void => {};
 
 const PLUGIN = (type: string, body: string, extra = '') => `
 import { defineSink, PermanentError } from 'firecrawl-relay/plugin-api';
-import { pendingOf } from './helpers/queue.js';
 ${extra}
 export default defineSink<{ label?: string }>({
   type: '${type}',

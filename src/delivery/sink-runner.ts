@@ -53,6 +53,7 @@ export class SinkRunner {
   private connectFailures = 0;
   private pausedUntil = 0;
   private failureStreak = 0;
+  private notConnectedStreak = 0;
   private pauses = 0;
   private lastError: string | null = null;
   private health: { up: boolean; error: string | null } | null = null;
@@ -84,6 +85,12 @@ export class SinkRunner {
   state(): SinkState {
     if (this.health) return { ...this.health, from: 'healthcheck' };
     return { up: this.connected && this.lastError === null, error: this.lastError, from: 'last_write' };
+  }
+
+  /** What a connect or a write just showed of the destination: newer than the last healthcheck. */
+  private observed(error: string | null): void {
+    this.lastError = error;
+    this.health = null;
   }
 
   start(): void {
@@ -143,13 +150,13 @@ export class SinkRunner {
     const { logger, config } = this.options;
     while (!this.stopping.signal.aborted) {
       try {
-        if (!this.connected) {
-          if (!(await this.connect())) await this.waker.sleep(backoffDelay(config.retry, this.connectFailures, this.random));
-          continue;
-        }
         const pause = this.pausedUntil - this.now();
         if (pause > 0) {
           await this.waker.sleep(pause);
+          continue;
+        }
+        if (!this.connected) {
+          if (!(await this.connect())) await this.waker.sleep(backoffDelay(config.retry, this.connectFailures, this.random));
           continue;
         }
         if ('deliver' in this.options.sink && typeof this.options.sink.deliver === 'function') await this.startLanes();
@@ -168,12 +175,12 @@ export class SinkRunner {
       await sink.connect?.(this.shutdown.signal);
       this.connected = true;
       this.connectFailures = 0;
-      this.lastError = null;
+      this.observed(null);
       logger.info('sink connected');
       return true;
     } catch (err) {
       this.connectFailures++;
-      this.lastError = new RelayError('RELAY_ERR_SINK_CONNECT', [this.name, describeError(err)]).message;
+      this.observed(new RelayError('RELAY_ERR_SINK_CONNECT', [this.name, describeError(err)]).message);
       this.failures.warn({ err: describeError(err), failures: this.connectFailures }, 'sink connect failed');
       return false;
     }
@@ -256,19 +263,25 @@ export class SinkRunner {
 
     const now = this.now();
     if (notConnected) {
+      // Reconnect, after a backoff that grows while writes keep finding no connection
+      // (a connect() that succeeds does not prove the next write will): never a tight loop.
       this.connected = false;
-      this.lastError = describeError(firstError);
+      this.observed(describeError(firstError));
+      this.notConnectedStreak++;
+      this.pausedUntil = Math.max(this.pausedUntil, now + backoffDelay(config.retry, this.notConnectedStreak, this.random));
     }
     // A 429's Retry-After holds the whole sink, not one event.
     if (retryAfter > 0) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfter);
     if (delivered > 0) {
+      this.notConnectedStreak = 0;
       this.failureStreak = 0;
       this.pauses = 0;
-      if (firstError === undefined) {
-        this.lastError = null;
-        this.failures.resumed(delivered);
-      }
+      if (!notConnected) this.observed(null);
+      if (firstError === undefined) this.failures.resumed(delivered);
     } else if (retried > 0) {
+      // Nothing went through and something will be retried: the destination is down, as
+      // far as the last write tells (a dead-lettered event alone says nothing of it).
+      this.observed(describeError(firstError));
       // Every lane of a round failing means the destination, not an event: pause the sink.
       this.failureStreak += results.length;
       const perEvent = 'deliver' in this.options.sink;
@@ -279,8 +292,7 @@ export class SinkRunner {
       }
     }
     if (firstError !== undefined) {
-      this.lastError = describeError(firstError);
-      this.failures.warn({ failed: retried + dead, delivered, dead, err: this.lastError }, 'delivery failed');
+      this.failures.warn({ failed: retried + dead, delivered, dead, err: describeError(firstError) }, 'delivery failed');
     }
   }
 

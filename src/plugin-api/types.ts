@@ -54,7 +54,8 @@ interface SinkLifecycle {
   connect?(signal: AbortSignal): Promise<void>;
   /**
    * Polled in the background (not per probe) with a timeout; throw when the destination
-   * cannot take writes. Reported in `/readyz` and `relay_sink_up`; never gates ingress.
+   * cannot take writes. Reported in `/readyz` and `relay_sink_up` until a connect or a
+   * write shows newer; never gates ingress.
    */
   healthcheck?(signal: AbortSignal): Promise<void>;
   /**

@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import { RelayError, describeError } from '../../errors.js';
 import type { EnqueueItem, EnqueueResult, SinkLimit } from '../store.js';
+import type { BodyCache } from './body-cache.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
-import type { WalSync } from './wal-sync.js';
 
 interface Waiter {
   item: EnqueueItem;
@@ -15,27 +15,25 @@ export interface CommitterDeps {
   db: Database;
   stmt: Statements;
   counters: Counters;
+  bodies: BodyCache;
   now: () => number;
   maxBytes: number;
   dedupeWindowMs: number;
   limits: () => ReadonlyMap<string, SinkLimit>;
   usedBytes: () => number;
-  /** null: the commit itself syncs (synchronous=FULL), on the main thread. */
-  walSync: WalSync | null;
   /** After the commit holding new deliveries of these sinks is durable. */
   committed: (sinks: ReadonlySet<string>) => void;
 }
 
 /**
- * Group commit. Requests of one event-loop turn share one transaction; with `walSync`
- * the transaction commits without a sync and one fdatasync of the WAL runs on the thread
- * pool, and requests arriving meanwhile wait for it to end and form the next, larger
- * group. A request is acked only after the sync that covers its commit.
+ * Group commit. Requests of one event-loop turn share one transaction, committed with
+ * synchronous=FULL: one WAL sync serves every ack of the group. (Syncing the WAL on the
+ * thread pool, the next group forming meanwhile, was measured and cost more CPU per event:
+ * docs/benchmarks.md.)
  */
 export class Committer {
   private waiting: Waiter[] = [];
   private scheduled = false;
-  private syncing: Promise<void> | null = null;
   /** Enqueue transactions committed: fewer than events when group commit works. */
   commits = 0;
 
@@ -48,21 +46,18 @@ export class Committer {
     });
   }
 
-  /** Commits what waits and resolves once every commit so far is durable. */
-  async drain(): Promise<void> {
-    while (this.syncing || this.waiting.length > 0) {
-      if (this.syncing) await this.syncing;
-      else this.flush();
-    }
+  /** Commits what waits. */
+  drain(): void {
+    this.flush();
   }
 
   private schedule(): void {
-    if (this.scheduled || this.syncing) return;
+    if (this.scheduled) return;
     this.scheduled = true;
     // setImmediate, not a microtask: requests read in this loop turn join the group.
     setImmediate(() => {
       this.scheduled = false;
-      if (!this.syncing) this.flush();
+      this.flush();
     });
   }
 
@@ -76,21 +71,24 @@ export class Committer {
       const used = deps.usedBytes();
       if (used >= deps.maxBytes) return rejectAll(group, new RelayError('RELAY_ERR_QUEUE_FULL', [used, deps.maxBytes]));
       deps.counters.refreshIfChangedElsewhere();
-      results = deps.db.transaction(() => this.write(group))();
+      results = this.commit(group);
       this.commits++;
     } catch (err) {
       deps.counters.load();
       return rejectAll(group, unavailable(err));
     }
-    if (!deps.walSync) return this.answer(group, results);
-    this.syncing = deps.walSync.sync().then(
-      () => this.answer(group, results),
-      (err: unknown) => rejectAll(group, unavailable(err)),
-    );
-    void this.syncing.finally(() => {
-      this.syncing = null;
-      if (this.waiting.length > 0) this.schedule();
-    });
+    this.answer(group, results);
+  }
+
+  /** This commit syncs (FULL) before it returns; settling stays NORMAL. */
+  private commit(group: readonly Waiter[]): Array<EnqueueResult | RelayError> {
+    const { db } = this.deps;
+    db.pragma('synchronous = FULL');
+    try {
+      return db.transaction(() => this.write(group))();
+    } finally {
+      db.pragma('synchronous = NORMAL');
+    }
   }
 
   private answer(group: readonly Waiter[], results: ReadonlyArray<EnqueueResult | RelayError>): void {
@@ -99,6 +97,7 @@ export class Committer {
       const result = results[i]!;
       if (result instanceof RelayError) return waiter.reject(result);
       if (result.eventId !== null) {
+        if (result.parked.length < waiter.item.sinks.length) this.deps.bodies.add(result.eventId, waiter.item.body);
         for (const sink of waiter.item.sinks) if (!result.parked.includes(sink)) touched.add(sink);
       }
       waiter.resolve(result);

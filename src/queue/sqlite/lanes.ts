@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { ClaimLimits, ClaimedLane, LaneSettlement, StoredDelivery } from '../store.js';
+import type { BodyCache } from './body-cache.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
 
@@ -22,39 +23,57 @@ export class Lanes {
     private readonly db: Database,
     private readonly stmt: Statements,
     private readonly counters: Counters,
+    private readonly bodies: BodyCache,
     private readonly now: () => number,
   ) {}
 
+  private withBody(row: Omit<StoredDelivery, 'body'>): StoredDelivery {
+    const body = this.bodies.get(row.eventId) ?? (this.stmt.eventBody.get(row.eventId) as { body: Buffer }).body;
+    return { ...row, body };
+  }
+
   claim(sink: string, limits: ClaimLimits): ClaimedLane[] {
     const maxLanes = Math.max(1, Math.min(limits.lanes, limits.events));
-    const heads: Array<{ jobId: string; headId: number }> = [];
-    for (const row of this.stmt.dueLanes.iterate(sink, this.now()) as IterableIterator<{ jobId: string; headId: number }>) {
-      this.lanesVisited++;
-      if (this.claimed.has(laneKey(sink, row.jobId))) continue;
-      heads.push(row);
-      if (heads.length >= maxLanes) break;
-    }
+    // Lanes this process holds are skipped: read that many more.
+    const held = this.claimedOf(sink);
+    const rows = this.stmt.dueHeads.all(sink, this.now(), maxLanes + held) as Array<
+      Omit<StoredDelivery, 'body'> & { lanePending: number }
+    >;
+    this.lanesVisited += rows.length;
+    const heads = rows.filter((row) => !this.claimed.has(laneKey(sink, row.jobId))).slice(0, maxLanes);
     const lanes: ClaimedLane[] = [];
     let events = 0;
     let bytes = 0;
     for (let i = 0; i < heads.length; i++) {
-      const { jobId, headId } = heads[i]!;
-      // Spread what is left over the lanes still to read, so one long lane cannot take all.
-      const share = Math.max(1, Math.ceil((limits.events - events) / (heads.length - i)));
-      const deliveries: StoredDelivery[] = [];
-      for (const row of this.stmt.laneHead.iterate(sink, jobId, headId, share) as IterableIterator<StoredDelivery>) {
-        if (events > 0 && bytes + row.body.length > limits.bytes) break;
-        deliveries.push(row);
-        events++;
-        bytes += row.body.length;
+      const { lanePending, ...row } = heads[i]!;
+      const head = this.withBody(row);
+      if (events > 0 && bytes + head.body.length > limits.bytes) break;
+      const deliveries: StoredDelivery[] = [head];
+      events++;
+      bytes += head.body.length;
+      // Spread what is left, less a head for each lane still to read, so one long lane cannot take all.
+      const share = Math.ceil((limits.events - events - (heads.length - i - 1)) / (heads.length - i));
+      if (share > 0 && lanePending > 1) {
+        for (const next of this.stmt.laneAfter.all(sink, head.jobId, head.id, share) as Array<Omit<StoredDelivery, 'body'>>) {
+          const row = this.withBody(next);
+          if (bytes + row.body.length > limits.bytes) break;
+          deliveries.push(row);
+          events++;
+          bytes += row.body.length;
+        }
       }
-      if (deliveries.length === 0) break;
       const token = String(++this.tokens);
-      this.claimed.set(laneKey(sink, jobId), token);
-      lanes.push({ sink, jobId, deliveries, token });
+      this.claimed.set(laneKey(sink, head.jobId), token);
+      lanes.push({ sink, jobId: head.jobId, deliveries, token });
       if (events >= limits.events) break;
     }
     return lanes;
+  }
+
+  private claimedOf(sink: string): number {
+    let n = 0;
+    for (const key of this.claimed.keys()) if (key.startsWith(`${sink}\0`)) n++;
+    return n;
   }
 
   settle(outcomes: readonly LaneSettlement[]): void {
@@ -95,12 +114,14 @@ export class Lanes {
       stmt.deliveryFail.run(failure.countAttempt ? 1 : 0, failure.error, failure.id);
       retryAt = failure.retryAt;
     }
-    if (removed > 0 || retryAt !== null) {
+    if (retryAt === null && removed > 0 && stmt.laneDeleteIfDone.run(lane.sink, lane.jobId, removed).changes === 1) {
+      // The lane is empty: nothing to move.
+    } else if (removed > 0 || retryAt !== null) {
       const first = stmt.laneFirst.get(lane.sink, lane.jobId) as { id: number; createdAt: number } | undefined;
       if (!first) stmt.laneDelete.run(lane.sink, lane.jobId);
       else stmt.laneMove.run(first.id, retryAt ?? first.createdAt, removed, bytes, lane.sink, lane.jobId);
     }
-    for (const eventId of events) stmt.gcEvent.run(eventId, eventId, eventId);
+    for (const eventId of events) if (stmt.gcEvent.run(eventId, eventId, eventId).changes > 0) this.bodies.delete(eventId);
     this.counters.add(lane.sink, -removed, -bytes, dead);
   }
 

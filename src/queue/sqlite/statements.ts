@@ -15,13 +15,17 @@ const SQL = {
     ON CONFLICT (sink, job_id) DO UPDATE SET pending = pending + excluded.pending, bytes = bytes + excluded.bytes,
       head_id = min(head_id, excluded.head_id)`,
 
-  /** Due lanes of a sink, oldest first: a range of lanes_due, nothing else. */
-  dueLanes: `SELECT job_id AS jobId, head_id AS headId FROM lanes INDEXED BY lanes_due
-    WHERE sink = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, head_id`,
-  laneHead: `SELECT d.id, d.event_id AS eventId, d.sink, d.job_id AS jobId, d.attempts, d.created_at AS createdAt,
-      e.received_at AS receivedAt, e.source, e.type, e.body
+  /** Due lanes of a sink, oldest first, with their head delivery: a range of lanes_due, then rowid lookups. */
+  dueHeads: `SELECT l.pending AS lanePending, d.id, d.event_id AS eventId, d.sink, d.job_id AS jobId, d.attempts,
+      d.created_at AS createdAt, e.received_at AS receivedAt, e.source, e.type
+    FROM lanes l INDEXED BY lanes_due JOIN deliveries d ON d.id = l.head_id JOIN events e ON e.id = d.event_id
+    WHERE l.sink = ? AND l.next_attempt_at <= ? ORDER BY l.next_attempt_at, l.head_id LIMIT ?`,
+  /** The deliveries after a lane's head, in order. Bodies are read apart: most are in the body cache. */
+  laneAfter: `SELECT d.id, d.event_id AS eventId, d.sink, d.job_id AS jobId, d.attempts, d.created_at AS createdAt,
+      e.received_at AS receivedAt, e.source, e.type
     FROM deliveries d INDEXED BY deliveries_by_lane JOIN events e ON e.id = d.event_id
-    WHERE d.sink = ? AND d.job_id = ? AND d.id >= ? ORDER BY d.id LIMIT ?`,
+    WHERE d.sink = ? AND d.job_id = ? AND d.id > ? ORDER BY d.id LIMIT ?`,
+  eventBody: 'SELECT body FROM events WHERE id = ?',
   nextDue: 'SELECT min(next_attempt_at) AS at FROM lanes WHERE sink = ? AND next_attempt_at > ?',
 
   deliveryDelete: 'DELETE FROM deliveries WHERE id = ? RETURNING event_id AS eventId',
@@ -35,6 +39,8 @@ const SQL = {
   laneMove: `UPDATE lanes SET head_id = ?, next_attempt_at = ?, pending = pending - ?, bytes = bytes - ?
     WHERE sink = ? AND job_id = ?`,
   laneDelete: 'DELETE FROM lanes WHERE sink = ? AND job_id = ?',
+  /** Deletes a lane only if it holds no more than what was just settled. */
+  laneDeleteIfDone: 'DELETE FROM lanes WHERE sink = ? AND job_id = ? AND pending <= ?',
   gcEvent: `DELETE FROM events WHERE id = ?
     AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)
     AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = ?)`,

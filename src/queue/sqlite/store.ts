@@ -11,28 +11,24 @@ import type {
   SinkLimit,
 } from '../store.js';
 import { RelayError } from '../../errors.js';
-import { databasePath, openDatabase } from './connection.js';
+import { openDatabase } from './connection.js';
+import { BodyCache } from './body-cache.js';
 import { Counters } from './counters.js';
 import { SqliteDeadLetters } from './dead-letters.js';
 import { Committer } from './enqueue.js';
 import { Lanes } from './lanes.js';
 import { migrate } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
-import { WalSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   dir: string;
   maxBytes: number;
   dedupeWindowSeconds: number;
   now?: () => number;
-  /**
-   * How an enqueue is made durable before it resolves. `pipelined` (default): commit,
-   * then one fdatasync of the WAL on the thread pool at a time, the next group forming
-   * meanwhile. `inline`: synchronous=FULL, the sync inside the commit on the main thread
-   * (the release-0.1 way, kept for A/B benchmarks: RELAY_QUEUE_SYNC=inline).
-   */
-  sync?: 'pipelined' | 'inline';
 }
+
+/** Bodies of fresh events kept to hand to sinks without reading them back. */
+const BODY_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** The embedded queue: one SQLite file in WAL mode, owned by one relay process. */
 export class SqliteStore implements QueueStore {
@@ -44,7 +40,6 @@ export class SqliteStore implements QueueStore {
   private readonly counts: Counters;
   private readonly lanes: Lanes;
   private readonly committer: Committer;
-  private readonly walSync: WalSync | null;
   private readonly listeners = new Set<(sinks: ReadonlySet<string>) => void>();
   private readonly pageSize: number;
   private readonly maxBytes: number;
@@ -56,16 +51,14 @@ export class SqliteStore implements QueueStore {
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options.dir);
     this.upgradedFrom = migrate(this.db);
-    const sync = options.sync ?? (process.env.RELAY_QUEUE_SYNC === 'inline' ? 'inline' : 'pipelined');
-    if (sync === 'inline') this.db.pragma('synchronous = FULL');
-    this.walSync = sync === 'pipelined' ? new WalSync(`${databasePath(options.dir)}-wal`) : null;
     this.pageSize = this.db.pragma('page_size', { simple: true }) as number;
     this.now = options.now ?? Date.now;
     this.maxBytes = options.maxBytes;
     this.dedupeWindowMs = options.dedupeWindowSeconds * 1000;
     this.stmt = prepareStatements(this.db);
     this.counts = new Counters(this.db);
-    this.lanes = new Lanes(this.db, this.stmt, this.counts, this.now);
+    const bodies = new BodyCache(BODY_CACHE_BYTES);
+    this.lanes = new Lanes(this.db, this.stmt, this.counts, bodies, this.now);
     const notify = (sinks: ReadonlySet<string>): void => {
       for (const listener of this.listeners) listener(sinks);
     };
@@ -73,12 +66,12 @@ export class SqliteStore implements QueueStore {
       db: this.db,
       stmt: this.stmt,
       counters: this.counts,
+      bodies,
       now: this.now,
       maxBytes: this.maxBytes,
       dedupeWindowMs: this.dedupeWindowMs,
       limits: () => this.limits,
       usedBytes: () => this.usedBytes(),
-      walSync: this.walSync,
       committed: notify,
     });
     this.deadLetters = new SqliteDeadLetters({ db: this.db, stmt: this.stmt, counters: this.counts, now: this.now, replayed: notify });
@@ -185,8 +178,7 @@ export class SqliteStore implements QueueStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.committer.drain();
-    this.walSync?.close();
+    this.committer.drain();
     this.db.close();
   }
 }

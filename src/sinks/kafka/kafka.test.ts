@@ -138,8 +138,9 @@ describeWithKafka('kafka sink against a librdkafka mock cluster', () => {
     try {
       await crawl(r, ['job-1', 'job-2'], 8);
       await until(() => r.readiness().sinks.kafka?.ready === false, 20_000, 50);
+      // The relay still accepts and queues webhooks: it stays ready, and says the sink is down.
       const ready = await r.app.inject({ method: 'GET', url: '/readyz' });
-      expect(ready.statusCode).toBe(503);
+      expect(ready.statusCode).toBe(200);
       expect(ready.json().sinks.kafka.ready).toBe(false);
       expect(pending(r, 'kafka')).toBeGreaterThan(0);
     } finally {

@@ -120,7 +120,7 @@ describe('slack sink against a real HTTP receiver', () => {
     expect(message.text.endsWith('… (cut)')).toBe(true);
   });
 
-  it('waits out a 429 with Retry-After, then delivers exactly once', async () => {
+  it('waits out a 429 with Retry-After, the whole sink with it, then delivers exactly once', async () => {
     receiver.respond = (_request, response, count) => {
       if (count === 1) {
         response.writeHead(429, { 'retry-after': '1' });
@@ -152,6 +152,33 @@ describe('slack sink against a real HTTP receiver', () => {
     await r.app.inject(signedRequest(sampleEvent('agent.failed')));
     await until(async () => (await deadLettersOf(r)).length === 1);
     expect((await deadLettersOf(r))[0]).toMatchObject({ type: 'agent.failed', attempts: 1, lastError: 'Slack answered HTTP 400: invalid_blocks' });
+  });
+
+  // Issue 12 item 1, as reported: the sink went on after the refused first post and the
+  // relay then resent the later ones; the receiver accepted 2,3,1,2,3.
+  it('after the first of three failed pages of a job is refused once, receives them 1,2,3, each once', async () => {
+    receiver.respond = (_request, response, count) => {
+      response.statusCode = count === 1 ? 503 : 200;
+      response.end(count === 1 ? 'service unavailable' : 'ok');
+    };
+    const r = await start();
+    for (const n of [1, 2, 3]) {
+      const page = sampleEvent('crawl.page', { id: 'job-p', success: false, error: `page ${n} failed`, data: [{ metadata: { url: `https://e.com/${n}`, statusCode: 500 } }] });
+      expect((await r.app.inject(signedRequest(page))).statusCode).toBe(200);
+    }
+    await until(() => delivered() && receiver.requests.length === 4, 10_000);
+    const accepted = receiver.requests.slice(1).map((q) => /page (\d) failed/.exec(JSON.parse(q.body.toString()).text)?.[1]);
+    expect(accepted).toEqual(['1', '2', '3']);
+  });
+
+  it('is rate limited by the relay to about one message a second (with a burst of 3) by default', async () => {
+    const config = testConfig(configYaml('/tmp', `\nsinks: { slack: { type: slack, url: "http://127.0.0.1:1/x" } }\nroutes: [{ name: all, to: [slack] }]\n`));
+    expect(config.sinks[0]).toMatchObject({ max_in_flight: 1, rate_limit: { per_second: 1, burst: 3 } });
+    const r = await start();
+    for (const id of ['r1', 'r2', 'r3', 'r4']) await r.app.inject(signedRequest(sampleEvent('crawl.failed', { id })));
+    await until(() => receiver.requests.length === 4 && delivered(), 10_000);
+    // The burst goes at once; the fourth waits for a token.
+    expect(receiver.requests[3]!.at - receiver.requests[0]!.at).toBeGreaterThanOrEqual(900);
   });
 
   it('renders a custom template instead of the built-in layout', async () => {
