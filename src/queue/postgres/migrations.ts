@@ -85,6 +85,11 @@ CREATE TABLE sink_counters (
 CREATE TABLE queue_usage (shard smallint PRIMARY KEY, bytes bigint NOT NULL DEFAULT 0);
 `,
   },
+  {
+    // 3 — sinks an operator paused (every replica reads them).
+    version: 3,
+    sql: `CREATE TABLE paused_sinks (sink text PRIMARY KEY, paused_at bigint NOT NULL);`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -16,6 +16,7 @@ import type {
 import { claimLanes, readDeliveries } from './claim.js';
 import { CounterDeltas, CounterSnapshot } from './counters.js';
 import { PgDeadLetters } from './dead-letters.js';
+import { PgHistory } from './history.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
@@ -61,6 +62,7 @@ function prefixPresent(ids: readonly number[], rows: ReadonlyMap<number, StoredD
  */
 export class PostgresQueueStore implements QueueStore {
   readonly deadLetters: PgDeadLetters;
+  readonly history: PgHistory;
   private readonly pool: pg.Pool;
   private readonly now: () => number;
   private readonly owner: string;
@@ -89,6 +91,7 @@ export class PostgresQueueStore implements QueueStore {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.channel = channelFor(options.schema);
     this.deadLetters = new PgDeadLetters(pool, this.now, (deltas, wake) => this.committed(deltas, wake, true));
+    this.history = new PgHistory(pool);
     this.leases = new LeaseKeeper(pool, this.leaseMs, this.now);
     this.wakeups = new Wakeups({
       config: clientConfig(options),
@@ -263,6 +266,16 @@ export class PostgresQueueStore implements QueueStore {
 
   setSinkLimits(limits: ReadonlyMap<string, SinkLimit>): void {
     this.limits = limits;
+  }
+
+  async pausedSinks(): Promise<Set<string>> {
+    const rows = await this.pool.query<{ sink: string }>('SELECT sink FROM paused_sinks');
+    return new Set(rows.rows.map((r) => r.sink));
+  }
+
+  async setPaused(sink: string, paused: boolean): Promise<void> {
+    if (paused) await this.pool.query('INSERT INTO paused_sinks (sink, paused_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sink, this.now()]);
+    else await this.pool.query('DELETE FROM paused_sinks WHERE sink = $1', [sink]);
   }
 
   async parkSinksExcept(keep: ReadonlySet<string>, reason: (sink: string) => string): Promise<Map<string, number>> {
