@@ -91,7 +91,7 @@ function debounce(fn, ms) {
 }
 
 function show(...children) {
-  view.replaceChildren(...children);
+  view.replaceChildren(...children.filter((child) => child !== null && child !== undefined));
 }
 
 // ---- Overview ---------------------------------------------------------------------------
