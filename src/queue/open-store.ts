@@ -20,7 +20,7 @@ export async function openStore(queue: RelayConfig['queue'], options: OpenStoreO
     ...(options.now ? { now: options.now } : {}),
   };
   const history = options.history && { retentionMs: options.history.retention_seconds * 1000, maxBytes: options.history.max_bytes };
-  if (queue.store === 'postgres') return PostgresQueueStore.open({ ...common, url: queue.url!, schema: queue.schema, leaseMs: queue.lease_ms });
+  if (queue.store === 'postgres') return PostgresQueueStore.open({ ...common, url: queue.url!, schema: queue.schema, leaseMs: queue.lease_ms, ...(history ? { history } : {}) });
   return openSqliteStore({ ...common, dir: queue.dir, ...(history ? { history } : {}) });
 }
 

@@ -30,6 +30,8 @@ export class PgDeadLetters implements DeadLetterStore {
     private readonly now: () => number,
     /** Called after a commit that changed counters; `wake` lists sinks given deliveries. */
     private readonly committed: (deltas: CounterDeltas, wake: ReadonlySet<string>) => void,
+    /** Events received after this are kept for history when nothing refers to them any more. */
+    private readonly historyCutoff: () => number,
   ) {}
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
@@ -101,7 +103,7 @@ export class PgDeadLetters implements DeadLetterStore {
         params,
       );
       for (const row of gone.rows) deltas.add(row.sink, 0, 0, -1);
-      await releaseEvents(client, gone.rows.map((r) => r.event_id), deltas);
+      await releaseEvents(client, gone.rows.map((r) => r.event_id), deltas, this.historyCutoff());
       await deltas.write(client);
       return gone.rows.length;
     });

@@ -7,6 +7,7 @@ import type {
   ClaimedLane,
   EnqueueItem,
   EnqueueResult,
+  HistoryOptions,
   LaneSettlement,
   QueueStore,
   SinkCounters,
@@ -34,6 +35,8 @@ export interface PostgresStoreOptions extends PgConnectOptions {
   pollMs?: { listening: number; deaf: number };
   /** Names this replica in leases (default host:pid:random). */
   owner?: string;
+  /** Off (events go once delivered, no attempts kept) unless given. */
+  history?: HistoryOptions;
   now?: () => number;
 }
 
@@ -90,8 +93,14 @@ export class PostgresQueueStore implements QueueStore {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.channel = channelFor(options.schema);
-    this.deadLetters = new PgDeadLetters(pool, this.now, (deltas, wake) => this.committed(deltas, wake, true));
-    this.history = new PgHistory(pool);
+    this.history = new PgHistory({
+      pool,
+      options: options.history ?? { retentionMs: 0, maxBytes: 0 },
+      now: this.now,
+      usedBytes: () => this.usedBytes(),
+      committed: (deltas, wake) => this.committed(deltas, wake, true),
+    });
+    this.deadLetters = new PgDeadLetters(pool, this.now, (deltas, wake) => this.committed(deltas, wake, true), () => this.historyKeepAfter());
     this.leases = new LeaseKeeper(pool, this.leaseMs, this.now);
     this.wakeups = new Wakeups({
       config: clientConfig(options),
@@ -249,7 +258,8 @@ export class PostgresQueueStore implements QueueStore {
     if (outcomes.length === 0) return;
     // Whatever happens to the settle, these leases are no longer renewed: at worst they run out.
     for (const o of outcomes) this.leases.release(o.lane.token);
-    const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now()), {
+    const history = { enabled: this.history.enabled, keepAfter: this.historyKeepAfter() };
+    const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now(), history), {
       durable: false,
     });
     this.snapshot.apply(deltas, this.now());
@@ -266,6 +276,11 @@ export class PostgresQueueStore implements QueueStore {
 
   setSinkLimits(limits: ReadonlyMap<string, SinkLimit>): void {
     this.limits = limits;
+  }
+
+  /** Events received after this stay for history once nothing refers to them (retention 0: none stay). */
+  private historyKeepAfter(): number {
+    return this.history.enabled ? this.history.cutoff() : Number.MAX_SAFE_INTEGER;
   }
 
   async pausedSinks(): Promise<Set<string>> {
