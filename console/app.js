@@ -292,7 +292,7 @@ async function sinks() {
     el('div', { class: 'table-wrap' }, el('table', { id: 'sinks' },
       el('tr', {}, el('th', {}, 'sink'), el('th', {}, 'state'), el('th', {}, 'pending'), el('th', {}, 'oldest'), el('th', {}, 'dead letters'), el('th', {}, '')),
       data.sinks.map((s) => el('tr', { 'data-sink': s.name },
-        el('td', {}, s.name), el('td', {}, badge(s.state)), el('td', { class: 'pending' }, s.pending), el('td', {}, ago(s.oldest_pending_age_ms)), el('td', {}, s.dead_letters),
+        el('td', {}, s.name), el('td', {}, badge(s.state)), el('td', { class: 'count-pending' }, s.pending), el('td', {}, ago(s.oldest_pending_age_ms)), el('td', {}, s.dead_letters),
         el('td', {}, el('button', {
           type: 'button',
           onclick: async () => {

@@ -180,13 +180,13 @@ routes:
     await expect.poll(() => hook.textContent()).toContain('paused');
     const before = receiver.requests.length;
     for (let i = 0; i < 3; i++) await send(sampleEvent('crawl.page', { id: `job-paused-${i}` }));
-    await expect.poll(() => hook.locator('td.pending').textContent()).toBe('3');
+    await expect.poll(() => hook.locator('td.count-pending').textContent()).toBe('3');
     expect(receiver.requests.length).toBe(before);
     await shot(page, 'sinks-paused');
 
     await hook.locator('button', { hasText: 'Resume' }).click();
     await until(() => receiver.requests.length === before + 3);
-    await expect.poll(() => hook.locator('td.pending').textContent()).toBe('0');
+    await expect.poll(() => hook.locator('td.count-pending').textContent()).toBe('0');
     await shot(page, 'sinks');
     expect(problems).toEqual([]);
     await page.close();
