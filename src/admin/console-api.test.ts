@@ -56,6 +56,25 @@ routes: [{ name: all, to: [archive] }]
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'RELAY_ERR_ADMIN_SINK_UNKNOWN']);
   });
 
+  it('streams a notice for each event received, without its payload, and ends open streams when the relay closes', async () => {
+    const r = await build();
+    const base = (await r.listen(0)).replace('[::1]', '127.0.0.1');
+    const response = await fetch(`${base}/admin/stream`, { headers: auth });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toBe(': connected\n\n');
+    const body = sampleEvent('crawl.started', { id: 'job-streamed' });
+    expect((await r.app.inject(signedRequest(body))).statusCode).toBe(200);
+    let text = '';
+    while (!text.includes('event: received')) text += (await reader.read()).value ?? '';
+    const data = JSON.parse(text.split('\n').find((l) => l.startsWith('data: '))!.slice(6));
+    expect(data).toMatchObject({ kind: 'received', type: 'crawl.started', jobId: 'job-streamed', source: 'firecrawl' });
+    expect(Object.keys(data).sort()).toEqual(['at', 'id', 'jobId', 'kind', 'source', 'type']);
+    // Would wait forever for the open stream without the preClose hook (the test's timeout fails it).
+    await r.close(100);
+    while (!(await reader.read()).done);
+  });
+
   it('serves the console with a strict CSP, and not at all without an admin token', async () => {
     const r = await build();
     const page = await r.app.inject({ method: 'GET', url: '/console/' });
