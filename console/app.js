@@ -174,11 +174,14 @@ async function events(params) {
   const query = new URLSearchParams(params);
   const sinks = (await api('/admin/sinks')).sinks.map((s) => s.name);
   const tbody = el('tbody');
-  const more = el('button', { type: 'button', hidden: true }, 'Older');
-  let before = null;
+  const more = el('button', { type: 'button', hidden: true }, 'More');
+  let cursor = null;
+  // A job reads in the order its events came; everything else newest first.
+  const job = query.get('job');
+  if (job && !query.get('order')) query.set('order', 'asc');
   const load = async (append) => {
     const q = new URLSearchParams(query);
-    if (append && before) q.set('before', String(before));
+    if (append && cursor) q.set('cursor', String(cursor));
     const page = await api(`/admin/events?${q}`);
     const rows = page.events.map((e) => el('tr', { 'data-event': e.id },
       el('td', {}, el('a', { href: `#/events/${e.id}` }, time(e.received_at))),
@@ -189,8 +192,8 @@ async function events(params) {
     ));
     if (append) tbody.append(...rows);
     else tbody.replaceChildren(...rows);
-    before = page.next_before;
-    more.hidden = before === null;
+    cursor = page.next_cursor;
+    more.hidden = cursor === null;
   };
   more.addEventListener('click', () => void load(true));
   show(
@@ -209,8 +212,8 @@ async function events(params) {
     more,
   );
   await load(false);
-  // Live: each notice reloads the first page (debounced), so arrivals and outcomes show.
-  listen(debounce(() => void load(false), 300));
+  // Live: each notice reloads what is shown (debounced), so arrivals and outcomes show.
+  listen(debounce(() => void (cursor === null || !job ? load(false) : undefined), 300));
 }
 
 async function eventDetail(id) {
@@ -260,6 +263,11 @@ async function deadLetters(params) {
   const status = el('p', { id: 'dlq-status', role: 'status' });
   const checked = () => [...view.querySelectorAll('input[data-id]:checked')].map((c) => Number(c.dataset.id));
   const act = async (action, selection) => {
+    if (action === 'replay') {
+      listen((notice) => {
+        if (notice.kind === 'replay') status.textContent = `replaying: ${notice.done} of ${notice.total}`;
+      });
+    }
     const result = await api(`/admin/dead-letters/${action}`, { method: 'POST', body: JSON.stringify(selection) });
     status.textContent = action === 'replay' ? `replayed ${result.replayed}` : `dropped ${result.dropped}`;
     await deadLetters(params);

@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 export type ActivityNotice =
   | { kind: 'received'; id: number; type: string; jobId: string; source: string; at: number }
   | { kind: 'settled'; sink: string; delivered: number; failed: number; at: number }
-  | { kind: 'backfill'; sink: string; done: number; total: number; at: number };
+  | { kind: 'backfill'; sink: string; done: number; total: number; at: number }
+  | { kind: 'replay'; done: number; total: number; at: number };
 
 /**
  * In-process notices for the admin SSE stream. Listeners are the open streams; with none

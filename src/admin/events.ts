@@ -12,7 +12,8 @@ export interface EventQuery {
   outcome?: SinkOutcome;
   since?: string;
   until?: string;
-  before?: number;
+  order?: 'asc' | 'desc';
+  cursor?: number;
   limit?: number;
 }
 
@@ -31,7 +32,8 @@ export function eventFilterOf(q: EventQuery): EventFilter {
     outcome: q.outcome,
     since: time(q.since, 'since'),
     until: time(q.until, 'until'),
-    before: q.before,
+    oldestFirst: q.order === 'asc',
+    cursor: q.cursor,
     limit: q.limit,
   };
 }
@@ -53,7 +55,7 @@ export function registerEventRoutes(admin: FastifyInstance, deps: OperatorDeps):
     const events = await deps.history.list({ ...filter, limit });
     return {
       events: events.map(summaryJson),
-      next_before: events.length === limit ? events[events.length - 1]!.id : null,
+      next_cursor: events.length === limit ? events[events.length - 1]!.id : null,
       history: deps.history.enabled,
     };
   });

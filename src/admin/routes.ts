@@ -21,6 +21,9 @@ export interface AdminDeps {
 }
 
 type Query = Record<string, string | undefined>;
+
+/** Dead letters put back per transaction by a replay. */
+const REPLAY_CHUNK = 500;
 type Selection = { ids?: number[]; sink?: string; type?: string; job?: string; since?: string; until?: string; all?: boolean };
 
 function time(value: string | undefined, name: string): number | undefined {
@@ -104,8 +107,11 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       return { ...letter, body: JSON.parse(letter.body.toString('utf8')) as unknown };
     });
 
-    admin.post('/admin/dead-letters/replay', { schema: { summary: 'Replay dead letters by ids, filter or all' } }, async (request) => {
-      const replayed = await deps.deadLetters.replay(selectionOf(request.body));
+    admin.post('/admin/dead-letters/replay', { schema: { summary: 'Replay dead letters by ids, filter or all; progress on /admin/stream' } }, async (request) => {
+      // In chunks (one transaction each), so a large replay never holds up ingress.
+      const replayed = await deps.deadLetters.replayInChunks(selectionOf(request.body), REPLAY_CHUNK, (done, total) =>
+        deps.operator?.activity.emit({ kind: 'replay', done, total, at: Date.now() }),
+      );
       if (replayed > 0) deps.onReplay?.();
       return { replayed };
     });

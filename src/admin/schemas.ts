@@ -12,7 +12,8 @@ export const eventFilterQuery = {
     outcome: { ...outcome, description: 'with sink: that sink’s outcome; else any sink’s' },
     since: { type: 'string', format: 'date-time' },
     until: { type: 'string', format: 'date-time' },
-    before: { type: 'integer', minimum: 1, description: 'cursor: the next_before of the previous page' },
+    order: { type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'desc: newest first; asc: oldest first (a job in order)' },
+    cursor: { type: 'integer', minimum: 1, description: 'the next_cursor of the previous page' },
     limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
   },
 } as const;
@@ -34,7 +35,7 @@ export const eventListResponse = {
     type: 'object',
     properties: {
       events: { type: 'array', items: eventSummary },
-      next_before: { type: ['integer', 'null'], description: 'pass as before for the next page; null on the last' },
+      next_cursor: { type: ['integer', 'null'], description: 'pass as cursor (same order) for the next page; null on the last' },
       history: { type: 'boolean', description: 'false: delivered events are not kept (history.retention_seconds 0, or PostgreSQL)' },
     },
   },

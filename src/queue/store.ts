@@ -167,8 +167,10 @@ export interface EventFilter {
   since?: number;
   /** received before (ms since epoch) */
   until?: number;
-  /** Cursor: events with a smaller id (newest first paging). */
-  before?: number;
+  /** Oldest first (a job in order); newest first by default. */
+  oldestFirst?: boolean;
+  /** Cursor: events past this id in the listing's order (the last id of the previous page). */
+  cursor?: number;
   limit?: number;
 }
 
@@ -214,7 +216,7 @@ export interface HistoryOptions {
  */
 export interface HistoryStore {
   readonly enabled: boolean;
-  /** Newest first. */
+  /** Newest first, or oldest first with `oldestFirst`. */
   list(filter: EventFilter): Promise<EventSummary[]>;
   get(id: number): Promise<EventDetail | undefined>;
   /** Per sink and minute, attempts since `since`. */

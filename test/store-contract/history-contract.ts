@@ -61,7 +61,9 @@ export function historyContract(target: HistoryTarget): void {
       // Cursor paging: newest first, then what is older than the cursor.
       const [first] = await store.history.list({ limit: 1 });
       expect(first!.jobId).toBe('job-b');
-      expect((await store.history.list({ before: first!.id })).map((e) => e.jobId)).toEqual(['job-a']);
+      expect((await store.history.list({ cursor: first!.id })).map((e) => e.jobId)).toEqual(['job-a']);
+      expect((await store.history.list({ oldestFirst: true })).map((e) => e.jobId)).toEqual(['job-a', 'job-b']);
+      expect((await store.history.list({ oldestFirst: true, cursor: eventId! })).map((e) => e.jobId)).toEqual(['job-b']);
       expect(await store.history.activity(0)).toEqual([{ sink: 'hook', minute: Math.floor(clock / 60_000) * 60_000, delivered: 1, failed: 1 }]);
     });
 

@@ -28,7 +28,7 @@ function where(filter: EventFilter, params: unknown[]): string {
   if (filter.jobId !== undefined) clauses.push(`e.job_id = ${param(filter.jobId)}`);
   if (filter.since !== undefined) clauses.push(`e.received_at >= ${param(filter.since)}`);
   if (filter.until !== undefined) clauses.push(`e.received_at < ${param(filter.until)}`);
-  if (filter.before !== undefined) clauses.push(`e.id < ${param(filter.before)}`);
+  if (filter.cursor !== undefined) clauses.push(`e.id ${filter.oldestFirst ? '>' : '<'} ${param(filter.cursor)}`);
   const sink = filter.sink === undefined ? '' : ` AND sink = ${param(filter.sink)}`;
   switch (filter.outcome) {
     case undefined:
@@ -81,7 +81,7 @@ export class PgHistory implements HistoryStore {
     const params: unknown[] = [];
     const sql = where(filter, params);
     const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
-    const rows = (await this.deps.pool.query<Omit<EventSummary, 'sinks'>>(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id DESC LIMIT ${limit}`, params)).rows;
+    const rows = (await this.deps.pool.query<Omit<EventSummary, 'sinks'>>(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`, params)).rows;
     const outcomes = await this.outcomes(rows.map((r) => r.id));
     return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
   }

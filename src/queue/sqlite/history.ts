@@ -28,7 +28,7 @@ function where(filter: EventFilter): { sql: string; params: unknown[] } {
   if (filter.jobId !== undefined) add('e.job_id = ?', filter.jobId);
   if (filter.since !== undefined) add('e.received_at >= ?', filter.since);
   if (filter.until !== undefined) add('e.received_at < ?', filter.until);
-  if (filter.before !== undefined) add('e.id < ?', filter.before);
+  if (filter.cursor !== undefined) add(filter.oldestFirst ? 'e.id > ?' : 'e.id < ?', filter.cursor);
   const sink = filter.sink === undefined ? '' : ' AND sink = ?';
   const sinkParam = filter.sink === undefined ? [] : [filter.sink];
   switch (filter.outcome) {
@@ -85,9 +85,9 @@ export class SqliteHistory implements HistoryStore {
   async list(filter: EventFilter): Promise<EventSummary[]> {
     const { sql, params } = where(filter);
     const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
-    // A job's events are read through events_by_job, then newest first.
+    // A job's events are read through events_by_job.
     const rows = this.deps.db
-      .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id DESC LIMIT ${limit}`)
+      .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`)
       .all(...params) as Array<Omit<EventSummary, 'sinks'>>;
     const outcomes = this.outcomes(rows.map((r) => r.id));
     return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
