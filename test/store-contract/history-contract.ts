@@ -58,6 +58,8 @@ export function historyContract(target: HistoryTarget): void {
       expect((await store.history.list({ jobId: 'job-a' })).map((e) => e.id)).toEqual([eventId]);
       expect((await store.history.list({ sink: 'hook', outcome: 'delivered' })).map((e) => e.jobId)).toEqual(['job-a']);
       expect((await store.history.list({ outcome: 'pending' })).map((e) => e.jobId)).toEqual(['job-b']);
+      expect((await store.history.list({ sink: 'hook' })).map((e) => e.jobId)).toEqual(['job-b', 'job-a']);
+      expect(await store.history.list({ sink: 'other' })).toEqual([]);
       // Cursor paging: newest first, then what is older than the cursor.
       const [first] = await store.history.list({ limit: 1 });
       expect(first!.jobId).toBe('job-b');

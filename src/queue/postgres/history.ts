@@ -10,6 +10,7 @@ import type {
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
+import { eventWhere } from '../event-filter.js';
 import { CounterDeltas } from './counters.js';
 import { upsertLanes } from './events.js';
 import { transaction } from './pool.js';
@@ -19,38 +20,10 @@ const PRUNE_CHUNK = 500;
 
 /** The WHERE of an event listing over `events e`; parameters appended to `params`. */
 function where(filter: EventFilter, params: unknown[]): string {
-  const clauses: string[] = [];
-  const param = (value: unknown): string => {
+  return eventWhere(filter, (value) => {
     params.push(value);
     return `$${params.length}`;
-  };
-  if (filter.type !== undefined) clauses.push(`e.type = ${param(filter.type)}`);
-  if (filter.jobId !== undefined) clauses.push(`e.job_id = ${param(filter.jobId)}`);
-  if (filter.since !== undefined) clauses.push(`e.received_at >= ${param(filter.since)}`);
-  if (filter.until !== undefined) clauses.push(`e.received_at < ${param(filter.until)}`);
-  if (filter.cursor !== undefined) clauses.push(`e.id ${filter.oldestFirst ? '>' : '<'} ${param(filter.cursor)}`);
-  const sink = filter.sink === undefined ? '' : ` AND sink = ${param(filter.sink)}`;
-  switch (filter.outcome) {
-    case undefined:
-      if (sink) {
-        clauses.push(`(EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id${sink}) OR EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id${sink})
-          OR EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id${sink}))`);
-      }
-      break;
-    case 'pending':
-      clauses.push(`EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND attempts = 0${sink})`);
-      break;
-    case 'retrying':
-      clauses.push(`EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND attempts > 0${sink})`);
-      break;
-    case 'dead_lettered':
-      clauses.push(`EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id${sink})`);
-      break;
-    case 'delivered':
-      clauses.push(`EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id AND outcome = 'delivered'${sink})`);
-      break;
-  }
-  return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+  });
 }
 
 const EVENT_COLUMNS = `e.id::float8 AS id, e.received_at::float8 AS "receivedAt", e.source, e.type, e.job_id AS "jobId"`;

@@ -10,51 +10,21 @@ import type {
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
+import { eventWhere } from '../event-filter.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
 
 /** Rows deleted per prune transaction: short enough never to hold up an enqueue commit. */
 const PRUNE_CHUNK = 500;
 
-/** The WHERE of an event listing; `e` is the events table. */
+/** The WHERE of an event listing over `events e`, with its positional parameters. */
 function where(filter: EventFilter): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
   const params: unknown[] = [];
-  const add = (clause: string, ...values: unknown[]): void => {
-    clauses.push(clause);
-    params.push(...values);
-  };
-  if (filter.type !== undefined) add('e.type = ?', filter.type);
-  if (filter.jobId !== undefined) add('e.job_id = ?', filter.jobId);
-  if (filter.since !== undefined) add('e.received_at >= ?', filter.since);
-  if (filter.until !== undefined) add('e.received_at < ?', filter.until);
-  if (filter.cursor !== undefined) add(filter.oldestFirst ? 'e.id > ?' : 'e.id < ?', filter.cursor);
-  const sink = filter.sink === undefined ? '' : ' AND sink = ?';
-  const sinkParam = filter.sink === undefined ? [] : [filter.sink];
-  switch (filter.outcome) {
-    case undefined:
-      if (filter.sink !== undefined) {
-        add(
-          `(EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id${sink}) OR EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id${sink})
-            OR EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id${sink}))`,
-          ...sinkParam, ...sinkParam, ...sinkParam,
-        );
-      }
-      break;
-    case 'pending':
-      add(`EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND attempts = 0${sink})`, ...sinkParam);
-      break;
-    case 'retrying':
-      add(`EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND attempts > 0${sink})`, ...sinkParam);
-      break;
-    case 'dead_lettered':
-      add(`EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id${sink})`, ...sinkParam);
-      break;
-    case 'delivered':
-      add(`EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id AND outcome = 'delivered'${sink})`, ...sinkParam);
-      break;
-  }
-  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  const sql = eventWhere(filter, (value) => {
+    params.push(value);
+    return '?';
+  });
+  return { sql, params };
 }
 
 const EVENT_COLUMNS = 'e.id, e.received_at AS receivedAt, e.source, e.type, e.job_id AS jobId';
