@@ -7,6 +7,7 @@ import type { OperatorDeps } from './admin/operator.js';
 import { registerAdmin } from './admin/routes.js';
 import { registerConsole } from './console/plugin.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
+import type { PayloadCache } from './delivery/payload-cache.js';
 import type { RelayMetrics } from './metrics.js';
 import type { QueueStore } from './queue/store.js';
 
@@ -38,6 +39,8 @@ export interface AppDeps {
   /** The console's view of the running relay (events, sinks, tools); dead letters only without it. */
   operator?: OperatorDeps;
   activity?: ActivityFeed;
+  /** Where accepted payloads are left for the sinks, parsed once. */
+  payloads?: PayloadCache;
 }
 
 /** Fastify's own errors that a sender can cause, mapped to ours. */

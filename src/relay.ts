@@ -10,6 +10,7 @@ import { describeError } from './errors.js';
 import { ingressState, type IngressState } from './ingress/routes.js';
 import { createLogger } from './logger.js';
 import { RelayMetrics } from './metrics.js';
+import { PayloadCache } from './delivery/payload-cache.js';
 import { SinkRunner } from './delivery/sink-runner.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
@@ -75,6 +76,8 @@ export class Relay {
   /** Sinks an operator paused, as the store last said. */
   private paused = new Set<string>();
   private pausedTimer: NodeJS.Timeout | null = null;
+  /** Payloads parsed at ingress, handed to sinks without a second parse. */
+  private readonly payloads = new PayloadCache();
   private readonly sinks = new Map<string, Sink>();
   private draining = false;
   private started = false;
@@ -101,6 +104,7 @@ export class Relay {
       readiness: () => this.readiness(),
       draining: () => this.draining,
       state: () => this.state,
+      payloads: this.payloads,
       onReplay: () => {
         for (const runner of this.runners.values()) runner.notify();
       },
@@ -154,6 +158,7 @@ export class Relay {
       healthcheckIntervalMs: this.options.healthcheckIntervalMs,
       isPaused: () => this.paused.has(config.name),
       onSettled: (delivered, failed) => this.activity.emit({ kind: 'settled', sink: config.name, delivered, failed, at: Date.now() }),
+      payloads: this.payloads,
     });
     this.sinks.set(config.name, sink);
     this.runners.set(config.name, runner);
@@ -219,7 +224,12 @@ export class Relay {
     try {
       const definition = registry.get(config.type);
       if (!definition) throw new Error(`no sink type "${config.type}"`);
-      return await definition.create(config.options, { name: config.name, logger, configDir: this.config.dir });
+      const sink = await definition.create(config.options, { name: config.name, logger, configDir: this.config.dir });
+      // Exactly one form: a per-event sink (deliver) or a batch-native one (write).
+      if ((typeof sink?.deliver === 'function') === (typeof sink?.write === 'function')) {
+        throw new Error(`sink type "${config.type}" must give exactly one of deliver(event, signal) or write(batch, signal)`);
+      }
+      return sink;
     } catch (err) {
       logger.error({ err: describeError(err) }, 'sink could not be created; its deliveries wait in the queue');
       return brokenSink(err);

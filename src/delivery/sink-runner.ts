@@ -9,6 +9,7 @@ import type { ClaimedLane, QueueStore } from '../queue/store.js';
 import { writeBatch } from './batch-runner.js';
 import type { LaneResult, WriteContext } from './context.js';
 import { runLane } from './lane-runner.js';
+import type { PayloadCache } from './payload-cache.js';
 import { RateLimiter } from './rate-limiter.js';
 import { FailureLog } from './warnings.js';
 import { Waker } from './waker.js';
@@ -34,6 +35,8 @@ export interface SinkRunnerOptions {
   isPaused?: () => boolean;
   /** After each settle: what it delivered and what failed (for the console's live view). */
   onSettled?: (delivered: number, failed: number) => void;
+  /** Payloads the ingress parsed, by event id. */
+  payloads?: PayloadCache;
 }
 
 /** A sink's state for /readyz and `relay_sink_up`. */
@@ -142,6 +145,7 @@ export class SinkRunner {
       config: this.options.config,
       metrics: this.options.metrics,
       limiter: this.limiter,
+      payloads: this.options.payloads,
       shutdown: this.shutdown.signal,
       stopping: this.stopping.signal,
       paused: () => !this.connected || this.pausedUntil > this.now() || this.operatorPaused,

@@ -4,6 +4,7 @@ import type { RelayConfig, SourceConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
 import type { ActivityFeed } from '../admin/activity.js';
 import type { RelayMetrics } from '../metrics.js';
+import type { PayloadCache } from '../delivery/payload-cache.js';
 import type { QueueStore } from '../queue/store.js';
 import { isKnownEventType } from '../routing/event-types.js';
 import { dedupeKey } from './dedupe.js';
@@ -35,6 +36,8 @@ export interface IngressDeps {
   state: () => IngressState;
   /** Told of each event stored, for the console's live view. */
   activity?: ActivityFeed;
+  /** Where accepted payloads are left for the sinks, parsed once. */
+  payloads?: PayloadCache;
 }
 
 declare module 'fastify' {
@@ -112,6 +115,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
       throw err;
     }
 
+    if (result.eventId !== null) deps.payloads?.set(result.eventId, payload, body.length);
     for (const sink of result.parked) {
       // The sink's max_pending_bytes was reached: stored, but parked at once (replayable).
       deps.metrics.deadLettersParked.inc({ sink, reason: 'sink_full' });

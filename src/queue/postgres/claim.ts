@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ClaimLimits, StoredDelivery } from '../store.js';
+import { prepared } from './pool.js';
 
 interface HeadRow {
   job_id: string;
@@ -51,7 +52,7 @@ export async function claimLanes(
   lease: { owner: string; now: number; leaseMs: number },
 ): Promise<Array<LaneTake & { token: string }>> {
   // The due lanes no other transaction holds, oldest first, with the ids and sizes of their first deliveries.
-  const heads = await client.query<HeadRow & { lane: string }>(
+  const heads = await prepared<HeadRow & { lane: string }>(client, 'claim_heads', 
     `WITH c AS (SELECT job_id, ready_at, head_id FROM lanes WHERE sink = $1 AND ready_at <= $2
                 ORDER BY ready_at, head_id LIMIT $3 FOR UPDATE SKIP LOCKED)
      SELECT c.job_id AS lane, h.job_id, h.id, h.bytes FROM c
@@ -66,7 +67,7 @@ export async function claimLanes(
   const empty = [...new Set(heads.rows.filter((h) => h.id === null).map((h) => h.lane))];
   if (empty.length > 0) await client.query('DELETE FROM lanes WHERE sink = $1 AND job_id = ANY($2::text[]) AND pending <= 0', [sink, empty]);
   if (chosen.length === 0) return [];
-  const tokens = await client.query<{ job_id: string; token: number }>(
+  const tokens = await prepared<{ job_id: string; token: number }>(client, 'claim_lease', 
     `UPDATE lanes SET owner = $3, token = nextval('lease_tokens'), ready_at = $4
      WHERE sink = $1 AND job_id = ANY($2::text[]) RETURNING job_id, token`,
     [sink, chosen.map((c) => c.jobId), lease.owner, lease.now + lease.leaseMs],
@@ -77,7 +78,7 @@ export async function claimLanes(
 
 /** The deliveries of the claimed lanes with their events' bodies, by id. */
 export async function readDeliveries(pool: pg.Pool, ids: readonly number[]): Promise<Map<number, StoredDelivery>> {
-  const rows = await pool.query<StoredDelivery>(
+  const rows = await prepared<StoredDelivery>(pool, 'read_deliveries', 
     `SELECT d.id, d.event_id AS "eventId", d.sink, d.job_id AS "jobId", d.attempts, d.created_at AS "createdAt",
             e.received_at AS "receivedAt", e.source, e.type, e.body
      FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ANY($1::bigint[])`,

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { SinkCounters } from '../store.js';
+import { prepared } from './pool.js';
 
 const SHARDS = 16;
 
@@ -32,7 +33,9 @@ export class CounterDeltas {
     if (sinks.length === 0 && this.usedBytes === 0) return;
     const d = sinks.map((sink) => this.sinks.get(sink)!);
     // One statement for both tables: one round trip per commit.
-    await client.query(
+    await prepared(
+      client,
+      'counters_add',
       `WITH s AS (
          INSERT INTO sink_counters (sink, shard, pending, pending_bytes, dead_letters)
          SELECT s, $2, p, b, d FROM unnest($1::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(s, p, b, d) ORDER BY s

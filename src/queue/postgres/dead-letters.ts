@@ -30,6 +30,8 @@ export class PgDeadLetters implements DeadLetterStore {
     private readonly now: () => number,
     /** Called after a commit that changed counters; `wake` lists sinks given deliveries. */
     private readonly committed: (deltas: CounterDeltas, wake: ReadonlySet<string>) => void,
+    /** Tells the other replicas, inside the transaction (so only if it commits), which sinks got work. */
+    private readonly notify: (client: pg.PoolClient, sinks: ReadonlySet<string>) => Promise<void>,
     /** Events received after this are kept for history when nothing refers to them any more. */
     private readonly historyCutoff: () => number,
   ) {}
@@ -74,6 +76,8 @@ export class PgDeadLetters implements DeadLetterStore {
       );
       for (const r of rows.rows) deltas.add(r.sink, r.n, r.bytes, -r.n);
       await deltas.write(client);
+      // A `dlq replay` run beside the relays, or through one relay's admin API, wakes them all.
+      if (rows.rows.length > 0) await this.notify(client, new Set(rows.rows.map((r) => r.sink)));
       return rows.rows;
     });
     this.committed(deltas, new Set(moved.map((r) => r.sink)));

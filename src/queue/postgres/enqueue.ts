@@ -3,6 +3,7 @@ import { RelayError } from '../../errors.js';
 import type { EnqueueItem, EnqueueResult, SinkLimit } from '../store.js';
 import { CounterDeltas } from './counters.js';
 import { upsertLanes } from './events.js';
+import { prepared } from './pool.js';
 
 export interface EnqueueContext {
   now: number;
@@ -60,7 +61,7 @@ async function findDuplicates(client: pg.PoolClient, planned: readonly Planned[]
   if (first.size === 0) return duplicates;
   // Sorted, so two replicas inserting overlapping keys lock them in the same order.
   const keys = [...first.keys()].sort();
-  const fresh = await client.query<{ key: string }>(
+  const fresh = await prepared<{ key: string }>(client, 'dedupe_put', 
     `INSERT INTO dedupe (key, seen_at) SELECT k, $2 FROM unnest($1::text[]) AS k ORDER BY k
      ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at WHERE dedupe.seen_at <= $3
      RETURNING key`,
@@ -94,7 +95,7 @@ export async function commitEnqueue(
   if (stored.length === 0) return { outcomes, deltas, touched };
 
   const ids = (
-    await client.query<{ id: number }>(`SELECT nextval('events_id_seq') AS id FROM generate_series(1, $1::int)`, [stored.length])
+    await prepared<{ id: number }>(client, 'event_ids', `SELECT nextval('events_id_seq') AS id FROM generate_series(1, $1::int)`, [stored.length])
   ).rows.map((r) => r.id);
 
   const params: unknown[] = [];
@@ -124,7 +125,9 @@ export async function commitEnqueue(
   });
   if (d.event.length > 0) {
     // Ordered by event, so delivery ids follow acceptance order within every lane.
-    await client.query(
+    await prepared(
+      client,
+      'deliveries_put',
       `WITH added AS (
          INSERT INTO deliveries (event_id, sink, job_id, bytes, created_at)
          SELECT e, s, j, b, $5 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[]) WITH ORDINALITY AS u(e, s, j, b, o) ORDER BY o

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { CounterDeltas } from './counters.js';
+import { prepared } from './pool.js';
 
 /**
  * Drops one reference per id given (an id twice: two references), then deletes the
@@ -24,7 +25,9 @@ export async function releaseEvents(client: pg.PoolClient, eventIds: readonly nu
  */
 export async function freeEvents(client: pg.PoolClient, ids: readonly number[], deltas: CounterDeltas, keepAfter: number): Promise<void> {
   if (ids.length === 0) return;
-  const freed = await client.query<{ bytes: number }>(
+  const freed = await prepared<{ bytes: number }>(
+    client,
+    'events_free_after',
     'DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 AND received_at <= $2 RETURNING bytes',
     [ids, keepAfter],
   );

@@ -35,6 +35,8 @@ export interface PgHistoryDeps {
   usedBytes: () => number;
   /** After a commit that changed counters; `wake` lists sinks given deliveries. */
   committed: (deltas: CounterDeltas, wake: ReadonlySet<string>) => void;
+  /** Tells the other replicas, inside the transaction, which sinks got work. */
+  notify: (client: pg.PoolClient, sinks: ReadonlySet<string>) => Promise<void>;
 }
 
 /** History in PostgreSQL, shared by every replica: the same rules as the SQLite store's. */
@@ -125,6 +127,7 @@ export class PgHistory implements HistoryStore {
         const { n, bytes } = rows.rows[0]!;
         deltas.add(sink, n, bytes);
         await deltas.write(client);
+        await this.deps.notify(client, new Set([sink]));
         return n;
       });
       done += added;

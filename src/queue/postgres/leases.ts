@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { transaction } from './pool.js';
+import { prepared, transaction } from './pool.js';
 
 /**
  * Keeps this replica's leases alive while their writes run: every third of the lease,
@@ -36,7 +36,7 @@ export class LeaseKeeper {
     return transaction(
       this.pool,
       async (client) =>
-        (await client.query('UPDATE lanes SET ready_at = $2 WHERE token = ANY($1::bigint[])', [tokens, this.now() + this.leaseMs]))
+        (await prepared(client, 'lease_renew', 'UPDATE lanes SET ready_at = $2 WHERE token = ANY($1::bigint[])', [tokens, this.now() + this.leaseMs]))
           .rowCount ?? 0,
       { durable: false },
     );

@@ -56,6 +56,19 @@ export function createPool(options: PgConnectOptions): pg.Pool {
   return pool;
 }
 
+/**
+ * A fixed-text statement prepared once per connection: after the first run PostgreSQL
+ * skips parsing and planning it. For the statements that run per claim, settle and commit.
+ */
+export function prepared<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  db: pg.PoolClient | pg.Pool,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  return db.query<R>({ name: `relay_${name}`, text, values });
+}
+
 /** Deadlock and serialization failures: the transaction did nothing and can simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 

@@ -113,6 +113,16 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     await a.enqueue(item('j', 'x', { sinks: ['kafka'] }));
     await eventually(() => woken.length > 0);
     expect(woken).toEqual(['kafka']);
+
+    // A dead letter replayed from elsewhere (the dlq command, another relay's admin API) wakes it too.
+    const [lane] = await a.claim('kafka', ALL);
+    await a.settle([{ lane: lane!, delivered: [], failure: { id: lane!.deliveries[0]!.id, error: 'bad', dead: true } }]);
+    woken.length = 0;
+    const cli = await replica({ pollMs: never });
+    expect(await cli.deadLetters.replay({})).toBe(1);
+    await cli.close();
+    await eventually(() => woken.length > 0);
+    expect(woken).toEqual(['kafka']);
   });
 
   it('sees dedupe keys, dead letters and counters of every replica', async () => {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { AttemptRecord, LaneSettlement } from '../store.js';
 import { CounterDeltas } from './counters.js';
 import { freeEvents } from './events.js';
+import { prepared } from './pool.js';
 
 /** Moves one delivery to the dead letters; its bytes, or null when it was not there. */
 export const KILL_DELIVERY = `
@@ -37,7 +38,7 @@ async function settleSink(
   keepAfter: number,
 ): Promise<boolean> {
   const jobs = outcomes.map((o) => o.lane.jobId).sort();
-  const locked = await client.query<{ job_id: string; token: number | null }>(
+  const locked = await prepared<{ job_id: string; token: number | null }>(client, 'settle_lock', 
     'SELECT job_id, token FROM lanes WHERE sink = $1 AND job_id = ANY($2::text[]) ORDER BY job_id FOR UPDATE',
     [sink, jobs],
   );
@@ -49,7 +50,7 @@ async function settleSink(
   const deliveredIds = outcomes.flatMap((o) => o.delivered);
   if (deliveredIds.length > 0) {
     // One statement removes the deliveries and drops their events' references; the next frees the events.
-    const gone = await client.query<{ event_id: number; job_id: string; bytes: number }>(
+    const gone = await prepared<{ event_id: number; job_id: string; bytes: number }>(client, 'settle_delivered', 
       `WITH gone AS (DELETE FROM deliveries WHERE id = ANY($1::bigint[]) AND sink = $2 RETURNING event_id, job_id, bytes),
        refs AS (UPDATE events e SET refs = e.refs - g.n FROM (SELECT event_id, count(*)::int AS n FROM gone GROUP BY event_id) g
                 WHERE e.id = g.event_id)
@@ -86,7 +87,7 @@ async function settleSink(
   // by their head's age). Lanes lost to a newer owner: only their count of pending goes down.
   const lanes = jobs.filter((job) => owned.has(job) || (tokens.has(job) && (removed.get(job) ?? 0) > 0));
   if (lanes.length === 0) return false;
-  const released = await client.query<{ job_id: string }>(
+  const released = await prepared<{ job_id: string }>(client, 'settle_release', 
     `WITH u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bool[], $5::bigint[]) AS u(job_id, removed, mine, retry_at)),
      h AS (SELECT u.*, hd.id AS head, hd.created_at FROM u
            LEFT JOIN LATERAL (SELECT id, created_at FROM deliveries d WHERE d.sink = $1 AND d.job_id = u.job_id ORDER BY id LIMIT 1) hd

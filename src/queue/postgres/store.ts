@@ -18,10 +18,11 @@ import { claimLanes, readDeliveries } from './claim.js';
 import { CounterDeltas, CounterSnapshot } from './counters.js';
 import { PgDeadLetters } from './dead-letters.js';
 import { PgHistory } from './history.js';
+import { GroupCommit } from './group-commit.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { clientConfig, createPool, describePostgres, transaction, type PgConnectOptions } from './pool.js';
+import { clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_SINK, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -43,6 +44,12 @@ export interface PostgresStoreOptions extends PgConnectOptions {
 interface Waiter {
   item: EnqueueItem;
   resolve: (result: EnqueueResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Settling {
+  outcomes: readonly LaneSettlement[];
+  resolve: () => void;
   reject: (error: unknown) => void;
 }
 
@@ -77,8 +84,8 @@ export class PostgresQueueStore implements QueueStore {
   private readonly listeners = new Set<(sinks: ReadonlySet<string>) => void>();
   private readonly refreshTimer: NodeJS.Timeout;
   private limits: ReadonlyMap<string, SinkLimit> = new Map();
-  private pending: Waiter[] = [];
-  private flushing: Promise<void> | null = null;
+  private readonly enqueues = new GroupCommit<Waiter>((group) => this.commitEnqueues(group));
+  private readonly settles = new GroupCommit<Settling>((group) => this.commitSettles(group));
   private closed = false;
   private failure: string | null = null;
   /** Enqueue transactions committed: fewer than events when group commit works. */
@@ -98,9 +105,16 @@ export class PostgresQueueStore implements QueueStore {
       options: options.history ?? { retentionMs: 0, maxBytes: 0 },
       now: this.now,
       usedBytes: () => this.usedBytes(),
-      committed: (deltas, wake) => this.committed(deltas, wake, true),
+      committed: (deltas, wake) => this.committed(deltas, wake),
+      notify: (client, sinks) => this.notifyIn(client, sinks),
     });
-    this.deadLetters = new PgDeadLetters(pool, this.now, (deltas, wake) => this.committed(deltas, wake, true), () => this.historyKeepAfter());
+    this.deadLetters = new PgDeadLetters(
+      pool,
+      this.now,
+      (deltas, wake) => this.committed(deltas, wake),
+      (client, sinks) => this.notifyIn(client, sinks),
+      () => this.historyKeepAfter(),
+    );
     this.leases = new LeaseKeeper(pool, this.leaseMs, this.now);
     this.wakeups = new Wakeups({
       config: clientConfig(options),
@@ -150,14 +164,18 @@ export class PostgresQueueStore implements QueueStore {
     this.emit(sinks);
   }
 
-  /** After a commit of ours: counters seen at once; sinks given work woken here and, by NOTIFY, elsewhere. */
-  private committed(deltas: CounterDeltas, wake: ReadonlySet<string>, notify: boolean): void {
+  /** After a commit of ours: counters seen at once, sinks given work woken here (the others heard NOTIFY). */
+  private committed(deltas: CounterDeltas, wake: ReadonlySet<string>): void {
     this.snapshot.apply(deltas, this.now());
-    if (wake.size === 0) return;
     this.emit(wake);
-    if (notify) void this.notify(wake);
   }
 
+  /** NOTIFY inside a transaction: delivered to the other replicas only if it commits. */
+  private async notifyIn(client: pg.PoolClient, sinks: ReadonlySet<string>): Promise<void> {
+    await client.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, sinks)]);
+  }
+
+  /** NOTIFY on its own, for lanes given back: best effort, polling covers a loss. */
   private async notify(sinks: ReadonlySet<string>): Promise<void> {
     await this.pool.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, sinks)]).catch(() => undefined);
   }
@@ -173,24 +191,10 @@ export class PostgresQueueStore implements QueueStore {
 
   enqueue(item: EnqueueItem): Promise<EnqueueResult> {
     if (this.closed) return Promise.reject(new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', ['the queue is closed']));
-    return new Promise((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
-      // setImmediate, not a microtask: requests read in this loop turn join the batch.
-      // While a commit runs, new requests wait and go together in the next one.
-      if (!this.flushing) this.flushing = new Promise((done) => setImmediate(() => void this.flushAll().finally(done)));
-    });
+    return new Promise((resolve, reject) => this.enqueues.add({ item, resolve, reject }));
   }
 
-  private async flushAll(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      await this.flush(batch);
-    }
-    this.flushing = null;
-  }
-
-  private async flush(batch: readonly Waiter[]): Promise<void> {
+  private async commitEnqueues(batch: readonly Waiter[]): Promise<void> {
     const used = this.snapshot.usedBytes();
     if (used >= this.options.maxBytes) {
       const error = new RelayError('RELAY_ERR_QUEUE_FULL', [used, this.options.maxBytes]);
@@ -210,10 +214,7 @@ export class PostgresQueueStore implements QueueStore {
             pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
           },
         );
-        // In the transaction: other replicas hear of it only if it commits.
-        if (result.touched.size > 0) {
-          await client.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, result.touched)]);
-        }
+        if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         return result;
       });
       this.commits++;
@@ -229,7 +230,7 @@ export class PostgresQueueStore implements QueueStore {
       if ('error' in outcome) waiter.reject(outcome.error);
       else waiter.resolve(outcome.result);
     });
-    this.committed(committed.deltas, committed.touched, false);
+    this.committed(committed.deltas, committed.touched);
   }
 
   async claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]> {
@@ -254,20 +255,31 @@ export class PostgresQueueStore implements QueueStore {
     }
   }
 
-  async settle(outcomes: readonly LaneSettlement[]): Promise<void> {
-    if (outcomes.length === 0) return;
+  /**
+   * Settles are grouped like enqueues: lanes settled in one event-loop turn (a per-event
+   * sink finishes many lanes at once) share one transaction. Each caller learns the group's fate.
+   */
+  settle(outcomes: readonly LaneSettlement[]): Promise<void> {
+    if (outcomes.length === 0) return Promise.resolve();
     // Whatever happens to the settle, these leases are no longer renewed: at worst they run out.
     for (const o of outcomes) this.leases.release(o.lane.token);
-    const history = { enabled: this.history.enabled, keepAfter: this.historyKeepAfter() };
-    const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now(), history), {
-      durable: false,
-    });
-    this.snapshot.apply(deltas, this.now());
-    if (givenBack.length > 0) void this.notify(new Set(givenBack));
+    return new Promise((resolve, reject) => this.settles.add({ outcomes, resolve, reject }));
+  }
+
+  private async commitSettles(group: readonly Settling[]): Promise<void> {
+    try {
+      const outcomes = group.flatMap((g) => g.outcomes);
+      const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now(), { enabled: this.history.enabled, keepAfter: this.historyKeepAfter() }), { durable: false });
+      this.snapshot.apply(deltas, this.now());
+      if (givenBack.length > 0) void this.notify(new Set(givenBack));
+      for (const g of group) g.resolve();
+    } catch (err) {
+      for (const g of group) g.reject(err);
+    }
   }
 
   async nextDueAt(sink: string): Promise<number | null> {
-    const row = await this.pool.query<{ at: number | null }>('SELECT min(ready_at) AS at FROM lanes WHERE sink = $1 AND ready_at > $2', [
+    const row = await prepared<{ at: number | null }>(this.pool, 'next_due', 'SELECT min(ready_at) AS at FROM lanes WHERE sink = $1 AND ready_at > $2', [
       sink,
       this.now(),
     ]);
@@ -344,7 +356,8 @@ export class PostgresQueueStore implements QueueStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing) await this.flushing;
+    await this.enqueues.idle();
+    await this.settles.idle();
     this.closed = true;
     clearInterval(this.refreshTimer);
     this.leases.close();
