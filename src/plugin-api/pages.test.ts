@@ -10,6 +10,7 @@ describe('page front matter', () => {
     'ends with a colon:',
     'trailing space ',
     '"quoted" and \'single\'',
+    'A: "only double" quotes',
     'line one\n---\nline two',
     '- starts like a list',
     '12345',

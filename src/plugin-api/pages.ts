@@ -71,7 +71,10 @@ const NOT_A_STRING = /^(?:true|false|yes|no|on|off|null|~|\.inf|\.nan)$/i;
 function scalar(value: string | number | boolean): string {
   if (typeof value !== 'string') return String(value);
   const plain = PLAIN.test(value) && !value.includes(': ') && !value.includes(' #') && !value.endsWith(' ') && !value.endsWith(':');
-  return plain && !NOT_A_STRING.test(value) && Number.isNaN(Number(value)) ? value : JSON.stringify(value);
+  if (plain && !NOT_A_STRING.test(value) && Number.isNaN(Number(value))) return value;
+  // Double quotes inside and nothing to escape: single-quoted reads better (as YAML writers do).
+  if (value.includes('"') && !value.includes("'") && !/[\x00-\x1f\x7f\u2028\u2029]/.test(value)) return `'${value}'`;
+  return JSON.stringify(value);
 }
 
 /** The page as a markdown file a person can open: YAML front matter, then the markdown. */

@@ -106,7 +106,7 @@ export class SqliteDeadLetters implements DeadLetterStore {
       if (touched.size > 0) this.deps.replayed(touched);
       return n;
     } catch (err) {
-      counters.load();
+      counters.invalidate();
       throw err;
     }
   }
@@ -135,7 +135,7 @@ export class SqliteDeadLetters implements DeadLetterStore {
         return rows.length;
       })();
     } catch (err) {
-      counters.load();
+      counters.invalidate();
       throw err;
     }
   }

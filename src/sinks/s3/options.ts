@@ -1,3 +1,4 @@
+import { MAX_CONCURRENCY_MOVED } from '../moved-options.js';
 import type { JsonSchema } from '../../plugin-api/index.js';
 
 export const DEFAULT_MARKDOWN_KEY = '{{type_group}}/{{id}}/{{page_key}}.md';
@@ -24,8 +25,9 @@ export interface S3SinkOptions {
   metadata: Record<string, string>;
   server_side_encryption?: 'AES256' | 'aws:kms';
   kms_key_id?: string;
-  /** Uploads in flight at once within a batch. */
   request_timeout_ms: number;
+  /** Release 0.1's; refused by `check` with where it went (`max_in_flight`). */
+  max_concurrency?: number;
 }
 
 
@@ -34,6 +36,7 @@ export const S3_OPTIONS_SCHEMA: JsonSchema = {
   additionalProperties: false,
   required: ['bucket'],
   properties: {
+    max_concurrency: MAX_CONCURRENCY_MOVED,
     bucket: { type: 'string', minLength: 3, maxLength: 63 },
     key: { type: 'string', minLength: 1, default: DEFAULT_MARKDOWN_KEY },
     event_key: { type: 'string', minLength: 1, default: DEFAULT_JSON_KEY },

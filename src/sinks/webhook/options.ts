@@ -1,4 +1,5 @@
 import type { JsonSchema } from '../../plugin-api/index.js';
+import { MAX_CONCURRENCY_MOVED } from '../moved-options.js';
 import type { SignatureScheme } from './signing.js';
 
 export interface WebhookSinkOptions {
@@ -10,7 +11,8 @@ export interface WebhookSinkOptions {
   signature: { scheme: SignatureScheme; secret?: string; secrets?: string[] };
   /** 0: a redirect is a failed delivery. */
   follow_redirects: number;
-  /** Deliveries in flight at once (events of one job always go one after the other). */
+  /** Release 0.1's; refused by `check` with where it went (`max_in_flight`). */
+  max_concurrency?: number;
 }
 
 export const WEBHOOK_OPTIONS_SCHEMA: JsonSchema = {
@@ -18,6 +20,7 @@ export const WEBHOOK_OPTIONS_SCHEMA: JsonSchema = {
   additionalProperties: false,
   required: ['url'],
   properties: {
+    max_concurrency: MAX_CONCURRENCY_MOVED,
     url: { type: 'string', pattern: '^https?://' },
     headers: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
     timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
