@@ -4,9 +4,11 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { compileRouter } from '../routing/router.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
-import { interpolate, type Env, type VariableUses } from './interpolate.js';
+import { interpolate, pointerOf, type Env, type TypedCandidates, type VariableUses } from './interpolate.js';
 import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
+import { validateWithTypedValues } from './typed-values.js';
+import { checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
@@ -15,6 +17,8 @@ export type SinkRegistry = ReadonlyMap<string, SinkDefinition<any>>;
 
 export interface LoadOptions {
   registry: SinkRegistry;
+  /** Every sink type there is, for "unknown sink type" errors when the registry holds only those in use. */
+  knownTypes?: readonly string[];
   env?: Env;
 }
 
@@ -50,14 +54,20 @@ export function loadConfigFile(file: string, options: LoadOptions): RelayConfig 
 }
 
 /**
- * Where the config wants plugins loaded from, read before the full validation (which
- * needs the plugins' sink types). Problems in the file are left for that validation.
+ * What must be loaded before the full validation: where the config wants plugins loaded
+ * from, and the sink types it names (so only those sink modules are imported). Problems
+ * in the file are left for that validation.
  */
-export function pluginsDirOf(file: string, env: Env = process.env): string {
+export function configPreview(file: string, env: Env = process.env): { pluginsDir: string; sinkTypes: string[] } {
   const source = new YamlSource(file, readConfigText(file));
   interpolate(source, env);
   const dir = source.doc.getIn(['plugins', 'dir']);
-  return resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins');
+  const sinks = source.doc.toJS()?.sinks as unknown;
+  const sinkTypes = typeof sinks === 'object' && sinks !== null ? Object.values(sinks).map((s) => (s as { type?: unknown } | null)?.type) : [];
+  return {
+    pluginsDir: resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins'),
+    sinkTypes: sinkTypes.filter((t): t is string => typeof t === 'string'),
+  };
 }
 
 /**
@@ -68,11 +78,11 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const source = new YamlSource(file, text);
   if (source.issues.length > 0) throw new ConfigError(source.issues);
   // Unset variables are reported with everything else, not on their own.
-  const uses = interpolate(source, options.env ?? process.env);
+  const { uses, typed } = interpolate(source, options.env ?? process.env);
 
   const raw: unknown = source.doc.toJS();
   const writtenRetryKeys = retryKeysWritten(raw);
-  if (!validateConfig(raw)) {
+  if (!validateWithTypedValues(validateConfig, raw, typed)) {
     source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
     throw new ConfigError(source.issues);
   }
@@ -81,7 +91,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const warnings: ConfigIssue[] = [];
   const sources = checkSources(source, doc, uses, warnings);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
-  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys).filter((s) => !disabledSinks.includes(s.name));
+  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, typed, options.knownTypes).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
@@ -94,7 +104,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   return Object.freeze({
     file,
     dir,
-    server: doc.server,
+    server: { ...doc.server, max_inflight_bytes_per_peer: doc.server.max_inflight_bytes_per_peer ?? Math.floor(doc.server.max_inflight_bytes / 4) },
     log: doc.log,
     admin: doc.admin,
     plugins: { dir: resolve(dir, doc.plugins.dir) },
@@ -111,7 +121,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
 }
 
 interface RawConfig {
-  server: RelayConfig['server'];
+  server: Omit<RelayConfig['server'], 'max_inflight_bytes_per_peer'> & { max_inflight_bytes_per_peer?: number };
   log: RelayConfig['log'];
   admin: { token: string };
   plugins: { dir: string };
@@ -180,6 +190,7 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
       auth = { kind: 'signature', secrets: nonEmpty(source, raw.secrets, [...base, 'secrets'], uses, 'signing secret') };
     } else {
       const tokens = nonEmpty(source, raw.auth.tokens, [...base, 'auth', 'tokens'], uses, 'token');
+      checkTokenAuth(source, base, { secrets: raw.secrets, auth: raw.auth }, warnings);
       const { header, query } = raw.auth;
       if (header === undefined && query === undefined) {
         source.report('RELAY_ERR_CONFIG_INVALID', [...base, 'auth'], [
@@ -196,7 +207,7 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
 function dedupeMode(source: YamlSource, value: DedupeMode | boolean, path: KeyPath, warnings: ConfigIssue[]): DedupeMode {
   if (value === true) {
     warnings.push(
-      source.issue('RELAY_ERR_CONFIG_INVALID', path, [
+      source.issue('RELAY_ERR_CONFIG_DEPRECATED', path, [
         'expected webhook_id, body or none, got true (deprecated): read as webhook_id, so webhooks without a webhookId are no longer deduplicated by their body; write `body` to keep that',
       ]),
     );
@@ -236,8 +247,15 @@ function deliverySettings(
   };
 }
 
-function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, writtenRetryKeys: Map<string, Set<string>>): SinkConfig[] {
-  const known = [...registry.keys()].sort().join(', ');
+function checkSinks(
+  source: YamlSource,
+  doc: RawConfig,
+  registry: SinkRegistry,
+  writtenRetryKeys: Map<string, Set<string>>,
+  typed: TypedCandidates,
+  knownTypes: readonly string[] | undefined,
+): SinkConfig[] {
+  const known = [...new Set([...registry.keys(), ...(knownTypes ?? [])])].sort().join(', ');
   return Object.entries(doc.sinks).map(([name, raw]) => {
     const base = ['sinks', name];
     const options: Record<string, unknown> = {};
@@ -251,7 +269,7 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, 
       source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [raw.type, known]);
     } else {
       const validate = sinkValidator(definition);
-      if (!validate(options)) {
+      if (!validateWithTypedValues(validate, options, typed, pointerOf(base))) {
         source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
       } else {
         for (const problem of definition.check?.(options) ?? []) {

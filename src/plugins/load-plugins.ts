@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import type { SinkRegistry } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { ErrorCode } from '../errors.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
+import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 
 const MODULE = /\.(m?[jt]s)$/;
 const SKIPPED = /\.(test|spec)\.[mc]?[jt]s$|\.d\.[mc]?ts$/;
@@ -23,10 +23,12 @@ function pluginFiles(dir: string): string[] {
   return files;
 }
 
-function importModule(file: string): Promise<{ default?: unknown }> {
+async function importModule(file: string): Promise<{ default?: unknown }> {
   const url = pathToFileURL(file).href;
-  // TypeScript plugins load without a build step; JavaScript ones with a plain import.
-  return /\.m?ts$/.test(file) ? tsImport(url, import.meta.url) : import(url);
+  if (!/\.m?ts$/.test(file)) return import(url);
+  // TypeScript plugins load without a build step (tsx, loaded only when there is one).
+  const { tsImport } = await import('tsx/esm/api');
+  return tsImport(url, import.meta.url);
 }
 
 function isSinkDefinition(value: unknown): value is SinkDefinition<unknown> {
@@ -64,7 +66,8 @@ export async function loadPlugins(dir: string, builtins: SinkRegistry, labelFrom
       report('RELAY_ERR_PLUGIN_INVALID', file, 'expected a default export made with defineSink({ type, configSchema, create }), with type in lower snake_case');
       continue;
     }
-    const taken = origin.get(exported.type) ?? (registry.has(exported.type) ? 'a built-in sink' : undefined);
+    const builtin = registry.has(exported.type) || BUILTIN_SINK_TYPES.includes(exported.type);
+    const taken = origin.get(exported.type) ?? (builtin ? 'a built-in sink' : undefined);
     if (taken) {
       report('RELAY_ERR_PLUGIN_DUPLICATE_TYPE', file, `sink type "${exported.type}" is already defined by ${taken}`);
       continue;

@@ -1,6 +1,17 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defineSink, pageKey, pagesOf, pageToMarkdown, PermanentError, type RelayEvent, type WriteResult } from '../../plugin-api/index.js';
+import {
+  boundedPagesOf,
+  defineSink,
+  encodePathSegment,
+  MAX_PAGES_PER_EVENT_OPTION,
+  pageKey,
+  pageToMarkdown,
+  PermanentError,
+  rawWithRelay,
+  type RelayEvent,
+  type WriteResult,
+} from '../../plugin-api/index.js';
 import { PageWriter, type PageFile } from './page-writer.js';
 
 export interface FileSinkOptions {
@@ -10,23 +21,22 @@ export interface FileSinkOptions {
   jsonl: string | null;
   /** One markdown file per page for events whose `data` holds pages. */
   markdown: boolean;
+  /** An event with more pages is dead-lettered instead of becoming that many files. */
+  max_pages_per_event: number;
 }
 
-/** `crawl.page` → `crawl`; job ids are made safe as one path segment. */
-function segment(value: string): string {
-  return value.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
-}
-
+/** The received bytes (not a re-serialisation: numbers keep every digit) with `_relay` added. */
 function jsonLine(event: RelayEvent): string {
   const relay = { delivery_id: event.deliveryId, source: event.source, received_at: event.receivedAt.toISOString() };
-  return `${JSON.stringify({ ...event.payload, _relay: relay })}\n`;
+  return `${rawWithRelay(event.raw, relay)}\n`;
 }
 
-function pageFiles(root: string, event: RelayEvent, index: number): PageFile[] {
-  const group = segment(event.type.split('.')[0] ?? 'events');
-  return pagesOf(event).map((page) => ({
+/** An event's page files; throws the PermanentError of an event over `maxPages`, before naming any. */
+function pageFiles(root: string, event: RelayEvent, index: number, maxPages: number): PageFile[] {
+  const group = encodePathSegment(event.type.split('.')[0] ?? 'events');
+  return boundedPagesOf(event, maxPages).map((page) => ({
     index,
-    path: join(root, 'pages', group, segment(event.jobId), `${pageKey(page)}.md`),
+    path: join(root, 'pages', group, encodePathSegment(event.jobId), `${pageKey(page)}.md`),
     text: pageToMarkdown(page, event),
   }));
 }
@@ -47,6 +57,7 @@ export default defineSink<FileSinkOptions>({
       dir: { type: 'string', minLength: 1 },
       jsonl: { type: ['string', 'null'], default: 'events.jsonl' },
       markdown: { type: 'boolean', default: true },
+      max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
     },
   },
   create(options, ctx) {
@@ -60,7 +71,16 @@ export default defineSink<FileSinkOptions>({
       async write(batch, signal): Promise<WriteResult> {
         const failed = new Map<number, unknown>();
         if (options.markdown) {
-          const files = batch.flatMap((event, index) => pageFiles(root, event, index));
+          const files = batch.flatMap((event, index) => {
+            try {
+              return pageFiles(root, event, index, options.max_pages_per_event);
+            } catch (err) {
+              // Past max_pages_per_event: this event is dead-lettered, the others go on.
+              if (!(err instanceof PermanentError)) throw err;
+              failed.set(index, err);
+              return [];
+            }
+          });
           for (const [index, err] of await pages.write(files, signal)) {
             failed.set(index, new PermanentError(`page file could not be named: ${err.message}`));
           }
@@ -70,7 +90,7 @@ export default defineSink<FileSinkOptions>({
         const lines: string[] = [];
         batch.forEach((event, index) => {
           if (failed.has(index)) stopped.add(event.jobId);
-          if (!stopped.has(event.jobId)) lines.push(jsonLine(event));
+          else if (!stopped.has(event.jobId) && options.jsonl !== null) lines.push(jsonLine(event));
         });
         if (options.jsonl !== null && lines.length > 0) {
           const handle = await open(join(root, options.jsonl), 'a');

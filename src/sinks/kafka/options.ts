@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../plugin-api/index.js';
+import { MAX_PAGES_PER_EVENT_OPTION, type JsonSchema } from '../../plugin-api/index.js';
 
 export interface KafkaSinkOptions {
   brokers: string[];
@@ -19,6 +19,8 @@ export interface KafkaSinkOptions {
   connection_timeout_ms: number;
   request_timeout_ms: number;
   ssl: boolean | { ca?: string; cert?: string; key?: string; reject_unauthorized?: boolean };
+  /** split: data: an event with more elements is dead-lettered instead of becoming that many messages. */
+  max_pages_per_event: number;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
 
@@ -40,6 +42,7 @@ export const KAFKA_OPTIONS_SCHEMA: JsonSchema = {
     acks: { enum: [-1, 0, 1], default: -1 },
     connection_timeout_ms: { type: 'integer', minimum: 1, default: 3000 },
     request_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
+    max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
     ssl: {
       type: ['boolean', 'object'],
       default: false,

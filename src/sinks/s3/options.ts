@@ -1,5 +1,5 @@
 import { MAX_CONCURRENCY_MOVED } from '../moved-options.js';
-import type { JsonSchema } from '../../plugin-api/index.js';
+import { MAX_PAGES_PER_EVENT_OPTION, type JsonSchema } from '../../plugin-api/index.js';
 
 export const DEFAULT_MARKDOWN_KEY = '{{type_group}}/{{id}}/{{page_key}}.md';
 export const DEFAULT_JSON_KEY = '{{type_group}}/{{id}}/{{type_name}}-{{delivery_id}}.json';
@@ -26,6 +26,8 @@ export interface S3SinkOptions {
   server_side_encryption?: 'AES256' | 'aws:kms';
   kms_key_id?: string;
   request_timeout_ms: number;
+  /** format markdown: an event with more pages is dead-lettered instead of becoming that many objects. */
+  max_pages_per_event: number;
   /** Release 0.1's; refused by `check` with where it went (`max_in_flight`). */
   max_concurrency?: number;
 }
@@ -52,5 +54,6 @@ export const S3_OPTIONS_SCHEMA: JsonSchema = {
     server_side_encryption: { enum: ['AES256', 'aws:kms'] },
     kms_key_id: { type: 'string', minLength: 1 },
     request_timeout_ms: { type: 'integer', minimum: 1, default: 60_000 },
+    max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
   },
 };

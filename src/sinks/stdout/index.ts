@@ -1,7 +1,7 @@
-import { defineSink, type RelayEvent } from '../../plugin-api/index.js';
+import { defineSink, rawLine, type RelayEvent } from '../../plugin-api/index.js';
 
 export interface StdoutSinkOptions {
-  /** `event`: the whole body; `summary`: type, job, success and page count only. */
+  /** `event`: the body as received, on one line; `summary`: type, job, success and page count only. */
   format: 'event' | 'summary';
 }
 
@@ -17,6 +17,13 @@ function summary(event: RelayEvent): Record<string, unknown> {
   };
 }
 
+/**
+ * A closed standard output (EPIPE) is reported by each write's callback, which fails the
+ * delivery (retried, then dead-lettered, by the sink's retry settings); Node also emits it
+ * as an 'error' event, which would crash the relay without a listener.
+ */
+function ignoreStdoutErrorEvent(): void {}
+
 /** A JSON line per event on standard output (the relay's logs go to standard error). */
 export default defineSink<StdoutSinkOptions>({
   type: 'stdout',
@@ -26,10 +33,12 @@ export default defineSink<StdoutSinkOptions>({
     properties: { format: { enum: ['event', 'summary'], default: 'event' } },
   },
   create(options) {
+    if (!process.stdout.listeners('error').includes(ignoreStdoutErrorEvent)) process.stdout.on('error', ignoreStdoutErrorEvent);
     return {
       async write(batch, signal) {
         signal.throwIfAborted();
-        const text = batch.map((e) => `${JSON.stringify(options.format === 'summary' ? summary(e) : e.payload)}\n`).join('');
+        // `event` prints the received bytes: a re-serialisation would change numbers such as 1e999.
+        const text = batch.map((e) => `${options.format === 'summary' ? JSON.stringify(summary(e)) : rawLine(e.raw)}\n`).join('');
         await new Promise<void>((resolve, reject) => {
           process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
         });
