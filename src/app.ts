@@ -2,7 +2,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { RelayConfig } from './config/types.js';
 import { RelayError } from './errors.js';
+import type { ActivityFeed } from './admin/activity.js';
+import type { OperatorDeps } from './admin/operator.js';
 import { registerAdmin } from './admin/routes.js';
+import { registerConsole } from './console/plugin.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
 import { withoutQuery } from './request-log.js';
 import type { PayloadCache } from './delivery/payload-cache.js';
@@ -34,6 +37,9 @@ export interface AppDeps {
   onReplay?: () => void;
   /** Routing and credentials now (a reload replaces them); the config's own by default. */
   state?: () => IngressState;
+  /** The console's view of the running relay (events, sinks, tools); dead letters only without it. */
+  operator?: OperatorDeps;
+  activity?: ActivityFeed;
   /** Where accepted payloads are left for the sinks, parsed once. */
   payloads?: PayloadCache;
 }
@@ -101,14 +107,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'POST' && !request.url.startsWith('/admin/') && deps.draining?.()) {
+    if (request.method === 'POST' && !request.url.startsWith('/admin/') && !request.url.startsWith('/console') && deps.draining?.()) {
       return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
     }
   });
 
   const initial = ingressState(config);
   registerIngress(app, { ...deps, state: deps.state ?? (() => initial) });
-  registerAdmin(app, { token: config.admin.token, deadLetters: deps.queue.deadLetters, onReplay: () => deps.onReplay?.() });
+  registerAdmin(app, { token: config.admin.token, deadLetters: deps.queue.deadLetters, onReplay: () => deps.onReplay?.(), operator: deps.operator });
+  // The console is a page over the admin API: served only when the API is on.
+  if (config.admin.token) registerConsole(app);
 
   app.get('/healthz', async () => ({ ok: true }));
   // Ready means "can accept and persist webhooks": a sink that is down does not take the

@@ -65,6 +65,8 @@ export const ERRORS = {
   RELAY_ERR_ADMIN_TOKEN_INVALID: { status: 401, message: 'the bearer token is not the admin token' },
   RELAY_ERR_ADMIN_BAD_REQUEST: { status: 400, message: '%s' },
   RELAY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no dead letter with id %s' },
+  RELAY_ERR_ADMIN_EVENT_NOT_FOUND: { status: 404, message: 'no stored event with id %s (delivered events are kept for history.retention_seconds)' },
+  RELAY_ERR_ADMIN_SINK_UNKNOWN: { status: 404, message: 'no sink named "%s" (known: %s)' },
 
   // config: shown at load with file:line:column and key path
   RELAY_ERR_CONFIG_READ: { status: 0, message: 'cannot read config file %s: %s' },

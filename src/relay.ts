@@ -1,6 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ActivityFeed } from './admin/activity.js';
+import { relayOperator } from './admin/relay-operator.js';
 import { buildApp, type Readiness, type SinkReadiness } from './app.js';
 import type { SinkRegistry } from './config/load.js';
 import type { RelayConfig, SinkConfig } from './config/types.js';
@@ -26,8 +28,10 @@ export interface RelayOptions {
   healthcheckIntervalMs?: number;
 }
 
-/** Dedupe keys and expired dead letters are pruned this often, in the background. */
+/** Dedupe keys, expired dead letters and old history are pruned this often, in the background. */
 const PRUNE_INTERVAL_MS = 60_000;
+/** Paused sinks are re-read this often: another replica on a shared store may have paused one. */
+const PAUSED_REFRESH_MS = 5_000;
 
 /** Why deliveries of a sink that has no runner became dead letters. */
 export const PARK_REASONS = {
@@ -71,6 +75,10 @@ export class Relay {
   readonly metrics: RelayMetrics;
   readonly logger: Logger;
   readonly runners = new Map<string, SinkRunner>();
+  readonly activity = new ActivityFeed();
+  /** Sinks an operator paused, as the store last said. */
+  private paused = new Set<string>();
+  private pausedTimer: NodeJS.Timeout | null = null;
   /** Payloads parsed at ingress, handed to sinks without a second parse. */
   private readonly payloads = new PayloadCache();
   private readonly sinks = new Map<string, Sink>();
@@ -103,11 +111,20 @@ export class Relay {
       onReplay: () => {
         for (const runner of this.runners.values()) runner.notify();
       },
+      activity: this.activity,
+      operator: relayOperator({
+        config: () => this.current,
+        queue: this.queue,
+        metrics: this.metrics,
+        runners: this.runners,
+        activity: this.activity,
+        setPaused: (sink, paused) => this.setPaused(sink, paused),
+      }),
     });
   }
 
   static async create(options: RelayOptions): Promise<Relay> {
-    const relay = new Relay(options.config, options, await openStore(options.config.queue, { now: options.now }));
+    const relay = new Relay(options.config, options, await openStore(options.config.queue, { now: options.now, history: options.config.history }));
     // Maintained counters and each runner's state: a scrape reads no deliveries.
     relay.metrics.observe(() => ({
       counters: relay.queue.counters(),
@@ -116,6 +133,7 @@ export class Relay {
       sinksUp: new Map([...relay.runners].map(([name, runner]) => [name, runner.state().up])),
     }));
     relay.options = options;
+    relay.paused = await relay.queue.pausedSinks();
     for (const sinkConfig of options.config.sinks) await relay.addSink(sinkConfig, options.registry);
     relay.queue.onEnqueued((touched) => {
       for (const name of touched) relay.runners.get(name)?.notify();
@@ -141,6 +159,8 @@ export class Relay {
       now: this.options.now,
       random: this.options.random,
       healthcheckIntervalMs: this.options.healthcheckIntervalMs,
+      isPaused: () => this.paused.has(config.name),
+      onSettled: (delivered, failed) => this.activity.emit({ kind: 'settled', sink: config.name, delivered, failed, at: Date.now() }),
       payloads: this.payloads,
     });
     this.sinks.set(config.name, sink);
@@ -219,6 +239,26 @@ export class Relay {
     }
   }
 
+  /** Pauses or resumes a sink in the store (every replica sees it) and here at once. */
+  async setPaused(sink: string, paused: boolean): Promise<void> {
+    await this.queue.setPaused(sink, paused);
+    if (paused) this.paused.add(sink);
+    else this.paused.delete(sink);
+    this.runners.get(sink)?.notify();
+    this.logger.info({ sink }, paused ? 'sink paused by an operator' : 'sink resumed by an operator');
+  }
+
+  private async refreshPaused(): Promise<void> {
+    try {
+      const now = await this.queue.pausedSinks();
+      const resumed = [...this.paused].filter((sink) => !now.has(sink));
+      this.paused = now;
+      for (const sink of resumed) this.runners.get(sink)?.notify();
+    } catch (err) {
+      this.logger.warn({ err: describeError(err) }, 'paused sinks could not be read');
+    }
+  }
+
   readiness(): Readiness {
     const sinks: Record<string, SinkReadiness> = {};
     for (const [name, runner] of this.runners) {
@@ -254,6 +294,8 @@ export class Relay {
     await this.parkOrphans();
     try {
       await this.queue.pruneDedupe();
+      const pruned = await this.queue.history.prune();
+      if (pruned > 0) this.logger.debug({ count: pruned }, 'old history pruned');
       const expired = await this.queue.deadLetters.expire((this.options.now ?? Date.now)() - this.current.dead_letters.retention_seconds * 1000);
       if (expired > 0) {
         this.metrics.deadLettersExpired.inc(expired);
@@ -274,6 +316,8 @@ export class Relay {
     for (const runner of this.runners.values()) runner.start();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
+    this.pausedTimer = setInterval(() => void this.refreshPaused(), PAUSED_REFRESH_MS);
+    this.pausedTimer.unref();
     await this.prune();
   }
 
@@ -293,6 +337,7 @@ export class Relay {
     if (this.draining) return;
     this.draining = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.pausedTimer) clearInterval(this.pausedTimer);
     const step = async (name: string, run: () => Promise<unknown>): Promise<void> => {
       const done = track(name);
       await run();

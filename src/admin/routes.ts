@@ -1,7 +1,13 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../errors.js';
 import type { DeadLetterFilter, DeadLetterStore } from '../queue/store.js';
+import { bearerAuth } from './auth.js';
+import { registerEventRoutes } from './events.js';
+import type { OperatorDeps } from './operator.js';
+import { registerSinkRoutes } from './sinks.js';
+import { registerStream } from './stream.js';
+import { registerToolRoutes } from './tools.js';
 
 export interface AdminDeps {
   /** '' turns the API off. */
@@ -9,9 +15,15 @@ export interface AdminDeps {
   deadLetters: DeadLetterStore;
   /** Called after a replay put something back (the store also tells its enqueue listeners). */
   onReplay?: () => void;
+  /** Events, sinks, the stream and the tools the console uses; without them only dead letters are served. */
+  operator?: OperatorDeps;
+  now?: () => number;
 }
 
 type Query = Record<string, string | undefined>;
+
+/** Dead letters put back per transaction by a replay. */
+const REPLAY_CHUNK = 500;
 type Selection = { ids?: number[]; sink?: string; type?: string; job?: string; since?: string; until?: string; all?: boolean };
 
 function time(value: string | undefined, name: string): number | undefined {
@@ -58,29 +70,29 @@ function selectionOf(raw: unknown): DeadLetterFilter {
 }
 
 /**
- * /admin/dead-letters: list, show, replay, drop. Every request needs the bearer token;
- * with no token configured every route answers RELAY_ERR_ADMIN_DISABLED.
+ * The admin API under /admin: dead letters, and with `operator` events, sinks, the SSE
+ * stream and tools, described by /admin/openapi.json. Every request needs the bearer
+ * token; with no token configured every route answers RELAY_ERR_ADMIN_DISABLED.
  */
 export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
-  const token = Buffer.from(deps.token);
-
-  const authorize = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const fail = (error: RelayError) => reply.code(error.statusCode).send(error.toJSON());
-    if (token.length === 0) return void fail(new RelayError('RELAY_ERR_ADMIN_DISABLED'));
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) return void fail(new RelayError('RELAY_ERR_ADMIN_TOKEN_MISSING'));
-    const given = Buffer.from(header.slice('Bearer '.length));
-    if (given.length !== token.length || !timingSafeEqual(given, token)) return void fail(new RelayError('RELAY_ERR_ADMIN_TOKEN_INVALID'));
-  };
-
   app.register(async (admin) => {
-    admin.addHook('onRequest', authorize);
+    admin.addHook('onRequest', bearerAuth(deps.token));
+    // The ingress keeps JSON as bytes for signatures; admin bodies are parsed (and validated) here.
+    admin.removeAllContentTypeParsers();
+    admin.addContentTypeParser('application/json', { parseAs: 'string' }, admin.getDefaultJsonParser('error', 'error'));
     admin.setErrorHandler((error, _request, reply) => {
       const relayError = error instanceof RelayError ? error : new RelayError('RELAY_ERR_ADMIN_BAD_REQUEST', [(error as Error).message]);
       return reply.code(relayError.statusCode).send(relayError.toJSON());
     });
+    await admin.register(swagger, {
+      openapi: {
+        info: { title: 'firecrawl-relay admin API', version: '1' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+      },
+    });
 
-    admin.get('/admin/dead-letters', async (request) => {
+    admin.get('/admin/dead-letters', { schema: { summary: 'Dead letters, filtered' } }, async (request) => {
       const q = request.query as Query;
       const limit = q.limit === undefined ? 100 : Number(q.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new RelayError('RELAY_ERR_ADMIN_BAD_REQUEST', [`expected limit as a positive integer, got "${q.limit}"`]);
@@ -88,19 +100,32 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       return { count: letters.length, dead_letters: letters };
     });
 
-    admin.get('/admin/dead-letters/:id', async (request) => {
+    admin.get('/admin/dead-letters/:id', { schema: { summary: 'One dead letter with its payload' } }, async (request) => {
       const { id } = request.params as { id: string };
       const letter = /^\d+$/.test(id) ? await deps.deadLetters.get(Number(id)) : undefined;
       if (!letter) throw new RelayError('RELAY_ERR_ADMIN_NOT_FOUND', [id]);
       return { ...letter, body: JSON.parse(letter.body.toString('utf8')) as unknown };
     });
 
-    admin.post('/admin/dead-letters/replay', async (request) => {
-      const replayed = await deps.deadLetters.replay(selectionOf(request.body));
+    admin.post('/admin/dead-letters/replay', { schema: { summary: 'Replay dead letters by ids, filter or all; progress on /admin/stream' } }, async (request) => {
+      // In chunks (one transaction each), so a large replay never holds up ingress.
+      const replayed = await deps.deadLetters.replayInChunks(selectionOf(request.body), REPLAY_CHUNK, (done, total) =>
+        deps.operator?.activity.emit({ kind: 'replay', done, total, at: Date.now() }),
+      );
       if (replayed > 0) deps.onReplay?.();
       return { replayed };
     });
 
-    admin.post('/admin/dead-letters/drop', async (request) => ({ dropped: await deps.deadLetters.drop(selectionOf(request.body)) }));
+    admin.post('/admin/dead-letters/drop', { schema: { summary: 'Drop dead letters by ids, filter or all' } }, async (request) => ({
+      dropped: await deps.deadLetters.drop(selectionOf(request.body)),
+    }));
+
+    if (deps.operator) {
+      registerEventRoutes(admin, deps.operator);
+      registerSinkRoutes(admin, deps.operator, deps.now ?? Date.now);
+      registerStream(admin, deps.operator.activity);
+      registerToolRoutes(admin, deps.operator);
+    }
+    admin.get('/admin/openapi.json', { schema: { hide: true } }, async () => admin.swagger());
   });
 }

@@ -19,6 +19,8 @@ usage:
   firecrawl-relay sign   --secret S FILE.json        print the X-Firecrawl-Signature header for a body
   firecrawl-relay send   --url URL [--secret S] (FILE.json | --sample TYPE) [--job-id ID] [--header K:V]
                                                      post a signed webhook, as Firecrawl would
+  firecrawl-relay replay --sink S --since 24h [--type T] [--job J] [--config FILE]
+                         queue stored past events (history) again for one sink
   firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
                          [--since ISO] [--all]       inspect and replay dead letters
 
@@ -107,6 +109,15 @@ async function main(argv: string[]): Promise<number> {
         },
         (line) => console.log(line),
       );
+      return 0;
+    }
+    case 'replay': {
+      if (!values.sink) usage('replay needs --sink');
+      const { parseDuration, replay } = await import('./replay.js');
+      const ago = values.since === undefined ? undefined : parseDuration(values.since);
+      const at = values.since === undefined ? NaN : ago !== undefined ? Date.now() - ago : Date.parse(values.since);
+      if (Number.isNaN(at)) usage(`replay needs --since as a duration (24h, 90m, 2d) or an ISO date, got "${values.since ?? ''}"`);
+      await replay((await loadConfig(values.config)).config, { sink: values.sink, since: at, type: values.type, jobId: values.job }, (line) => console.log(line));
       return 0;
     }
     default:

@@ -239,7 +239,7 @@ describe('config errors', () => {
       yaml: `${VALID}rotues: []\n`,
       code: 'RELAY_ERR_CONFIG_SCHEMA',
       at: 'relay.config.yaml:19:1 rotues',
-      message: /unknown key "rotues" \(known: server, plugins, admin, log, sources, queue, dead_letters, sinks, routes\)/,
+      message: /unknown key "rotues" \(known: server, plugins, admin, log, sources, queue, dead_letters, history, sinks, routes\)/,
     },
     {
       name: 'a wrong type says what was expected and got',

@@ -111,6 +111,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     sources,
     queue: { ...doc.queue, dir: resolve(dir, doc.queue.dir) },
     dead_letters: doc.dead_letters,
+    history: doc.history,
     sinks,
     routes,
     router,
@@ -130,6 +131,7 @@ interface RawConfig {
   >;
   queue: RelayConfig['queue'];
   dead_letters: RelayConfig['dead_letters'];
+  history: RelayConfig['history'];
   sinks: Record<
     string,
     Record<string, unknown> & {

@@ -238,6 +238,17 @@ export const CONFIG_SCHEMA = {
         retention_seconds: { type: 'integer', minimum: 60, default: 604_800 },
       },
     },
+    history: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // Delivered events and their attempts are kept this long for the console (24 h) …
+        retention_seconds: { type: 'integer', minimum: 0, default: 86_400 },
+        // … and within this many body bytes (256 MiB); 0 for retention_seconds keeps none.
+        max_bytes: { type: 'integer', minimum: 0, default: 268_435_456 },
+      },
+    },
     sinks: {
       type: 'object',
       minProperties: 1,

@@ -104,6 +104,8 @@ export interface RelayConfig {
   };
   /** Dead letters older than this are dropped in the background. */
   dead_letters: { retention_seconds: number };
+  /** Delivered events and their attempts, kept for the console; retention 0 keeps none. */
+  history: { retention_seconds: number; max_bytes: number };
   sinks: SinkConfig[];
   routes: RouteConfig[];
   router: Router;

@@ -1,6 +1,6 @@
 import type { BatchSink, RelayEvent } from '../plugin-api/types.js';
-import type { ClaimedLane, LaneFailure, StoredDelivery } from '../queue/store.js';
-import { failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
+import type { AttemptRecord, ClaimedLane, LaneFailure, StoredDelivery } from '../queue/store.js';
+import { attemptOf, failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
 import { toEvent } from './event.js';
 import { unreadable } from './failure.js';
 import { sleepUnless } from './waker.js';
@@ -53,20 +53,27 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
 
   const results = lanes.map((lane, index): LaneResult => {
     const delivered: number[] = [];
+    // Every event of the batch shares the write's time and duration.
+    const attempts: AttemptRecord[] = [];
+    const failing = (delivery: StoredDelivery, failure: LaneFailure, error: unknown): LaneResult => {
+      const attempt = outcome && attemptOf(delivery, outcome, { ok: false, error, failure });
+      if (attempt) attempts.push(attempt);
+      return { settlement: { lane, delivered, attempts, failure }, error };
+    };
     for (const [position, entry] of entries.entries()) {
       if (!outcome) break;
       if (entry.lane !== index) continue;
-      if (!outcome.ok) {
-        return { settlement: { lane, delivered, failure: failureOf(context, entry.delivery, outcome) }, error: thrown };
-      }
+      if (!outcome.ok) return failing(entry.delivery, failureOf(context, entry.delivery, outcome), thrown);
       if (failed.has(position)) {
         const error = failed.get(position);
-        return { settlement: { lane, delivered, failure: failureOf(context, entry.delivery, { ok: false, error, aborted: null }) }, error };
+        return failing(entry.delivery, failureOf(context, entry.delivery, { ok: false, error, aborted: null }), error);
       }
       delivered.push(entry.delivery.id);
+      const attempt = attemptOf(entry.delivery, outcome, { ok: true, value: null });
+      if (attempt) attempts.push(attempt);
     }
     const own = unread.get(index);
-    return own ? { settlement: { lane, delivered, failure: own.failure }, error: own.error } : { settlement: { lane, delivered } };
+    return own ? { settlement: { lane, delivered, attempts, failure: own.failure }, error: own.error } : { settlement: { lane, delivered, attempts } };
   });
   return { results, thrown };
 }

@@ -1,6 +1,7 @@
 import type { SinkConfig } from '../config/types.js';
 import type { RelayMetrics } from '../metrics.js';
-import type { LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
+import { PermanentError, RetryableError } from '../plugin-api/errors.js';
+import type { AttemptRecord, LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
 import { laneFailure } from './failure.js';
 import type { PayloadCache } from './payload-cache.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -23,15 +24,43 @@ export interface WriteContext {
   random(): number;
 }
 
-/** One write (a `deliver` or a `write`), timed for the duration histogram. */
-export async function measuredWrite<T>(context: WriteContext, write: (signal: AbortSignal) => Promise<T>): Promise<WriteOutcome<T>> {
+/** A write's outcome with when it started and how long it took, for the attempt's history. */
+export type MeasuredOutcome<T> = WriteOutcome<T> & { at: number; durationMs: number };
+
+/** One write (a `deliver` or a `write`), timed for the duration histogram and the history. */
+export async function measuredWrite<T>(context: WriteContext, write: (signal: AbortSignal) => Promise<T>): Promise<MeasuredOutcome<T>> {
   const { config, metrics, shutdown } = context;
+  const at = context.now();
+  const started = performance.now();
   const stopTimer = metrics.deliveryDuration.startTimer({ sink: config.name });
   try {
-    return await timedWrite(config.name, config.write_timeout_ms, shutdown, write);
+    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write);
+    return { ...outcome, at, durationMs: Math.round(performance.now() - started) };
   } finally {
     stopTimer();
   }
+}
+
+const statusOf = (value: unknown): number | null => {
+  const code = (value as { statusCode?: unknown } | null | undefined)?.statusCode;
+  return typeof code === 'number' && Number.isInteger(code) ? code : null;
+};
+
+/**
+ * The attempt a write made of one delivery, or null when it counts as none (aborted at
+ * shutdown, not connected). `failure` is what the write's failure made of the delivery.
+ */
+export function attemptOf(
+  delivery: StoredDelivery,
+  write: { at: number; durationMs: number },
+  result: { ok: true; value: unknown } | { ok: false; error: unknown; failure: LaneFailure },
+): AttemptRecord | null {
+  const base = { deliveryId: delivery.id, eventId: delivery.eventId, at: write.at, durationMs: write.durationMs };
+  if (result.ok) return { ...base, outcome: 'delivered', statusCode: statusOf(result.value), error: null };
+  const { failure, error } = result;
+  if (!('dead' in failure) && !failure.countAttempt) return null;
+  const statusCode = error instanceof RetryableError || error instanceof PermanentError ? (error.statusCode ?? null) : null;
+  return { ...base, outcome: 'dead' in failure ? 'dead_lettered' : 'failed', statusCode, error: failure.error };
 }
 
 export function failureOf(context: WriteContext, delivery: StoredDelivery, outcome: WriteOutcome<unknown> & { ok: false }): LaneFailure {

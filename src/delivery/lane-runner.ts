@@ -1,6 +1,7 @@
 import type { EventSink } from '../plugin-api/types.js';
 import type { ClaimedLane, LaneFailure } from '../queue/store.js';
-import { failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
+import type { AttemptRecord } from '../queue/store.js';
+import { attemptOf, failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
 import { toEvent } from './event.js';
 import { unreadable } from './failure.js';
 import { sleepUnless } from './waker.js';
@@ -12,6 +13,10 @@ import { sleepUnless } from './waker.js';
  */
 export async function runLane(lane: ClaimedLane, sink: EventSink, context: WriteContext): Promise<LaneResult> {
   const delivered: number[] = [];
+  const attempts: AttemptRecord[] = [];
+  const record = (attempt: AttemptRecord | null): void => {
+    if (attempt) attempts.push(attempt);
+  };
   let failure: LaneFailure | undefined;
   let error: unknown;
   for (const delivery of lane.deliveries) {
@@ -32,11 +37,13 @@ export async function runLane(lane: ClaimedLane, sink: EventSink, context: Write
     const outcome = await measuredWrite(context, (signal) => sink.deliver(event, signal));
     if (outcome.ok) {
       delivered.push(delivery.id);
+      record(attemptOf(delivery, outcome, outcome));
       continue;
     }
     failure = failureOf(context, delivery, outcome);
     error = outcome.error;
+    record(attemptOf(delivery, outcome, { ok: false, error, failure }));
     break;
   }
-  return { settlement: { lane, delivered, ...(failure ? { failure } : {}) }, ...(failure ? { error } : {}) };
+  return { settlement: { lane, delivered, attempts, ...(failure ? { failure } : {}) }, ...(failure ? { error } : {}) };
 }

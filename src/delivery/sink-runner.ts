@@ -31,6 +31,10 @@ export interface SinkRunnerOptions {
   random?: () => number;
   /** How often `healthcheck()` is polled, when the sink has one. */
   healthcheckIntervalMs?: number;
+  /** True while an operator has the sink paused: it claims nothing (deliveries keep queueing). */
+  isPaused?: () => boolean;
+  /** After each settle: what it delivered and what failed (for the console's live view). */
+  onSettled?: (delivered: number, failed: number) => void;
   /** Payloads the ingress parsed, by event id. */
   payloads?: PayloadCache;
 }
@@ -144,16 +148,32 @@ export class SinkRunner {
       payloads: this.options.payloads,
       shutdown: this.shutdown.signal,
       stopping: this.stopping.signal,
-      paused: () => !this.connected || this.pausedUntil > this.now(),
+      paused: () => !this.connected || this.pausedUntil > this.now() || this.operatorPaused,
       now: this.now,
       random: this.random,
     };
+  }
+
+  private get operatorPaused(): boolean {
+    return this.options.isPaused?.() ?? false;
+  }
+
+  /** Where the sink stands, for the console: paused by an operator, waiting out a failure, or delivering. */
+  activity(): 'paused' | 'disconnected' | 'failing' | 'delivering' {
+    if (this.operatorPaused) return 'paused';
+    if (!this.connected) return 'disconnected';
+    return this.state().up ? 'delivering' : 'failing';
   }
 
   private async run(): Promise<void> {
     const { logger, config } = this.options;
     while (!this.stopping.signal.aborted) {
       try {
+        if (this.operatorPaused) {
+          // Woken by resume (notify) at once, else looks again after the idle poll.
+          await this.waker.sleep(IDLE_POLL_MS);
+          continue;
+        }
         const pause = this.pausedUntil - this.now();
         if (pause > 0) {
           await this.waker.sleep(pause);
@@ -264,6 +284,7 @@ export class SinkRunner {
     metrics.deliveries.inc({ sink: this.name, outcome: 'delivered' }, delivered);
     metrics.deliveries.inc({ sink: this.name, outcome: 'retried' }, retried);
     metrics.deliveries.inc({ sink: this.name, outcome: 'dead_lettered' }, dead);
+    this.options.onSettled?.(delivered, retried + dead);
 
     const now = this.now();
     if (notConnected) {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RelayConfig, SourceConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
+import type { ActivityFeed } from '../admin/activity.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { PayloadCache } from '../delivery/payload-cache.js';
 import type { QueueStore } from '../queue/store.js';
@@ -33,6 +34,8 @@ export interface IngressDeps {
   logger: Logger;
   /** The current state; the config above only fixes the paths listened on. */
   state: () => IngressState;
+  /** Told of each event stored, for the console's live view. */
+  activity?: ActivityFeed;
   /** Where accepted payloads are left for the sinks, parsed once. */
   payloads?: PayloadCache;
 }
@@ -123,6 +126,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
       deps.metrics.deadLettersParked.inc({ sink, reason: 'sink_full' });
       log.debug({ sink, type, job: jobId }, 'sink over max_pending_bytes: delivery parked as a dead letter');
     }
+    if (result.eventId !== null) deps.activity?.emit({ kind: 'received', id: result.eventId, type, jobId, source: source.name, at: Date.now() });
     const known = isKnownEventType(type);
     if (result.duplicate) {
       deps.metrics.eventsDuplicate.inc({ source: source.name });

@@ -18,11 +18,14 @@ function branded(value: unknown, brand: Brand): boolean {
 export class RetryableError extends Error {
   readonly [BRAND]: Brand = 'retryable';
   readonly retryAfterMs: number | undefined;
+  /** The destination's answer (e.g. HTTP 503), shown with the attempt in the console. */
+  readonly statusCode: number | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number; statusCode?: number }) {
     super(message, options);
     this.name = 'RetryableError';
     this.retryAfterMs = options?.retryAfterMs;
+    this.statusCode = options?.statusCode;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -33,10 +36,13 @@ export class RetryableError extends Error {
 /** Never retry: the event goes straight to the dead-letter queue (e.g. HTTP 410, 400). */
 export class PermanentError extends Error {
   readonly [BRAND]: Brand = 'permanent';
+  /** The destination's answer (e.g. HTTP 410), shown with the attempt in the console. */
+  readonly statusCode: number | undefined;
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; statusCode?: number }) {
     super(message, options);
     this.name = 'PermanentError';
+    this.statusCode = options?.statusCode;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

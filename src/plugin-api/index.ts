@@ -6,6 +6,7 @@ import type { SinkDefinition } from './types.js';
 
 export type {
   BatchSink,
+  DeliverResult,
   DeliveryDefaults,
   EventSink,
   FirecrawlPayload,

@@ -67,6 +67,11 @@ interface SinkLifecycle {
   close?(): Promise<void>;
 }
 
+/** What `deliver` may resolve with: the destination's answer, for the attempt's history. */
+export interface DeliverResult {
+  statusCode?: number;
+}
+
 /**
  * A per-event sink: the relay calls `deliver` for one event at a time of each job, and
  * runs up to `max_in_flight` jobs side by side (the relay owns concurrency and
@@ -82,7 +87,8 @@ interface SinkLifecycle {
  * settles. A call aborted at shutdown is not counted as an attempt.
  */
 export interface EventSink extends SinkLifecycle {
-  deliver(event: RelayEvent, signal: AbortSignal): Promise<void>;
+  /** May resolve with the destination's status code: the console shows it with the attempt. */
+  deliver(event: RelayEvent, signal: AbortSignal): Promise<void | DeliverResult>;
   write?: never;
 }
 

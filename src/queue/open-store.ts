@@ -8,6 +8,8 @@ export interface OpenStoreOptions {
   now?: (() => number) | undefined;
   /** `dlq` beside running relays: no dedupe window of its own to apply. */
   dedupeWindowSeconds?: number;
+  /** `history:` of the config: delivered events and attempts kept (off when not given). */
+  history?: RelayConfig['history'];
 }
 
 /** The queue store `queue.store` names: the embedded SQLite file, or a PostgreSQL database shared by replicas. */
@@ -17,8 +19,9 @@ export async function openStore(queue: RelayConfig['queue'], options: OpenStoreO
     dedupeWindowSeconds: options.dedupeWindowSeconds ?? queue.dedupe_window_seconds,
     ...(options.now ? { now: options.now } : {}),
   };
-  if (queue.store === 'postgres') return PostgresQueueStore.open({ ...common, url: queue.url!, schema: queue.schema, leaseMs: queue.lease_ms });
-  return openSqliteStore({ ...common, dir: queue.dir });
+  const history = options.history && { retentionMs: options.history.retention_seconds * 1000, maxBytes: options.history.max_bytes };
+  if (queue.store === 'postgres') return PostgresQueueStore.open({ ...common, url: queue.url!, schema: queue.schema, leaseMs: queue.lease_ms, ...(history ? { history } : {}) });
+  return openSqliteStore({ ...common, dir: queue.dir, ...(history ? { history } : {}) });
 }
 
 /** Where the queue is, for logs and `check`: never the credentials of a database URL. */

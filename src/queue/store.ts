@@ -73,9 +73,26 @@ export type LaneFailure =
   /** Parked as a dead letter with `error` as its reason; the lane goes on with the next. */
   | { id: number; error: string; dead: true };
 
+/** What one write of one delivery did, as history keeps it. */
+export type AttemptOutcome = 'delivered' | 'failed' | 'dead_lettered';
+
+export interface AttemptRecord {
+  deliveryId: number;
+  eventId: number;
+  /** When the write started (ms since epoch). */
+  at: number;
+  durationMs: number;
+  outcome: AttemptOutcome;
+  /** The destination's status code, when the sink reported one. */
+  statusCode: number | null;
+  error: string | null;
+}
+
 /** What became of a claimed lane: a delivered prefix, then at most one failure. */
 export interface LaneSettlement {
   lane: ClaimedLane;
+  /** The writes made, kept as history when it is on (deliveries of `lane.sink`). */
+  attempts?: readonly AttemptRecord[];
   /** Ids delivered, a prefix of `lane.deliveries` in order. */
   delivered: readonly number[];
   /**
@@ -137,6 +154,82 @@ export interface DeadLetterStore {
   expire(before: number): Promise<number>;
 }
 
+/** Where one sink stands with one event. */
+export type SinkOutcome = 'pending' | 'retrying' | 'delivered' | 'dead_lettered';
+
+export interface EventFilter {
+  type?: string;
+  jobId?: string;
+  sink?: string;
+  /** With `sink`, that sink's outcome; else any sink's. */
+  outcome?: SinkOutcome;
+  /** received at or after (ms since epoch) */
+  since?: number;
+  /** received before (ms since epoch) */
+  until?: number;
+  /** Oldest first (a job in order); newest first by default. */
+  oldestFirst?: boolean;
+  /** Cursor: events past this id in the listing's order (the last id of the previous page). */
+  cursor?: number;
+  limit?: number;
+}
+
+export interface EventSummary {
+  id: number;
+  receivedAt: number;
+  source: string;
+  type: string;
+  jobId: string;
+  /** Each sink the event went to, with where it stands now. */
+  sinks: Record<string, SinkOutcome>;
+}
+
+export interface StoredAttempt extends AttemptRecord {
+  sink: string;
+}
+
+export interface EventDetail extends EventSummary {
+  body: Buffer;
+  /** Oldest first. */
+  attempts: StoredAttempt[];
+}
+
+/** Delivered and failed attempts of a sink in one minute. */
+export interface SinkMinute {
+  sink: string;
+  /** Start of the minute (ms since epoch). */
+  minute: number;
+  delivered: number;
+  failed: number;
+}
+
+export interface HistoryOptions {
+  /** Events are kept this long after they were received (0: history off, events go once delivered). */
+  retentionMs: number;
+  /** Past this many bytes in use, history is pruned oldest first. */
+  maxBytes: number;
+}
+
+/**
+ * Delivered events and every attempt, kept for the console and for backfills. Pending
+ * deliveries and dead letters are never pruned: only events nothing waits for.
+ */
+export interface HistoryStore {
+  readonly enabled: boolean;
+  /** Newest first, or oldest first with `oldestFirst`. */
+  list(filter: EventFilter): Promise<EventSummary[]>;
+  get(id: number): Promise<EventDetail | undefined>;
+  /** Per sink and minute, attempts since `since`. */
+  activity(since: number): Promise<SinkMinute[]>;
+  /**
+   * Queues the stored events matching `filter` (oldest first) for `sink` again, in chunks
+   * (one transaction each), reporting progress after each; returns how many.
+   */
+  backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number>;
+  /** Drops, in small chunks, events past retention or over the byte bound; returns how many. */
+  prune(): Promise<number>;
+}
+
 export interface QueueStore {
   /** Durable before it resolves; requests of one event-loop turn share one commit. */
   enqueue(item: EnqueueItem): Promise<EnqueueResult>;
@@ -162,6 +255,11 @@ export interface QueueStore {
   parkSinksExcept(keep: ReadonlySet<string>, reason: (sink: string) => string): Promise<Map<string, number>>;
 
   readonly deadLetters: DeadLetterStore;
+  readonly history: HistoryStore;
+
+  /** Sinks an operator paused: they claim nothing until resumed. Shared by every relay on the store. */
+  pausedSinks(): Promise<Set<string>>;
+  setPaused(sink: string, paused: boolean): Promise<void>;
 
   counters(): ReadonlyMap<string, SinkCounters>;
   /** Bytes in use, the figure `queue.max_bytes` bounds. */

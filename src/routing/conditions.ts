@@ -38,6 +38,14 @@ function collect(value: unknown, segments: readonly Segment[], from: number, out
   }
 }
 
+/** Every value `field` reaches in `payload` (none when the path is malformed). */
+export function fieldValues(payload: unknown, field: string): unknown[] {
+  const segments = parseFieldPath(field);
+  const out: unknown[] = [];
+  if (segments) collect(payload, segments, 0, out);
+  return out;
+}
+
 const OPERATORS = ['equals', 'not_equals', 'one_of', 'not_one_of', 'exists', 'glob', 'gt', 'gte', 'lt', 'lte'] as const;
 
 const COMPARE = {

@@ -32,6 +32,8 @@ export class PgDeadLetters implements DeadLetterStore {
     private readonly committed: (deltas: CounterDeltas, wake: ReadonlySet<string>) => void,
     /** Tells the other replicas, inside the transaction (so only if it commits), which sinks got work. */
     private readonly notify: (client: pg.PoolClient, sinks: ReadonlySet<string>) => Promise<void>,
+    /** Events received after this are kept for history when nothing refers to them any more. */
+    private readonly historyCutoff: () => number,
   ) {}
 
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
@@ -105,7 +107,7 @@ export class PgDeadLetters implements DeadLetterStore {
         params,
       );
       for (const row of gone.rows) deltas.add(row.sink, 0, 0, -1);
-      await releaseEvents(client, gone.rows.map((r) => r.event_id), deltas);
+      await releaseEvents(client, gone.rows.map((r) => r.event_id), deltas, this.historyCutoff());
       await deltas.write(client);
       return gone.rows.length;
     });

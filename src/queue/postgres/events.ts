@@ -7,7 +7,7 @@ import { prepared } from './pool.js';
  * events nothing refers to any more. The count lives on the event row, so two sinks
  * settling the same event at once queue on its lock instead of each leaving it to the other.
  */
-export async function releaseEvents(client: pg.PoolClient, eventIds: readonly number[], deltas: CounterDeltas): Promise<void> {
+export async function releaseEvents(client: pg.PoolClient, eventIds: readonly number[], deltas: CounterDeltas, keepAfter: number): Promise<void> {
   if (eventIds.length === 0) return;
   const counts = new Map<number, number>();
   for (const id of eventIds) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -16,13 +16,21 @@ export async function releaseEvents(client: pg.PoolClient, eventIds: readonly nu
     `UPDATE events SET refs = refs - u.n FROM unnest($1::bigint[], $2::int[]) AS u(id, n) WHERE events.id = u.id`,
     [ids, ids.map((id) => counts.get(id)!)],
   );
-  await freeEvents(client, ids, deltas);
+  await freeEvents(client, ids, deltas, keepAfter);
 }
 
-/** Deletes those of `ids` that nothing refers to any more (a statement after the one that dropped their references). */
-export async function freeEvents(client: pg.PoolClient, ids: readonly number[], deltas: CounterDeltas): Promise<void> {
+/**
+ * Deletes those of `ids` that nothing refers to any more (a statement after the one that
+ * dropped their references), unless history keeps them: received after `keepAfter`.
+ */
+export async function freeEvents(client: pg.PoolClient, ids: readonly number[], deltas: CounterDeltas, keepAfter: number): Promise<void> {
   if (ids.length === 0) return;
-  const freed = await prepared<{ bytes: number }>(client, 'events_free', 'DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 RETURNING bytes', [ids]);
+  const freed = await prepared<{ bytes: number }>(
+    client,
+    'events_free_after',
+    'DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 AND received_at <= $2 RETURNING bytes',
+    [ids, keepAfter],
+  );
   for (const row of freed.rows) deltas.usedBytes -= row.bytes;
 }
 

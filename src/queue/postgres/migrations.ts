@@ -85,6 +85,27 @@ CREATE TABLE sink_counters (
 CREATE TABLE queue_usage (shard smallint PRIMARY KEY, bytes bigint NOT NULL DEFAULT 0);
 `,
   },
+  {
+    // 3 — history, as SQLite's step 3: every attempt, a job's events by index; sinks an
+    // operator paused (every replica reads them).
+    version: 3,
+    sql: `
+CREATE TABLE attempts (
+  id bigserial PRIMARY KEY,
+  event_id bigint NOT NULL,
+  delivery_id bigint NOT NULL,
+  sink text NOT NULL,
+  at bigint NOT NULL,
+  duration_ms integer NOT NULL,
+  outcome text NOT NULL,
+  status_code integer,
+  error text
+);
+CREATE INDEX attempts_by_event ON attempts (event_id, id);
+CREATE INDEX attempts_by_time ON attempts (at);
+CREATE INDEX events_by_job ON events (job_id, id);
+CREATE TABLE paused_sinks (sink text PRIMARY KEY, paused_at bigint NOT NULL);`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

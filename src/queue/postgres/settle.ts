@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { LaneSettlement } from '../store.js';
+import type { AttemptRecord, LaneSettlement } from '../store.js';
 import { CounterDeltas } from './counters.js';
 import { freeEvents } from './events.js';
 import { prepared } from './pool.js';
@@ -35,6 +35,7 @@ async function settleSink(
   outcomes: readonly LaneSettlement[],
   now: number,
   deltas: CounterDeltas,
+  keepAfter: number,
 ): Promise<boolean> {
   const jobs = outcomes.map((o) => o.lane.jobId).sort();
   const locked = await prepared<{ job_id: string; token: number | null }>(client, 'settle_lock', 
@@ -60,7 +61,7 @@ async function settleSink(
       count(row.job_id);
       deltas.add(sink, -1, -row.bytes);
     }
-    await freeEvents(client, [...new Set(gone.rows.map((r) => r.event_id))], deltas);
+    await freeEvents(client, [...new Set(gone.rows.map((r) => r.event_id))], deltas, keepAfter);
   }
 
   const retryAt = new Map<string, number>();
@@ -115,14 +116,36 @@ export async function settleLanes(
   client: pg.PoolClient,
   outcomes: readonly LaneSettlement[],
   now: number,
+  history: { enabled: boolean; keepAfter: number } = { enabled: false, keepAfter: Number.MAX_SAFE_INTEGER },
 ): Promise<{ deltas: CounterDeltas; givenBack: string[] }> {
   const deltas = new CounterDeltas();
+  if (history.enabled) await recordAttempts(client, outcomes);
   const bySink = new Map<string, LaneSettlement[]>();
   for (const o of outcomes) bySink.set(o.lane.sink, [...(bySink.get(o.lane.sink) ?? []), o]);
   const givenBack: string[] = [];
   for (const sink of [...bySink.keys()].sort()) {
-    if (await settleSink(client, sink, bySink.get(sink)!, now, deltas)) givenBack.push(sink);
+    if (await settleSink(client, sink, bySink.get(sink)!, now, deltas, history.keepAfter)) givenBack.push(sink);
   }
   await deltas.write(client);
   return { deltas, givenBack };
+}
+
+/** Every attempt of the settled writes, in one statement. */
+async function recordAttempts(client: pg.PoolClient, outcomes: readonly LaneSettlement[]): Promise<void> {
+  const rows: Array<AttemptRecord & { sink: string }> = outcomes.flatMap((o) => (o.attempts ?? []).map((a) => ({ ...a, sink: o.lane.sink })));
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO attempts (event_id, delivery_id, sink, at, duration_ms, outcome, status_code, error)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::text[], $7::int[], $8::text[])`,
+    [
+      rows.map((r) => r.eventId),
+      rows.map((r) => r.deliveryId),
+      rows.map((r) => r.sink),
+      rows.map((r) => r.at),
+      rows.map((r) => r.durationMs),
+      rows.map((r) => r.outcome),
+      rows.map((r) => r.statusCode),
+      rows.map((r) => r.error),
+    ],
+  );
 }

@@ -7,6 +7,7 @@ import type {
   ClaimedLane,
   EnqueueItem,
   EnqueueResult,
+  HistoryOptions,
   LaneSettlement,
   QueueStore,
   SinkCounters,
@@ -16,6 +17,7 @@ import type {
 import { claimLanes, readDeliveries } from './claim.js';
 import { CounterDeltas, CounterSnapshot } from './counters.js';
 import { PgDeadLetters } from './dead-letters.js';
+import { PgHistory } from './history.js';
 import { GroupCommit } from './group-commit.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
@@ -34,6 +36,8 @@ export interface PostgresStoreOptions extends PgConnectOptions {
   pollMs?: { listening: number; deaf: number };
   /** Names this replica in leases (default host:pid:random). */
   owner?: string;
+  /** Off (events go once delivered, no attempts kept) unless given. */
+  history?: HistoryOptions;
   now?: () => number;
 }
 
@@ -68,6 +72,7 @@ function prefixPresent(ids: readonly number[], rows: ReadonlyMap<number, StoredD
  */
 export class PostgresQueueStore implements QueueStore {
   readonly deadLetters: PgDeadLetters;
+  readonly history: PgHistory;
   private readonly pool: pg.Pool;
   private readonly now: () => number;
   private readonly owner: string;
@@ -95,11 +100,20 @@ export class PostgresQueueStore implements QueueStore {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.channel = channelFor(options.schema);
+    this.history = new PgHistory({
+      pool,
+      options: options.history ?? { retentionMs: 0, maxBytes: 0 },
+      now: this.now,
+      usedBytes: () => this.usedBytes(),
+      committed: (deltas, wake) => this.committed(deltas, wake),
+      notify: (client, sinks) => this.notifyIn(client, sinks),
+    });
     this.deadLetters = new PgDeadLetters(
       pool,
       this.now,
       (deltas, wake) => this.committed(deltas, wake),
       (client, sinks) => this.notifyIn(client, sinks),
+      () => this.historyKeepAfter(),
     );
     this.leases = new LeaseKeeper(pool, this.leaseMs, this.now);
     this.wakeups = new Wakeups({
@@ -255,7 +269,7 @@ export class PostgresQueueStore implements QueueStore {
   private async commitSettles(group: readonly Settling[]): Promise<void> {
     try {
       const outcomes = group.flatMap((g) => g.outcomes);
-      const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now()), { durable: false });
+      const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now(), { enabled: this.history.enabled, keepAfter: this.historyKeepAfter() }), { durable: false });
       this.snapshot.apply(deltas, this.now());
       if (givenBack.length > 0) void this.notify(new Set(givenBack));
       for (const g of group) g.resolve();
@@ -274,6 +288,21 @@ export class PostgresQueueStore implements QueueStore {
 
   setSinkLimits(limits: ReadonlyMap<string, SinkLimit>): void {
     this.limits = limits;
+  }
+
+  /** Events received after this stay for history once nothing refers to them (retention 0: none stay). */
+  private historyKeepAfter(): number {
+    return this.history.enabled ? this.history.cutoff() : Number.MAX_SAFE_INTEGER;
+  }
+
+  async pausedSinks(): Promise<Set<string>> {
+    const rows = await this.pool.query<{ sink: string }>('SELECT sink FROM paused_sinks');
+    return new Set(rows.rows.map((r) => r.sink));
+  }
+
+  async setPaused(sink: string, paused: boolean): Promise<void> {
+    if (paused) await this.pool.query('INSERT INTO paused_sinks (sink, paused_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sink, this.now()]);
+    else await this.pool.query('DELETE FROM paused_sinks WHERE sink = $1', [sink]);
   }
 
   async parkSinksExcept(keep: ReadonlySet<string>, reason: (sink: string) => string): Promise<Map<string, number>> {

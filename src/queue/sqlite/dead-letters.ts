@@ -32,6 +32,8 @@ export interface DeadLetterDeps {
   stmt: Statements;
   counters: Counters;
   now: () => number;
+  /** Events received after this are kept for history when nothing refers to them any more. */
+  historyCutoff: () => number;
   /** After a replay put deliveries of these sinks back in their lanes. */
   replayed: (sinks: ReadonlySet<string>) => void;
 }
@@ -128,7 +130,8 @@ export class SqliteDeadLetters implements DeadLetterStore {
           eventId: number;
         }>;
         for (const row of rows) counters.add(row.sink, 0, 0, -1);
-        for (const eventId of new Set(rows.map((r) => r.eventId))) stmt.gcEvent.run(eventId, eventId, eventId);
+        const cutoff = this.deps.historyCutoff();
+        for (const eventId of new Set(rows.map((r) => r.eventId))) stmt.gcEvent.run(eventId, cutoff, eventId, eventId);
         return rows.length;
       })();
     } catch (err) {

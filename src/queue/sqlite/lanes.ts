@@ -25,6 +25,8 @@ export class Lanes {
     private readonly counters: Counters,
     private readonly bodies: BodyCache,
     private readonly now: () => number,
+    /** History: events received after this stay when delivered; attempts are recorded when it is on. */
+    private readonly history: { enabled: boolean; cutoff: () => number },
   ) {}
 
   private withBody(row: Omit<StoredDelivery, 'body'>): StoredDelivery {
@@ -91,8 +93,13 @@ export class Lanes {
     }
   }
 
-  private settleLane({ lane, delivered, failure }: LaneSettlement, now: number): void {
+  private settleLane({ lane, delivered, failure, attempts }: LaneSettlement, now: number): void {
     const { stmt } = this;
+    if (this.history.enabled) {
+      for (const a of attempts ?? []) {
+        stmt.attemptPut.run(a.eventId, a.deliveryId, lane.sink, a.at, a.durationMs, a.outcome, a.statusCode, a.error);
+      }
+    }
     const sizes = new Map(lane.deliveries.map((d) => [d.id, d.body.length]));
     const events = new Set<number>();
     let removed = 0;
@@ -121,7 +128,8 @@ export class Lanes {
       if (!first) stmt.laneDelete.run(lane.sink, lane.jobId);
       else stmt.laneMove.run(first.id, retryAt ?? first.createdAt, removed, bytes, lane.sink, lane.jobId);
     }
-    for (const eventId of events) if (stmt.gcEvent.run(eventId, eventId, eventId).changes > 0) this.bodies.delete(eventId);
+    const cutoff = this.history.cutoff();
+    for (const eventId of events) if (stmt.gcEvent.run(eventId, cutoff, eventId, eventId).changes > 0) this.bodies.delete(eventId);
     this.counters.add(lane.sink, -removed, -bytes, dead);
   }
 

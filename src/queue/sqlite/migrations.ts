@@ -52,6 +52,18 @@ DROP INDEX deliveries_due;
 ALTER TABLE deliveries DROP COLUMN next_attempt_at;
 CREATE INDEX deliveries_by_lane ON deliveries (sink, job_id, id);
 CREATE INDEX dead_letters_by_time ON dead_letters (failed_at);`),
+
+  // 3 — history: every attempt of every delivery, events kept after delivery (pruned by
+  // age and bytes), a job's events found by index; sinks an operator paused.
+  (db) =>
+    db.exec(`
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, delivery_id INTEGER NOT NULL, sink TEXT NOT NULL,
+  at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, outcome TEXT NOT NULL, status_code INTEGER, error TEXT);
+CREATE INDEX attempts_by_event ON attempts (event_id, id);
+CREATE INDEX attempts_by_time ON attempts (at);
+CREATE INDEX events_by_job ON events (job_id, id);
+CREATE TABLE paused_sinks (sink TEXT PRIMARY KEY, paused_at INTEGER NOT NULL) WITHOUT ROWID;`),
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -41,9 +41,12 @@ const SQL = {
   laneDelete: 'DELETE FROM lanes WHERE sink = ? AND job_id = ?',
   /** Deletes a lane only if it holds no more than what was just settled. */
   laneDeleteIfDone: 'DELETE FROM lanes WHERE sink = ? AND job_id = ? AND pending <= ?',
-  gcEvent: `DELETE FROM events WHERE id = ?
+  /** Forgets an event nothing refers to any more, unless history keeps it (received after the cutoff). */
+  gcEvent: `DELETE FROM events WHERE id = ? AND received_at <= ?
     AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)
     AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = ?)`,
+  attemptPut: `INSERT INTO attempts (event_id, delivery_id, sink, at, duration_ms, outcome, status_code, error)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 
   oldestOfSink: `SELECT d.created_at AS at FROM deliveries d
     WHERE d.id = (SELECT min(head_id) FROM lanes INDEXED BY lanes_by_head WHERE sink = ?)`,

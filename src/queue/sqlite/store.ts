@@ -5,6 +5,7 @@ import type {
   ClaimedLane,
   EnqueueItem,
   EnqueueResult,
+  HistoryOptions,
   LaneSettlement,
   QueueStore,
   SinkCounters,
@@ -16,6 +17,7 @@ import { BodyCache } from './body-cache.js';
 import { Counters } from './counters.js';
 import { SqliteDeadLetters } from './dead-letters.js';
 import { Committer } from './enqueue.js';
+import { SqliteHistory } from './history.js';
 import { Lanes } from './lanes.js';
 import { migrate } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
@@ -24,6 +26,8 @@ export interface SqliteStoreOptions {
   dir: string;
   maxBytes: number;
   dedupeWindowSeconds: number;
+  /** Off (events go once delivered, no attempts kept) unless given. */
+  history?: HistoryOptions;
   now?: () => number;
 }
 
@@ -34,6 +38,7 @@ const BODY_CACHE_BYTES = 32 * 1024 * 1024;
 export class SqliteStore implements QueueStore {
   readonly db: Database;
   readonly deadLetters: SqliteDeadLetters;
+  readonly history: SqliteHistory;
   /** The schema version the file had when opened (0: new). */
   readonly upgradedFrom: number;
   private readonly stmt: Statements;
@@ -58,10 +63,20 @@ export class SqliteStore implements QueueStore {
     this.stmt = prepareStatements(this.db);
     this.counts = new Counters(this.db);
     const bodies = new BodyCache(BODY_CACHE_BYTES);
-    this.lanes = new Lanes(this.db, this.stmt, this.counts, bodies, this.now);
     const notify = (sinks: ReadonlySet<string>): void => {
       for (const listener of this.listeners) listener(sinks);
     };
+    this.history = new SqliteHistory({
+      db: this.db,
+      stmt: this.stmt,
+      counters: this.counts,
+      options: options.history ?? { retentionMs: 0, maxBytes: 0 },
+      now: this.now,
+      usedBytes: () => this.usedBytes(),
+      queued: notify,
+    });
+    const cutoff = (): number => this.history.cutoff();
+    this.lanes = new Lanes(this.db, this.stmt, this.counts, bodies, this.now, { enabled: this.history.enabled, cutoff });
     this.committer = new Committer({
       db: this.db,
       stmt: this.stmt,
@@ -74,7 +89,7 @@ export class SqliteStore implements QueueStore {
       usedBytes: () => this.usedBytes(),
       committed: notify,
     });
-    this.deadLetters = new SqliteDeadLetters({ db: this.db, stmt: this.stmt, counters: this.counts, now: this.now, replayed: notify });
+    this.deadLetters = new SqliteDeadLetters({ db: this.db, stmt: this.stmt, counters: this.counts, now: this.now, historyCutoff: cutoff, replayed: notify });
   }
 
   /** Enqueue transactions committed: fewer than events when group commit works. */
@@ -137,6 +152,15 @@ export class SqliteStore implements QueueStore {
       parked.set(sink, n);
     }
     return parked;
+  }
+
+  async pausedSinks(): Promise<Set<string>> {
+    return new Set(this.db.prepare('SELECT sink FROM paused_sinks').pluck().all() as string[]);
+  }
+
+  async setPaused(sink: string, paused: boolean): Promise<void> {
+    if (paused) this.db.prepare('INSERT OR IGNORE INTO paused_sinks (sink, paused_at) VALUES (?, ?)').run(sink, this.now());
+    else this.db.prepare('DELETE FROM paused_sinks WHERE sink = ?').run(sink);
   }
 
   counters(): ReadonlyMap<string, SinkCounters> {

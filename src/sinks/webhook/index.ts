@@ -1,5 +1,5 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { defineSink, parseRetryAfter, PermanentError, RetryableError, type OptionProblem, type RelayEvent } from '../../plugin-api/index.js';
+import { defineSink, parseRetryAfter, PermanentError, RetryableError, type OptionProblem, type RelayEvent, type DeliverResult } from '../../plugin-api/index.js';
 import { movedOptions } from '../moved-options.js';
 import { WEBHOOK_OPTIONS_SCHEMA, type WebhookSinkOptions } from './options.js';
 import { deliveryIdOf, firecrawlSignature, standardKey, standardSignatures } from './signing.js';
@@ -49,7 +49,7 @@ export default defineSink<WebhookSinkOptions>({
       return Buffer.from(JSON.stringify({ ...event.payload, metadata }));
     };
 
-    async function deliver(event: RelayEvent, signal: AbortSignal): Promise<void> {
+    async function deliver(event: RelayEvent, signal: AbortSignal): Promise<DeliverResult> {
       const body = bodyOf(event);
       const id = deliveryIdOf(ctx.name, event);
       const headers: Record<string, string> = {
@@ -86,14 +86,14 @@ export default defineSink<WebhookSinkOptions>({
       }
       const text = (await response.body.text().catch(() => '')).slice(0, 200);
       const status = response.statusCode;
-      if (status >= 200 && status < 300) return;
+      if (status >= 200 && status < 300) return { statusCode: status };
       const reason = `receiver answered HTTP ${status}${text ? `: ${text}` : ''}`;
-      if (status === 410) throw new PermanentError(`${reason} (410 Gone: the receiver asked for no more deliveries)`);
-      if (status === 429) throw new RetryableError(reason, { retryAfterMs: parseRetryAfter(response.headers['retry-after']) });
+      if (status === 410) throw new PermanentError(`${reason} (410 Gone: the receiver asked for no more deliveries)`, { statusCode: status });
+      if (status === 429) throw new RetryableError(reason, { retryAfterMs: parseRetryAfter(response.headers['retry-after']), statusCode: status });
       if (status >= 300 && status < 400) {
-        throw new RetryableError(`${reason}, redirect to ${String(response.headers.location ?? '?')} not followed (set follow_redirects)`);
+        throw new RetryableError(`${reason}, redirect to ${String(response.headers.location ?? '?')} not followed (set follow_redirects)`, { statusCode: status });
       }
-      throw new RetryableError(reason);
+      throw new RetryableError(reason, { statusCode: status });
     }
 
     return {

@@ -1,0 +1,407 @@
+// The operator console: plain ES module, no framework. Every piece of data is put in the
+// page as text (textContent / createTextNode), never as markup: payloads are untrusted.
+
+const TOKEN_KEY = 'relay-admin-token';
+const view = document.getElementById('view');
+const nav = document.getElementById('nav');
+const login = document.getElementById('login');
+let stream = null;
+let refreshTimer = null;
+
+/** Builds an element; strings and numbers become text nodes. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else if (key === 'class') node.className = value;
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const badge = (text) => el('span', { class: `badge ${text}` }, text);
+const time = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+const ago = (ms) => (ms === null ? '—' : ms < 60_000 ? `${Math.round(ms / 1000)} s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+const bytes = (n) => (n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : n < 1 << 30 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / (1 << 30)).toFixed(2)} GiB`);
+
+class Unauthorized extends Error {}
+
+/** The admin API with the token as a bearer header (never in a URL). */
+async function api(path, options = {}) {
+  const token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  const response = await fetch(path, {
+    ...options,
+    headers: { authorization: `Bearer ${token}`, ...(options.body ? { 'content-type': 'application/json' } : {}) },
+  });
+  const body = await response.json().catch(() => ({}));
+  if (response.status === 401) throw new Unauthorized(body.error?.message ?? 'unauthorized');
+  if (!response.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${response.status}`);
+  return body;
+}
+
+/** Reads /admin/stream (server-sent events) with fetch, so the token stays in a header. */
+function listen(onNotice) {
+  stopListening();
+  const controller = new AbortController();
+  stream = controller;
+  (async () => {
+    try {
+      const response = await fetch('/admin/stream', { headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ''}` }, signal: controller.signal });
+      if (!response.ok || !response.body) return;
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const chunk = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = chunk.split('\n').find((line) => line.startsWith('data: '));
+          if (data) onNotice(JSON.parse(data.slice(6)));
+        }
+      }
+    } catch {
+      // Aborted on navigation, or the relay went away: the page's next load starts again.
+    }
+  })();
+}
+
+function stopListening() {
+  stream?.abort();
+  stream = null;
+}
+
+/** Calls `fn` at most once per `ms`, at the end of a burst. */
+function debounce(fn, ms) {
+  let timer = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      fn();
+    }, ms);
+  };
+}
+
+function show(...children) {
+  view.replaceChildren(...children.filter((child) => child !== null && child !== undefined));
+}
+
+// ---- Overview ---------------------------------------------------------------------------
+
+/** Delivered (green) and failed (red) per minute over the last hour, as SVG bars. */
+function chart(points) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('viewBox', '0 0 60 20');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  const now = Date.now();
+  const max = Math.max(1, ...points.map((p) => p.delivered + p.failed));
+  for (const p of points) {
+    const x = 59 - Math.floor((now - Date.parse(p.minute)) / 60_000);
+    if (x < 0) continue;
+    const ok = (p.delivered / max) * 20;
+    const ko = (p.failed / max) * 20;
+    for (const [cls, h, y] of [['ok', ok, 20 - ok], ['ko', ko, 20 - ok - ko]]) {
+      if (h <= 0) continue;
+      const rect = document.createElementNS(ns, 'rect');
+      rect.setAttribute('class', cls);
+      rect.setAttribute('x', String(x));
+      rect.setAttribute('y', String(y));
+      rect.setAttribute('width', '0.9');
+      rect.setAttribute('height', String(h));
+      svg.append(rect);
+    }
+  }
+  const title = document.createElementNS(ns, 'title');
+  title.textContent = 'delivered (green) and failed (red) per minute, last hour';
+  svg.append(title);
+  return svg;
+}
+
+async function overview() {
+  const data = await api('/admin/overview');
+  const used = data.queue.used_bytes;
+  show(
+    el('h1', {}, 'Overview'),
+    el('h2', {}, 'Sinks'),
+    el('div', { class: 'cards' }, data.sinks.map((s) => el('div', { class: 'card', 'data-sink': s.name },
+      el('div', {}, el('strong', {}, s.name), ' ', el('span', { class: 'muted' }, s.type), ' ', badge(s.state)),
+      el('div', {}, `pending ${s.pending}, oldest ${ago(s.oldest_pending_age_ms)}, dead letters ${s.dead_letters}`),
+      s.error ? el('div', { class: 'error' }, s.error) : null,
+      chart(data.activity.filter((a) => a.sink === s.name)),
+    ))),
+    el('h2', {}, 'Queue'),
+    el('div', {}, `${bytes(used)} of ${bytes(data.queue.max_bytes)}`),
+    el('div', { class: 'bar' }, el('div', { style: null, 'data-fill': String(Math.min(100, Math.round((used / data.queue.max_bytes) * 100))) })),
+    el('h2', {}, 'Events received per type (since start)'),
+    el('div', { class: 'table-wrap' }, el('table', {}, el('tr', {}, el('th', {}, 'type'), el('th', {}, 'received')),
+      Object.entries(data.received_by_type).map(([type, n]) => el('tr', {}, el('td', {}, type), el('td', {}, n))))),
+    data.history ? null : el('p', { class: 'muted' }, 'History is off: delivered events are not kept.'),
+  );
+  // Widths set from script: the CSP allows no inline style attribute.
+  for (const fill of view.querySelectorAll('[data-fill]')) fill.style.width = `${fill.dataset.fill}%`;
+  listen(debounce(() => route(), 2000));
+}
+
+// ---- Events -----------------------------------------------------------------------------
+
+function filtersForm(fields, values, onSubmit) {
+  const form = el('form', { class: 'filters' },
+    fields.map(([name, label, type = 'text', options]) => el('label', {}, label,
+      options
+        ? el('select', { name }, options.map((o) => el('option', { value: o, selected: values[name] === o }, o || 'any')))
+        : el('input', { name, type, value: values[name] ?? '' }))),
+    el('button', { type: 'submit' }, 'Filter'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    for (const [key, value] of new FormData(form)) if (value) params.set(key, String(value));
+    onSubmit(params);
+  });
+  return form;
+}
+
+async function events(params) {
+  const query = new URLSearchParams(params);
+  const sinks = (await api('/admin/sinks')).sinks.map((s) => s.name);
+  const tbody = el('tbody');
+  const more = el('button', { type: 'button', hidden: true }, 'More');
+  let cursor = null;
+  // A job reads in the order its events came; everything else newest first.
+  const job = query.get('job');
+  if (job && !query.get('order')) query.set('order', 'asc');
+  const load = async (append) => {
+    const q = new URLSearchParams(query);
+    if (append && cursor) q.set('cursor', String(cursor));
+    const page = await api(`/admin/events?${q}`);
+    const rows = page.events.map((e) => el('tr', { 'data-event': e.id },
+      el('td', {}, el('a', { href: `#/events/${e.id}` }, time(e.received_at))),
+      el('td', {}, e.type),
+      el('td', {}, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id)),
+      el('td', { class: 'hide-narrow' }, e.source),
+      el('td', {}, Object.entries(e.sinks).map(([sink, outcome]) => el('span', { class: `badge ${outcome}`, title: outcome }, `${sink}: ${outcome}`))),
+    ));
+    if (append) tbody.append(...rows);
+    else tbody.replaceChildren(...rows);
+    cursor = page.next_cursor;
+    more.hidden = cursor === null;
+  };
+  more.addEventListener('click', () => void load(true));
+  show(
+    el('h1', {}, query.get('job') ? `Job ${query.get('job')}` : 'Events'),
+    filtersForm(
+      [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
+      Object.fromEntries(query),
+      (p) => {
+        for (const key of ['since', 'until']) if (p.get(key)) p.set(key, new Date(p.get(key)).toISOString());
+        location.hash = `#/events?${p}`;
+      },
+    ),
+    el('div', { class: 'table-wrap' }, el('table', { id: 'events' },
+      el('thead', {}, el('tr', {}, el('th', {}, 'time'), el('th', {}, 'type'), el('th', {}, 'job'), el('th', { class: 'hide-narrow' }, 'source'), el('th', {}, 'sinks'))),
+      tbody)),
+    more,
+  );
+  await load(false);
+  // Live: each notice reloads what is shown (debounced), so arrivals and outcomes show.
+  listen(debounce(() => void (cursor === null || !job ? load(false) : undefined), 300));
+}
+
+async function eventDetail(id) {
+  const e = await api(`/admin/events/${encodeURIComponent(id)}`);
+  const bySink = new Map();
+  for (const a of e.attempts) bySink.set(a.sink, [...(bySink.get(a.sink) ?? []), a]);
+  for (const sink of Object.keys(e.sinks)) if (!bySink.has(sink)) bySink.set(sink, []);
+  const pages = Array.isArray(e.payload?.data) ? e.payload.data.filter((p) => p && typeof p.markdown === 'string') : [];
+  show(
+    el('h1', {}, `Event ${e.id}`),
+    el('p', {}, `${e.type} · job `, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id), ` · from ${e.source} · ${time(e.received_at)}`),
+    el('h2', {}, 'Routing'),
+    e.routing === null
+      ? el('p', { class: 'muted' }, 'The stored body does not parse: no routing explanation.')
+      : el('div', { id: 'routing', class: 'table-wrap' }, el('table', {},
+          el('tr', {}, el('th', {}, 'route'), el('th', {}, 'to'), el('th', {}, 'result'), el('th', {}, 'conditions')),
+          e.routing.map((r) => el('tr', {},
+            el('td', {}, r.route),
+            el('td', {}, r.to.join(', ')),
+            el('td', {}, badge(r.matched ? 'matched' : 'unmatched')),
+            el('td', {}, r.checks.length === 0 ? 'matches every event' : r.checks.map((c) => el('div', { class: c.passed ? '' : 'error' },
+              `${c.passed ? '✓' : '✗'} ${c.condition} — got ${JSON.stringify(c.got)}`))),
+          )))),
+    el('p', { class: 'muted' }, 'Explained against the routes in force now.'),
+    el('h2', {}, 'Deliveries'),
+    el('div', { id: 'attempts' }, [...bySink].map(([sink, attempts]) => el('div', { class: 'card' },
+      el('div', {}, el('strong', {}, sink), ' ', badge(e.sinks[sink] ?? 'unknown')),
+      attempts.length === 0 ? el('div', { class: 'muted' }, 'no attempt yet') : el('div', { class: 'table-wrap' }, el('table', {},
+        el('tr', {}, el('th', {}, 'time'), el('th', {}, 'duration'), el('th', {}, 'outcome'), el('th', {}, 'status'), el('th', {}, 'error')),
+        attempts.map((a) => el('tr', {}, el('td', {}, time(a.at)), el('td', {}, `${a.duration_ms} ms`), el('td', {}, badge(a.outcome)), el('td', {}, a.status_code ?? ''), el('td', {}, a.error ?? ''))))),
+    ))),
+    el('h2', {}, 'Payload'),
+    pages.length ? el('div', {}, pages.map((p, i) => el('details', {}, el('summary', {}, `page ${i + 1}: ${p.metadata?.title ?? p.metadata?.sourceURL ?? ''}`), el('pre', { class: 'markdown' }, p.markdown)))) : null,
+    el('details', {}, el('summary', {}, 'JSON'), el('pre', { id: 'payload' }, JSON.stringify(e.payload, null, 2))),
+  );
+  listen(debounce(() => void eventDetail(id), 500));
+  // A settle may land before the stream is open: while something waits, look again.
+  clearTimeout(refreshTimer);
+  if (Object.values(e.sinks).some((o) => o === 'pending' || o === 'retrying')) refreshTimer = setTimeout(() => void eventDetail(id), 1000);
+}
+
+// ---- Dead letters -----------------------------------------------------------------------
+
+async function deadLetters(params) {
+  const query = new URLSearchParams(params);
+  const data = await api(`/admin/dead-letters?${query}`);
+  const status = el('p', { id: 'dlq-status', role: 'status' });
+  const checked = () => [...view.querySelectorAll('input[data-id]:checked')].map((c) => Number(c.dataset.id));
+  const act = async (action, selection) => {
+    if (action === 'replay') {
+      listen((notice) => {
+        if (notice.kind === 'replay') status.textContent = `replaying: ${notice.done} of ${notice.total}`;
+      });
+    }
+    const result = await api(`/admin/dead-letters/${action}`, { method: 'POST', body: JSON.stringify(selection) });
+    status.textContent = action === 'replay' ? `replayed ${result.replayed}` : `dropped ${result.dropped}`;
+    await deadLetters(params);
+    view.querySelector('#dlq-status').textContent = status.textContent;
+  };
+  const filter = Object.fromEntries(query);
+  show(
+    el('h1', {}, 'Dead letters'),
+    filtersForm([['sink', 'sink'], ['type', 'type'], ['job', 'job id']], filter, (p) => (location.hash = `#/dead-letters?${p}`)),
+    el('div', { class: 'filters' },
+      el('button', { type: 'button', id: 'replay-selected', onclick: () => void act('replay', { ids: checked() }) }, 'Replay selected'),
+      el('button', { type: 'button', id: 'drop-selected', onclick: () => void act('drop', { ids: checked() }) }, 'Drop selected'),
+      el('button', { type: 'button', id: 'replay-filter', onclick: () => void act('replay', Object.keys(filter).length ? filter : { all: true }) }, 'Replay all matching')),
+    status,
+    el('div', { class: 'table-wrap' }, el('table', { id: 'dead-letters' },
+      el('tr', {}, el('th', {}, ''), el('th', {}, 'failed'), el('th', {}, 'sink'), el('th', {}, 'type'), el('th', { class: 'hide-narrow' }, 'job'), el('th', {}, 'attempts'), el('th', {}, 'last error')),
+      data.dead_letters.map((d) => el('tr', {},
+        el('td', {}, el('input', { type: 'checkbox', 'data-id': d.id, 'aria-label': `select ${d.id}` })),
+        el('td', {}, el('a', { href: `#/events/${d.eventId}` }, time(new Date(d.failedAt).toISOString()))),
+        el('td', {}, d.sink), el('td', {}, d.type), el('td', { class: 'hide-narrow' }, d.jobId), el('td', {}, d.attempts), el('td', {}, d.lastError ?? ''))))),
+  );
+}
+
+// ---- Sinks, test event, backfill ---------------------------------------------------------
+
+async function sinks() {
+  const data = await api('/admin/sinks');
+  show(
+    el('h1', {}, 'Sinks'),
+    el('div', { class: 'table-wrap' }, el('table', { id: 'sinks' },
+      el('tr', {}, el('th', {}, 'sink'), el('th', {}, 'state'), el('th', {}, 'pending'), el('th', {}, 'oldest'), el('th', {}, 'dead letters'), el('th', {}, '')),
+      data.sinks.map((s) => el('tr', { 'data-sink': s.name },
+        el('td', {}, s.name), el('td', {}, badge(s.state)), el('td', { class: 'count-pending' }, s.pending), el('td', {}, ago(s.oldest_pending_age_ms)), el('td', {}, s.dead_letters),
+        el('td', {}, el('button', {
+          type: 'button',
+          onclick: async () => {
+            await api(`/admin/sinks/${encodeURIComponent(s.name)}/${s.state === 'paused' ? 'resume' : 'pause'}`, { method: 'POST' });
+            await sinks();
+          },
+        }, s.state === 'paused' ? 'Resume' : 'Pause')))))),
+    el('p', { class: 'muted' }, 'A paused sink takes nothing from the queue; its events keep queueing.'),
+  );
+  listen(debounce(() => void sinks(), 500));
+}
+
+const SAMPLE_TYPES = ['crawl.started', 'crawl.page', 'crawl.completed', 'crawl.failed', 'batch_scrape.started', 'batch_scrape.page', 'batch_scrape.completed', 'extract.started', 'extract.completed', 'extract.failed'];
+
+function testEvent() {
+  const result = el('div', { id: 'test-result', role: 'status' });
+  const select = el('select', { name: 'type' }, SAMPLE_TYPES.map((t) => el('option', { value: t }, t)));
+  const form = el('form', { class: 'filters' }, el('label', {}, 'sample type', select), el('button', { type: 'submit' }, 'Send'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const sent = await api('/admin/test-event', { method: 'POST', body: JSON.stringify({ type: select.value }) });
+    if (sent.event_id === null) result.replaceChildren('No route matched: nothing was stored.');
+    else location.hash = `#/events/${sent.event_id}`;
+  });
+  show(el('h1', {}, 'Send a test event'), el('p', { class: 'muted' }, 'A sample of the type is accepted as if the first source had sent it, then routed and delivered.'), form, result);
+}
+
+async function backfill() {
+  const names = (await api('/admin/sinks')).sinks.map((s) => s.name);
+  const progress = el('div', { id: 'backfill-progress', role: 'status' });
+  const form = el('form', { class: 'filters' },
+    el('label', {}, 'sink', el('select', { name: 'sink' }, names.map((n) => el('option', { value: n }, n)))),
+    el('label', {}, 'since', el('input', { name: 'since', type: 'datetime-local', required: true })),
+    el('label', {}, 'until', el('input', { name: 'until', type: 'datetime-local' })),
+    el('label', {}, 'type', el('input', { name: 'type' })),
+    el('label', {}, 'job id', el('input', { name: 'job' })),
+    el('button', { type: 'submit' }, 'Backfill'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = {};
+    for (const [key, value] of new FormData(form)) if (value) body[key] = key === 'since' || key === 'until' ? new Date(String(value)).toISOString() : String(value);
+    listen((notice) => {
+      if (notice.kind === 'backfill') progress.textContent = `${notice.done} of ${notice.total} queued for ${notice.sink}`;
+    });
+    const result = await api('/admin/backfill', { method: 'POST', body: JSON.stringify(body) });
+    progress.textContent = `${result.queued} events queued for ${result.sink}`;
+  });
+  show(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first.'), form, progress);
+}
+
+// ---- Routing ------------------------------------------------------------------------------
+
+async function route() {
+  stopListening();
+  clearTimeout(refreshTimer);
+  const hash = location.hash || '#/overview';
+  const [path, query = ''] = hash.slice(1).split('?');
+  for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', path.startsWith(a.getAttribute('href').slice(1)));
+  if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin('');
+  try {
+    if (path === '/overview') await overview();
+    else if (path === '/events') await events(query);
+    else if (path.startsWith('/events/')) await eventDetail(path.slice('/events/'.length));
+    else if (path === '/dead-letters') await deadLetters(query);
+    else if (path === '/sinks') await sinks();
+    else if (path === '/test') testEvent();
+    else if (path === '/backfill') await backfill();
+    else location.hash = '#/overview';
+  } catch (err) {
+    if (err instanceof Unauthorized) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      return showLogin(err.message);
+    }
+    show(el('p', { class: 'error', role: 'alert' }, String(err.message ?? err)));
+  }
+}
+
+function showLogin(message) {
+  stopListening();
+  nav.hidden = true;
+  login.hidden = false;
+  view.replaceChildren();
+  document.getElementById('login-error').textContent = message;
+}
+
+login.addEventListener('submit', (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, document.getElementById('token').value);
+  login.hidden = true;
+  nav.hidden = false;
+  void route();
+});
+
+document.getElementById('logout').addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  showLogin('');
+});
+
+window.addEventListener('hashchange', () => void route());
+if (sessionStorage.getItem(TOKEN_KEY)) {
+  login.hidden = true;
+  nav.hidden = false;
+}
+void route();

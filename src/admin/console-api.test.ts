@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Relay } from '../relay.js';
+import { configYaml, tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
+import { signedRequest, sampleEvent } from '../../test/helpers/webhooks.js';
+import { CONSOLE_CSP } from '../console/plugin.js';
+
+const TOKEN = 'admin-token-for-tests';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('console admin API', () => {
+  let relay: Relay | undefined;
+  const cleanups: Array<() => void> = [];
+  afterEach(async () => {
+    await relay?.close(100);
+    relay = undefined;
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+
+  const build = async (admin = `admin: { token: ${TOKEN} }`) => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `
+${admin}
+sinks: { archive: { type: file, dir: "${join(tmp.dir, 'out')}" } }
+routes: [{ name: all, to: [archive] }]
+`)));
+    return relay;
+  };
+
+  it('describes every admin route in /admin/openapi.json, generated from the route schemas', async () => {
+    const r = await build();
+    const doc = (await r.app.inject({ method: 'GET', url: '/admin/openapi.json', headers: auth })).json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/admin/backfill', '/admin/dead-letters', '/admin/dead-letters/drop', '/admin/dead-letters/replay', '/admin/dead-letters/{id}',
+      '/admin/events', '/admin/events/{id}', '/admin/overview', '/admin/sinks', '/admin/sinks/{name}/pause', '/admin/sinks/{name}/resume',
+      '/admin/stream', '/admin/test-event',
+    ]);
+    expect(doc.paths['/admin/events'].get.parameters.map((p: { name: string }) => p.name)).toContain('job');
+  });
+
+  it('lists events, shows one with its routing, pauses a known sink and refuses an unknown one', async () => {
+    const r = await build();
+    expect((await r.app.inject(signedRequest(sampleEvent('crawl.started', { id: 'job-1' })))).statusCode).toBe(200);
+    const list = (await r.app.inject({ method: 'GET', url: '/admin/events?job=job-1', headers: auth })).json();
+    expect(list.events.map((e: { job_id: string; sinks: unknown }) => [e.job_id, e.sinks])).toEqual([['job-1', { archive: 'pending' }]]);
+    const one = (await r.app.inject({ method: 'GET', url: `/admin/events/${list.events[0].id}`, headers: auth })).json();
+    expect(one.routing).toEqual([{ route: 'all', to: ['archive'], matched: true, checks: [] }]);
+    expect((await r.app.inject({ method: 'GET', url: '/admin/events/999', headers: auth })).json().error.code).toBe('RELAY_ERR_ADMIN_EVENT_NOT_FOUND');
+
+    expect((await r.app.inject({ method: 'POST', url: '/admin/sinks/archive/pause', headers: auth })).json()).toEqual({ sink: 'archive', paused: true });
+    expect((await r.app.inject({ method: 'GET', url: '/admin/sinks', headers: auth })).json().sinks[0].state).toBe('paused');
+    expect([...(await r.queue.pausedSinks())]).toEqual(['archive']);
+    const unknown = await r.app.inject({ method: 'POST', url: '/admin/sinks/nope/pause', headers: auth });
+    expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'RELAY_ERR_ADMIN_SINK_UNKNOWN']);
+  });
+
+  it('streams a notice for each event received, without its payload, and ends open streams when the relay closes', async () => {
+    const r = await build();
+    const base = (await r.listen(0)).replace('[::1]', '127.0.0.1');
+    const response = await fetch(`${base}/admin/stream`, { headers: auth });
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    expect((await reader.read()).value).toBe(': connected\n\n');
+    const body = sampleEvent('crawl.started', { id: 'job-streamed' });
+    expect((await r.app.inject(signedRequest(body))).statusCode).toBe(200);
+    let text = '';
+    while (!text.includes('event: received')) text += (await reader.read()).value ?? '';
+    const data = JSON.parse(text.split('\n').find((l) => l.startsWith('data: '))!.slice(6));
+    expect(data).toMatchObject({ kind: 'received', type: 'crawl.started', jobId: 'job-streamed', source: 'firecrawl' });
+    expect(Object.keys(data).sort()).toEqual(['at', 'id', 'jobId', 'kind', 'source', 'type']);
+    // Would wait forever for the open stream without the preClose hook (the test's timeout fails it).
+    await r.close(100);
+    while (!(await reader.read()).done);
+  });
+
+  it('serves the console with a strict CSP, and not at all without an admin token', async () => {
+    const r = await build();
+    const page = await r.app.inject({ method: 'GET', url: '/console/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toBe(CONSOLE_CSP);
+    expect(CONSOLE_CSP).toContain("script-src 'self'");
+    expect(page.body).not.toMatch(/<script>|https?:\/\//);
+    await r.close(100);
+    const off = await build('');
+    expect((await off.app.inject({ method: 'GET', url: '/console/' })).statusCode).toBe(404);
+  });
+});

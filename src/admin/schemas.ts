@@ -1,0 +1,65 @@
+/** JSON schemas of the admin routes: validation, and the OpenAPI document at /admin/openapi.json. */
+
+const outcome = { type: 'string', enum: ['pending', 'retrying', 'delivered', 'dead_lettered'] } as const;
+
+export const eventFilterQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', description: 'event type, e.g. crawl.page' },
+    job: { type: 'string', description: 'Firecrawl job id' },
+    sink: { type: 'string' },
+    outcome: { ...outcome, description: 'with sink: that sink’s outcome; else any sink’s' },
+    since: { type: 'string', format: 'date-time' },
+    until: { type: 'string', format: 'date-time' },
+    order: { type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'desc: newest first; asc: oldest first (a job in order)' },
+    cursor: { type: 'integer', minimum: 1, description: 'the next_cursor of the previous page' },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  },
+} as const;
+
+const eventSummary = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    received_at: { type: 'string', format: 'date-time' },
+    source: { type: 'string' },
+    type: { type: 'string' },
+    job_id: { type: 'string' },
+    sinks: { type: 'object', additionalProperties: outcome },
+  },
+} as const;
+
+export const eventListResponse = {
+  200: {
+    type: 'object',
+    properties: {
+      events: { type: 'array', items: eventSummary },
+      next_cursor: { type: ['integer', 'null'], description: 'pass as cursor (same order) for the next page; null on the last' },
+      history: { type: 'boolean', description: 'false: delivered events are not kept (history.retention_seconds 0, or PostgreSQL)' },
+    },
+  },
+} as const;
+
+export const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
+export const sinkParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
+
+export const backfillBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sink', 'since'],
+  properties: {
+    sink: { type: 'string' },
+    since: { type: 'string', format: 'date-time' },
+    until: { type: 'string', format: 'date-time' },
+    type: { type: 'string' },
+    job: { type: 'string' },
+  },
+} as const;
+
+export const testEventBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: { type: { type: 'string', description: 'a documented event type; a sample of it is accepted' } },
+} as const;

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { RelayError } from '../errors.js';
+import type { OperatorDeps } from './operator.js';
+import { backfillBody, testEventBody } from './schemas.js';
+import { eventFilterOf } from './events.js';
+
+/** Events queued per backfill transaction: short, so ingress commits go in between. */
+const BACKFILL_CHUNK = 500;
+
+/** POST /admin/test-event (a sample accepted as if sent) and POST /admin/backfill (past events into one sink). */
+export function registerToolRoutes(admin: FastifyInstance, deps: OperatorDeps): void {
+  admin.post('/admin/test-event', { schema: { summary: 'Accept a sample webhook of a type; see where it goes', body: testEventBody } }, async (request) => {
+    const { type } = request.body as { type: string };
+    const { eventId, sinks } = await deps.sendTest(type);
+    return { event_id: eventId, sinks };
+  });
+
+  admin.post('/admin/backfill', { schema: { summary: 'Queue stored events matching a filter for one sink; progress on /admin/stream', body: backfillBody } }, async (request) => {
+    const body = request.body as { sink: string; since: string; until?: string; type?: string; job?: string };
+    const names = deps.sinks().map((s) => s.name);
+    if (!names.includes(body.sink)) throw new RelayError('RELAY_ERR_ADMIN_SINK_UNKNOWN', [body.sink, names.join(', ')]);
+    const filter = eventFilterOf({ since: body.since, until: body.until, type: body.type, job: body.job });
+    const queued = await deps.history.backfill(body.sink, filter, BACKFILL_CHUNK, (done, total) =>
+      deps.activity.emit({ kind: 'backfill', sink: body.sink, done, total, at: Date.now() }),
+    );
+    return { sink: body.sink, queued };
+  });
+}

@@ -1,0 +1,38 @@
+import type { EventFilter } from './store.js';
+
+/**
+ * The WHERE of an event listing over `events e`, for both stores: `param` records a value
+ * and returns its placeholder (`?` for SQLite, `$n` for PostgreSQL). Outcomes are read from
+ * what refers to the event: pending deliveries, dead letters, recorded attempts.
+ */
+export function eventWhere(filter: EventFilter, param: (value: unknown) => string): string {
+  const clauses: string[] = [];
+  if (filter.type !== undefined) clauses.push(`e.type = ${param(filter.type)}`);
+  if (filter.jobId !== undefined) clauses.push(`e.job_id = ${param(filter.jobId)}`);
+  if (filter.since !== undefined) clauses.push(`e.received_at >= ${param(filter.since)}`);
+  if (filter.until !== undefined) clauses.push(`e.received_at < ${param(filter.until)}`);
+  if (filter.cursor !== undefined) clauses.push(`e.id ${filter.oldestFirst ? '>' : '<'} ${param(filter.cursor)}`);
+  // Each use of the sink needs its own placeholder (SQLite's `?` is positional).
+  const sink = (): string => (filter.sink === undefined ? '' : ` AND sink = ${param(filter.sink)}`);
+  switch (filter.outcome) {
+    case undefined:
+      if (filter.sink !== undefined) {
+        clauses.push(`(EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id${sink()}) OR EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id${sink()})
+          OR EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id${sink()}))`);
+      }
+      break;
+    case 'pending':
+      clauses.push(`EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND attempts = 0${sink()})`);
+      break;
+    case 'retrying':
+      clauses.push(`EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id AND attempts > 0${sink()})`);
+      break;
+    case 'dead_lettered':
+      clauses.push(`EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id${sink()})`);
+      break;
+    case 'delivered':
+      clauses.push(`EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id AND outcome = 'delivered'${sink()})`);
+      break;
+  }
+  return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+}

@@ -1,0 +1,168 @@
+import { setImmediate as yieldToIngress } from 'node:timers/promises';
+import type pg from 'pg';
+import type {
+  EventDetail,
+  EventFilter,
+  EventSummary,
+  HistoryOptions,
+  HistoryStore,
+  SinkMinute,
+  SinkOutcome,
+  StoredAttempt,
+} from '../store.js';
+import { eventWhere } from '../event-filter.js';
+import { CounterDeltas } from './counters.js';
+import { upsertLanes } from './events.js';
+import { transaction } from './pool.js';
+
+/** Rows deleted per prune transaction: short, so enqueue commits never wait long on it. */
+const PRUNE_CHUNK = 500;
+
+/** The WHERE of an event listing over `events e`; parameters appended to `params`. */
+function where(filter: EventFilter, params: unknown[]): string {
+  return eventWhere(filter, (value) => {
+    params.push(value);
+    return `$${params.length}`;
+  });
+}
+
+const EVENT_COLUMNS = `e.id::float8 AS id, e.received_at::float8 AS "receivedAt", e.source, e.type, e.job_id AS "jobId"`;
+
+export interface PgHistoryDeps {
+  pool: pg.Pool;
+  options: HistoryOptions;
+  now: () => number;
+  usedBytes: () => number;
+  /** After a commit that changed counters; `wake` lists sinks given deliveries. */
+  committed: (deltas: CounterDeltas, wake: ReadonlySet<string>) => void;
+  /** Tells the other replicas, inside the transaction, which sinks got work. */
+  notify: (client: pg.PoolClient, sinks: ReadonlySet<string>) => Promise<void>;
+}
+
+/** History in PostgreSQL, shared by every replica: the same rules as the SQLite store's. */
+export class PgHistory implements HistoryStore {
+  readonly enabled: boolean;
+
+  constructor(private readonly deps: PgHistoryDeps) {
+    this.enabled = deps.options.retentionMs > 0;
+  }
+
+  /** Events received after this are kept once delivered. */
+  cutoff(): number {
+    return this.deps.now() - this.deps.options.retentionMs;
+  }
+
+  async list(filter: EventFilter): Promise<EventSummary[]> {
+    const params: unknown[] = [];
+    const sql = where(filter, params);
+    const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
+    const rows = (await this.deps.pool.query<Omit<EventSummary, 'sinks'>>(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`, params)).rows;
+    const outcomes = await this.outcomes(rows.map((r) => r.id));
+    return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
+  }
+
+  /** Where each sink stands with each event: waiting, retrying, dead-lettered, else its last attempt. */
+  private async outcomes(ids: readonly number[]): Promise<Map<number, Record<string, SinkOutcome>>> {
+    const out = new Map<number, Record<string, SinkOutcome>>(ids.map((id) => [id, {}]));
+    if (ids.length === 0) return out;
+    const rows = await this.deps.pool.query<{ eventId: number; sink: string; outcome: SinkOutcome; rank: number }>(
+      `SELECT "eventId", sink, outcome, rank FROM (
+         SELECT DISTINCT ON (event_id, sink) event_id::float8 AS "eventId", sink,
+           CASE WHEN outcome = 'delivered' THEN 'delivered' ELSE 'retrying' END AS outcome, 0 AS rank
+         FROM attempts WHERE event_id = ANY($1::bigint[]) ORDER BY event_id, sink, id DESC) a
+       UNION ALL
+       SELECT event_id::float8, sink, CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, 1 FROM deliveries WHERE event_id = ANY($1::bigint[])
+       UNION ALL
+       SELECT event_id::float8, sink, 'dead_lettered', 2 FROM dead_letters WHERE event_id = ANY($1::bigint[])
+       ORDER BY rank`,
+      [ids],
+    );
+    for (const r of rows.rows) out.get(r.eventId)![r.sink] = r.outcome;
+    return out;
+  }
+
+  async get(id: number): Promise<EventDetail | undefined> {
+    const { pool } = this.deps;
+    const row = (await pool.query<Omit<EventDetail, 'sinks' | 'attempts'>>(`SELECT ${EVENT_COLUMNS}, e.body FROM events e WHERE e.id = $1`, [id])).rows[0];
+    if (!row) return undefined;
+    const attempts = await pool.query<StoredAttempt>(
+      `SELECT delivery_id::float8 AS "deliveryId", event_id::float8 AS "eventId", sink, at::float8 AS at, duration_ms AS "durationMs", outcome,
+         status_code AS "statusCode", error FROM attempts WHERE event_id = $1 ORDER BY id`,
+      [id],
+    );
+    return { ...row, sinks: (await this.outcomes([id])).get(id) ?? {}, attempts: attempts.rows };
+  }
+
+  async activity(since: number): Promise<SinkMinute[]> {
+    const rows = await this.deps.pool.query<SinkMinute>(
+      `SELECT sink, ((at / 60000) * 60000)::float8 AS minute, count(*) FILTER (WHERE outcome = 'delivered')::float8 AS delivered,
+         count(*) FILTER (WHERE outcome <> 'delivered')::float8 AS failed
+       FROM attempts WHERE at >= $1 GROUP BY sink, minute ORDER BY minute`,
+      [since],
+    );
+    return rows.rows;
+  }
+
+  async backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number> {
+    const params: unknown[] = [];
+    const ids = (await this.deps.pool.query<{ id: number }>(`SELECT e.id::float8 AS id FROM events e ${where({ ...filter, limit: undefined }, params)} ORDER BY e.id`, params)).rows.map(
+      (r) => r.id,
+    );
+    let done = 0;
+    for (let i = 0; i < ids.length; i += chunk) {
+      const deltas = new CounterDeltas();
+      const now = this.deps.now();
+      const added = await transaction(this.deps.pool, async (client) => {
+        // Each event gains a reference, so it stays until this delivery settles.
+        const rows = await client.query<{ n: number; bytes: number }>(
+          `WITH src AS (UPDATE events SET refs = refs + 1 WHERE id = ANY($1::bigint[]) RETURNING id, job_id, bytes),
+           added AS (
+             INSERT INTO deliveries (event_id, sink, job_id, bytes, created_at)
+             SELECT id, $2, job_id, bytes, $3 FROM src ORDER BY id
+             RETURNING id, sink, job_id, bytes),
+           lanes_added AS (${upsertLanes('$3')} RETURNING 1)
+           SELECT count(*)::float8 AS n, coalesce(sum(bytes), 0)::float8 AS bytes FROM added`,
+          [ids.slice(i, i + chunk), sink, now],
+        );
+        const { n, bytes } = rows.rows[0]!;
+        deltas.add(sink, n, bytes);
+        await deltas.write(client);
+        await this.deps.notify(client, new Set([sink]));
+        return n;
+      });
+      done += added;
+      this.deps.committed(deltas, new Set([sink]));
+      progress(done, ids.length);
+    }
+    return done;
+  }
+
+  async prune(): Promise<number> {
+    const { pool } = this.deps;
+    let pruned = 0;
+    for (;;) {
+      const overBytes = this.deps.usedBytes() > this.deps.options.maxBytes;
+      const deltas = new CounterDeltas();
+      // Oldest first; pending deliveries and dead letters hold a reference, so never theirs.
+      const n = await transaction(pool, async (client) => {
+        const gone = await client.query<{ bytes: number }>(
+          `WITH victims AS (SELECT id FROM events WHERE refs <= 0 ${overBytes ? '' : 'AND received_at <= $1'} ORDER BY id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED),
+           dropped AS (DELETE FROM attempts WHERE event_id IN (SELECT id FROM victims))
+           DELETE FROM events WHERE id IN (SELECT id FROM victims) RETURNING bytes`,
+          overBytes ? [] : [this.cutoff()],
+        );
+        for (const row of gone.rows) deltas.usedBytes -= row.bytes;
+        await deltas.write(client);
+        return gone.rows.length;
+      });
+      this.deps.committed(deltas, new Set());
+      if (n === 0) break;
+      pruned += n;
+      await yieldToIngress();
+    }
+    while ((await pool.query(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= $1 ORDER BY at LIMIT ${PRUNE_CHUNK})`, [this.cutoff()])).rowCount) {
+      await yieldToIngress();
+    }
+    return pruned;
+  }
+}

@@ -1,0 +1,181 @@
+import { setImmediate as yieldToIngress } from 'node:timers/promises';
+import type { Database } from 'better-sqlite3';
+import type {
+  EventDetail,
+  EventFilter,
+  EventSummary,
+  HistoryOptions,
+  HistoryStore,
+  SinkMinute,
+  SinkOutcome,
+  StoredAttempt,
+} from '../store.js';
+import { eventWhere } from '../event-filter.js';
+import type { Counters } from './counters.js';
+import type { Statements } from './statements.js';
+
+/** Rows deleted per prune transaction: short enough never to hold up an enqueue commit. */
+const PRUNE_CHUNK = 500;
+
+/** The WHERE of an event listing over `events e`, with its positional parameters. */
+function where(filter: EventFilter): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const sql = eventWhere(filter, (value) => {
+    params.push(value);
+    return '?';
+  });
+  return { sql, params };
+}
+
+const EVENT_COLUMNS = 'e.id, e.received_at AS receivedAt, e.source, e.type, e.job_id AS jobId';
+
+export interface SqliteHistoryDeps {
+  db: Database;
+  stmt: Statements;
+  counters: Counters;
+  options: HistoryOptions;
+  now: () => number;
+  usedBytes: () => number;
+  /** After a backfill queued deliveries of these sinks. */
+  queued: (sinks: ReadonlySet<string>) => void;
+}
+
+export class SqliteHistory implements HistoryStore {
+  readonly enabled: boolean;
+
+  constructor(private readonly deps: SqliteHistoryDeps) {
+    this.enabled = deps.options.retentionMs > 0;
+  }
+
+  /** Events received after this are kept once delivered. */
+  cutoff(): number {
+    return this.deps.now() - this.deps.options.retentionMs;
+  }
+
+  async list(filter: EventFilter): Promise<EventSummary[]> {
+    const { sql, params } = where(filter);
+    const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
+    // A job's events are read through events_by_job.
+    const rows = this.deps.db
+      .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`)
+      .all(...params) as Array<Omit<EventSummary, 'sinks'>>;
+    const outcomes = this.outcomes(rows.map((r) => r.id));
+    return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
+  }
+
+  /** Where each sink stands with each event: waiting, retrying, dead-lettered, else its last attempt. */
+  private outcomes(ids: readonly number[]): Map<number, Record<string, SinkOutcome>> {
+    const out = new Map<number, Record<string, SinkOutcome>>(ids.map((id) => [id, {}]));
+    if (ids.length === 0) return out;
+    const list = ids.map(() => '?').join(',');
+    const { db } = this.deps;
+    const set = (eventId: number, sink: string, outcome: SinkOutcome): void => {
+      out.get(eventId)![sink] = outcome;
+    };
+    const last = db
+      .prepare(
+        `SELECT event_id AS eventId, sink, outcome FROM attempts WHERE id IN
+           (SELECT max(id) FROM attempts WHERE event_id IN (${list}) GROUP BY event_id, sink)`,
+      )
+      .all(...ids) as Array<{ eventId: number; sink: string; outcome: string }>;
+    for (const a of last) set(a.eventId, a.sink, a.outcome === 'delivered' ? 'delivered' : 'retrying');
+    for (const d of db.prepare(`SELECT event_id AS eventId, sink, attempts FROM deliveries WHERE event_id IN (${list})`).all(...ids) as Array<{
+      eventId: number;
+      sink: string;
+      attempts: number;
+    }>) {
+      set(d.eventId, d.sink, d.attempts > 0 ? 'retrying' : 'pending');
+    }
+    for (const d of db.prepare(`SELECT event_id AS eventId, sink FROM dead_letters WHERE event_id IN (${list})`).all(...ids) as Array<{
+      eventId: number;
+      sink: string;
+    }>) {
+      set(d.eventId, d.sink, 'dead_lettered');
+    }
+    return out;
+  }
+
+  async get(id: number): Promise<EventDetail | undefined> {
+    const { db } = this.deps;
+    const row = db.prepare(`SELECT ${EVENT_COLUMNS}, e.body FROM events e WHERE e.id = ?`).get(id) as
+      | (Omit<EventDetail, 'sinks' | 'attempts'>)
+      | undefined;
+    if (!row) return undefined;
+    const attempts = db
+      .prepare(
+        `SELECT delivery_id AS deliveryId, event_id AS eventId, sink, at, duration_ms AS durationMs, outcome,
+           status_code AS statusCode, error FROM attempts WHERE event_id = ? ORDER BY id`,
+      )
+      .all(id) as StoredAttempt[];
+    return { ...row, sinks: this.outcomes([id]).get(id) ?? {}, attempts };
+  }
+
+  async activity(since: number): Promise<SinkMinute[]> {
+    return this.deps.db
+      .prepare(
+        `SELECT sink, (at / 60000) * 60000 AS minute, sum(outcome = 'delivered') AS delivered, sum(outcome != 'delivered') AS failed
+         FROM attempts WHERE at >= ? GROUP BY sink, minute ORDER BY minute`,
+      )
+      .all(since) as SinkMinute[];
+  }
+
+  async backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number> {
+    const { db, stmt, counters } = this.deps;
+    const { sql, params } = where({ ...filter, limit: undefined });
+    const ids = db.prepare(`SELECT e.id FROM events e ${sql} ORDER BY e.id`).pluck().all(...params) as number[];
+    let done = 0;
+    for (let i = 0; i < ids.length; i += chunk) {
+      const now = this.deps.now();
+      const slice = ids.slice(i, i + chunk);
+      try {
+        db.transaction(() => {
+          for (const id of slice) {
+            const event = db.prepare('SELECT job_id AS jobId, length(body) AS size FROM events WHERE id = ?').get(id) as
+              | { jobId: string; size: number }
+              | undefined;
+            if (!event) continue;
+            const deliveryId = Number(stmt.deliveryPut.run(id, sink, event.jobId, now).lastInsertRowid);
+            stmt.laneAdd.run(sink, event.jobId, now, deliveryId, 1, event.size);
+            counters.add(sink, 1, event.size, 0);
+            done++;
+          }
+        })();
+      } catch (err) {
+        counters.load();
+        throw err;
+      }
+      this.deps.queued(new Set([sink]));
+      progress(done, ids.length);
+      await yieldToIngress();
+    }
+    return done;
+  }
+
+  async prune(): Promise<number> {
+    const { db } = this.deps;
+    const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
+    const byAge = db.prepare(`SELECT e.id FROM events e WHERE e.received_at <= ? AND ${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`).pluck();
+    const oldest = db.prepare(`SELECT e.id FROM events e WHERE ${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`).pluck();
+    const dropEvent = db.prepare('DELETE FROM events WHERE id = ?');
+    const dropAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
+    const dropOldAttempts = db.prepare(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= ? ORDER BY at LIMIT ${PRUNE_CHUNK})`);
+    let pruned = 0;
+    const drop = db.transaction((ids: number[]) => {
+      for (const id of ids) {
+        dropAttempts.run(id);
+        dropEvent.run(id);
+      }
+    });
+    // Short transactions with a turn of the event loop between: ingress commits go in between.
+    for (;;) {
+      const overBytes = this.deps.usedBytes() > this.deps.options.maxBytes;
+      const ids = (overBytes ? oldest.all() : byAge.all(this.cutoff())) as number[];
+      if (ids.length === 0) break;
+      drop(ids);
+      pruned += ids.length;
+      await yieldToIngress();
+    }
+    while (dropOldAttempts.run(this.cutoff()).changes > 0) await yieldToIngress();
+    return pruned;
+  }
+}

@@ -1,0 +1,254 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Relay } from '../../src/relay.js';
+import { startReceiver } from '../helpers/receiver.js';
+import { configYaml, tempDir, testConfig, testRelay } from '../helpers/relay.js';
+import { until } from '../helpers/sinks.js';
+import { postSigned, sampleEvent } from '../helpers/webhooks.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'console-admin-token-0123456789';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
+const haveChromium = existsSync(CHROMIUM);
+
+if (!haveChromium) {
+  if (process.env.CI === 'true') throw new Error(`the console tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
+  console.warn(`\n!!! SKIPPING the console browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium) !!!\n`);
+}
+
+describe.skipIf(!haveChromium)('operator console in a real browser', () => {
+  let browser: Browser;
+  let relay: Relay;
+  let base: string;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let refuse = false;
+  const cleanups: Array<() => void | Promise<void>> = [];
+  /** Errors the page logged or threw, and dialogs it opened: each test ends expecting none. */
+  const problems: string[] = [];
+
+  const send = async (body: Record<string, unknown>): Promise<void> => {
+    expect(await postSigned(base, JSON.stringify(body))).toBe(200);
+  };
+
+  const shot = async (page: Page, name: string): Promise<void> => {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  };
+
+  const openPage = async (width = 1280, height = 800): Promise<Page> => {
+    const page = await browser.newPage({ viewport: { width, height } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    return page;
+  };
+
+  const logIn = async (page: Page, token = TOKEN): Promise<void> => {
+    await page.goto(`${base}/console/`);
+    await page.fill('#token', token);
+    await page.click('#login button[type=submit]');
+    if (token === TOKEN) await page.waitForSelector('#login', { state: 'hidden' });
+  };
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    receiver = await startReceiver((_request, response) => {
+      response.statusCode = refuse ? 410 : 200;
+      response.end(refuse ? 'gone' : 'ok');
+    });
+    const tmp = tempDir('relay-console-');
+    cleanups.push(tmp.cleanup, receiver.close);
+    const config = testConfig(
+      configYaml(
+        tmp.dir,
+        `
+admin: { token: ${TOKEN} }
+sinks:
+  hook: { type: webhook, url: "${receiver.url}/hook", signature: { scheme: none }, retry: { initial_delay_ms: 50, max_attempts: 3 } }
+  failures: { type: file, dir: "${join(tmp.dir, 'out')}" }
+routes:
+  - { name: everything, to: [hook] }
+  - name: failed-pages
+    match: { type: crawl.page, where: [{ field: "data[*].metadata.statusCode", gte: 400 }] }
+    to: [failures]
+`,
+      ),
+    );
+    relay = await testRelay(config);
+    const address = await relay.listen(0);
+    base = address.replace('[::1]', '127.0.0.1');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      // Playwright gives each launch a fresh temporary profile (it refuses --user-data-dir).
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.close(1000);
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('with a wrong token shows the login error and no data', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await send(sampleEvent('crawl.started', { id: 'job-wrong-token' }));
+    await logIn(page, 'not-the-token');
+    await expect.poll(() => page.textContent('#login-error')).toContain('not the admin token');
+    expect(await page.isVisible('#login')).toBe(true);
+    expect(await page.textContent('#view')).toBe('');
+    expect(await page.content()).not.toContain('job-wrong-token');
+    await shot(page, 'login-wrong-token');
+    await page.close();
+  });
+
+  it('logs in; a signed webhook sent meanwhile appears live in Events; its detail explains routing and lists attempts', async () => {
+    const page = await openPage();
+    await logIn(page);
+    await page.waitForSelector('.card[data-sink=hook]');
+    await shot(page, 'overview');
+
+    await page.goto(`${base}/console/#/events`);
+    await page.waitForSelector('#events');
+    await page.waitForTimeout(300); // the stream is open once the table is: nothing to wait for but its fetch
+    await send(sampleEvent('crawl.page', { id: 'job-live-1' }));
+    const row = page.locator('#events tr', { hasText: 'job-live-1' });
+    await row.waitFor();
+    await expect.poll(() => row.textContent()).toContain('hook: delivered');
+    await shot(page, 'events');
+
+    await row.locator('a').first().click();
+    await page.waitForSelector('#routing');
+    const routing = await page.textContent('#routing');
+    expect(routing).toContain('everything');
+    expect(routing).toContain('failed-pages');
+    expect(routing).toContain('unmatched');
+    expect(routing).toContain('✗ where[0]: data[*].metadata.statusCode gte 400 — got [200]');
+    const attempts = page.locator('#attempts');
+    await expect.poll(() => attempts.textContent()).toContain('delivered');
+    expect(await attempts.textContent()).toContain('200');
+    await shot(page, 'event-detail');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('a refused delivery goes to dead letters; replay delivers it once the receiver recovers', async () => {
+    const page = await openPage();
+    await logIn(page);
+    refuse = true;
+    const before = receiver.requests.length;
+    await send(sampleEvent('crawl.completed', { id: 'job-refused' }));
+    await until(async () => (await relay.queue.deadLetters.list({ jobId: 'job-refused' })).length === 1);
+    await page.goto(`${base}/console/#/dead-letters`);
+    const row = page.locator('#dead-letters tr', { hasText: 'job-refused' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('410');
+    await shot(page, 'dead-letters');
+
+    refuse = false;
+    await row.locator('input[type=checkbox]').check();
+    await page.click('#replay-selected');
+    await expect.poll(() => page.textContent('#dlq-status')).toBe('replayed 1');
+    await until(() => receiver.requests.slice(before).some((r) => r.body.toString().includes('job-refused') && !refuse) && receiver.requests.length >= before + 2);
+    expect(await relay.queue.deadLetters.list({ jobId: 'job-refused' })).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('pause makes pending grow; resume drains it', async () => {
+    const page = await openPage();
+    await logIn(page);
+    await page.goto(`${base}/console/#/sinks`);
+    const hook = page.locator('#sinks tr[data-sink=hook]');
+    await hook.waitFor();
+    await hook.locator('button', { hasText: 'Pause' }).click();
+    await expect.poll(() => hook.textContent()).toContain('paused');
+    const before = receiver.requests.length;
+    for (let i = 0; i < 3; i++) await send(sampleEvent('crawl.page', { id: `job-paused-${i}` }));
+    await expect.poll(() => hook.locator('td.count-pending').textContent()).toBe('3');
+    expect(receiver.requests.length).toBe(before);
+    await shot(page, 'sinks-paused');
+
+    await hook.locator('button', { hasText: 'Resume' }).click();
+    await until(() => receiver.requests.length === before + 3);
+    await expect.poll(() => hook.locator('td.count-pending').textContent()).toBe('0');
+    await shot(page, 'sinks');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('renders <script> and <!channel> in markdown and title as text, running nothing', async () => {
+    const page = await openPage();
+    await logIn(page);
+    const evil = '<script>window.__pwned = 1; alert(1)</script><img src=x onerror="window.__pwned = 2; alert(2)"> <!channel>';
+    const body = sampleEvent('crawl.page', { id: 'job-evil' });
+    const data = body.data as Array<{ markdown: string; metadata: Record<string, unknown> }>;
+    data[0]!.markdown = `# ${evil}`;
+    data[0]!.metadata.title = evil;
+    await send(body);
+    await page.goto(`${base}/console/#/events?job=job-evil`);
+    const row = page.locator('#events tr', { hasText: 'job-evil' });
+    await row.waitFor();
+    await row.locator('a').first().click();
+    await page.waitForSelector('pre.markdown', { state: 'attached' });
+    await page.click('details summary');
+    expect(await page.textContent('pre.markdown')).toBe(`# ${evil}`);
+    expect(await page.textContent('details summary')).toContain(evil);
+    expect(await page.locator('#view script, #view img').count()).toBe(0);
+    expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
+    await shot(page, 'event-evil-payload');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('sends a test event and shows where it went; backfill queues past events for one sink', async () => {
+    const page = await openPage();
+    await logIn(page);
+    await page.goto(`${base}/console/#/test`);
+    await page.selectOption('select[name=type]', 'crawl.started');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForSelector('#attempts');
+    await expect.poll(() => page.textContent('#attempts')).toContain('delivered');
+    await shot(page, 'test-event');
+
+    await page.goto(`${base}/console/#/backfill`);
+    await page.waitForSelector('select[name=sink]');
+    await page.selectOption('select[name=sink]', 'failures');
+    await page.fill('input[name=since]', '2000-01-01T00:00');
+    await page.fill('input[name=job]', 'job-live-1');
+    await page.click('form.filters button[type=submit]');
+    await expect.poll(() => page.textContent('#backfill-progress')).toBe('1 events queued for failures');
+    await shot(page, 'backfill');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('fits a phone’s width', async () => {
+    const page = await openPage(390, 844);
+    await logIn(page);
+    await page.waitForSelector('.card[data-sink=hook]');
+    await shot(page, 'phone-overview');
+    await page.goto(`${base}/console/#/events`);
+    await page.waitForSelector('#events tr[data-event]');
+    await shot(page, 'phone-events');
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});

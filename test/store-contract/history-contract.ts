@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AttemptRecord, ClaimedLane, QueueStore } from '../../src/queue/store.js';
+
+const HOUR = 3_600_000;
+
+export interface HistoryTarget {
+  name: string;
+  /** A fresh, empty store (or, with `again`, the one the previous call opened). */
+  open(options: { retentionMs: number; now: () => number; again?: boolean }): Promise<QueueStore>;
+}
+
+/** History, backfill and paused sinks: the same behaviour from every store. */
+export function historyContract(target: HistoryTarget): void {
+  describe(`${target.name} store: history`, () => {
+    const cleanups: Array<() => void | Promise<void>> = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    let clock = 1_000_000;
+    const open = async (retentionMs: number, again = false): Promise<QueueStore> => {
+      const store = await target.open({ retentionMs, now: () => clock, again });
+      cleanups.push(() => store.close());
+      return store;
+    };
+    const enqueue = (store: QueueStore, jobId: string, sinks = ['hook']) =>
+      store.enqueue({ source: 'firecrawl', type: 'crawl.page', jobId, dedupeKey: null, body: Buffer.from(`{"type":"crawl.page","id":"${jobId}"}`), sinks });
+    const attempt = (lane: ClaimedLane, outcome: AttemptRecord['outcome'], statusCode: number | null, error: string | null): AttemptRecord => ({
+      deliveryId: lane.deliveries[0]!.id,
+      eventId: lane.deliveries[0]!.eventId,
+      at: clock,
+      durationMs: 12,
+      outcome,
+      statusCode,
+      error,
+    });
+
+    it('keeps a delivered event with every attempt, in order, and lists it by job and outcome', async () => {
+      const store = await open(24 * HOUR);
+      const { eventId } = await enqueue(store, 'job-a');
+      await enqueue(store, 'job-b');
+
+      let [lane] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: lane!, delivered: [], attempts: [attempt(lane!, 'failed', 503, 'receiver answered HTTP 503')], failure: { id: lane!.deliveries[0]!.id, error: 'receiver answered HTTP 503', retryAt: clock, countAttempt: true } }]);
+      expect((await store.history.list({ outcome: 'retrying' })).map((e) => e.jobId)).toEqual(['job-a']);
+      clock += 1000;
+      [lane] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+      expect(lane!.jobId).toBe('job-a');
+      await store.settle([{ lane: lane!, delivered: [lane!.deliveries[0]!.id], attempts: [attempt(lane!, 'delivered', 200, null)] }]);
+
+      const detail = await store.history.get(eventId!);
+      expect(detail?.sinks).toEqual({ hook: 'delivered' });
+      expect(detail?.attempts.map((a) => [a.sink, a.outcome, a.statusCode, a.error])).toEqual([
+        ['hook', 'failed', 503, 'receiver answered HTTP 503'],
+        ['hook', 'delivered', 200, null],
+      ]);
+      expect(JSON.parse(detail!.body.toString())).toEqual({ type: 'crawl.page', id: 'job-a' });
+      expect((await store.history.list({ jobId: 'job-a' })).map((e) => e.id)).toEqual([eventId]);
+      expect((await store.history.list({ sink: 'hook', outcome: 'delivered' })).map((e) => e.jobId)).toEqual(['job-a']);
+      expect((await store.history.list({ outcome: 'pending' })).map((e) => e.jobId)).toEqual(['job-b']);
+      expect((await store.history.list({ sink: 'hook' })).map((e) => e.jobId)).toEqual(['job-b', 'job-a']);
+      expect(await store.history.list({ sink: 'other' })).toEqual([]);
+      // Cursor paging: newest first, then what is older than the cursor.
+      const [first] = await store.history.list({ limit: 1 });
+      expect(first!.jobId).toBe('job-b');
+      expect((await store.history.list({ cursor: first!.id })).map((e) => e.jobId)).toEqual(['job-a']);
+      expect((await store.history.list({ oldestFirst: true })).map((e) => e.jobId)).toEqual(['job-a', 'job-b']);
+      expect((await store.history.list({ oldestFirst: true, cursor: eventId! })).map((e) => e.jobId)).toEqual(['job-b']);
+      expect(await store.history.activity(0)).toEqual([{ sink: 'hook', minute: Math.floor(clock / 60_000) * 60_000, delivered: 1, failed: 1 }]);
+    });
+
+    it('prunes events and attempts past retention, never what is pending', async () => {
+      const store = await open(HOUR);
+      const { eventId: delivered } = await enqueue(store, 'job-a');
+      const { eventId: pending } = await enqueue(store, 'job-b');
+      const [lane] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: lane!, delivered: [lane!.deliveries[0]!.id], attempts: [attempt(lane!, 'delivered', 200, null)] }]);
+      expect(await store.history.prune()).toBe(0);
+      expect(await store.history.get(delivered!)).toBeDefined();
+
+      clock += HOUR + 1;
+      expect(await store.history.prune()).toBe(1);
+      expect(await store.history.get(delivered!)).toBeUndefined();
+      expect(await store.history.activity(0)).toEqual([]);
+      expect(await store.history.get(pending!)).toBeDefined();
+    });
+
+    it('with history off, forgets a delivered event at once and records no attempt', async () => {
+      const store = await open(0);
+      const { eventId } = await enqueue(store, 'job-a');
+      const [lane] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: lane!, delivered: [lane!.deliveries[0]!.id], attempts: [attempt(lane!, 'delivered', 200, null)] }]);
+      expect(await store.history.get(eventId!)).toBeUndefined();
+      expect(await store.history.activity(0)).toEqual([]);
+    });
+
+    it('backfills stored events of a filter into another sink, oldest first, with progress', async () => {
+      const store = await open(24 * HOUR);
+      for (const job of ['job-a', 'job-b', 'job-a']) await enqueue(store, job);
+      const progress: Array<[number, number]> = [];
+      expect(await store.history.backfill('archive', { jobId: 'job-a', since: 0 }, 1, (done, total) => progress.push([done, total]))).toBe(2);
+      expect(progress).toEqual([[1, 2], [2, 2]]);
+      const [lane] = await store.claim('archive', { lanes: 5, events: 5, bytes: 1 << 20 });
+      expect(lane!.jobId).toBe('job-a');
+      expect(lane!.deliveries.map((d) => d.eventId)).toEqual([1, 3]);
+      expect(store.counters().get('archive')?.pending).toBe(2);
+    });
+
+    it('keeps a paused sink paused across a restart', async () => {
+      const first = await open(0);
+      await first.setPaused('hook', true);
+      await first.setPaused('other', true);
+      await first.setPaused('other', false);
+      await first.close();
+      expect([...(await (await open(0, true)).pausedSinks())]).toEqual(['hook']);
+    });
+  });
+}
