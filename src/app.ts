@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { RelayConfig } from './config/types.js';
 import { RelayError } from './errors.js';
 import { registerAdmin } from './admin/routes.js';
+import { closeConnectionsWhileDraining } from './drain-connections.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
 import { withoutQuery } from './request-log.js';
 import type { PayloadCache } from './delivery/payload-cache.js';
@@ -105,6 +106,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
     }
   });
+
+  closeConnectionsWhileDraining(app, () => deps.draining?.() ?? false);
 
   const initial = ingressState(config);
   registerIngress(app, { ...deps, state: deps.state ?? (() => initial) });

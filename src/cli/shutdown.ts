@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { RelayError, describeError } from '../errors.js';
 import type { LogDestination } from '../log-destination.js';
 import type { Relay } from '../relay.js';
+import { ShutdownStepError } from '../shutdown-steps.js';
 
 /** How long past `server.shutdown_timeout_ms` the process may live, whatever hangs. */
 export const HARD_EXIT_MARGIN_MS = 2_000;
@@ -57,7 +58,8 @@ export function handleShutdownSignals({ relay, logger, destination }: ShutdownOp
           return 0;
         },
         (err: unknown) => {
-          const error = new RelayError('RELAY_ERR_SHUTDOWN_FAILED', [unfinished(), describeError(err)]);
+          const failed = err instanceof ShutdownStepError ? err : null;
+          const error = new RelayError('RELAY_ERR_SHUTDOWN_FAILED', [failed?.step ?? 'shutdown', describeError(failed?.cause ?? err)]);
           logger.error({ code: error.code }, error.message);
           return 1;
         },
