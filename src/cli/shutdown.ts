@@ -23,10 +23,17 @@ export interface ShutdownOptions {
 export function handleShutdownSignals({ relay, logger, destination }: ShutdownOptions): { isStopping: () => boolean } {
   let stopping = false;
   const running = new Set<string>();
+  let allEnded: (() => void) | null = null;
   const track = (step: string): (() => void) => {
     running.add(step);
-    return () => running.delete(step);
+    return () => {
+      running.delete(step);
+      if (running.size === 0) allEnded?.();
+    };
   };
+  // `relay.close` gives up on a write that ignores its abort; the shutdown does not: it
+  // waits for it, and the deadline names it.
+  const stepsEnded = (): Promise<void> => (running.size === 0 ? Promise.resolve() : new Promise((resolve) => (allEnded = resolve)));
   const unfinished = (): string => (running.size > 0 ? [...running].join(', ') : 'none');
 
   // The last line may not wait behind lines a full stderr holds back, nor wait at all.
@@ -52,6 +59,7 @@ export function handleShutdownSignals({ relay, logger, destination }: ShutdownOp
     );
     relay
       .close(timeoutMs, track)
+      .then(stepsEnded)
       .then(
         () => {
           logger.info('relay stopped');
