@@ -331,6 +331,18 @@ describe('shutdown', () => {
     expect(order).toEqual(['write started', 'write aborted', 'write ended', 'closed']);
   });
 
+  it('applies a changed shutdown_timeout_ms on reload (the next shutdown reads it) without asking for a restart; a changed port still asks', async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const registry = registryWith(new RecordingSink().definition('rec'));
+    const yaml = (server: string): string => configYaml(tmp.dir, `\nserver: { ${server} }\nsinks: { s: { type: rec } }\nroutes: [{ name: all, to: [s] }]\n`);
+    relay = await testRelay(testConfig(yaml('shutdown_timeout_ms: 10000'), registry), registry);
+    const result = await relay.reload(testConfig(yaml('shutdown_timeout_ms: 500'), registry), registry);
+    expect(result.needsRestart).toEqual([]);
+    expect(relay.config.server.shutdown_timeout_ms).toBe(500);
+    expect((await relay.reload(testConfig(yaml('shutdown_timeout_ms: 500, port: 9999'), registry), registry)).needsRestart).toEqual(['server']);
+  });
+
   it('drains the sinks beside the HTTP close, and a step that throws leaves the others to run and is named', async () => {
     const order: string[] = [];
     const registry = registryWith(
