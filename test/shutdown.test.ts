@@ -43,6 +43,12 @@ function event(n: number): string {
   return JSON.stringify({ success: true, type: 'crawl.page', id: `job-${n % 7}`, data: [{ markdown: `# page ${n}`, metadata: { url: `https://e.com/${n}` } }], metadata: { n } });
 }
 
+/** The lines the file sink wrote to `out` so far. */
+function archived(out: string): string[] {
+  const file = join(out, 'events.jsonl');
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+}
+
 /** Resolves once the child exited and its pipes are read to the end (so its last line is in). */
 async function ended(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode === null && child.signalCode === null) await once(child, 'close');
@@ -76,22 +82,6 @@ export default defineSink({
 `,
   );
   return pluginsDir;
-}
-
-/** POSTs a signed webhook, giving up (0) after `ms`: a relay stuck in a write accepts and never answers. */
-async function postSignedWithin(url: string, body: string, ms: number): Promise<number> {
-  try {
-    const response = await fetch(`${url}/webhooks/firecrawl`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-firecrawl-signature': sign(SECRET, body) },
-      body,
-      signal: AbortSignal.timeout(ms),
-    });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return 0;
-  }
 }
 
 /** Starts a signed webhook POST through `agent` (keep-alive); the caller writes the body. */
@@ -164,7 +154,7 @@ routes: [{ name: all, to: [screen, archive] }]
     children.push(relay.child);
     relay.child.stdout!.destroy();
     for (let n = 0; n < 5; n++) expect(await postSigned(relay.url, event(n))).toBe(200);
-    await until(() => existsSync(join(out, 'events.jsonl')) && readFileSync(join(out, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length === 5, 30_000);
+    await until(() => archived(out).length === 5, 30_000);
     // The stdout sink's deliveries fail and, after their attempts, become dead letters.
     const deadLetters = async (): Promise<number> =>
       Number(/^relay_dead_letters\{sink="screen"\} (\d+)$/m.exec(await (await fetch(`${relay.url}/metrics`)).text())?.[1]);
@@ -225,9 +215,7 @@ routes: [{ name: all, to: [archive] }]
     // queue, and the next start delivers it.
     const next = await startRelayProcess(config, env);
     children.push(next.child);
-    const delivered = (): string[] =>
-      existsSync(join(out, 'events.jsonl')) ? readFileSync(join(out, 'events.jsonl'), 'utf8').split('\n').filter(Boolean) : [];
-    await until(() => delivered().length === 1, 30_000, 50);
+    await until(() => archived(out).length === 1, 30_000, 50);
     next.child.kill('SIGTERM');
     expect(await ended(next.child)).toEqual({ code: 0, signal: null });
   }, 60_000);
@@ -312,13 +300,11 @@ routes: [{ name: all, to: [screen, archive] }]
     const statuses: number[] = [];
     await Promise.all(
       Array.from({ length: 4 }, async (_, lane) => {
-        for (let n = lane; n < 200; n += 4) statuses.push(await postSignedWithin(url, bigEvent(n), 20_000));
+        for (let n = lane; n < 200; n += 4) statuses.push(await postSigned(url, bigEvent(n), SECRET, 20_000));
       }),
     );
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
-    const delivered = (): number =>
-      existsSync(join(out, 'events.jsonl')) ? readFileSync(join(out, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).length : 0;
-    await until(() => delivered() === 200, 30_000, 50);
+    await until(() => archived(out).length === 200, 30_000, 50);
     expect(await answered('/healthz')).toBe(200);
 
     process.kill(pid, 'SIGTERM');
@@ -372,10 +358,7 @@ routes: [{ name: all, to: [archive] }]
       }),
     );
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
-    const delivered = (): number[] =>
-      existsSync(join(out, 'events.jsonl'))
-        ? readFileSync(join(out, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { metadata: { n: number } }).metadata.n)
-        : [];
+    const delivered = (): number[] => archived(out).map((line) => (JSON.parse(line) as { metadata: { n: number } }).metadata.n);
     await until(() => new Set(delivered()).size === 200, 30_000, 50);
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
