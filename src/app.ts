@@ -6,6 +6,7 @@ import type { ActivityFeed } from './admin/activity.js';
 import type { OperatorDeps } from './admin/operator.js';
 import { registerAdmin } from './admin/routes.js';
 import { registerConsole } from './console/plugin.js';
+import { closeConnectionsWhileDraining } from './drain-connections.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
 import { withoutQuery } from './request-log.js';
 import type { PayloadCache } from './delivery/payload-cache.js';
@@ -111,6 +112,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
     }
   });
+
+  closeConnectionsWhileDraining(app, () => deps.draining?.() ?? false);
 
   const initial = ingressState(config);
   registerIngress(app, { ...deps, state: deps.state ?? (() => initial) });

@@ -96,6 +96,9 @@ export const ERRORS = {
   RELAY_ERR_SINK_TIMEOUT: { status: 0, message: 'sink "%s" did not finish a write within %s ms' },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
 
+  // start: printed by `serve` before it exits 1
+  RELAY_ERR_SERVE_LISTEN: { status: 0, message: 'expected to listen on %s (server.host, server.port), got %s' },
+
   // shutdown: the last log line of `serve`
   RELAY_ERR_SHUTDOWN_DEADLINE: {
     status: 0,

@@ -71,6 +71,39 @@ describe('log destination', () => {
     expect(destination.droppedLines).toBe(0);
   });
 
+  it('starts the next line on a new line when one was cut short (part written, then ENOSPC)', () => {
+    const dest = scripted();
+    const destination = new LogDestination({ fd: 99, write: dest.write });
+    dest.next.push(5, 'ENOSPC');
+    destination.write('{"msg":"first"}\n');
+    destination.write('{"msg":"second"}\n');
+    destination.write('{"msg":"third"}\n');
+    expect(dest.out.join('')).toBe('{"msg\n{"msg":"second"}\n{"msg":"third"}\n');
+    expect(destination.droppedLines).toBe(1);
+  });
+
+  it('ends a cut line on the first line that gets out, when the lines right after it are dropped too (EPIPE)', () => {
+    const dest = scripted();
+    const destination = new LogDestination({ fd: 99, write: dest.write });
+    dest.next.push(5, 'EPIPE', 'EPIPE');
+    destination.write('{"msg":"first"}\n');
+    destination.write('{"msg":"second"}\n');
+    destination.write('{"msg":"third"}\n');
+    expect(dest.out.join('')).toBe('{"msg\n{"msg":"third"}\n');
+    expect(destination.droppedLines).toBe(2);
+  });
+
+  it('starts the next line on a new line when the rest of a half-written line is abandoned (the last line at exit)', async () => {
+    vi.useFakeTimers();
+    const dest = scripted();
+    const destination = new LogDestination({ fd: 99, retryMs: 20, write: dest.write });
+    dest.next.push(5, 'EAGAIN');
+    destination.write('{"msg":"first"}\n');
+    destination.abandonPending();
+    destination.write('{"msg":"last"}\n');
+    expect(dest.out.join('')).toBe('{"msg\n{"msg":"last"}\n');
+  });
+
   it('drops new lines past max_pending_bytes instead of growing while the destination stays full', () => {
     const destination = new LogDestination({ fd: 99, maxPendingBytes: 10, write: () => { throw errno('EAGAIN'); } });
     destination.write('12345\n');

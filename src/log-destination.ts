@@ -1,4 +1,8 @@
 import { writeSync } from 'node:fs';
+import { nonBlockingTty } from './nonblocking-tty.js';
+
+/** Lines are JSON or pretty text: only the newline we add to end a cut line starts with one. */
+const NEWLINE = 0x0a;
 
 export interface LogDestinationOptions {
   /** File descriptor the lines go to (2: standard error). */
@@ -19,7 +23,9 @@ export interface LogDestinationOptions {
  * forever and pino runs that flush in `process.exit`: a closed stderr pipe (EPIPE) froze
  * the relay on its way out. Here every write is one non-blocking attempt: a full
  * destination (EAGAIN) keeps the line in a bounded buffer and tries again on a timer; any
- * other failure (EPIPE, ENOSPC, EBADF…) drops the line. Dropped lines are counted.
+ * other failure (EPIPE, ENOSPC, EBADF…) drops the line. Dropped lines are counted. A line
+ * cut short (half of it out, then a failure) is ended by the next line's leading newline,
+ * so that the next line stays whole and parseable.
  */
 export class LogDestination {
   /** Lines that never reached the destination. */
@@ -33,9 +39,14 @@ export class LogDestination {
   private pendingBytes = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private drainedWaiters: Array<() => void> = [];
+  /** Part of a line went out and the rest never will: the next line starts on a new line. */
+  private lineCut = false;
+  /** `pending[0]` is the rest of a line whose start is already out. */
+  private headIsRest = false;
 
   constructor(options: LogDestinationOptions = {}) {
-    this.fd = options.fd ?? 2;
+    // A terminal gets a non-blocking descriptor of its own (see nonblocking-tty.ts).
+    this.fd = nonBlockingTty(options.fd ?? 2);
     this.maxPendingBytes = options.maxPendingBytes ?? 4 * 1024 * 1024;
     this.retryMs = options.retryMs ?? 20;
     this.format = options.format ?? ((line) => line);
@@ -48,7 +59,9 @@ export class LogDestination {
 
   /** Called by pino with one serialized line. */
   write(line: string): void {
-    const data = Buffer.from(this.format(line));
+    const formatted = this.format(line);
+    const data = Buffer.from(this.lineCut ? `\n${formatted}` : formatted);
+    this.lineCut = false;
     if (this.pending.length > 0) this.hold(data);
     else if (!this.tryWrite(data)) this.hold(data);
   }
@@ -66,6 +79,8 @@ export class LogDestination {
 
   /** Gives up on what waits (counted as dropped), so a last line goes out first. */
   abandonPending(): void {
+    if (this.headIsRest) this.lineCut = true;
+    this.headIsRest = false;
     this.droppedLines += this.pending.length;
     this.pending = [];
     this.pendingBytes = 0;
@@ -89,9 +104,12 @@ export class LogDestination {
           // Half a line is out: the rest goes first when there is room again.
           this.pending.unshift(rest);
           this.pendingBytes += rest.length;
+          this.headIsRest = true;
           this.scheduleRetry();
           return true;
         }
+        // Half a line out; or a line dropped whole that carried the newline ending a cut one.
+        if (rest !== data || this.headIsRest || data[0] === NEWLINE) this.lineCut = true;
         this.droppedLines++;
         return true;
       }
@@ -101,6 +119,7 @@ export class LogDestination {
 
   private hold(data: Buffer): void {
     if (this.pendingBytes + data.length > this.maxPendingBytes) {
+      if (data[0] === NEWLINE) this.lineCut = true;
       this.droppedLines++;
       return;
     }
@@ -129,6 +148,8 @@ export class LogDestination {
         this.scheduleRetry();
         return;
       }
+      // Out, or its rest now waits at the head (then `headIsRest` was set again just now).
+      if (!this.retryTimer) this.headIsRest = false;
       if (this.retryTimer) return; // a partial write put its rest back
     }
     for (const resolve of this.drainedWaiters.splice(0)) resolve();

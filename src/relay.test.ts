@@ -330,4 +330,56 @@ describe('shutdown', () => {
     relay = undefined;
     expect(order).toEqual(['write started', 'write aborted', 'write ended', 'closed']);
   });
+
+  it('applies a changed shutdown_timeout_ms on reload (the next shutdown reads it) without asking for a restart; a changed port still asks', async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const registry = registryWith(new RecordingSink().definition('rec'));
+    const yaml = (server: string): string => configYaml(tmp.dir, `\nserver: { ${server} }\nsinks: { s: { type: rec } }\nroutes: [{ name: all, to: [s] }]\n`);
+    relay = await testRelay(testConfig(yaml('shutdown_timeout_ms: 10000'), registry), registry);
+    const result = await relay.reload(testConfig(yaml('shutdown_timeout_ms: 500'), registry), registry);
+    expect(result.needsRestart).toEqual([]);
+    expect(relay.config.server.shutdown_timeout_ms).toBe(500);
+    expect((await relay.reload(testConfig(yaml('shutdown_timeout_ms: 500, port: 9999'), registry), registry)).needsRestart).toEqual(['server']);
+  });
+
+  it('drains the sinks beside the HTTP close, and a step that throws leaves the others to run and is named', async () => {
+    const order: string[] = [];
+    const registry = registryWith(
+      defineSink({
+        type: 'noted',
+        configSchema: { type: 'object', properties: {} },
+        create: () => ({
+          async deliver() {},
+          async close() {
+            order.push('sink closed');
+          },
+        }),
+      }),
+    );
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const r = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { s: { type: noted } }\nroutes: [{ name: all, to: [s] }]\n`), registry), registry);
+    void r.startDelivery();
+    // An HTTP close that fails only after the sink closed: it ran beside the drain, not before it.
+    const appClose = r.app.close.bind(r.app);
+    Object.assign(r.app, {
+      close: async () => {
+        await until(() => order.includes('sink closed'));
+        await appClose();
+        order.push('http closed');
+        throw new Error('listener would not close');
+      },
+    });
+    const steps: string[] = [];
+    const error = await r.close(50, (step) => {
+      steps.push(`${step} began`);
+      return () => steps.push(`${step} ended`);
+    }).catch((err: unknown) => err);
+    expect(error).toMatchObject({ name: 'ShutdownStepError', step: 'http server close (requests in flight)', cause: { message: 'listener would not close' } });
+    expect(order).toEqual(['sink closed', 'http closed']);
+    // The queue still closed, after the HTTP close ended.
+    expect(steps.slice(-2)).toEqual(['queue close began', 'queue close ended']);
+    expect(steps.indexOf('http server close (requests in flight) ended')).toBeLessThan(steps.indexOf('queue close began'));
+  });
 });

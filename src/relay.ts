@@ -6,12 +6,13 @@ import { relayOperator } from './admin/relay-operator.js';
 import { buildApp, type Readiness, type SinkReadiness } from './app.js';
 import type { SinkRegistry } from './config/load.js';
 import type { RelayConfig, SinkConfig } from './config/types.js';
-import { describeError } from './errors.js';
+import { RelayError, describeError } from './errors.js';
 import { ingressState, type IngressState } from './ingress/routes.js';
 import { createLogger } from './logger.js';
 import { RelayMetrics } from './metrics.js';
 import { PayloadCache } from './delivery/payload-cache.js';
 import { SinkRunner } from './delivery/sink-runner.js';
+import { ShutdownSteps } from './shutdown-steps.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
 import { openStore } from './queue/open-store.js';
@@ -61,6 +62,9 @@ function brokenSink(error: unknown): Sink {
     },
   };
 }
+
+/** The config without what a reload applies at once although it sits under `server`: the next shutdown reads `shutdown_timeout_ms`. */
+const appliedAtOnce = (config: RelayConfig) => ({ ...config, server: { ...config.server, shutdown_timeout_ms: 0 } });
 
 const limitsOf = (config: RelayConfig): Map<string, SinkLimit> =>
   new Map(config.sinks.map((s) => [s.name, { maxPendingBytes: s.max_pending_bytes, whenFull: s.when_full }]));
@@ -171,14 +175,9 @@ export class Relay {
   /** Stops a sink after its writes in flight (or `deadlineMs`), then closes it; its deliveries stay queued. */
   private async removeSink(name: string, deadlineMs: number): Promise<void> {
     await this.runners.get(name)?.stop(deadlineMs);
-    const sink = this.sinks.get(name);
     this.runners.delete(name);
+    await this.closeSink(name);
     this.sinks.delete(name);
-    try {
-      await sink?.close?.();
-    } catch (err) {
-      this.logger.warn({ sink: name, err: describeError(err) }, 'sink close failed');
-    }
   }
 
   /**
@@ -197,7 +196,7 @@ export class Relay {
     const previous = this.current;
     const needsRestart: string[] = [];
     for (const key of ['server', 'queue', 'admin'] as const) {
-      if (!isDeepStrictEqual(previous[key], next[key])) needsRestart.push(key);
+      if (!isDeepStrictEqual(appliedAtOnce(previous)[key], appliedAtOnce(next)[key])) needsRestart.push(key);
     }
     const paths = (c: RelayConfig): string => c.sources.map((s) => `${s.name} ${s.path}`).sort().join('\n');
     if (paths(previous) !== paths(next)) needsRestart.push('sources (names or paths)');
@@ -321,41 +320,57 @@ export class Relay {
     await this.prune();
   }
 
-  /** Listens on the configured host and port (or `port` when given, 0 for any). */
+  /**
+   * Listens on the configured host and port (or `port` when given, 0 for any), then starts
+   * delivering. A listen that fails closes the sinks and the queue, and throws.
+   */
   async listen(port = this.config.server.port): Promise<string> {
+    const { host } = this.config.server;
+    let address: string;
+    try {
+      address = await this.app.listen({ host, port });
+    } catch (err) {
+      await this.close(0);
+      throw new RelayError('RELAY_ERR_SERVE_LISTEN', [`${host}:${port}`, describeError(err)], { cause: err });
+    }
     await this.startDelivery();
-    return this.app.listen({ host: this.config.server.host, port });
+    return address;
   }
 
   /**
-   * Stops taking webhooks (503 meanwhile), finishes requests in flight, lets each sink
-   * finish its write within `deadlineMs`, closes sinks and the queue. What was acked and
-   * not delivered stays in the queue for the next start. `track` hears each step begin and
-   * end, so that a caller can say which one hangs.
+   * Stops taking webhooks (503 meanwhile) and, from the same moment, lets each sink finish
+   * its writes within `deadlineMs` (then aborts them); requests in flight finish meanwhile.
+   * Each sink closes once its writes ended (or a short grace after the abort), the queue
+   * once all is done. What was acked and not delivered stays in the queue for the next start.
+   * `track` hears each step begin and end, so that a caller can say which one hangs; a step
+   * that throws does not stop the others, and is thrown at the end (ShutdownStepError).
    */
   async close(deadlineMs = 10_000, track: ShutdownTracker = () => () => {}): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.pausedTimer) clearInterval(this.pausedTimer);
-    const step = async (name: string, run: () => Promise<unknown>): Promise<void> => {
-      const done = track(name);
-      await run();
-      done();
-    };
-    await step('http server close (requests in flight)', () => this.app.close());
-    await Promise.all([...this.runners].map(([name, runner]) => step(`sink ${name}: write in flight`, () => runner.stop(deadlineMs))));
+    const steps = new ShutdownSteps(track);
+    const http = steps.run('http server close (requests in flight)', () => this.app.close());
     await Promise.all(
-      [...this.sinks].map(([name, sink]) =>
-        step(`sink ${name}: close`, async () => {
-          try {
-            await sink.close?.();
-          } catch (err) {
-            this.logger.warn({ sink: name, err: describeError(err) }, 'sink close failed');
-          }
-        }),
-      ),
+      [...this.runners].map(async ([name, runner]) => {
+        // Tracked until the writes settle, which may be after `stop` gave up on them: a
+        // caller that waits for every step (serve) then names a write that never ends.
+        void steps.run(`sink ${name}: write in flight`, () => runner.settled());
+        await runner.stop(deadlineMs);
+        await steps.run(`sink ${name}: close`, () => this.closeSink(name));
+      }),
     );
-    await step('queue close', async () => this.queue.close());
+    await http;
+    await steps.run('queue close', async () => this.queue.close());
+    steps.finish();
+  }
+
+  private async closeSink(name: string): Promise<void> {
+    try {
+      await this.sinks.get(name)?.close?.();
+    } catch (err) {
+      this.logger.warn({ sink: name, err: describeError(err) }, 'sink close failed');
+    }
   }
 }

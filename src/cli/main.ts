@@ -45,6 +45,9 @@ function usage(message: string): never {
   throw new RelayError('RELAY_ERR_CLI_USAGE', [`${message}\n\n${USAGE}`]);
 }
 
+/** `serve` started: a failure from here on ends the process at once. */
+let serving = false;
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   const [command, ...rest] = positionals;
@@ -55,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
   const secret = values.secret ?? process.env.FIRECRAWL_WEBHOOK_SECRET;
   switch (command) {
     case 'serve':
+      serving = true;
       await (await import('./serve.js')).serve(values.config);
       return -1; // keeps running
     case 'check':
@@ -134,5 +138,8 @@ main(process.argv.slice(2)).then(
     else if (err instanceof RelayError) console.error(`${err.code}: ${err.message}`);
     else console.error(`error: ${describeError(err)}`);
     process.exitCode = err instanceof RelayError && err.code === 'RELAY_ERR_CLI_USAGE' ? 2 : 1;
+    // A relay that could not start has closed its queue and sinks: a handle a plugin left
+    // open must not keep the process alive.
+    if (serving) process.exit();
   },
 );

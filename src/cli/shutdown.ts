@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { RelayError, describeError } from '../errors.js';
 import type { LogDestination } from '../log-destination.js';
 import type { Relay } from '../relay.js';
+import { ShutdownStepError } from '../shutdown-steps.js';
 
 /** How long past `server.shutdown_timeout_ms` the process may live, whatever hangs. */
 export const HARD_EXIT_MARGIN_MS = 2_000;
@@ -22,10 +23,17 @@ export interface ShutdownOptions {
 export function handleShutdownSignals({ relay, logger, destination }: ShutdownOptions): { isStopping: () => boolean } {
   let stopping = false;
   const running = new Set<string>();
+  let allEnded: (() => void) | null = null;
   const track = (step: string): (() => void) => {
     running.add(step);
-    return () => running.delete(step);
+    return () => {
+      running.delete(step);
+      if (running.size === 0) allEnded?.();
+    };
   };
+  // `relay.close` gives up on a write that ignores its abort; the shutdown does not: it
+  // waits for it, and the deadline names it.
+  const stepsEnded = (): Promise<void> => (running.size === 0 ? Promise.resolve() : new Promise((resolve) => (allEnded = resolve)));
   const unfinished = (): string => (running.size > 0 ? [...running].join(', ') : 'none');
 
   // The last line may not wait behind lines a full stderr holds back, nor wait at all.
@@ -51,13 +59,15 @@ export function handleShutdownSignals({ relay, logger, destination }: ShutdownOp
     );
     relay
       .close(timeoutMs, track)
+      .then(stepsEnded)
       .then(
         () => {
           logger.info('relay stopped');
           return 0;
         },
         (err: unknown) => {
-          const error = new RelayError('RELAY_ERR_SHUTDOWN_FAILED', [unfinished(), describeError(err)]);
+          const failed = err instanceof ShutdownStepError ? err : null;
+          const error = new RelayError('RELAY_ERR_SHUTDOWN_FAILED', [failed?.step ?? 'shutdown', describeError(failed?.cause ?? err)]);
           logger.error({ code: error.code }, error.message);
           return 1;
         },

@@ -250,6 +250,14 @@ describe('config errors', () => {
       message: /expected an integer, got "eighty"/,
     },
     {
+      name: 'a shutdown timeout past 10 min (2^31-1 ms would overflow every timer built on it) says the bound',
+      yaml: VALID.replace('sources:', 'server:\n  shutdown_timeout_ms: 2147483647\nsources:'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_SCHEMA',
+      at: 'relay.config.yaml:3:24 server.shutdown_timeout_ms',
+      message: /600000/,
+    },
+    {
       name: "a sink's own option is checked against its schema",
       yaml: VALID.replace('type: stdout', 'type: stdout\n    format: xml'),
       env: { SECRET: 's' },

@@ -168,8 +168,10 @@ export const CONFIG_SCHEMA = {
         // large pages gets 503 instead of exhausting memory (hosted Firecrawl retries; self-hosted does not).
         max_inflight_bytes: { type: 'integer', minimum: 1024, default: 268_435_456 },
         // SIGTERM/SIGINT: time to drain writes in flight and close sinks; the process ends at
-        // most 2 s after it whatever hangs (a sink, the log destination).
-        shutdown_timeout_ms: { type: 'integer', minimum: 100, default: 10_000 },
+        // most 2 s after it whatever hangs (a sink, the log destination). At most 10 min: a
+        // drain longer than that is a stuck one, and every timer built on it stays far below
+        // what setTimeout can hold (2^31-1 ms; past it Node fires at once).
+        shutdown_timeout_ms: { type: 'integer', minimum: 100, maximum: 600_000, default: 10_000 },
         // What one remote address may hold of it (default: a quarter), so a few idle
         // connections from one peer cannot shut the ingress for everyone else.
         max_inflight_bytes_per_peer: { type: 'integer', minimum: 1024 },

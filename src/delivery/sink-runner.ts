@@ -121,10 +121,7 @@ export class SinkRunner {
     if (this.healthTimer) clearTimeout(this.healthTimer);
     this.waker.wake();
     if (!this.loop) return;
-    const ended = (async () => {
-      await this.loop;
-      while (this.lanes.size > 0) await Promise.all(this.lanes);
-    })();
+    const ended = this.settled();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -138,6 +135,15 @@ export class SinkRunner {
       clearTimeout(timer);
     }
     if (this.lanes.size > 0) this.options.logger.warn({ lanes: this.lanes.size }, 'writes still running at shutdown; their deliveries stay queued');
+  }
+
+  /**
+   * Resolves once the loop and every write ended, however long after `stop` that is: a
+   * write that ignores its abort keeps it waiting (shutdown then names it as unfinished).
+   */
+  async settled(): Promise<void> {
+    await this.loop;
+    while (this.lanes.size > 0) await Promise.all(this.lanes);
   }
 
   private get context(): WriteContext {

@@ -24,13 +24,17 @@ export function signedRequest(body: string | Buffer | object, secret = SECRET, u
   };
 }
 
-/** POSTs a signed body to a running relay; the status, or 0 when the connection failed. */
-export async function postSigned(url: string, body: string, secret = SECRET): Promise<number> {
+/**
+ * POSTs a signed body to a running relay; the status, or 0 when the connection failed or no
+ * answer came within `timeoutMs` (a relay stuck in a write accepts and never answers).
+ */
+export async function postSigned(url: string, body: string, secret = SECRET, timeoutMs?: number): Promise<number> {
   try {
     const response = await fetch(`${url}/webhooks/firecrawl`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-firecrawl-signature': sign(secret, body) },
       body,
+      signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
     });
     await response.arrayBuffer();
     return response.status;

@@ -1,4 +1,7 @@
+import { closeSync } from 'node:fs';
+import { nonBlockingTty } from '../../nonblocking-tty.js';
 import { defineSink, rawLine, type RelayEvent } from '../../plugin-api/index.js';
+import { writeWithoutBlocking } from './write-without-blocking.js';
 
 export interface StdoutSinkOptions {
   /** `event`: the body as received, on one line; `summary`: type, job, success and page count only. */
@@ -33,15 +36,25 @@ export default defineSink<StdoutSinkOptions>({
     properties: { format: { enum: ['event', 'summary'], default: 'event' } },
   },
   create(options) {
-    if (!process.stdout.listeners('error').includes(ignoreStdoutErrorEvent)) process.stdout.on('error', ignoreStdoutErrorEvent);
+    // On a terminal, a descriptor of our own that never blocks: Node's stdout on a terminal
+    // blocks the whole relay when the terminal stops taking output (Ctrl-S, a stalled ssh).
+    const tty = nonBlockingTty(1);
+    // Ends a write still waiting for the terminal before its descriptor is closed (and its number reused).
+    const closing = new AbortController();
+    if (tty === 1 && !process.stdout.listeners('error').includes(ignoreStdoutErrorEvent)) process.stdout.on('error', ignoreStdoutErrorEvent);
     return {
       async write(batch, signal) {
         signal.throwIfAborted();
         // `event` prints the received bytes: a re-serialisation would change numbers such as 1e999.
         const text = batch.map((e) => `${options.format === 'summary' ? JSON.stringify(summary(e)) : rawLine(e.raw)}\n`).join('');
+        if (tty !== 1) return writeWithoutBlocking(tty, Buffer.from(text), AbortSignal.any([signal, closing.signal]));
         await new Promise<void>((resolve, reject) => {
           process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
         });
+      },
+      async close() {
+        closing.abort(new Error('stdout sink closed'));
+        if (tty !== 1) closeSync(tty);
       },
     };
   },
