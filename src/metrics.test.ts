@@ -45,8 +45,8 @@ describe('metrics', () => {
       return { failed: batch.map((e, index) => ({ e, index })).filter(({ e }) => e.jobId === 'doomed').map(({ index }) => ({ index, error: new PermanentError('no') })) };
     };
     const r = await start(sink);
-    await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'ok-1' })));
-    await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'ok-1' }))); // duplicate
+    await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'ok-1', webhookId: 'w-1' })));
+    await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'ok-1', webhookId: 'w-1' }))); // duplicate
     await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'x' }), 'wrong-secret'));
     await r.app.inject({ method: 'POST', url: '/webhooks/firecrawl', headers: { 'content-type': 'text/plain' }, payload: 'x' });
     await until(() => sink.calls >= 2);

@@ -30,6 +30,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly webhooksUnsigned = new Counter({
+    name: 'relay_webhooks_unsigned_total',
+    help: 'Webhooks refused by a source that checks signatures because they carried none (self-hosted Firecrawl signs nothing: use token auth).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   readonly eventsDuplicate = new Counter({
     name: 'relay_events_duplicate_total',
     help: 'Webhooks acknowledged without delivery because they were seen within the dedupe window.',

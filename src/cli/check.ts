@@ -5,8 +5,11 @@ function describeAuth(config: RelayConfig['sources'][number]): string {
   switch (config.auth.kind) {
     case 'signature':
       return `signature (${config.auth.secrets.length} secret${config.auth.secrets.length === 1 ? '' : 's'})`;
-    case 'token':
-      return `token in ${config.auth.header} (${config.auth.tokens.length})`;
+    case 'token': {
+      const { header, query, tokens } = config.auth;
+      const places = [header && `${header} header`, query && `?${query}=`].filter(Boolean).join(' or ');
+      return `token in ${places} (${tokens.length})`;
+    }
     case 'none':
       return 'NONE (anyone may post)';
   }
@@ -15,7 +18,7 @@ function describeAuth(config: RelayConfig['sources'][number]): string {
 /** What `check` prints for a valid config: never a secret, only how many. */
 export function describeConfig(config: RelayConfig): string {
   const lines = [`${config.file}: valid`, '', 'sources:'];
-  for (const s of config.sources) lines.push(`  ${s.name}  POST ${s.path}  auth: ${describeAuth(s)}`);
+  for (const s of config.sources) lines.push(`  ${s.name}  POST ${s.path}  auth: ${describeAuth(s)}  dedupe: ${s.dedupe}`);
   lines.push('sinks:');
   for (const s of config.sinks) lines.push(`  ${s.name}  type: ${s.type}`);
   for (const name of config.disabledSinks) lines.push(`  ${name}  (disabled)`);

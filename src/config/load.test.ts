@@ -97,6 +97,34 @@ describe('a valid config', () => {
     expect(load(none).sources[0]!.auth).toEqual({ kind: 'none' });
   });
 
+  it('accepts token auth from a query parameter, with or without a header', () => {
+    const both = VALID.replace('secrets: ["${SECRET}"]', 'auth: { header: X-Relay-Token, query: token, tokens: [t] }');
+    expect(load(both).sources[0]!.auth).toEqual({ kind: 'token', header: 'x-relay-token', query: 'token', tokens: ['t'] });
+    const queryOnly = VALID.replace('secrets: ["${SECRET}"]', 'auth: { query: token, tokens: [t] }');
+    expect(load(queryOnly).sources[0]!.auth).toEqual({ kind: 'token', query: 'token', tokens: ['t'] });
+  });
+
+  it.each([
+    { written: '', mode: 'webhook_id' },
+    { written: 'webhook_id', mode: 'webhook_id' },
+    { written: 'body', mode: 'body' },
+    { written: 'none', mode: 'none' },
+    { written: 'false', mode: 'none' },
+  ])('reads dedupe: $written as $mode', ({ written, mode }) => {
+    const yaml = written ? VALID.replace('secrets: ["${SECRET}"]', `secrets: ["\${SECRET}"]\n    dedupe: ${written}`) : VALID;
+    const config = load(yaml, { SECRET: 's' });
+    expect(config.sources[0]!.dedupe).toBe(mode);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('reads the deprecated dedupe: true as webhook_id and warns that bodies are no longer hashed', () => {
+    const config = load(VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    dedupe: true'), { SECRET: 's' });
+    expect(config.sources[0]!.dedupe).toBe('webhook_id');
+    expect(config.warnings.map(formatIssue)).toEqual([
+      expect.stringMatching(/^relay.config.yaml:6:13 sources.firecrawl.dedupe: expected webhook_id, body or none, got true \(deprecated\): read as webhook_id.*write `body` to keep that \[RELAY_ERR_CONFIG_INVALID\]$/),
+    ]);
+  });
+
   it('warns about a sink no route names and a glob that matches no documented type', () => {
     const yaml = VALID.replace('to: [console]', 'to: [archive]').replace('type: "*"', 'type: "crawl.pgae"');
     const warnings = load(yaml, { SECRET: 's' }).warnings.map(formatIssue);
@@ -260,6 +288,21 @@ describe('config errors', () => {
       code: 'RELAY_ERR_CONFIG_SCHEMA',
       at: 'relay.config.yaml:5:11 sources.firecrawl.auth',
       message: /expected one of "signature", "none", got "hmac"/,
+    },
+    {
+      name: 'token auth with neither header nor query',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'auth: { tokens: [t] }'),
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:5:11 sources.firecrawl.auth',
+      message: /expected a `header` or a `query` parameter to read the token from, got neither/,
+    },
+    {
+      name: 'an unknown dedupe mode lists the known ones',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    dedupe: maybe'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_SCHEMA',
+      at: 'relay.config.yaml:6:13 sources.firecrawl.dedupe',
+      message: /expected one of "webhook_id", "body", "none", true, false, got "maybe"/,
     },
     {
       name: 'broken YAML',

@@ -7,7 +7,7 @@ import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
 import { interpolate, type Env, type VariableUses } from './interpolate.js';
 import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
-import type { MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
+import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -79,7 +79,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const doc = raw as RawConfig;
 
   const warnings: ConfigIssue[] = [];
-  const sources = checkSources(source, doc, uses);
+  const sources = checkSources(source, doc, uses, warnings);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
   const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
@@ -114,7 +114,10 @@ interface RawConfig {
   log: RelayConfig['log'];
   admin: { token: string };
   plugins: { dir: string };
-  sources: Record<string, { path: string; secrets?: string[]; auth: string | { header: string; tokens: string[] }; dedupe: boolean }>;
+  sources: Record<
+    string,
+    { path: string; secrets?: string[]; auth: string | { header?: string; query?: string; tokens: string[] }; dedupe: DedupeMode | boolean }
+  >;
   queue: RelayConfig['queue'];
   dead_letters: RelayConfig['dead_letters'];
   sinks: Record<
@@ -155,7 +158,7 @@ function nonEmpty(
   return [];
 }
 
-function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses): SourceConfig[] {
+function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, warnings: ConfigIssue[]): SourceConfig[] {
   const byPath = new Map<string, string>();
   return Object.entries(doc.sources).map(([name, raw]) => {
     const base = ['sources', name];
@@ -175,10 +178,29 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses): S
       auth = { kind: 'signature', secrets: nonEmpty(source, raw.secrets, [...base, 'secrets'], uses, 'signing secret') };
     } else {
       const tokens = nonEmpty(source, raw.auth.tokens, [...base, 'auth', 'tokens'], uses, 'token');
-      auth = { kind: 'token', header: raw.auth.header.toLowerCase(), tokens };
+      const { header, query } = raw.auth;
+      if (header === undefined && query === undefined) {
+        source.report('RELAY_ERR_CONFIG_INVALID', [...base, 'auth'], [
+          'expected a `header` or a `query` parameter to read the token from, got neither',
+        ]);
+      }
+      auth = { kind: 'token', ...(header !== undefined && { header: header.toLowerCase() }), ...(query !== undefined && { query }), tokens };
     }
-    return { name, path: raw.path, auth, dedupe: raw.dedupe };
+    return { name, path: raw.path, auth, dedupe: dedupeMode(source, raw.dedupe, [...base, 'dedupe'], warnings) };
   });
+}
+
+/** `true` predates the modes; it now means `webhook_id`, which no longer hashes bodies. */
+function dedupeMode(source: YamlSource, value: DedupeMode | boolean, path: KeyPath, warnings: ConfigIssue[]): DedupeMode {
+  if (value === true) {
+    warnings.push(
+      source.issue('RELAY_ERR_CONFIG_INVALID', path, [
+        'expected webhook_id, body or none, got true (deprecated): read as webhook_id, so webhooks without a webhookId are no longer deduplicated by their body; write `body` to keep that',
+      ]),
+    );
+    return 'webhook_id';
+  }
+  return value === false ? 'none' : value;
 }
 
 /** For each sink, the `retry:` keys written in the file (before schema defaults fill the rest). */

@@ -81,7 +81,7 @@ const SOURCE_SCHEMA = {
   properties: {
     path: { type: 'string', pattern: '^/[A-Za-z0-9/_.~-]*$' },
     secrets: SECRET_LIST,
-    // "signature" (default) | "none" | { header, tokens } for senders that cannot sign.
+    // "signature" (default) | "none" | { header, query, tokens } for senders that cannot sign.
     auth: {
       type: ['string', 'object'],
       default: 'signature',
@@ -89,14 +89,20 @@ const SOURCE_SCHEMA = {
       then: { enum: ['signature', 'none'] },
       else: {
         additionalProperties: false,
-        required: ['header', 'tokens'],
+        // At least one of header and query (checked at load, for a clearer message). v0 jobs
+        // post to SELF_HOSTED_WEBHOOK_URL, which carries no header: a query parameter then.
+        required: ['tokens'],
         properties: {
           header: { type: 'string', pattern: '^[A-Za-z0-9-]+$' },
+          query: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
           tokens: SECRET_LIST,
         },
       },
     },
-    dedupe: { type: 'boolean', default: true },
+    // webhook_id: a resent webhookId is acknowledged, not delivered again (no webhookId, no dedupe).
+    // body: also identical bodies without webhookId (self-hosted senders repeat some on purpose).
+    // true is the deprecated spelling of webhook_id; false and none turn dedupe off.
+    dedupe: { enum: ['webhook_id', 'body', 'none', true, false], default: 'webhook_id' },
   },
 } as const;
 
@@ -158,7 +164,7 @@ export const CONFIG_SCHEMA = {
         // A crawl page with full markdown and HTML can be several MB; 32 MiB leaves room.
         body_limit_bytes: { type: 'integer', minimum: 1024, default: 33_554_432 },
         // Bodies held at once while they are read, checked and written (256 MiB): a burst of
-        // large pages gets 503 and is retried by the sender instead of exhausting memory.
+        // large pages gets 503 instead of exhausting memory (hosted Firecrawl retries; self-hosted does not).
         max_inflight_bytes: { type: 'integer', minimum: 1024, default: 268_435_456 },
       },
     },

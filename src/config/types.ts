@@ -4,14 +4,18 @@ import type { Router } from '../routing/router.js';
 
 export type SourceAuth =
   | { kind: 'signature'; secrets: readonly string[] }
-  | { kind: 'token'; header: string; tokens: readonly string[] }
+  /** The header when it is sent, else the query parameter; at least one of the two is set. */
+  | { kind: 'token'; header?: string; query?: string; tokens: readonly string[] }
   | { kind: 'none' };
+
+/** What makes a webhook a duplicate: its `webhookId`, or also its body's SHA-256; or nothing. */
+export type DedupeMode = 'webhook_id' | 'body' | 'none';
 
 export interface SourceConfig {
   name: string;
   path: string;
   auth: SourceAuth;
-  dedupe: boolean;
+  dedupe: DedupeMode;
 }
 
 /** A sink's `retry:` settings once defaults are filled; `schedule_ms` only when given. */

@@ -15,7 +15,8 @@ const ENVELOPE_SCHEMA = {
     jobId: { type: 'string', minLength: 1, maxLength: 500 },
     data: { type: ['array', 'object'] },
     metadata: { type: ['object', 'null'] },
-    error: { type: ['string', 'null'] },
+    // Any JSON, as senders write it: a failed v0 page of self-hosted Firecrawl sends `"error": {}`.
+    error: {},
     webhookId: { type: 'string', minLength: 1, maxLength: 500 },
   },
   anyOf: [{ required: ['id'] }, { required: ['jobId'] }],

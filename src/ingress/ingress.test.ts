@@ -181,6 +181,14 @@ describe('body and envelope', () => {
     expect(response.statusCode).toBe(200);
   });
 
+  // A failed v0 page of self-hosted Firecrawl serialises an Error object: `"error": {}`.
+  it.each([{}, { message: 'timeout', code: 408 }, ['a'], 42, null, 'Page timed out'])('accepts any JSON in error: %j', async (error) => {
+    const { id, ...legacy } = sampleEvent('crawl.page', { success: false, error });
+    const response = await relay.app.inject(signedRequest({ ...legacy, jobId: id }));
+    expect(response.statusCode).toBe(200);
+    expect(stored()).toEqual({ events: 1, deliveries: 1 });
+  });
+
   it('accepts the legacy v0 jobId in place of id and stores it as the job', async () => {
     const { id, ...legacy } = sampleEvent('crawl.completed');
     const response = await relay.app.inject(signedRequest({ ...legacy, jobId: 'legacy-job-1' }));
@@ -289,9 +297,28 @@ describe('body and envelope', () => {
 });
 
 describe('dedupe', () => {
-  it('acknowledges a retried body without storing it again', async () => {
-    const first = await relay.app.inject(signedRequest(BODY));
-    const second = await relay.app.inject(signedRequest(BODY));
+  const MONITOR = sampleEvent('monitor.page');
+
+  /** Replaces the relay of beforeEach with one whose source dedupes as `mode` says. */
+  async function withDedupe(mode: string): Promise<void> {
+    await relay.close();
+    const tmp = tempDir();
+    const previous = cleanup;
+    cleanup = () => (previous(), tmp.cleanup());
+    const registry = registryWith(recorder.definition());
+    const yaml = `
+sources:
+  firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"], dedupe: ${mode} }
+queue: { dir: ${tmp.dir} }
+sinks: { rec: { type: recording } }
+routes: [{ name: all, to: [rec] }]
+`;
+    relay = await testRelay(testConfig(yaml, registry), registry);
+  }
+
+  it('acknowledges a resent webhookId without storing it again', async () => {
+    const first = await relay.app.inject(signedRequest(MONITOR));
+    const second = await relay.app.inject(signedRequest(MONITOR));
     expect(first.json()).toMatchObject({ ok: true, duplicate: false });
     expect(second.statusCode).toBe(200);
     expect(second.json()).toMatchObject({ ok: true, duplicate: true, deliveries: 0 });
@@ -300,12 +327,38 @@ describe('dedupe', () => {
   });
 
   it('keys on webhookId when present, even if the bytes differ', async () => {
-    const a = sampleEvent('monitor.page');
-    const b = { ...a, metadata: { environment: 'retried' } };
-    expect((await relay.app.inject(signedRequest(a))).json().duplicate).toBe(false);
+    const b = { ...MONITOR, metadata: { environment: 'retried' } };
+    expect((await relay.app.inject(signedRequest(MONITOR))).json().duplicate).toBe(false);
     expect((await relay.app.inject(signedRequest(b))).json().duplicate).toBe(true);
-    const c = { ...a, webhookId: 'another-delivery' };
+    const c = { ...MONITOR, webhookId: 'another-delivery' };
     expect((await relay.app.inject(signedRequest(c))).json().duplicate).toBe(false);
+  });
+
+  // Self-hosted Firecrawl sends no webhookId, and a batch scrape with appendToId sends a
+  // second batch_scrape.started whose bytes equal the first: both are real events.
+  it('stores two identical bodies without webhookId as two events by default', async () => {
+    const started = JSON.stringify(sampleEvent('batch_scrape.started'));
+    const answers = [await relay.app.inject(signedRequest(started)), await relay.app.inject(signedRequest(started))];
+    expect(answers.map((a) => a.json().duplicate)).toEqual([false, false]);
+    expect(stored()).toEqual({ events: 2, deliveries: 2 });
+    expect(await metric('relay_events_duplicate_total', { source: 'firecrawl' })).toBe(0);
+  });
+
+  it('drops an identical body without webhookId with dedupe: body', async () => {
+    await withDedupe('body');
+    const first = await relay.app.inject(signedRequest(BODY));
+    const second = await relay.app.inject(signedRequest(BODY));
+    expect([first.json().duplicate, second.json().duplicate]).toEqual([false, true]);
+    expect((await relay.app.inject(signedRequest(MONITOR))).json().duplicate).toBe(false);
+    expect((await relay.app.inject(signedRequest({ ...MONITOR, metadata: { environment: 'retried' } }))).json().duplicate).toBe(true);
+    expect(stored().events).toBe(2);
+  });
+
+  it.each(['none', 'false'])('stores a resent webhookId again with dedupe: %s', async (mode) => {
+    await withDedupe(mode);
+    await relay.app.inject(signedRequest(MONITOR));
+    expect((await relay.app.inject(signedRequest(MONITOR))).json().duplicate).toBe(false);
+    expect(stored().events).toBe(2);
   });
 
   it('treats two different bodies as two events', async () => {
@@ -314,8 +367,8 @@ describe('dedupe', () => {
     expect(stored().events).toBe(2);
   });
 
-  it('answers concurrent copies of one body with exactly one stored event', async () => {
-    const answers = await Promise.all(Array.from({ length: 10 }, () => relay.app.inject(signedRequest(BODY))));
+  it('answers concurrent copies of one webhookId with exactly one stored event', async () => {
+    const answers = await Promise.all(Array.from({ length: 10 }, () => relay.app.inject(signedRequest(MONITOR))));
     expect(answers.every((a) => a.statusCode === 200)).toBe(true);
     expect(answers.filter((a) => a.json().duplicate === false)).toHaveLength(1);
     expect(stored().events).toBe(1);

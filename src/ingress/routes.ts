@@ -5,9 +5,11 @@ import { RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { QueueStore } from '../queue/store.js';
 import { isKnownEventType } from '../routing/event-types.js';
-import { dedupeKeyOf, parseEnvelope } from './envelope.js';
+import { dedupeKey } from './dedupe.js';
+import { parseEnvelope } from './envelope.js';
 import { InflightBodies } from './inflight.js';
 import type { Router } from '../routing/router.js';
+import { UnsignedWarning } from './unsigned-warning.js';
 import { createVerifier, type Verifier } from './verify.js';
 
 /** What a request is checked and routed against; replaced whole on a config reload. */
@@ -54,6 +56,8 @@ export function rejectWebhook(
 
 function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: InflightBodies, name: string, path: string): void {
   const log = deps.logger.child({ source: name });
+  // Kept across reloads: the warning stays rate-limited when the config changes.
+  const unsignedWarning = new UnsignedWarning(name);
 
   // Before the body is read: a refused burst costs no memory.
   const reserveBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
@@ -69,8 +73,14 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
     const { source, verify } = current;
     const received = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     // The signature covers the bytes as received; what is stored is the parsed envelope's body.
-    const denied = verify(request.headers, received);
-    if (denied) return rejectWebhook(deps, request, reply, denied);
+    const denied = verify(request.headers, received, request.url);
+    if (denied) {
+      if (denied.code === 'RELAY_ERR_INGRESS_SIGNATURE_MISSING') {
+        deps.metrics.webhooksUnsigned.inc({ source: source.name });
+        unsignedWarning.note(deps.logger);
+      }
+      return rejectWebhook(deps, request, reply, denied);
+    }
 
     let envelope;
     try {
@@ -88,8 +98,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
         source: source.name,
         type,
         jobId,
-        // Hashing the body is only worth it for sources that dedupe.
-        dedupeKey: source.dedupe ? `${source.name}:${dedupeKeyOf(payload, body)}` : null,
+        dedupeKey: dedupeKey(source, payload, body),
         body,
         sinks,
       });

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { SourceConfig } from '../config/types.js';
+import type { SourceAuth, SourceConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
 
 export const SIGNATURE_HEADER = 'x-firecrawl-signature';
@@ -7,13 +7,34 @@ const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
 
 export type Headers = Record<string, string | string[] | undefined>;
 
-/** Checks a request's credentials; returns the error to answer with, or null. */
-export type Verifier = (headers: Headers, body: Buffer) => RelayError | null;
+/** Checks a request's credentials; returns the error to answer with, or null. `url` is path and query. */
+export type Verifier = (headers: Headers, body: Buffer, url: string) => RelayError | null;
 
-/** A header value that was sent once; a repeated header is as bad as a missing one. */
+type TokenAuth = Extract<SourceAuth, { kind: 'token' }>;
+
+/** A value that was sent once (a string), not at all (undefined), or more than once (null). */
 function single(value: string | string[] | undefined): string | undefined | null {
   if (Array.isArray(value)) return value.length === 1 ? value[0] : null;
   return value;
+}
+
+function queryParameter(url: string, name: string): string | undefined | null {
+  const start = url.indexOf('?');
+  const values = start < 0 ? [] : new URLSearchParams(url.slice(start + 1)).getAll(name);
+  return values.length === 0 ? undefined : single(values);
+}
+
+/** The token a request carries, and where: the header when it is sent, else the query parameter. */
+function presentedToken(auth: TokenAuth, headers: Headers, url: string): { value: string | undefined | null; where: string } {
+  const header = auth.header === undefined ? undefined : single(headers[auth.header]);
+  if (header !== undefined || auth.query === undefined) return { value: header, where: `${auth.header} header` };
+  return { value: queryParameter(url, auth.query), where: `"${auth.query}" query parameter` };
+}
+
+/** "an x-relay-token header or a "token" query parameter", for the missing-token answer. */
+function tokenPlaces(auth: TokenAuth): string {
+  const places = [auth.header && `an ${auth.header} header`, auth.query && `a "${auth.query}" query parameter`];
+  return places.filter(Boolean).join(' or ');
 }
 
 export function sign(secret: string, body: Buffer | string): string {
@@ -33,13 +54,14 @@ export function createVerifier(source: SourceConfig): Verifier {
       return () => null;
     case 'token': {
       const tokens = auth.tokens.map((t) => Buffer.from(t));
-      return (headers) => {
-        const value = single(headers[auth.header]);
-        if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_TOKEN_MISSING', [auth.header]);
+      const places = tokenPlaces(auth);
+      return (headers, _body, url) => {
+        const { value, where } = presentedToken(auth, headers, url);
+        if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_TOKEN_MISSING', [places]);
         const given = Buffer.from(value ?? '');
         // Every token is compared, so timing does not tell which one matched.
         const ok = tokens.reduce((found, token) => sameBytes(given, token) || found, false);
-        return ok ? null : new RelayError('RELAY_ERR_INGRESS_TOKEN_INVALID', [auth.header, source.name]);
+        return ok ? null : new RelayError('RELAY_ERR_INGRESS_TOKEN_INVALID', [where, source.name]);
       };
     }
     case 'signature': {

@@ -8,7 +8,8 @@ export interface FirecrawlPayload {
   id: string;
   data: unknown[] | Record<string, unknown>;
   metadata: Record<string, unknown>;
-  error?: string | null;
+  /** Usually a message; any JSON as the sender wrote it (self-hosted v0 sends `{}`). */
+  error?: unknown;
   webhookId?: string;
   [key: string]: unknown;
 }

@@ -1,4 +1,5 @@
 import type { RelayEvent } from '../../plugin-api/index.js';
+import { errorText } from '../error-text.js';
 
 /** Slack's limits: section text 3000, header 150, 50 blocks per message. */
 const SECTION_MAX = 3000;
@@ -93,7 +94,7 @@ function monitorCheck(event: RelayEvent): SlackMessage {
 
 /** A failed job or page: type, job id and error text. */
 function failure(event: RelayEvent): SlackMessage {
-  const error = str(event.payload.error) ?? elements(event).map((e) => str(obj(e.metadata).error) ?? str(e.error)).find(Boolean) ?? 'no error message';
+  const error = errorText(event.payload.error) ?? elements(event).map((e) => str(obj(e.metadata).error) ?? str(e.error)).find(Boolean) ?? 'no error message';
   const urls = elements(event).map((e) => str(obj(e.metadata).url) ?? str(obj(e.metadata).sourceURL)).filter(Boolean);
   const title = /\.(failed|cancelled)$/.test(event.type) ? `${event.type} · job ${event.jobId}` : `${event.type} failed · job ${event.jobId}`;
   const lines = [`*${escape(event.type)}* · job \`${escape(event.jobId)}\``, `*Error:* ${escape(error)}`];
