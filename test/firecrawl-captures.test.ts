@@ -131,7 +131,7 @@ routes: [{ name: all, to: [archive, forward] }]
     expect(receiver.requests.filter((r) => r.body.toString('utf8') === started)).toHaveLength(2);
 
     // The file sink: each JSON line is the body as received plus `_relay` (and, for v0, the
-    // `id` filled from `jobId`), each job's lines in the order received.
+    // `id` filled from `jobId`, `metadata: {}` when absent), each job's lines in the order received.
     const jsonl = join(out, 'events.jsonl');
     await until(() => existsSync(jsonl) && readFileSync(jsonl, 'utf8').split('\n').filter(Boolean).length === captures.length);
     const lines = readFileSync(jsonl, 'utf8').split('\n').filter(Boolean);
@@ -143,7 +143,8 @@ routes: [{ name: all, to: [archive, forward] }]
     for (const [job, bodies] of byJob(captures.map((c) => c.body))) {
       const prefixes = bodies.map((body) => {
         const legacy = body.includes('"jobId"') && !body.includes('"id"');
-        return `${body.slice(0, -1)}${legacy ? `,"id":${JSON.stringify(job)}` : ''},"_relay":`;
+        const noMetadata = !body.includes('"metadata"');
+        return `${body.slice(0, -1)}${legacy ? `,"id":${JSON.stringify(job)}` : ''}${noMetadata ? ',"metadata":{}' : ''},"_relay":`;
       });
       expect(linesByJob.get(job)?.map((line, i) => line.startsWith(prefixes[i]!)), job).toEqual(prefixes.map(() => true));
     }
