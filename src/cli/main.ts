@@ -18,8 +18,10 @@ usage:
   firecrawl-relay check  [--config FILE]             validate the config and print what it sets up
   firecrawl-relay route  [--config FILE] EVENT.json  which routes and sinks an event would go to
   firecrawl-relay sign   --secret S FILE.json        print the X-Firecrawl-Signature header for a body
-  firecrawl-relay send   --url URL [--secret S] (FILE.json | --sample TYPE) [--job-id ID] [--header K:V]
+  firecrawl-relay send   --url URL [--secret S] (FILE.json | --sample TYPE) [--job-id ID]
+                         [--webhook-id ID] [--header K:V]
                                                      post a signed webhook, as Firecrawl would
+                                                     (a fresh webhookId each time unless pinned)
   firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
                          [--since ISO] [--all]       inspect and replay dead letters
 
@@ -31,6 +33,7 @@ const OPTIONS = {
   url: { type: 'string' },
   sample: { type: 'string' },
   'job-id': { type: 'string' },
+  'webhook-id': { type: 'string' },
   header: { type: 'string', multiple: true },
   sink: { type: 'string' },
   type: { type: 'string' },
@@ -89,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
         file: rest[0],
         sample: values.sample,
         jobId: values['job-id'],
+        webhookId: values['webhook-id'],
         headers,
       });
       console.log(`${answer.status} ${answer.body}`);
