@@ -60,6 +60,10 @@ export const ERRORS = {
     status: 0,
     message: 'environment variable %s is not set: set it, or write ${%s:-default} where a default makes sense',
   },
+  RELAY_ERR_CONFIG_ENV_UNSET_OFFLINE: {
+    status: 0,
+    message: 'environment variable %s is not set: read as empty by this command, which serves no webhooks; serve needs it',
+  },
   RELAY_ERR_CONFIG_NO_SECRET: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_UNKNOWN_SINK: { status: 0, message: 'unknown sink "%s" (known: %s)' },
   RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE: { status: 0, message: 'unknown sink type "%s" (known: %s)' },

@@ -60,11 +60,11 @@ async function main(argv: string[]): Promise<number> {
       await serve(values.config);
       return -1; // keeps running
     case 'check':
-      console.log(describeConfig((await loadConfig(values.config)).config));
+      console.log(describeConfig((await loadConfig(values.config, { serving: false })).config));
       return 0;
     case 'route': {
       const file = rest[0] ?? usage('route needs an EVENT.json file');
-      const { config } = await loadConfig(values.config);
+      const { config } = await loadConfig(values.config, { serving: false });
       const { payload } = parseEnvelope(readFileSync(file));
       const source = config.sources[0]?.name ?? '';
       const match = config.router.match(payload, source);
@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
       const since = values.since === undefined ? undefined : Date.parse(values.since);
       if (since !== undefined && Number.isNaN(since)) usage(`--since takes an ISO date, got "${values.since}"`);
       await dlq(
-        (await loadConfig(values.config)).config,
+        (await loadConfig(values.config, { serving: false })).config,
         {
           action,
           ids: ids.map(Number).filter((n) => Number.isInteger(n)),

@@ -12,13 +12,20 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Where each variable was used, so "set VAR" advice can name it. */
 export type VariableUses = Map<string, string[]>;
 
+/** Unset variables tolerated as empty, by where they are used (the path). */
+export interface UnsetAllowance {
+  allowed(path: KeyPath): boolean;
+  /** Filled with each tolerated variable's name and path. */
+  readonly tolerated: Array<{ name: string; path: KeyPath }>;
+}
+
 /**
  * Replaces ${VAR} and ${VAR:-default} in every string value of the document, in place.
  * Works on parsed scalars, not on raw text, so a value can never inject YAML structure.
  * An unquoted value that is one whole reference takes the type its text reads as
  * (`port: ${PORT:-8080}` is a number). Unset variables without default are reported.
  */
-export function interpolate(source: YamlSource, env: Env): VariableUses {
+export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance): VariableUses {
   const uses: VariableUses = new Map();
 
   const visitScalar = (node: Scalar, path: KeyPath): void => {
@@ -47,6 +54,10 @@ export function interpolate(source: YamlSource, env: Env): VariableUses {
       if (value !== undefined && value !== '') return value;
       if (fallback !== undefined) return fallback;
       if (value === '') return '';
+      if (unset?.allowed(path)) {
+        unset.tolerated.push({ name, path });
+        return '';
+      }
       source.report('RELAY_ERR_CONFIG_ENV_UNSET', path, [name, name]);
       failed = true;
       return match;

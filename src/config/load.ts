@@ -4,7 +4,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { compileRouter } from '../routing/router.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
-import { interpolate, type Env, type VariableUses } from './interpolate.js';
+import { interpolate, type Env, type UnsetAllowance, type VariableUses } from './interpolate.js';
 import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
@@ -16,6 +16,12 @@ export type SinkRegistry = ReadonlyMap<string, SinkDefinition<any>>;
 export interface LoadOptions {
   registry: SinkRegistry;
   env?: Env;
+  /**
+   * False for commands that do not serve (`check`, `route`, `dlq`): an unset variable under
+   * `sources.*.secrets` or `sources.*.auth` is read as empty and named in a warning instead
+   * of stopping them, since they never verify a webhook.
+   */
+  serving?: boolean;
 }
 
 /** Paths the relay answers itself; a source may not take them. */
@@ -68,7 +74,8 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const source = new YamlSource(file, text);
   if (source.issues.length > 0) throw new ConfigError(source.issues);
   // Unset variables are reported with everything else, not on their own.
-  const uses = interpolate(source, options.env ?? process.env);
+  const unset = options.serving === false ? ingressSecretsMayBeUnset() : undefined;
+  const uses = interpolate(source, options.env ?? process.env, unset);
 
   const raw: unknown = source.doc.toJS();
   const writtenRetryKeys = retryKeysWritten(raw);
@@ -79,7 +86,10 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const doc = raw as RawConfig;
 
   const warnings: ConfigIssue[] = [];
-  const sources = checkSources(source, doc, uses, warnings);
+  for (const { name, path } of unset?.tolerated ?? []) {
+    warnings.push(source.issue('RELAY_ERR_CONFIG_ENV_UNSET_OFFLINE', path, [name]));
+  }
+  const sources = checkSources(source, doc, uses, warnings, unset !== undefined);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
   const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
@@ -158,7 +168,23 @@ function nonEmpty(
   return [];
 }
 
-function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, warnings: ConfigIssue[]): SourceConfig[] {
+/** Where an unset variable does not stop a command that does not serve. */
+function ingressSecretsMayBeUnset(): UnsetAllowance {
+  return {
+    allowed: (path) => path[0] === 'sources' && (path[2] === 'secrets' || path[2] === 'auth'),
+    tolerated: [],
+  };
+}
+
+function checkSources(
+  source: YamlSource,
+  doc: RawConfig,
+  uses: VariableUses,
+  warnings: ConfigIssue[],
+  secretsOptional: boolean,
+): SourceConfig[] {
+  const secretsOf = (values: readonly string[] | undefined, path: KeyPath, what: string): string[] =>
+    secretsOptional ? (values ?? []).filter((v) => v !== '') : nonEmpty(source, values, path, uses, what);
   const byPath = new Map<string, string>();
   return Object.entries(doc.sources).map(([name, raw]) => {
     const base = ['sources', name];
@@ -175,9 +201,9 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
     let auth: SourceAuth;
     if (raw.auth === 'none') auth = { kind: 'none' };
     else if (typeof raw.auth === 'string') {
-      auth = { kind: 'signature', secrets: nonEmpty(source, raw.secrets, [...base, 'secrets'], uses, 'signing secret') };
+      auth = { kind: 'signature', secrets: secretsOf(raw.secrets, [...base, 'secrets'], 'signing secret') };
     } else {
-      const tokens = nonEmpty(source, raw.auth.tokens, [...base, 'auth', 'tokens'], uses, 'token');
+      const tokens = secretsOf(raw.auth.tokens, [...base, 'auth', 'tokens'], 'token');
       const { header, query } = raw.auth;
       if (header === undefined && query === undefined) {
         source.report('RELAY_ERR_CONFIG_INVALID', [...base, 'auth'], [
