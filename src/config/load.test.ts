@@ -51,7 +51,7 @@ describe('a valid config', () => {
     expect(config.queue.dedupe_window_seconds).toBe(86_400);
     expect(config.sources[0]).toMatchObject({ name: 'firecrawl', path: '/webhooks/firecrawl', auth: { kind: 'signature', secrets: ['s'] } });
     const archive = config.sinks.find((s) => s.name === 'archive')!;
-    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true });
+    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true, page_concurrency: 32 });
     expect(archive.retry.max_attempts).toBe(12);
     expect(config.warnings).toEqual([]);
   });
@@ -193,7 +193,7 @@ describe('config errors', () => {
       yaml: `${VALID}rotues: []\n`,
       code: 'RELAY_ERR_CONFIG_SCHEMA',
       at: 'relay.config.yaml:19:1 rotues',
-      message: /unknown key "rotues" \(known: server, plugins, admin, log, sources, queue, sinks, routes\)/,
+      message: /unknown key "rotues" \(known: server, plugins, admin, log, sources, queue, dead_letters, sinks, routes\)/,
     },
     {
       name: 'a wrong type says what was expected and got',
