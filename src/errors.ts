@@ -65,8 +65,8 @@ export const ERRORS = {
     message: 'environment variable %s is not set: read as empty by this command, which serves no webhooks; serve needs it',
   },
   RELAY_ERR_CONFIG_NO_SECRET: { status: 0, message: '%s' },
-  RELAY_ERR_CONFIG_UNKNOWN_SINK: { status: 0, message: 'unknown sink "%s" (known: %s)' },
-  RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE: { status: 0, message: 'unknown sink type "%s" (known: %s)' },
+  RELAY_ERR_CONFIG_UNKNOWN_SINK: { status: 0, message: 'unknown sink "%s" (known: %s)%s' },
+  RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE: { status: 0, message: 'unknown sink type "%s" (known: %s)%s' },
   RELAY_ERR_CONFIG_SINK_OPTIONS: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_DUPLICATE: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_BAD_GLOB: {

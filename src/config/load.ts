@@ -1,17 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { compileRouter } from '../routing/router.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
 import { interpolate, type Env, type UnsetAllowance, type VariableUses } from './interpolate.js';
-import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
+import { checkLaterLayers, checkRouteReferences, checkSinkOptions, optionsOf, type SinkRegistry } from './layers.js';
+import { CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type SinkRegistry = ReadonlyMap<string, SinkDefinition<any>>;
+export type { SinkRegistry };
 
 export interface LoadOptions {
   registry: SinkRegistry;
@@ -29,16 +29,6 @@ const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics', '/admin'];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
-const sinkValidators = new WeakMap<SinkDefinition<unknown>, ValidateFunction>();
-
-function sinkValidator(definition: SinkDefinition<unknown>): ValidateFunction {
-  let validate = sinkValidators.get(definition);
-  if (!validate) {
-    validate = ajv.compile(definition.configSchema);
-    sinkValidators.set(definition, validate);
-  }
-  return validate;
-}
 
 function readConfigText(file: string): string {
   try {
@@ -81,6 +71,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const writtenRetryKeys = retryKeysWritten(raw);
   if (!validateConfig(raw)) {
     source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
+    checkLaterLayers(source, raw, options.registry);
     throw new ConfigError(source.issues);
   }
   const doc = raw as RawConfig;
@@ -261,28 +252,10 @@ function deliverySettings(
 }
 
 function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, writtenRetryKeys: Map<string, Set<string>>): SinkConfig[] {
-  const known = [...registry.keys()].sort().join(', ');
   return Object.entries(doc.sinks).map(([name, raw]) => {
-    const base = ['sinks', name];
-    const options: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(raw)) {
-      if (!(COMMON_SINK_KEYS as readonly string[]).includes(key)) options[key] = value;
-    }
-    const definition = registry.get(raw.type);
-    if (raw.enabled !== true) {
-      // Switched off: its options may be left unset (e.g. a webhook URL from an unset variable).
-    } else if (!definition) {
-      source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [raw.type, known]);
-    } else {
-      const validate = sinkValidator(definition);
-      if (!validate(options)) {
-        source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
-      } else {
-        for (const problem of definition.check?.(options) ?? []) {
-          source.report('RELAY_ERR_CONFIG_SINK_OPTIONS', [...base, ...problem.path], [problem.message]);
-        }
-      }
-    }
+    const options = optionsOf(raw);
+    // Switched off: its options may be left unset (e.g. a webhook URL from an unset variable).
+    const definition = raw.enabled === true ? checkSinkOptions(source, name, raw.type, options, registry) : registry.get(raw.type);
     const written = writtenRetryKeys.get(name) ?? new Set<string>();
     const defaults = Object.entries(definition?.retryDefaults ?? {}).filter(([key]) => !written.has(key));
     return {
@@ -314,23 +287,14 @@ function checkRoutes(
     if (earlier !== undefined) {
       source.report('RELAY_ERR_CONFIG_DUPLICATE', ['routes', r, 'name'], [`route name "${route.name}" is already used by routes[${earlier}]`]);
     } else routeNames.set(route.name, r);
+    checkRouteReferences(source, route, r, sinkNames, sourceNames);
     const listed = new Set<string>();
     route.to.forEach((sink, i) => {
-      if (!sinkNames.includes(sink)) {
-        source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK', ['routes', r, 'to', i], [sink, sinkNames.join(', ')]);
-      } else if (listed.has(sink)) {
+      if (sinkNames.includes(sink) && listed.has(sink)) {
         source.report('RELAY_ERR_CONFIG_DUPLICATE', ['routes', r, 'to', i], [`sink "${sink}" is listed twice`]);
       }
       listed.add(sink);
       used.add(sink);
-    });
-    const routeSources = route.match.source === undefined ? [] : [route.match.source].flat();
-    routeSources.forEach((name) => {
-      if (!sourceNames.includes(name)) {
-        source.report('RELAY_ERR_CONFIG_INVALID', ['routes', r, 'match', 'source'], [
-          `unknown source "${name}" (known: ${sourceNames.join(', ')})`,
-        ]);
-      }
     });
   });
   for (const name of sinkNames) {
