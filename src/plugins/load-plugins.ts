@@ -6,6 +6,7 @@ import type { SinkRegistry } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { ErrorCode } from '../errors.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
+import { resolveRelayApiForPlugins } from './api-resolver.js';
 
 const MODULE = /\.(m?[jt]s)$/;
 const SKIPPED = /\.(test|spec)\.[mc]?[jt]s$|\.d\.[mc]?ts$/;
@@ -24,9 +25,10 @@ function pluginFiles(dir: string): string[] {
 }
 
 function importModule(file: string): Promise<{ default?: unknown }> {
-  const url = pathToFileURL(file).href;
-  // TypeScript plugins load without a build step; JavaScript ones with a plain import.
-  return /\.m?ts$/.test(file) ? tsImport(url, import.meta.url) : import(url);
+  resolveRelayApiForPlugins();
+  // Through Node's own loader for both (TypeScript without a build step), so that the
+  // resolve hook above applies to JavaScript plugins too.
+  return tsImport(pathToFileURL(file).href, import.meta.url);
 }
 
 function isSinkDefinition(value: unknown): value is SinkDefinition<unknown> {
