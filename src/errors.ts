@@ -80,7 +80,11 @@ export const ERRORS = {
   RELAY_ERR_PLUGIN_DUPLICATE_TYPE: { status: 0, message: '%s' },
 
   // sinks and delivery
-  RELAY_ERR_SINK_TIMEOUT: { status: 0, message: 'sink "%s" did not finish a write within %s ms' },
+  RELAY_ERR_SINK_TIMEOUT: {
+    status: 0,
+    message:
+      'sink "%s" did not finish a write within %s ms (write_timeout_ms): the relay aborted its `signal` and waited for it to stop; pass `signal` to every I/O call of the sink, or raise write_timeout_ms if the destination is this slow',
+  },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
 
   // command line

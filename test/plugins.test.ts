@@ -80,6 +80,27 @@ describe('plugin loading', () => {
     expect(codes.sort()).toEqual(['broken.ts RELAY_ERR_PLUGIN_LOAD', 'nothing.ts RELAY_ERR_PLUGIN_INVALID']);
   });
 
+  // Issue 17 item 3: a syntax error kept only "Transform failed with 1 error:"; a type with
+  // a hyphen was "not lower snake_case" without naming it.
+  it('says where a plugin has a syntax error (file:line:column), for TypeScript and JavaScript', async () => {
+    writeFileSync(join(pluginsDir, 'typo.ts'), 'import { defineSink } from "firecrawl-relay/plugin-api";\nexport default defineSink({\n  type: "typo",,\n});\n');
+    writeFileSync(join(pluginsDir, 'typo.mjs'), 'export default {\n  type: "typo",,\n};\n');
+    const lines = (await loadError()).issues.map(formatIssue);
+    expect(lines).toEqual([
+      expect.stringMatching(/^\.tmp\/plugins-[^/]+\/typo\.mjs:2:16 \(plugin\): failed to load: syntax error: Unexpected token ',' \[RELAY_ERR_PLUGIN_LOAD\]$/),
+      expect.stringMatching(/^\.tmp\/plugins-[^/]+\/typo\.ts:3:16 \(plugin\): failed to load: syntax error: Expected identifier but found "," \[RELAY_ERR_PLUGIN_LOAD\]$/),
+    ]);
+  });
+
+  it('names a sink type that is not lower snake_case, and the one to write', async () => {
+    writeFileSync(join(pluginsDir, 'hyphen.ts'), PLUGIN('pages-to-sqlite', 'return { async deliver() {} };'));
+    const [issue] = (await loadError()).issues;
+    expect(issue).toMatchObject({
+      code: 'RELAY_ERR_PLUGIN_INVALID',
+      message: 'expected `type` in lower snake_case (letters, digits, _; a letter first), got "pages-to-sqlite": write "pages_to_sqlite"',
+    });
+  });
+
   it("checks a plugin's options against its schema at load, with file and line", async () => {
     writeFileSync(join(pluginsDir, 'typed.ts'), PLUGIN('typed', 'return { async write() {} };'));
     const registry = await loadPlugins(pluginsDir, builtinSinks(), ROOT);
