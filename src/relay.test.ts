@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDACT_PATHS } from './logger.js';
-import { PermanentError, defineSink } from './plugin-api/index.js';
+import { PermanentError, Type, defineSink } from './plugin-api/index.js';
 import type { Relay } from './relay.js';
 import { SECRET, configYaml, registryWith, tempDir, testConfig, testRelay } from '../test/helpers/relay.js';
 import { RecordingSink, until } from '../test/helpers/sinks.js';
@@ -160,7 +160,7 @@ describe('readiness', () => {
     const registry = registryWith(
       defineSink({
         type: 'checked',
-        configSchema: { type: 'object', properties: {} },
+        configSchema: Type.Object({}),
         create: () => ({
           async deliver() {},
           async healthcheck() {
@@ -287,7 +287,7 @@ describe('shutdown', () => {
     const registry = registryWith(
       defineSink({
         type: 'stubborn',
-        configSchema: { type: 'object', properties: {} },
+        configSchema: Type.Object({}),
         create: () => ({
           async deliver(_event, signal) {
             order.push('write started');

@@ -1,17 +1,23 @@
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { defineSink, pageKey, pagesOf, pageToMarkdown, PermanentError, type RelayEvent, type WriteResult } from '../../plugin-api/index.js';
+import { defineSink, pageKey, Type, type Static, pagesOf, pageToMarkdown, PermanentError, type RelayEvent, type WriteResult } from '../../plugin-api/index.js';
 
-export interface FileSinkOptions {
-  /** Folder everything goes under; relative to the config file. */
-  dir: string;
-  /** JSON Lines file of every event, inside `dir`; null to write none. */
-  jsonl: string | null;
-  /** One markdown file per page for events whose `data` holds pages. */
-  markdown: boolean;
-  /** Page files written at once within a batch. */
-  page_concurrency: number;
-}
+/** The file sink's options: the schema validated at load, and (Static) their type. */
+const FILE_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** Folder everything goes under; relative to the config file. */
+    dir: Type.String({ minLength: 1 }),
+    /** JSON Lines file of every event, inside `dir`; null to write none. */
+    jsonl: Type.Unsafe<string | null>({ type: ['string', 'null'], default: 'events.jsonl' }),
+    /** One markdown file per page for events whose `data` holds pages. */
+    markdown: Type.Boolean({ default: true }),
+    /** Page files written at once within a batch. */
+    page_concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 32 }),
+  },
+  { additionalProperties: false },
+);
+
+export type FileSinkOptions = Static<typeof FILE_OPTIONS_SCHEMA>;
 
 /** Errors of one file name that no retry can fix (e.g. a page key past the file system's limit). */
 const NAME_ERRORS = new Set(['ENAMETOOLONG', 'EINVAL', 'EILSEQ']);
@@ -50,19 +56,9 @@ async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortS
  * Lines append with one fdatasync for the batch. A page that cannot be written fails its
  * event alone: that event's line and those of later events of its job are left out.
  */
-export default defineSink<FileSinkOptions>({
+export default defineSink({
   type: 'file',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['dir'],
-    properties: {
-      dir: { type: 'string', minLength: 1 },
-      jsonl: { type: ['string', 'null'], default: 'events.jsonl' },
-      markdown: { type: 'boolean', default: true },
-      page_concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 32 },
-    },
-  },
+  configSchema: FILE_OPTIONS_SCHEMA,
   create(options, ctx) {
     const root = resolve(ctx.configDir, options.dir);
     // Folders made by this process: a page in a known folder costs a write and a rename.

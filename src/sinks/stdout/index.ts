@@ -1,9 +1,14 @@
-import { defineSink, type RelayEvent } from '../../plugin-api/index.js';
+import { defineSink, Enum, Type, type RelayEvent, type Static } from '../../plugin-api/index.js';
 
-export interface StdoutSinkOptions {
-  /** `event`: the whole body; `summary`: type, job, success and page count only. */
-  format: 'event' | 'summary';
-}
+const STDOUT_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** `event`: the whole body; `summary`: type, job, success and page count only. */
+    format: Enum(['event', 'summary'], { default: 'event' }),
+  },
+  { additionalProperties: false },
+);
+
+export type StdoutSinkOptions = Static<typeof STDOUT_OPTIONS_SCHEMA>;
 
 function summary(event: RelayEvent): Record<string, unknown> {
   const data = event.payload.data;
@@ -18,13 +23,9 @@ function summary(event: RelayEvent): Record<string, unknown> {
 }
 
 /** A JSON line per event on standard output (the relay's logs go to standard error). */
-export default defineSink<StdoutSinkOptions>({
+export default defineSink({
   type: 'stdout',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { format: { enum: ['event', 'summary'], default: 'event' } },
-  },
+  configSchema: STDOUT_OPTIONS_SCHEMA,
   create(options) {
     return {
       async write(batch, signal) {
