@@ -8,6 +8,7 @@ import { RelayError, describeError } from '../errors.js';
 import { describeConfig } from './check.js';
 import { dlq } from './dlq.js';
 import { DEFAULT_CONFIG, loadConfig } from './load.js';
+import { newPlugin } from './plugin-new.js';
 import { send } from './send.js';
 import { serve } from './serve.js';
 
@@ -22,6 +23,8 @@ usage:
                          [--webhook-id ID] [--header K:V]
                                                      post a signed webhook, as Firecrawl would
                                                      (a fresh webhookId each time unless pinned)
+  firecrawl-relay plugin new NAME [--dir DIR]        write a typed sink plugin and its contract test
+                                                     into DIR (default ./plugins)
   firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
                          [--since ISO] [--all]       inspect and replay dead letters
 
@@ -40,6 +43,7 @@ const OPTIONS = {
   job: { type: 'string' },
   since: { type: 'string' },
   all: { type: 'boolean', default: false },
+  dir: { type: 'string', default: 'plugins' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -96,6 +100,13 @@ async function main(argv: string[]): Promise<number> {
         headers,
       });
       console.log(`${answer.status} ${answer.body}`);
+      return 0;
+    }
+    case 'plugin': {
+      const [action, name] = rest;
+      if (action !== 'new' || !name) usage('plugin takes: new NAME');
+      for (const file of newPlugin(name, values.dir)) console.log(`wrote ${file}`);
+      console.log('run its contract test with: npx vitest run');
       return 0;
     }
     case 'dlq': {
