@@ -46,7 +46,7 @@ const config = writeBenchConfig(
     force_path_style: true
     access_key_id: ${rgw.accessKeyId}
     secret_access_key: ${rgw.secretAccessKey}
-    max_concurrency: 32
+    max_in_flight: 32
     batch_max_events: 200`,
 );
 const relay = await startRelayProcess(config);

@@ -50,10 +50,12 @@ function cpuSeconds(pid: number): number {
 
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-shipped-'));
 const config = join(dir, 'relay.config.yaml');
-copyFileSync(fileURLToPath(new URL('../relay.config.yaml', import.meta.url)), config);
-// stdout (the stdout sink's lines) goes to /dev/null; RELAY_PROFILE=<dir> writes a CPU profile there.
+// SHIPPED_CONFIG=<file> measures another config the same way (for comparisons).
+copyFileSync(process.env.SHIPPED_CONFIG ?? fileURLToPath(new URL('../relay.config.yaml', import.meta.url)), config);
+// stdout (the stdout sink's lines) goes to /dev/null; RELAY_PROFILE=<dir> writes a CPU profile
+// there; RELAY_CLI=<path to dist/cli/main.js> runs another build (e.g. a release, for an A/B).
 const profile = process.env.RELAY_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROFILE] : [];
-const child = spawn(process.execPath, [...profile, CLI, 'serve', '--config', config], {
+const child = spawn(process.execPath, [...profile, process.env.RELAY_CLI ?? CLI, 'serve', '--config', config], {
   env: { ...process.env, FIRECRAWL_WEBHOOK_SECRET: SECRET, RELAY_DATA_DIR: join(dir, 'data'), RELAY_PORT: '0' },
   stdio: ['ignore', 'ignore', 'pipe'],
 });
@@ -92,13 +94,17 @@ try {
   const burstMs = Date.now() - started;
   const atBurstEnd = written();
   let done = atBurstEnd;
-  while (done < acked && Date.now() - started < burstMs + 300_000) {
+  // Until every acked page is written, or nothing was written for 15 s (a stalled sink).
+  for (let progressAt = Date.now(); done < acked && Date.now() - progressAt < 15_000; ) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    done = written();
+    const now = written();
+    if (now > done) progressAt = Date.now();
+    done = now;
   }
   const deliveredMs = Date.now() - started;
   const cpu = cpuSeconds(relay.child.pid!) - cpuBefore;
   printResult('shipped config (file sink: markdown pages + JSON lines; stdout for lifecycle)', {
+    build: process.env.RELAY_CLI ?? 'this one',
     seconds,
     connections,
     jobs,
@@ -109,6 +115,8 @@ try {
     'target pages/s': 5000,
     'pages behind when the burst ended': acked - atBurstEnd,
     'delivery ended after the burst, s': Number(((deliveredMs - burstMs) / 1000).toFixed(1)),
+    // Pages/s once the burst is over: the sink alone, without ingress on the same core.
+    'pages written/s after the burst': Math.round(((done - atBurstEnd) / Math.max(1, deliveredMs - burstMs)) * 1000),
     'relay CPU µs/page (ingress + delivery)': Math.round((cpu * 1e6) / Math.max(1, done)),
   });
 } finally {

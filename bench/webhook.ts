@@ -26,7 +26,7 @@ const keep = receiver.requests;
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-webhook-'));
 const config = writeBenchConfig(
   dir,
-  `  hook: { type: webhook, url: "${receiver.url}/in", signature: { scheme: firecrawl, secret: out-secret }, max_concurrency: 32, batch_max_events: 500 }`,
+  `  hook: { type: webhook, url: "${receiver.url}/in", signature: { scheme: firecrawl, secret: out-secret }, max_in_flight: 32, batch_max_events: 500 }`,
 );
 const relay = await startRelayProcess(config);
 const http = new Pool(relay.url, { connections: concurrency });

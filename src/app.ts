@@ -4,6 +4,7 @@ import type { RelayConfig } from './config/types.js';
 import { RelayError } from './errors.js';
 import { registerAdmin } from './admin/routes.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
+import type { PayloadCache } from './delivery/payload-cache.js';
 import type { RelayMetrics } from './metrics.js';
 import type { QueueStore } from './queue/store.js';
 
@@ -32,6 +33,8 @@ export interface AppDeps {
   onReplay?: () => void;
   /** Routing and credentials now (a reload replaces them); the config's own by default. */
   state?: () => IngressState;
+  /** Where accepted payloads are left for the sinks, parsed once. */
+  payloads?: PayloadCache;
 }
 
 /** Fastify's own errors that a sender can cause, mapped to ours. */

@@ -182,6 +182,18 @@ describe('readiness', () => {
   });
 });
 
+describe('sink shape', () => {
+  it('refuses a sink that gives neither deliver nor write: it never connects and readiness says why', async () => {
+    const registry = registryWith(defineSink({ type: 'shapeless', configSchema: Type.Object({}), create: () => ({}) as never }));
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { x: { type: shapeless } }\nroutes: [{ name: all, to: [x] }]\n`), registry), registry);
+    void relay.startDelivery();
+    await until(() => relay!.readiness().sinks.x?.error != null);
+    expect(relay.readiness().sinks.x?.error).toMatch(/exactly one of deliver\(event, signal\) or write\(batch, signal\)/);
+  });
+});
+
 describe('deliveries that would wait forever', () => {
   const body = (sinks: string, to: string) => `\nsinks: {${sinks}}\nroutes: [{ name: all, to: [${to}] }]\n`;
   const metricValue = async (r: Relay, name: string, labels: Record<string, string> = {}) =>
@@ -224,10 +236,15 @@ describe('deliveries that would wait forever', () => {
     void relay.startDelivery();
     await relay.app.inject(signedRequest(sampleEvent('crawl.page')));
     await until(() => hung.calls === 1);
-    const result = await relay.reload(testConfig(configYaml(tmp.dir, body(' k: { type: keep } ', 'k')), registry), registry, 100);
+    const reloading = relay.reload(testConfig(configYaml(tmp.dir, body(' k: { type: keep } ', 'k')), registry), registry, 100);
+    // Sent while the removed sink is still stopping: the new routes are already in force.
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'during-reload' })));
+    const result = await reloading;
     expect(result.removed).toEqual(['old']);
-    expect((await relay.queue.deadLetters.list()).map((l) => [l.sink, l.lastError])).toEqual([['old', 'sink no longer configured']]);
+    const letters = await relay.queue.deadLetters.list();
+    expect(letters.map((l) => [l.sink, l.jobId === 'during-reload', l.lastError])).toEqual([['old', false, 'sink no longer configured']]);
     expect(pendingOf(relay, 'old')).toBe(0);
+    await until(() => keep.events.some((e) => e.jobId === 'during-reload'));
   });
 
   it('a sink over max_pending_bytes parks new deliveries (dead_letter) or refuses the webhook (reject); other sinks are unaffected', async () => {

@@ -8,6 +8,7 @@ import { describeError } from './errors.js';
 import { ingressState, type IngressState } from './ingress/routes.js';
 import { createLogger } from './logger.js';
 import { RelayMetrics } from './metrics.js';
+import { PayloadCache } from './delivery/payload-cache.js';
 import { SinkRunner } from './delivery/sink-runner.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
@@ -67,6 +68,8 @@ export class Relay {
   readonly metrics: RelayMetrics;
   readonly logger: Logger;
   readonly runners = new Map<string, SinkRunner>();
+  /** Payloads parsed at ingress, handed to sinks without a second parse. */
+  private readonly payloads = new PayloadCache();
   private readonly sinks = new Map<string, Sink>();
   private draining = false;
   private started = false;
@@ -97,6 +100,7 @@ export class Relay {
       readiness: () => this.readiness(),
       draining: () => this.draining,
       state: () => this.state,
+      payloads: this.payloads,
       onReplay: () => {
         for (const runner of this.runners.values()) runner.notify();
       },
@@ -138,6 +142,7 @@ export class Relay {
       now: this.options.now,
       random: this.options.random,
       healthcheckIntervalMs: this.options.healthcheckIntervalMs,
+      payloads: this.payloads,
     });
     this.sinks.set(config.name, sink);
     this.runners.set(config.name, runner);
@@ -203,7 +208,12 @@ export class Relay {
     try {
       const definition = registry.get(config.type);
       if (!definition) throw new Error(`no sink type "${config.type}"`);
-      return await definition.create(config.options, { name: config.name, logger, configDir: this.config.dir });
+      const sink = await definition.create(config.options, { name: config.name, logger, configDir: this.config.dir });
+      // Exactly one form: a per-event sink (deliver) or a batch-native one (write).
+      if ((typeof sink?.deliver === 'function') === (typeof sink?.write === 'function')) {
+        throw new Error(`sink type "${config.type}" must give exactly one of deliver(event, signal) or write(batch, signal)`);
+      }
+      return sink;
     } catch (err) {
       logger.error({ err: describeError(err) }, 'sink could not be created; its deliveries wait in the queue');
       return brokenSink(err);

@@ -51,7 +51,7 @@ describe('a valid config', () => {
     expect(config.queue.dedupe_window_seconds).toBe(86_400);
     expect(config.sources[0]).toMatchObject({ name: 'firecrawl', path: '/webhooks/firecrawl', auth: { kind: 'signature', secrets: ['s'] } });
     const archive = config.sinks.find((s) => s.name === 'archive')!;
-    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true, page_concurrency: 32 });
+    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true });
     expect(archive.retry.max_attempts).toBe(12);
     expect(config.warnings).toEqual([]);
   });
@@ -352,8 +352,8 @@ routes:
     const lines = issuesOf(yaml).map(formatIssue);
     expect(lines).toEqual([
       'relay.config.yaml:10:14 routes[0].match.typ: unknown key "typ" (known: type, events, success, source, where): did you mean "type"? [RELAY_ERR_CONFIG_SCHEMA]',
-      'relay.config.yaml:5:38 sinks.archive.markdwon: unknown key "markdwon" (known: dir, jsonl, markdown, page_concurrency): did you mean "markdown"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
-      'relay.config.yaml:6:54 sinks.hook.timeout: unknown key "timeout" (known: url, headers, timeout_ms, body, signature, follow_redirects): did you mean "timeout_ms"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
+      'relay.config.yaml:5:38 sinks.archive.markdwon: unknown key "markdwon" (known: dir, jsonl, markdown): did you mean "markdown"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
+      'relay.config.yaml:6:54 sinks.hook.timeout: unknown key "timeout" (known: max_concurrency, url, headers, timeout_ms, body, signature, follow_redirects): did you mean "timeout_ms"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
       'relay.config.yaml:7:18 sinks.pages.type: unknown sink type "fiel" (known: file, kafka, s3, slack, stdout, webhook): did you mean "file"? [RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE]',
       'relay.config.yaml:11:10 routes[0].to[0]: unknown sink "archvie" (known: archive, hook, pages): did you mean "archive"? [RELAY_ERR_CONFIG_UNKNOWN_SINK]',
       'relay.config.yaml:11:25 routes[0].to[2]: unknown sink "nowhere" (known: archive, hook, pages) [RELAY_ERR_CONFIG_UNKNOWN_SINK]',

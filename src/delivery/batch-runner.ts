@@ -24,7 +24,7 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
   lanes.forEach((lane, index) => {
     for (const delivery of lane.deliveries) {
       try {
-        entries.push({ lane: index, delivery, event: toEvent(delivery) });
+        entries.push({ lane: index, delivery, event: toEvent(delivery, context.payloads) });
       } catch (error) {
         unread.set(index, { failure: unreadable(delivery, error), error });
         break;

@@ -2,6 +2,7 @@ import type { SinkConfig } from '../config/types.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
 import { laneFailure } from './failure.js';
+import type { PayloadCache } from './payload-cache.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { timedWrite, type WriteOutcome } from './timed-write.js';
 
@@ -10,6 +11,8 @@ export interface WriteContext {
   config: SinkConfig;
   metrics: RelayMetrics;
   limiter: RateLimiter | null;
+  /** Payloads the ingress parsed, shared by every sink (read-only). */
+  payloads?: PayloadCache;
   /** Aborts writes in flight: fired at the shutdown deadline. */
   shutdown: AbortSignal;
   /** Fired when the runner stops: no new write starts (writes in flight go on). */

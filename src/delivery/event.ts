@@ -1,14 +1,16 @@
 import { payloadOf } from '../ingress/envelope.js';
 import type { RelayEvent } from '../plugin-api/types.js';
 import type { StoredDelivery } from '../queue/store.js';
+import type { PayloadCache } from './payload-cache.js';
 
 /**
  * The event a sink is handed for one stored delivery. The body is parsed here, once per
  * delivery and before any write: a body that does not parse fails this event alone
- * (it is dead-lettered with the reason), never the batch it came in.
+ * (it is dead-lettered with the reason), never the batch it came in. A payload the
+ * ingress parsed moments ago is taken from `parsed` instead: the same normal form.
  */
-export function toEvent(delivery: StoredDelivery): RelayEvent {
-  const payload = payloadOf(delivery.body, delivery.jobId);
+export function toEvent(delivery: StoredDelivery, parsed?: PayloadCache): RelayEvent {
+  const payload = parsed?.get(delivery.eventId) ?? payloadOf(delivery.body, delivery.jobId);
   return {
     deliveryId: String(delivery.id),
     eventId: String(delivery.eventId),

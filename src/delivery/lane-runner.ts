@@ -18,7 +18,7 @@ export async function runLane(lane: ClaimedLane, sink: EventSink, context: Write
     if (context.stopping.aborted || context.paused()) break;
     let event;
     try {
-      event = toEvent(delivery);
+      event = toEvent(delivery, context.payloads);
     } catch (err) {
       failure = unreadable(delivery, err);
       error = err;

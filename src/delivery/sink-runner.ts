@@ -9,6 +9,7 @@ import type { ClaimedLane, QueueStore } from '../queue/store.js';
 import { writeBatch } from './batch-runner.js';
 import type { LaneResult, WriteContext } from './context.js';
 import { runLane } from './lane-runner.js';
+import type { PayloadCache } from './payload-cache.js';
 import { RateLimiter } from './rate-limiter.js';
 import { FailureLog } from './warnings.js';
 import { Waker } from './waker.js';
@@ -36,6 +37,8 @@ export interface SinkRunnerOptions {
   random?: () => number;
   /** How often `healthcheck()` is polled, when the sink has one. */
   healthcheckIntervalMs?: number;
+  /** Payloads the ingress parsed, by event id. */
+  payloads?: PayloadCache;
 }
 
 /** A sink's state for /readyz and `relay_sink_up`. */
@@ -146,6 +149,7 @@ export class SinkRunner {
       config: this.options.config,
       metrics: this.options.metrics,
       limiter: this.limiter,
+      payloads: this.options.payloads,
       shutdown: this.shutdown.signal,
       stopping: this.stopping.signal,
       paused: () => !this.connected || this.pausedUntil > this.now(),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { RelayConfig, SourceConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
+import type { PayloadCache } from '../delivery/payload-cache.js';
 import type { QueueStore } from '../queue/store.js';
 import { isKnownEventType } from '../routing/event-types.js';
 import { dedupeKey } from './dedupe.js';
@@ -32,6 +33,8 @@ export interface IngressDeps {
   logger: Logger;
   /** The current state; the config above only fixes the paths listened on. */
   state: () => IngressState;
+  /** Where accepted payloads are left for the sinks, parsed once. */
+  payloads?: PayloadCache;
 }
 
 declare module 'fastify' {
@@ -107,6 +110,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
       throw err;
     }
 
+    if (result.eventId !== null) deps.payloads?.set(result.eventId, payload, body.length);
     for (const sink of result.parked) {
       // The sink's max_pending_bytes was reached: stored, but parked at once (replayable).
       deps.metrics.deadLettersParked.inc({ sink, reason: 'sink_full' });

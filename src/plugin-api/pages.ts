@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { stringify } from 'yaml';
 import type { RelayEvent } from './types.js';
 
 /** A scraped page as crawl.page / batch_scrape.page events carry it in `data`. */
@@ -60,9 +59,27 @@ export function pageKey(page: Page): string {
   return createHash('sha256').update(basis).digest('hex').slice(0, 32);
 }
 
+/** Plain scalars that read back as the same string: no indicator first, no ": " or " #" inside. */
+const PLAIN = /^[A-Za-z0-9_/][A-Za-z0-9 _.,:/@%+=?&~()'-]*$/;
+const NOT_A_STRING = /^(?:true|false|yes|no|on|off|null|~|\.inf|\.nan)$/i;
+
+/**
+ * One front matter value. A JSON string is a valid YAML 1.2 double-quoted scalar, so a
+ * value that is not plainly safe is written as one; a general YAML serialiser cost a tenth
+ * of the relay's CPU per page for these few flat keys.
+ */
+function scalar(value: string | number | boolean): string {
+  if (typeof value !== 'string') return String(value);
+  const plain = PLAIN.test(value) && !value.includes(': ') && !value.includes(' #') && !value.endsWith(' ') && !value.endsWith(':');
+  if (plain && !NOT_A_STRING.test(value) && Number.isNaN(Number(value))) return value;
+  // Double quotes inside and nothing to escape: single-quoted reads better (as YAML writers do).
+  if (value.includes('"') && !value.includes("'") && !/[\x00-\x1f\x7f\u2028\u2029]/.test(value)) return `'${value}'`;
+  return JSON.stringify(value);
+}
+
 /** The page as a markdown file a person can open: YAML front matter, then the markdown. */
 export function pageToMarkdown(page: Page, event: Pick<RelayEvent, 'payload' | 'receivedAt'>): string {
-  const front: Record<string, unknown> = {
+  const front: Record<string, string | number | boolean | undefined> = {
     url: page.url,
     title: page.title,
     description: page.description,
@@ -74,7 +91,8 @@ export function pageToMarkdown(page: Page, event: Pick<RelayEvent, 'payload' | '
     error: page.error,
     scraped_at: str(page.metadata.cachedAt) ?? event.receivedAt.toISOString(),
   };
-  for (const key of Object.keys(front)) if (front[key] === undefined) delete front[key];
+  let yaml = '';
+  for (const [key, value] of Object.entries(front)) if (value !== undefined) yaml += `${key}: ${scalar(value)}\n`;
   const body = page.markdown ?? (page.error ? `_No markdown: ${page.error}_\n` : '_No markdown in this event._\n');
-  return `---\n${stringify(front, { lineWidth: 0 })}---\n\n${body.endsWith('\n') ? body : `${body}\n`}`;
+  return `---\n${yaml}---\n\n${body.endsWith('\n') ? body : `${body}\n`}`;
 }

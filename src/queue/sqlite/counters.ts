@@ -31,6 +31,14 @@ export class Counters {
     return true;
   }
 
+  /**
+   * After a rollback: the figures may hold its changes. Reloaded at the next refresh (never
+   * here, so that a failing database cannot throw out of an error path).
+   */
+  invalidate(): void {
+    this.seenVersion = -1;
+  }
+
   load(): void {
     this.seenVersion = this.dataVersion.get() as number;
     this.bySink.clear();

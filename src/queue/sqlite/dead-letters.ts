@@ -104,7 +104,7 @@ export class SqliteDeadLetters implements DeadLetterStore {
       if (touched.size > 0) this.deps.replayed(touched);
       return n;
     } catch (err) {
-      counters.load();
+      counters.invalidate();
       throw err;
     }
   }
@@ -132,7 +132,7 @@ export class SqliteDeadLetters implements DeadLetterStore {
         return rows.length;
       })();
     } catch (err) {
-      counters.load();
+      counters.invalidate();
       throw err;
     }
   }

@@ -74,7 +74,7 @@ export class Committer {
       results = this.commit(group);
       this.commits++;
     } catch (err) {
-      deps.counters.load();
+      deps.counters.invalidate();
       return rejectAll(group, unavailable(err));
     }
     this.answer(group, results);

@@ -84,7 +84,7 @@ export class Lanes {
         for (const outcome of current) this.settleLane(outcome, now);
       })();
     } catch (err) {
-      this.counters.load();
+      this.counters.invalidate();
       throw err;
     } finally {
       for (const { lane } of current) this.claimed.delete(laneKey(lane.sink, lane.jobId));

@@ -328,3 +328,16 @@ describe('another process on the same queue (dlq CLI beside a running relay)', (
     expect(order(await claimAll())).toEqual(['A1']);
   });
 });
+
+describe('a commit that fails', () => {
+  it('is refused with RELAY_ERR_QUEUE_UNAVAILABLE and leaves the counters as they were', async () => {
+    await store.enqueue(item('A', 1));
+    store.db.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON lanes BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
+    await expect(store.enqueue(item('A', 2))).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+    expect(store.counters().get('s')).toMatchObject({ pending: 1 });
+    store.db.exec('DROP TRIGGER refuse');
+    await store.enqueue(item('A', 2));
+    expect(store.counters().get('s')).toMatchObject({ pending: 2 });
+    expect(order(await claimAll())).toEqual(['A1', 'A2']);
+  });
+});

@@ -116,6 +116,7 @@ export class SqliteStore implements QueueStore {
   async parkSinksExcept(keep: ReadonlySet<string>, reason: (sink: string) => string): Promise<Map<string, number>> {
     const parked = new Map<string, number>();
     const now = this.now();
+    this.counts.refreshIfChangedElsewhere();
     const toDead = this.db.prepare(`
       INSERT INTO dead_letters (id, event_id, sink, job_id, type, attempts, created_at, failed_at, last_error)
       SELECT d.id, d.event_id, d.sink, d.job_id, e.type, d.attempts, d.created_at, ?, ?

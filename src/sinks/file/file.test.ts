@@ -110,7 +110,7 @@ describe('file sink, one batch', () => {
     return { deliveryId: String(n), eventId: String(n), source: 'firecrawl', receivedAt: new Date(0), attempt: 1, type: 'crawl.page', jobId, success: true, payload: payload as never, raw: Buffer.from(JSON.stringify(payload)) };
   };
   const create = async (out: string) =>
-    (await fileSink.create({ dir: out, jsonl: 'events.jsonl', markdown: true, page_concurrency: 4 }, { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' })) as BatchSink;
+    (await fileSink.create({ dir: out, jsonl: 'events.jsonl', markdown: true }, { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' })) as BatchSink;
 
   it('fails only the event whose page name is too long, and leaves out the later events of its job (issue item 2)', async () => {
     const out = join(dir, 'batch');

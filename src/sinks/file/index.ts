@@ -1,6 +1,7 @@
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, open } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { defineSink, pageKey, Type, type Static, pagesOf, pageToMarkdown, PermanentError, type RelayEvent, type WriteResult } from '../../plugin-api/index.js';
+import { PageWriter, type PageFile } from './page-writer.js';
 
 /** The file sink's options: the schema validated at load, and (Static) their type. */
 const FILE_OPTIONS_SCHEMA = Type.Object(
@@ -11,16 +12,11 @@ const FILE_OPTIONS_SCHEMA = Type.Object(
     jsonl: Type.Unsafe<string | null>({ type: ['string', 'null'], default: 'events.jsonl' }),
     /** One markdown file per page for events whose `data` holds pages. */
     markdown: Type.Boolean({ default: true }),
-    /** Page files written at once within a batch. */
-    page_concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 32 }),
   },
   { additionalProperties: false },
 );
 
 export type FileSinkOptions = Static<typeof FILE_OPTIONS_SCHEMA>;
-
-/** Errors of one file name that no retry can fix (e.g. a page key past the file system's limit). */
-const NAME_ERRORS = new Set(['ENAMETOOLONG', 'EINVAL', 'EILSEQ']);
 
 /** `crawl.page` → `crawl`; job ids are made safe as one path segment. */
 function segment(value: string): string {
@@ -32,28 +28,19 @@ function jsonLine(event: RelayEvent): string {
   return `${JSON.stringify({ ...event.payload, _relay: relay })}\n`;
 }
 
-function pageFiles(root: string, event: RelayEvent): Array<{ path: string; text: string }> {
+function pageFiles(root: string, event: RelayEvent, index: number): PageFile[] {
   const group = segment(event.type.split('.')[0] ?? 'events');
   return pagesOf(event).map((page) => ({
+    index,
     path: join(root, 'pages', group, segment(event.jobId), `${pageKey(page)}.md`),
     text: pageToMarkdown(page, event),
   }));
 }
 
-/** Runs `work` over `items`, at most `limit` at a time, stopping new work once `signal` aborts. */
-async function eachLimited<T>(items: readonly T[], limit: number, signal: AbortSignal, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length && !signal.aborted) await work(items[next++]!);
-    }),
-  );
-}
-
 /**
- * Batch-native for throughput: the pages of a batch are written side by side (each via a
- * temporary file renamed into place, so a reader never sees half a page), then one JSON
- * Lines append with one fdatasync for the batch. A page that cannot be written fails its
+ * Batch-native for throughput: the pages of a batch are written by a worker thread (each
+ * via a temporary file renamed into place, so a reader never sees half a page), then one
+ * JSON Lines append with one fdatasync for the batch. A page that cannot be written fails its
  * event alone: that event's line and those of later events of its job are left out.
  */
 export default defineSink({
@@ -61,43 +48,19 @@ export default defineSink({
   configSchema: FILE_OPTIONS_SCHEMA,
   create(options, ctx) {
     const root = resolve(ctx.configDir, options.dir);
-    // Folders made by this process: a page in a known folder costs a write and a rename.
-    const folders = new Set<string>();
-    let temporaries = 0;
-
-    async function writePage(path: string, text: string, signal: AbortSignal): Promise<void> {
-      const folder = dirname(path);
-      if (!folders.has(folder)) {
-        await mkdir(folder, { recursive: true });
-        folders.add(folder);
-      }
-      const temporary = `${path}.${process.pid}-${temporaries++}.tmp`;
-      await writeFile(temporary, text, { signal });
-      await rename(temporary, path);
-    }
+    const pages = new PageWriter();
 
     return {
       async connect() {
         await mkdir(root, { recursive: true });
-        folders.clear();
       },
       async write(batch, signal): Promise<WriteResult> {
         const failed = new Map<number, unknown>();
         if (options.markdown) {
-          const pages = batch.flatMap((event, index) => pageFiles(root, event).map((page) => ({ index, ...page })));
-          await eachLimited(pages, options.page_concurrency, signal, async ({ index, path, text }) => {
-            if (failed.has(index)) return;
-            try {
-              await writePage(path, text, signal);
-            } catch (err) {
-              const code = (err as NodeJS.ErrnoException).code ?? '';
-              // A name the file system refuses is this event's own; anything else (disk full,
-              // permissions) is the destination's, and fails the batch.
-              if (!NAME_ERRORS.has(code)) throw err;
-              failed.set(index, new PermanentError(`page file could not be named: ${(err as Error).message}`));
-            }
-          });
-          signal.throwIfAborted();
+          const files = batch.flatMap((event, index) => pageFiles(root, event, index));
+          for (const [index, err] of await pages.write(files, signal)) {
+            failed.set(index, new PermanentError(`page file could not be named: ${err.message}`));
+          }
         }
         // A job's events after its first failure are not delivered: no line for them.
         const stopped = new Set<string>();
@@ -117,6 +80,9 @@ export default defineSink({
         }
         ctx.logger.debug({ count: lines.length, failed: failed.size }, 'events written');
         return { failed: [...failed].map(([index, error]) => ({ index, error })) };
+      },
+      async close() {
+        await pages.close();
       },
     };
   },

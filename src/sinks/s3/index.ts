@@ -1,5 +1,6 @@
 import { HeadBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { defineSink, PermanentError, RetryableError } from '../../plugin-api/index.js';
+import { movedOptions } from '../moved-options.js';
 import { compileS3Templates, objectsOf, type S3Object } from './objects.js';
 import { S3_OPTIONS_SCHEMA, type S3SinkOptions } from './options.js';
 
@@ -22,7 +23,7 @@ function classify(error: unknown, bucket: string): Error {
 export default defineSink({
   type: 's3',
   configSchema: S3_OPTIONS_SCHEMA,
-  check: (options) => compileS3Templates(options).problems,
+  check: (options) => [...movedOptions(options), ...compileS3Templates(options).problems],
   create(options, ctx) {
     const { templates } = compileS3Templates(options);
     const client = new S3Client({

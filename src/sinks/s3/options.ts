@@ -1,4 +1,5 @@
 import { Enum, Type, type Static } from '../../plugin-api/index.js';
+import { MAX_CONCURRENCY_MOVED } from '../moved-options.js';
 
 export const DEFAULT_MARKDOWN_KEY = '{{type_group}}/{{id}}/{{page_key}}.md';
 export const DEFAULT_JSON_KEY = '{{type_group}}/{{id}}/{{type_name}}-{{delivery_id}}.json';
@@ -8,6 +9,8 @@ const NON_EMPTY = { minLength: 1 };
 /** The S3 sink's options: the schema validated at load, and (Static) their type. */
 export const S3_OPTIONS_SCHEMA = Type.Object(
   {
+    /** Release 0.1's; refused by `check` with where it went (`max_in_flight`). */
+    max_concurrency: Type.Optional(MAX_CONCURRENCY_MOVED),
     bucket: Type.String({ minLength: 3, maxLength: 63 }),
     /** Template of a page object's key; deterministic, so a retry overwrites instead of duplicating. */
     key: Type.String({ ...NON_EMPTY, default: DEFAULT_MARKDOWN_KEY }),

@@ -1,5 +1,6 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { defineSink, parseRetryAfter, PermanentError, RetryableError, type OptionProblem, type RelayEvent } from '../../plugin-api/index.js';
+import { movedOptions } from '../moved-options.js';
 import { WEBHOOK_OPTIONS_SCHEMA, type WebhookSinkOptions } from './options.js';
 import { deliveryIdOf, firecrawlSignature, standardKey, standardSignatures } from './signing.js';
 
@@ -13,6 +14,8 @@ function secretsOf(options: WebhookSinkOptions): string[] {
 }
 
 function check(options: WebhookSinkOptions): OptionProblem[] {
+  const moved = movedOptions(options);
+  if (moved.length > 0) return moved;
   const { scheme } = options.signature;
   if (scheme === 'none') return [];
   const secrets = secretsOf(options);

@@ -1,4 +1,5 @@
 import { Enum, Type, type Static } from '../../plugin-api/index.js';
+import { MAX_CONCURRENCY_MOVED } from '../moved-options.js';
 
 /** `original`: the bytes as received; `{ metadata }`: the event with these metadata keys merged in. */
 const BODY = Type.Unsafe<'original' | { metadata: Record<string, unknown> }>({
@@ -12,6 +13,8 @@ const BODY = Type.Unsafe<'original' | { metadata: Record<string, unknown> }>({
 /** The webhook sink's options: the schema validated at load, and (Static) their type. */
 export const WEBHOOK_OPTIONS_SCHEMA = Type.Object(
   {
+    /** Release 0.1's; refused by `check` with where it went (`max_in_flight`). */
+    max_concurrency: Type.Optional(MAX_CONCURRENCY_MOVED),
     url: Type.String({ pattern: '^https?://' }),
     headers: Type.Record(Type.String(), Type.String(), { default: {} }),
     timeout_ms: Type.Integer({ minimum: 1, default: 10_000 }),

@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, formatIssue, type ConfigIssue } from '../../config/config-error.js';
 import type { Relay } from '../../relay.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { startReceiver } from '../../../test/helpers/receiver.js';
@@ -183,5 +184,18 @@ describe('webhook sink, answers and retries', () => {
     const config = testConfig(configYaml('/tmp/x', `\nsinks:\n  out: { type: webhook, url: "http://127.0.0.1:1/" }\n  mine: { type: webhook, url: "http://127.0.0.1:1/", retry: { max_attempts: 2 } }\nroutes: [{ name: all, to: [out, mine] }]\n`));
     expect(config.sinks[0]!.retry).toMatchObject({ schedule_ms: [60_000, 300_000, 900_000], max_attempts: 4 });
     expect(config.sinks[1]!.retry).toMatchObject({ schedule_ms: [60_000, 300_000, 900_000], max_attempts: 2 });
+  });
+});
+
+describe('webhook sink options', () => {
+  it('says where release 0.1\'s max_concurrency went, at its line', () => {
+    const yaml = configYaml('/tmp', `\nsinks:\n  out:\n    type: webhook\n    url: http://127.0.0.1:1/x\n    max_concurrency: 4\nroutes: [{ name: all, to: [out] }]\n`);
+    let issues: ConfigIssue[] = [];
+    try {
+      testConfig(yaml);
+    } catch (err) {
+      if (err instanceof ConfigError) issues = [...err.issues];
+    }
+    expect(issues.map(formatIssue)).toEqual([expect.stringMatching(/:\d+:\d+ sinks\.out\.max_concurrency: expected max_in_flight: 4 .*got max_concurrency \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/)]);
   });
 });
