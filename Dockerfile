@@ -2,7 +2,7 @@
 # firecrawl-relay: build with `docker build -t firecrawl-relay .`
 
 # --- build: dependencies (better-sqlite3 compiles here) and the TypeScript build ---
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Build native addons against the image's own Node headers, not a download.
 ENV npm_config_nodedir=/usr/local
@@ -15,13 +15,17 @@ RUN npm ci --no-audit --no-fund --ignore-scripts \
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # better-sqlite3 needs only its compiled addon at run time, not SQLite's sources and objects.
+# On Node 24 the queue loads better-sqlite3-napi (13, prebuilt Node-API addons for Linux kept);
+# 12 stays for Node 20 (src/queue/sqlite-driver.ts).
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/better-sqlite3-napi/deps node_modules/better-sqlite3-napi/src \
+ && find node_modules/better-sqlite3-napi/prebuilds -name '*.node' ! -name 'linux*' -delete \
  && cd node_modules/better-sqlite3 \
  && rm -rf deps src build/deps build/Release/obj build/Release/obj.target build/Release/.deps build/Release/test_extension.node
 
 # --- runtime: production dependencies and the build only ---
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     RELAY_HOST=0.0.0.0 \
     RELAY_PORT=8080 \

@@ -9,8 +9,7 @@
  *
  * An example of a relay plugin: it uses nothing but `firecrawl-relay/plugin-api`.
  */
-import { defineSink, parseRetryAfter, PermanentError, RetryableError, Type, type RelayEvent } from 'firecrawl-relay/plugin-api';
-
+import { defineSink, errorText, parseRetryAfter, PermanentError, RetryableError, Type, type RelayEvent } from 'firecrawl-relay/plugin-api';
 
 const RED = 0xe5484d;
 const AMBER = 0xf5a524;
@@ -34,7 +33,7 @@ function embedOf(event: RelayEvent): Record<string, unknown> {
     const s = items[0]?.summary ?? {};
     return { title: 'Monitor check completed', description: `${s.totalPages ?? 0} pages: ${s.changed ?? 0} changed, ${s.new ?? 0} new, ${s.removed ?? 0} removed`, color: BLUE };
   }
-  const error = event.payload.error ?? items.find((i) => i?.metadata?.error)?.metadata?.error;
+  const error = errorText(event.payload.error) ?? items.find((i) => i?.metadata?.error)?.metadata?.error;
   return {
     title: cut(`${event.type} · job ${event.jobId}`, 256),
     description: cut(error ?? (event.success ? 'ok' : 'failed'), 4096),

@@ -4,6 +4,7 @@ import type { RelayConfig } from './config/types.js';
 import { RelayError } from './errors.js';
 import { registerAdmin } from './admin/routes.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
+import { withoutQuery } from './request-log.js';
 import type { PayloadCache } from './delivery/payload-cache.js';
 import type { RelayMetrics } from './metrics.js';
 import type { QueueStore } from './queue/store.js';
@@ -27,7 +28,7 @@ export interface AppDeps {
   logger: Logger;
   /** The queue's and each sink's state, for /readyz. */
   readiness?: () => Readiness;
-  /** True once shutdown began: webhooks are answered 503 so the sender retries. */
+  /** True once shutdown began: webhooks get 503 (hosted Firecrawl retries them; self-hosted never retries). */
   draining?: () => boolean;
   /** Called after an admin replay put dead letters back in the queue. */
   onReplay?: () => void;
@@ -37,11 +38,15 @@ export interface AppDeps {
   payloads?: PayloadCache;
 }
 
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
 /** Fastify's own errors that a sender can cause, mapped to ours. */
 function toRelayError(error: FastifyError, config: RelayConfig, contentType: string | undefined): RelayError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RelayError('RELAY_ERR_INGRESS_BODY_TOO_LARGE', [config.server.body_limit_bytes]);
+    case 'FST_ERR_BAD_URL': // Fastify's own answer would echo the URL, query string and all
+      return new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', ['the path is not valid percent-encoding']);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
       return new RelayError('RELAY_ERR_INGRESS_MEDIA_TYPE', [contentType ? JSON.stringify(contentType.slice(0, 100)) : 'none']);
@@ -56,7 +61,19 @@ function toRelayError(error: FastifyError, config: RelayConfig, contentType: str
 /** The relay's HTTP side, built without listening (tests drive it with `inject`). */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, logger } = deps;
+  const { headers_timeout_ms, body_timeout_ms } = config.server;
+  // Node wants headersTimeout <= requestTimeout.
+  const headersTimeout = Math.min(headers_timeout_ms, body_timeout_ms);
   const app = Fastify({
+    // A sender that stalls before or inside its body is cut off (408), so a few idle
+    // connections cannot hold the in-flight budget. Node's requestTimeout covers the whole
+    // request, body included; its checks run every connectionsCheckingInterval.
+    requestTimeout: body_timeout_ms,
+    http: {
+      requestTimeout: body_timeout_ms,
+      headersTimeout,
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
     loggerInstance: logger as FastifyBaseLogger,
     // Requests are logged by the ingress itself, without headers that carry credentials.
     logController: new LogController({ disableRequestLogging: true }),
@@ -64,15 +81,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Firecrawl may keep connections open between deliveries.
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    // Errors raised before routing (a path that cannot be decoded): answered like any other.
+    frameworkErrors: (error, request, reply) => rejectWebhook(deps, request, reply, toRelayError(error, config, undefined)),
     // Requests Node's HTTP parser refuses (headers too large, malformed) get our codes too.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return;
+      const code = (error as NodeJS.ErrnoException).code;
       const relayError =
-        (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW'
+        code === 'HPE_HEADER_OVERFLOW'
           ? new RelayError('RELAY_ERR_INGRESS_HEADERS_TOO_LARGE')
-          : new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', [(error as NodeJS.ErrnoException).code ?? 'malformed request']);
+          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? new RelayError('RELAY_ERR_INGRESS_TIMEOUT', [headersTimeout, body_timeout_ms])
+            : new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', [code ?? 'malformed request']);
       const body = JSON.stringify(relayError.toJSON());
-      const reason = relayError.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+      const reason = REASONS[relayError.statusCode] ?? 'Bad Request';
       socket.end(`HTTP/1.1 ${relayError.statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       logger.info({ code: relayError.code }, 'webhook rejected');
     },
@@ -102,7 +124,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   );
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(new RelayError('RELAY_ERR_INGRESS_NOT_FOUND', [request.method, request.url.split('?')[0]]).toJSON()),
+    reply.code(404).send(new RelayError('RELAY_ERR_INGRESS_NOT_FOUND', [request.method, withoutQuery(request.url)]).toJSON()),
   );
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const relayError = error instanceof RelayError ? error : toRelayError(error, config, request.headers['content-type']);

@@ -15,7 +15,7 @@ describe('error catalogue', () => {
   });
 
   it('codes follow RELAY_ERR_<AREA>_<DETAIL>', () => {
-    for (const code of Object.keys(ERRORS)) expect(code).toMatch(/^RELAY_ERR_(INGRESS|QUEUE|SHUTTING|INTERNAL|ADMIN|CONFIG|PLUGIN|SINK|CLI)(_[A-Z0-9]+)*$/);
+    for (const code of Object.keys(ERRORS)) expect(code).toMatch(/^RELAY_ERR_(INGRESS|QUEUE|SHUTTING|SHUTDOWN|INTERNAL|ADMIN|CONFIG|PLUGIN|SINK|CLI)(_[A-Z0-9]+)*$/);
   });
 
   it('serialises to the HTTP error body', () => {

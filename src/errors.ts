@@ -16,6 +16,7 @@ export const ERRORS = {
     message: 'the signature does not match the body under any secret of source "%s"',
   },
   RELAY_ERR_INGRESS_TOKEN_MISSING: { status: 401, message: 'expected %s, got none' },
+  RELAY_ERR_INGRESS_TOKEN_REPEATED: { status: 401, message: 'expected the %s once, got it %s times' },
   RELAY_ERR_INGRESS_TOKEN_INVALID: { status: 401, message: 'the %s holds no token of source "%s"' },
   RELAY_ERR_INGRESS_BODY_TOO_LARGE: { status: 413, message: 'expected a body of at most %s bytes, got more' },
   RELAY_ERR_INGRESS_MEDIA_TYPE: { status: 415, message: 'expected Content-Type application/json, got %s' },
@@ -25,6 +26,7 @@ export const ERRORS = {
     status: 400,
     message: 'expected JSON without "__proto__" or "constructor.prototype" keys, got one',
   },
+  RELAY_ERR_INGRESS_BODY_TOO_DEEP: { status: 400, message: 'expected JSON nested at most %s levels deep, got deeper' },
   RELAY_ERR_INGRESS_ENVELOPE_INVALID: { status: 400, message: 'expected a Firecrawl webhook envelope: %s' },
   RELAY_ERR_INGRESS_NOT_FOUND: { status: 404, message: 'no source listens on %s %s' },
   RELAY_ERR_QUEUE_FULL: {
@@ -40,6 +42,14 @@ export const ERRORS = {
   RELAY_ERR_INGRESS_BUSY: {
     status: 503,
     message: 'the relay is reading %s bytes of request bodies, its limit is %s: this %s-byte body would pass it, retry later',
+  },
+  RELAY_ERR_INGRESS_PEER_BUSY: {
+    status: 503,
+    message: 'this address has %s bytes of request bodies under way, its share is %s: this %s-byte body would pass it, retry later',
+  },
+  RELAY_ERR_INGRESS_TIMEOUT: {
+    status: 408,
+    message: 'expected the request headers within %s ms and the whole request within %s ms, got it slower',
   },
   RELAY_ERR_INGRESS_BAD_REQUEST: { status: 400, message: 'the request could not be read: %s' },
   RELAY_ERR_INGRESS_HEADERS_TOO_LARGE: { status: 431, message: 'expected request headers of at most 16 KiB, got more' },
@@ -75,6 +85,7 @@ export const ERRORS = {
   },
   RELAY_ERR_CONFIG_BAD_CONDITION: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_INVALID: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_DEPRECATED: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_LOAD: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_INVALID: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_DUPLICATE_TYPE: { status: 0, message: '%s' },
@@ -86,6 +97,14 @@ export const ERRORS = {
       'sink "%s" did not finish a write within %s ms (write_timeout_ms): the relay aborted its `signal` and waited for it to stop; pass `signal` to every I/O call of the sink, or raise write_timeout_ms if the destination is this slow',
   },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
+
+  // shutdown: the last log line of `serve`
+  RELAY_ERR_SHUTDOWN_DEADLINE: {
+    status: 0,
+    message: 'expected shutdown to end within %s ms (server.shutdown_timeout_ms + %s ms), got these steps still running: %s',
+  },
+  RELAY_ERR_SHUTDOWN_INTERRUPTED: { status: 0, message: 'a second %s arrived while shutting down: exited at once, not finished: %s' },
+  RELAY_ERR_SHUTDOWN_FAILED: { status: 0, message: 'shutdown failed in step "%s": %s' },
 
   // command line
   RELAY_ERR_CLI_USAGE: { status: 0, message: '%s' },

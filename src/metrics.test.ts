@@ -48,7 +48,8 @@ describe('metrics', () => {
     await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'ok-1', webhookId: 'w-1' })));
     await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'ok-1', webhookId: 'w-1' }))); // duplicate
     await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'x' }), 'wrong-secret'));
-    await r.app.inject({ method: 'POST', url: '/webhooks/firecrawl', headers: { 'content-type': 'text/plain' }, payload: 'x' });
+    // Well-formed credentials: a request without any is refused (401) before its media type is looked at.
+    await r.app.inject({ ...signedRequest('x'), headers: { ...signedRequest('x').headers, 'content-type': 'text/plain' } });
     await until(() => sink.calls >= 2);
     await r.app.inject(signedRequest(sampleEvent('crawl.failed', { id: 'doomed' })));
     await until(async () => (await sample(r, 'relay_dead_letters', { sink: 'rec' })) === 1);
@@ -101,5 +102,15 @@ describe('metrics', () => {
     expect(response.body).toContain('# TYPE relay_deliveries_total counter');
     expect(response.body).toContain('# TYPE relay_delivery_duration_seconds histogram');
     expect(response.body).not.toContain(SECRET);
+  });
+
+  it('report the log lines the log destination dropped, read at each scrape', async () => {
+    const r = await start(new RecordingSink());
+    expect(await r.metrics.registry.metrics()).toContain('relay_log_lines_dropped_total 0');
+    let dropped = 3;
+    r.metrics.observeLogDrops(() => dropped);
+    expect(await sample(r, 'relay_log_lines_dropped_total')).toBe(3);
+    dropped = 7;
+    expect(await sample(r, 'relay_log_lines_dropped_total')).toBe(7);
   });
 });

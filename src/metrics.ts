@@ -92,8 +92,28 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  private logDrops: () => number = () => 0;
+
+  readonly logLinesDropped = (() => {
+    const read = (): number => this.logDrops();
+    return new Counter({
+      name: 'relay_log_lines_dropped_total',
+      help: 'Log lines lost because the log destination failed (closed pipe, full disk) or stayed full.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  })();
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Reads the log destination's dropped lines at each scrape. */
+  observeLogDrops(read: () => number): void {
+    this.logDrops = read;
   }
 
   /** Queue and sink gauges, read from `snapshot` when Prometheus scrapes. */

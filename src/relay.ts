@@ -35,6 +35,9 @@ export const PARK_REASONS = {
   disabled: 'sink disabled',
 } as const;
 
+/** Hears a shutdown step begin; the function it returns is called when the step ends. */
+export type ShutdownTracker = (step: string) => () => void;
+
 export interface ReloadResult {
   added: string[];
   changed: string[];
@@ -287,23 +290,31 @@ export class Relay {
   /**
    * Stops taking webhooks (503 meanwhile), finishes requests in flight, lets each sink
    * finish its write within `deadlineMs`, closes sinks and the queue. What was acked and
-   * not delivered stays in the queue for the next start.
+   * not delivered stays in the queue for the next start. `track` hears each step begin and
+   * end, so that a caller can say which one hangs.
    */
-  async close(deadlineMs = 10_000): Promise<void> {
+  async close(deadlineMs = 10_000, track: ShutdownTracker = () => () => {}): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    await this.app.close();
-    await Promise.all([...this.runners.values()].map((runner) => runner.stop(deadlineMs)));
+    const step = async (name: string, run: () => Promise<unknown>): Promise<void> => {
+      const done = track(name);
+      await run();
+      done();
+    };
+    await step('http server close (requests in flight)', () => this.app.close());
+    await Promise.all([...this.runners].map(([name, runner]) => step(`sink ${name}: write in flight`, () => runner.stop(deadlineMs))));
     await Promise.all(
-      [...this.sinks].map(async ([name, sink]) => {
-        try {
-          await sink.close?.();
-        } catch (err) {
-          this.logger.warn({ sink: name, err: describeError(err) }, 'sink close failed');
-        }
-      }),
+      [...this.sinks].map(([name, sink]) =>
+        step(`sink ${name}: close`, async () => {
+          try {
+            await sink.close?.();
+          } catch (err) {
+            this.logger.warn({ sink: name, err: describeError(err) }, 'sink close failed');
+          }
+        }),
+      ),
     );
-    await this.queue.close();
+    await step('queue close', async () => this.queue.close());
   }
 }

@@ -33,6 +33,44 @@ afterEach(async () => {
   cleanup();
 });
 
+/** The packages a CLI run loaded, by name (e.g. kafkajs, @aws-sdk/client-s3). */
+function packagesLoaded(args: string[]): { code: number | null; packages: Set<string> } {
+  const result = spawnSync(process.execPath, ['--require', new URL('./helpers/loaded-modules.cjs', import.meta.url).pathname, CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  const files = JSON.parse(/LOADED (.*)/.exec(result.stderr)?.[1] ?? '[]') as string[];
+  const packages = files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1]).filter((p): p is string => p !== undefined);
+  return { code: result.status, packages: new Set(packages) };
+}
+
+describe('what the CLI loads', () => {
+  const HEAVY = ['kafkajs', '@aws-sdk/client-s3', '@slack/webhook', 'undici'];
+  const configWith = (sinks: string): string => {
+    const file = join(dir, 'relay.config.yaml');
+    writeFileSync(file, `sources: { f: { path: /f, secrets: [x] } }\nqueue: { dir: ${join(dir, 'q')} }\nsinks: { ${sinks} }\nroutes: [{ name: all, to: [a] }]\nplugins: { dir: ${join(dir, 'none')} }\n`);
+    return file;
+  };
+
+  it('loads no sink library for --help, sign, or check of a file-only config', () => {
+    const body = join(dir, 'e.json');
+    writeFileSync(body, '{}');
+    for (const args of [['--help'], ['sign', '--secret', 'x', body], ['check', '--config', configWith(`a: { type: file, dir: ${join(dir, 'out')} }`)]]) {
+      const { code, packages } = packagesLoaded(args);
+      expect(code, args.join(' ')).toBe(0);
+      for (const heavy of HEAVY) expect(packages.has(heavy), `${args[0]} loaded ${heavy}`).toBe(false);
+      if (args[0] !== 'check') expect([...packages]).toEqual([]);
+    }
+  });
+
+  it('loads a sink library once a config uses its sink', () => {
+    const { code, packages } = packagesLoaded(['check', '--config', configWith('a: { type: kafka, brokers: ["k:9092"] }')]);
+    expect(code).toBe(0);
+    expect(packages.has('kafkajs')).toBe(true);
+    expect(packages.has('@aws-sdk/client-s3')).toBe(false);
+  });
+});
+
 describe('firecrawl-relay check', () => {
   it('prints sources, sinks and routes of a valid config, never a secret', () => {
     const result = cli(['check', '--config', SHIPPED], { FIRECRAWL_WEBHOOK_SECRET: 'do-not-print-me' });

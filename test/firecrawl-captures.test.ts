@@ -7,6 +7,7 @@ import { captureNames, capturesDir, loadCapture, postRaw, type Capture } from '.
 import { startReceiver } from './helpers/receiver.js';
 import { tempDir, testConfig, testRelay } from './helpers/relay.js';
 import { until } from './helpers/sinks.js';
+import { storedEvents } from './helpers/queue.js';
 
 /**
  * Replays the requests a real self-hosted Firecrawl (public code of 2025-08) sent: header
@@ -68,6 +69,16 @@ function byJob(bodies: Buffer[]): Map<string, string[]> {
   return jobs;
 }
 
+/** A source on token auth as that sender needs it (header, or ?token= for v0), the queue in `dir`. */
+const tokenAuthConfig = (dir: string, sinksAndRoutes: string): string => `
+sources:
+  firecrawl:
+    path: /webhooks/firecrawl
+    auth: { header: X-Relay-Token, query: token, tokens: [${TOKEN}] }
+queue: { dir: ${join(dir, 'queue')} }
+${sinksAndRoutes}
+`;
+
 let relay: Relay | undefined;
 let cleanups: Array<() => unknown> = [];
 
@@ -102,17 +113,13 @@ describeWithCaptures('webhooks captured from a real self-hosted Firecrawl', () =
     const receiver = await startReceiver();
     cleanups.push(tmp.cleanup, receiver.close);
     const out = join(tmp.dir, 'out');
-    const yaml = `
-sources:
-  firecrawl:
-    path: /webhooks/firecrawl
-    auth: { header: X-Relay-Token, query: token, tokens: [${TOKEN}] }
-queue: { dir: ${join(tmp.dir, 'queue')} }
-sinks:
+    const yaml = tokenAuthConfig(
+      tmp.dir,
+      `sinks:
   archive: { type: file, dir: ${out} }
   forward: { type: webhook, url: "${receiver.url}/hook", max_in_flight: 1 }
-routes: [{ name: all, to: [archive, forward] }]
-`;
+routes: [{ name: all, to: [archive, forward] }]`,
+    );
     relay = await testRelay(testConfig(yaml));
     const port = await listen(relay);
     const captures = replayed(dir);
@@ -130,22 +137,19 @@ routes: [{ name: all, to: [archive, forward] }]
     const started = captures[5]!.body.toString('utf8');
     expect(receiver.requests.filter((r) => r.body.toString('utf8') === started)).toHaveLength(2);
 
-    // The file sink: each JSON line is the body as received plus `_relay` (and, for v0, the
-    // `id` filled from `jobId`, `metadata: {}` when absent), each job's lines in the order received.
+    // The file sink: each JSON line is the body as received plus `_relay` (a v0 line keeps
+    // its `jobId`, as sent), each job's lines in the order received.
     const jsonl = join(out, 'events.jsonl');
     await until(() => existsSync(jsonl) && readFileSync(jsonl, 'utf8').split('\n').filter(Boolean).length === captures.length);
     const lines = readFileSync(jsonl, 'utf8').split('\n').filter(Boolean);
     const linesByJob = new Map<string, string[]>();
     for (const line of lines) {
-      const id = (JSON.parse(line) as { id: string }).id;
+      const parsed = JSON.parse(line) as { id?: string; jobId?: string };
+      const id = (parsed.id ?? parsed.jobId)!;
       linesByJob.set(id, [...(linesByJob.get(id) ?? []), line]);
     }
     for (const [job, bodies] of byJob(captures.map((c) => c.body))) {
-      const prefixes = bodies.map((body) => {
-        const legacy = body.includes('"jobId"') && !body.includes('"id"');
-        const noMetadata = !body.includes('"metadata"');
-        return `${body.slice(0, -1)}${legacy ? `,"id":${JSON.stringify(job)}` : ''}${noMetadata ? ',"metadata":{}' : ''},"_relay":`;
-      });
+      const prefixes = bodies.map((body) => `${body.slice(0, -1)},"_relay":`);
       expect(linesByJob.get(job)?.map((line, i) => line.startsWith(prefixes[i]!)), job).toEqual(prefixes.map(() => true));
     }
 
@@ -161,6 +165,22 @@ routes: [{ name: all, to: [archive, forward] }]
     }
     expect(readFileSync(join(out, 'pages', 'crawl', jobOf(captures[2]!.body), '3df7c0c0-5bd0-4e1f-9837-c43ae6a85f1f.md'), 'utf8')).toContain('status_code: 404');
     expect(await relay.metrics.registry.getSingleMetric('relay_events_duplicate_total')?.get()).toMatchObject({ values: [] });
+  });
+
+  it('with token auth, refuses the v0 request exactly as captured (its URL carries no token) with 401 and why', async () => {
+    const tmp = tempDir('relay-captures-');
+    cleanups.push(tmp.cleanup);
+    const yaml = tokenAuthConfig(tmp.dir, `sinks: { archive: { type: file, dir: ${join(tmp.dir, 'out')} } }\nroutes: [{ name: all, to: [archive] }]`);
+    relay = await testRelay(testConfig(yaml));
+    const port = await listen(relay);
+    const v0 = loadCapture(dir, 'sample-crawl.completed.v0-selfhosted-url');
+    expect(v0.url).not.toContain('token=');
+    const answer = await postRaw(port, v0.url, v0.rawHeaders, v0.body);
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toEqual({
+      error: { code: 'RELAY_ERR_INGRESS_TOKEN_MISSING', message: 'expected the x-relay-token header or the "token" query parameter, got none' },
+    });
+    expect(storedEvents(relay)).toBe(0);
   });
 
   it('with signing secrets only, refuses every one with 401, counts them, and warns once with the fix', async () => {
@@ -190,6 +210,6 @@ routes: [{ name: all, to: [archive] }]
     expect(warnings[0]).toMatchObject({ source: 'firecrawl', msg: 'webhook without X-Firecrawl-Signature refused: switch this source to token auth' });
     expect(String(warnings[0]!.fix)).toContain('"X-Relay-Token": "<token>"');
     expect(JSON.stringify(warnings)).not.toContain(TOKEN);
-    expect(relay.queue.counters().get('archive')?.pending ?? 0).toBe(0);
+    expect(storedEvents(relay)).toBe(0);
   });
 });

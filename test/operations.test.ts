@@ -92,6 +92,13 @@ describe('config reload on SIGHUP', () => {
     expect(await post(running.url, 'job-2', 2)).toBe(200);
     await until(() => lines(join(dir, 'out-a', 'events.jsonl')).length === 2);
 
+    // A refused reload names the key and what was wrong, never the secret it holds.
+    write(`admin: { token: "\\qs3cr3t-admin" }\nsinks:\n  a: { type: file, dir: ${join(dir, 'out-a')}, markdown: false }\nroutes: [{ name: all, to: [a] }]\n`);
+    running.child.kill('SIGHUP');
+    await until(() => running!.logs.filter((l) => l.includes('config reload refused')).length === 2, 5000);
+    expect(running.logs.some((l) => l.includes('invalid escape sequence'))).toBe(true);
+    expect(running.logs.some((l) => l.includes('s3cr3t'))).toBe(false);
+
     write(`sinks:\n  b: { type: file, dir: ${join(dir, 'out-b')}, markdown: false }\nroutes: [{ name: all, to: [b] }]\n`);
     running.child.kill('SIGHUP');
     await until(() => running!.logs.some((l) => l.includes('"config reloaded"')), 5000);

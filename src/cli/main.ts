@@ -2,15 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
-import { parseEnvelope } from '../ingress/envelope.js';
 import { sign } from '../ingress/verify.js';
 import { RelayError, describeError } from '../errors.js';
-import { describeConfig } from './check.js';
-import { dlq } from './dlq.js';
-import { DEFAULT_CONFIG, loadConfig } from './load.js';
-import { newPlugin } from './plugin-new.js';
-import { send } from './send.js';
-import { serve } from './serve.js';
+
+// Each command imports what it needs when it runs: `--help` and `sign` load no config
+// machinery, and a config loads only the sinks it uses (src/sinks/loaders.ts).
+const DEFAULT_CONFIG = 'relay.config.yaml';
+const loadConfig = async (file: string, options?: { serving: boolean }) => (await import('./load.js')).loadConfig(file, options);
 
 const USAGE = `firecrawl-relay: a durable relay for Firecrawl webhooks
 
@@ -61,15 +59,15 @@ async function main(argv: string[]): Promise<number> {
   const secret = values.secret ?? process.env.FIRECRAWL_WEBHOOK_SECRET;
   switch (command) {
     case 'serve':
-      await serve(values.config);
+      await (await import('./serve.js')).serve(values.config);
       return -1; // keeps running
     case 'check':
-      console.log(describeConfig((await loadConfig(values.config, { serving: false })).config));
+      console.log((await import('./check.js')).describeConfig((await loadConfig(values.config, { serving: false })).config));
       return 0;
     case 'route': {
       const file = rest[0] ?? usage('route needs an EVENT.json file');
       const { config } = await loadConfig(values.config, { serving: false });
-      const { payload } = parseEnvelope(readFileSync(file));
+      const { payload } = (await import('../ingress/envelope.js')).parseEnvelope(readFileSync(file));
       const source = config.sources[0]?.name ?? '';
       const match = config.router.match(payload, source);
       console.log(JSON.stringify({ type: payload.type, source, routes: match.routes, sinks: match.sinks }, null, 2));
@@ -90,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
         if (at <= 0) usage(`--header takes NAME:VALUE, got "${h}"`);
         headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
       }
-      const answer = await send({
+      const answer = await (await import('./send.js')).send({
         url: values.url,
         secret,
         file: rest[0],
@@ -105,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
     case 'plugin': {
       const [action, name] = rest;
       if (action !== 'new' || !name) usage('plugin takes: new NAME');
-      for (const file of newPlugin(name, values.dir)) console.log(`wrote ${file}`);
+      for (const file of (await import('./plugin-new.js')).newPlugin(name, values.dir)) console.log(`wrote ${file}`);
       console.log('run its contract test with: npx vitest run');
       return 0;
     }
@@ -113,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
       const [action = 'list', ...ids] = rest;
       const since = values.since === undefined ? undefined : Date.parse(values.since);
       if (since !== undefined && Number.isNaN(since)) usage(`--since takes an ISO date, got "${values.since}"`);
-      await dlq(
+      await (await import('./dlq.js')).dlq(
         (await loadConfig(values.config, { serving: false })).config,
         {
           action,

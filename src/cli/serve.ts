@@ -1,4 +1,4 @@
-import { createLogger } from '../logger.js';
+import { createLogger, stderrDestination } from '../logger.js';
 import { RelayMetrics } from '../metrics.js';
 import { Relay } from '../relay.js';
 import { ConfigError, formatIssue } from '../config/config-error.js';
@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { RelayConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { loadConfig } from './load.js';
+import { handleShutdownSignals } from './shutdown.js';
 
 function warnAbout(config: RelayConfig, logger: Logger): void {
   for (const warning of config.warnings) logger.warn({ where: formatIssue(warning) }, 'config warning');
@@ -17,49 +18,30 @@ function warnAbout(config: RelayConfig, logger: Logger): void {
 }
 
 /**
- * `firecrawl-relay serve`: runs until SIGTERM or SIGINT, then drains and exits 0.
+ * `firecrawl-relay serve`: runs until SIGTERM or SIGINT, then drains and exits (see
+ * shutdown.ts for the deadline and a second signal).
  * SIGHUP reloads the config file: an invalid one is refused (every error logged) and
  * the relay keeps running on the config it has.
  */
 export async function serve(file: string): Promise<void> {
   const { config, registry } = await loadConfig(file);
-  const logger = createLogger(process.env.RELAY_LOG_LEVEL ?? config.log.level);
+  const destination = stderrDestination();
+  const logger = createLogger(process.env.RELAY_LOG_LEVEL ?? config.log.level, destination);
   warnAbout(config, logger);
-  const relay = await Relay.create({
-    config,
-    registry,
-    logger,
-    metrics: new RelayMetrics({ processMetrics: true }),
-  });
+  const metrics = new RelayMetrics({ processMetrics: true });
+  metrics.observeLogDrops(() => destination.droppedLines);
+  const relay = await Relay.create({ config, registry, logger, metrics });
   const address = await relay.listen();
+  // Before "relay listening" goes out (log lines leave at once): whoever waits for it may
+  // signal straight away, and an unhandled SIGTERM would kill the relay without a drain.
+  const shutdown = handleShutdownSignals({ relay, logger, destination });
   logger.info(
     { address, sources: config.sources.map((s) => s.path), sinks: config.sinks.map((s) => s.name), queue: config.queue.dir },
     'relay listening',
   );
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    relay.close().then(
-      () => {
-        logger.info('relay stopped');
-        logger.flush();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        logger.flush();
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-
   process.on('SIGHUP', () => {
-    if (stopping) return;
+    if (shutdown.isStopping()) return;
     logger.info({ file }, 'reloading config');
     loadConfig(file)
       .then(async ({ config: next, registry: nextRegistry }) => {

@@ -20,13 +20,32 @@ export interface UnsetAllowance {
 }
 
 /**
+ * Interpolated values kept as strings that read as a number or boolean, by JSON pointer
+ * (`/server/port` → 8080). The loader uses the typed value only where the schema refuses
+ * the string, so a secret `${S}` = 0x1F stays "0x1F" while `port: ${PORT}` is a number.
+ */
+export type TypedCandidates = Map<string, number | boolean>;
+
+export interface Interpolated {
+  uses: VariableUses;
+  typed: TypedCandidates;
+}
+
+/** ['sinks', 'a/b', 0] → /sinks/a~1b/0 */
+export function pointerOf(path: KeyPath): string {
+  return path.map((part) => `/${String(part).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+/**
  * Replaces ${VAR} and ${VAR:-default} in every string value of the document, in place.
  * Works on parsed scalars, not on raw text, so a value can never inject YAML structure.
- * An unquoted value that is one whole reference takes the type its text reads as
- * (`port: ${PORT:-8080}` is a number). Unset variables without default are reported.
+ * Values stay strings; an unquoted value that is one whole reference and reads as a
+ * number or boolean is also listed in `typed`, for fields whose schema wants that type
+ * (`port: ${PORT:-8080}`). Unset variables without default are reported.
  */
-export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance): VariableUses {
+export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance): Interpolated {
   const uses: VariableUses = new Map();
+  const typed: TypedCandidates = new Map();
 
   const visitScalar = (node: Scalar, path: KeyPath): void => {
     if (typeof node.value !== 'string' || !node.value.includes('${')) return;
@@ -64,7 +83,11 @@ export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance
     });
     if (names.length > 0) uses.set(formatKeyPath(path), names);
     if (failed) return;
-    node.value = whole && node.type === Scalar.PLAIN ? typedScalar(result) : result;
+    node.value = result;
+    if (whole && node.type === Scalar.PLAIN) {
+      const value = typedScalar(result);
+      if (value !== undefined) typed.set(pointerOf(path), value);
+    }
   };
 
   const visit = (node: unknown, path: KeyPath): void => {
@@ -77,15 +100,15 @@ export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance
   };
 
   visit(source.doc.contents, []);
-  return uses;
+  return { uses, typed };
 }
 
-/** "8080" → 8080, "true" → true; anything else stays the string it is. */
-function typedScalar(text: string): unknown {
+/** "8080" → 8080, "true" → true; undefined for text that reads as neither. */
+function typedScalar(text: string): number | boolean | undefined {
   try {
     const value: unknown = parse(text);
-    return typeof value === 'number' || typeof value === 'boolean' ? value : text;
+    return typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
   } catch {
-    return text;
+    return undefined;
   }
 }

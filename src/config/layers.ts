@@ -2,8 +2,10 @@ import type { SinkDefinition } from '../plugin-api/types.js';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { KeyPath } from './config-error.js';
 import { didYouMean } from './did-you-mean.js';
+import { pointerOf, type TypedCandidates } from './interpolate.js';
 import { COMMON_SINK_KEYS } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
+import { validateWithTypedValues } from './typed-values.js';
 import type { YamlSource } from './yaml-document.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,6 +34,19 @@ export function optionsOf(raw: Record<string, unknown>): Record<string, unknown>
   return options;
 }
 
+/** What the sink-options layer needs besides the registry. */
+export interface SinkCheckContext {
+  /** Interpolated strings that read as a number or boolean, for fields whose schema wants one. */
+  typed: TypedCandidates;
+  /** Every sink type there is, when the registry holds only the built-ins in use (lazy loading). */
+  knownTypes?: readonly string[] | undefined;
+}
+
+/** Every sink type there is: the registry's and the `knownTypes` not loaded, sorted. */
+export function knownSinkTypes(registry: SinkRegistry, knownTypes: readonly string[] = []): string[] {
+  return [...new Set([...registry.keys(), ...knownTypes])].sort();
+}
+
 /**
  * The sink-options layer for one enabled sink: its type is known, its options pass the
  * type's schema, then its `check()`. Defaults of the schema are filled into `options`.
@@ -42,16 +57,17 @@ export function checkSinkOptions(
   type: string,
   options: Record<string, unknown>,
   registry: SinkRegistry,
+  { typed, knownTypes }: SinkCheckContext,
 ): SinkDefinition<unknown> | undefined {
   const base: KeyPath = ['sinks', name];
   const definition = registry.get(type);
   if (!definition) {
-    const known = [...registry.keys()].sort();
+    const known = knownSinkTypes(registry, knownTypes);
     source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [type, known.join(', '), didYouMean(type, known)]);
     return undefined;
   }
   const validate = sinkValidator(definition);
-  if (!validate(options)) {
+  if (!validateWithTypedValues(validate, options, typed, pointerOf(base))) {
     source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
   } else {
     for (const problem of definition.check?.(options) ?? []) {
@@ -90,12 +106,12 @@ export function checkRouteReferences(
  * After the schema layer failed: the sink-options and references layers on whatever has
  * the shape they need, so that one run of `check` reports every problem, not the first layer's.
  */
-export function checkLaterLayers(source: YamlSource, raw: unknown, registry: SinkRegistry): void {
+export function checkLaterLayers(source: YamlSource, raw: unknown, registry: SinkRegistry, context: SinkCheckContext): void {
   if (!isMap(raw)) return;
   const sinks = isMap(raw.sinks) ? raw.sinks : {};
   for (const [name, sink] of Object.entries(sinks)) {
     if (!isMap(sink) || typeof sink.type !== 'string' || sink.enabled === false || sink.enabled === '') continue;
-    checkSinkOptions(source, name, sink.type, optionsOf(sink), registry);
+    checkSinkOptions(source, name, sink.type, optionsOf(sink), registry, context);
   }
   const sourceNames = isMap(raw.sources) ? Object.keys(raw.sources) : [];
   if (Array.isArray(raw.routes)) {

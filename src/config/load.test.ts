@@ -46,12 +46,21 @@ routes:
 describe('a valid config', () => {
   it('fills defaults from the schema and resolves the queue folder against the config folder', () => {
     const config = load(VALID, { SECRET: 's' });
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, body_limit_bytes: 33_554_432, max_inflight_bytes: 268_435_456 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      body_limit_bytes: 33_554_432,
+      max_inflight_bytes: 268_435_456,
+      max_inflight_bytes_per_peer: 67_108_864,
+      headers_timeout_ms: 10_000,
+      body_timeout_ms: 30_000,
+      shutdown_timeout_ms: 10_000,
+    });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');
     expect(config.queue.dedupe_window_seconds).toBe(86_400);
     expect(config.sources[0]).toMatchObject({ name: 'firecrawl', path: '/webhooks/firecrawl', auth: { kind: 'signature', secrets: ['s'] } });
     const archive = config.sinks.find((s) => s.name === 'archive')!;
-    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true });
+    expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 10_000 });
     expect(archive.retry.max_attempts).toBe(12);
     expect(config.warnings).toEqual([]);
   });
@@ -121,7 +130,7 @@ describe('a valid config', () => {
     const config = load(VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    dedupe: true'), { SECRET: 's' });
     expect(config.sources[0]!.dedupe).toBe('webhook_id');
     expect(config.warnings.map(formatIssue)).toEqual([
-      expect.stringMatching(/^relay.config.yaml:6:13 sources.firecrawl.dedupe: expected webhook_id, body or none, got true \(deprecated\): read as webhook_id.*write `body` to keep that \[RELAY_ERR_CONFIG_INVALID\]$/),
+      expect.stringMatching(/^relay.config.yaml:6:13 sources.firecrawl.dedupe: expected webhook_id, body or none, got true \(deprecated\): read as webhook_id.*write `body` to keep that \[RELAY_ERR_CONFIG_DEPRECATED\]$/),
     ]);
   });
 
@@ -132,6 +141,36 @@ describe('a valid config', () => {
       expect.stringMatching(/^relay.config.yaml:10:3 sinks.console: sink "console" is named by no route/),
       expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.pgae" matches no documented event type/),
     ]);
+  });
+
+  // No sender emits it: self-hosted Firecrawl ends a cancelled crawl with crawl.completed.
+  describe('token checks', () => {
+    const withAuth = (auth: string) => VALID.replace('secrets: ["${SECRET}"]', `auth: ${auth}`);
+    const LONG = 'a1b2c3d4e5f6a7b8c9d0';
+
+    it.each([
+      { name: 'a token of 16 or more safe characters', auth: `{ header: X-Relay-Token, query: token, tokens: [${LONG}, A-Za_z.0~9-abcdefgh] }`, warnings: [] },
+      {
+        name: 'a short token',
+        auth: `{ header: X-Relay-Token, tokens: [${LONG}, short-token] }`,
+        warnings: [/^relay.config.yaml:5:67 sources.firecrawl.auth.tokens\[1\]: expected a token of at least 16 characters, got 11: a short token is easy to guess/],
+      },
+      {
+        name: 'a token a query string would alter, with query',
+        auth: `{ query: token, tokens: ["${LONG}+/="] }`,
+        warnings: [/^relay.config.yaml:5:36 sources.firecrawl.auth.tokens\[0\]: expected a token of letters, digits and - . _ ~ with `query: token`, got other characters: in a query string a `\+` is read as a space/],
+      },
+      { name: 'the same token read from a header only', auth: `{ header: X-Relay-Token, tokens: ["${LONG}+/="] }`, warnings: [] },
+    ])('$name', ({ auth, warnings }) => {
+      const issues = load(withAuth(auth)).warnings;
+      expect(issues.map(formatIssue)).toEqual(warnings.map((w) => expect.stringMatching(w)));
+      expect(JSON.stringify(issues)).not.toMatch(/short-token|a1b2c3/);
+    });
+  });
+
+  it('warns about a route on crawl.cancelled', () => {
+    const warnings = load(VALID.replace('type: "*"', 'type: "crawl.cancelled"'), { SECRET: 's' }).warnings.map(formatIssue);
+    expect(warnings).toEqual([expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.cancelled" matches no documented event type/)]);
   });
 
   it('loads the shipped relay.config.yaml', () => {
@@ -297,12 +336,27 @@ describe('config errors', () => {
       message: /expected a `header` or a `query` parameter to read the token from, got neither/,
     },
     {
+      name: 'secrets next to token auth (never checked)',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    auth: { header: X-Relay-Token, tokens: [a1b2c3d4e5f6a7b8c9d0] }'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:5:14 sources.firecrawl.secrets',
+      message: /^expected no `secrets` with token auth, got some: signatures are not checked under token auth/,
+    },
+    {
+      name: 'a token of whitespace only',
+      yaml: VALID.replace('secrets: ["${SECRET}"]', 'auth: { header: X-Relay-Token, tokens: ["   "] }'),
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:5:45 sources.firecrawl.auth.tokens[0]',
+      message: /^expected a token, got 3 whitespace characters$/,
+    },
+    {
       name: 'an unknown dedupe mode lists the known ones',
       yaml: VALID.replace('secrets: ["${SECRET}"]', 'secrets: ["${SECRET}"]\n    dedupe: maybe'),
       env: { SECRET: 's' },
       code: 'RELAY_ERR_CONFIG_SCHEMA',
       at: 'relay.config.yaml:6:13 sources.firecrawl.dedupe',
-      message: /expected one of "webhook_id", "body", "none", true, false, got "maybe"/,
+      message: /expected one of "webhook_id", "body", "none", got "maybe"$/,
     },
     {
       name: 'broken YAML',
@@ -370,5 +424,48 @@ routes:
     } finally {
       cleanup();
     }
+  });
+});
+
+describe('secrets in config values and errors', () => {
+  const withAdmin = (token: string) => VALID.replace('sources:', `admin:\n  token: ${token}\nsources:`);
+
+  it.each(['123456', '0x1F', '1e5', '98765432123', 'true', '007'])('keeps a secret that reads as a number or boolean (%s) as its text', (value) => {
+    const config = load(withAdmin('${ADM}').replace('secrets: ["${SECRET}"]', 'secrets:\n      - ${SECRET}'), { SECRET: value, ADM: value });
+    expect(config.admin.token).toBe(value);
+    expect(config.sources[0]!.auth).toEqual({ kind: 'signature', secrets: [value] });
+    expect(load(withAdmin('${ADM:-98765432123}'), { SECRET: 's' }).admin.token).toBe('98765432123');
+  });
+
+  it('still gives a number or boolean field its type from an unquoted reference', () => {
+    const yaml = VALID.replace('sources:', 'server:\n  port: ${PORT}\nsources:').replace('dir: ./out', 'dir: ./out\n    markdown: ${MD}\n    max_pages_per_event: ${MAX}');
+    const config = load(yaml, { SECRET: 's', PORT: '0x1F', MD: 'false', MAX: '1e3' });
+    expect(config.server.port).toBe(31);
+    expect(config.sinks[0]!.options).toMatchObject({ markdown: false, max_pages_per_event: 1000 });
+  });
+
+  const SECRET_VALUE = 's3cr3tV4lue';
+  const hidden: Array<{ name: string; yaml: string; env?: Record<string, string>; at: RegExp }> = [
+    { name: 'a list where the admin token should be', yaml: withAdmin(`[${SECRET_VALUE}]`), at: /admin.token: expected a string, got a list of 1/ },
+    { name: 'a Slack URL without its scheme', yaml: VALID.replace('type: stdout', `type: slack\n    url: ${SECRET_VALUE}.hooks.slack.com/services/T0/B0/x`), at: /sinks.console.url: expected a string matching .*, got a string of 44 characters \(not shown/ },
+    { name: 'a URL with a password', yaml: VALID.replace('type: stdout', `type: webhook\n    url: "ftp://relay:${SECRET_VALUE}@example.com/"`), at: /sinks.console.url: expected a string matching .*, got a string of \d+ characters/ },
+    { name: 'a Kafka password given as a number', yaml: VALID.replace('type: stdout', 'type: kafka\n    brokers: ["k:9092"]\n    sasl: { mechanism: plain, username: u, password: 123456789 }'), at: /sinks.console.sasl.password: expected a string, got a number \(not shown/ },
+    { name: 'an S3 secret key given as a list', yaml: VALID.replace('type: stdout', `type: s3\n    bucket: bkt\n    secret_access_key: [${SECRET_VALUE}]`), at: /secret_access_key: expected a string, got a list of 1/ },
+    { name: 'a YAML escape error in a quoted secret', yaml: withAdmin(`"\\q${SECRET_VALUE}"`), at: /invalid escape sequence in a double-quoted string/ },
+    { name: 'a YAML block scalar header with trailing text', yaml: withAdmin(`|${SECRET_VALUE}\n    x`), at: /./ },
+    { name: 'a flow scalar after a quoted value', yaml: withAdmin(`"a" ${SECRET_VALUE}`), at: /./ },
+  ];
+
+  it.each(hidden)('does not echo the value: $name', ({ yaml, env, at }) => {
+    const issues = issuesOf(yaml, { SECRET: 's', ...env });
+    const text = issues.map(formatIssue).join('\n');
+    expect(text).toMatch(at);
+    expect(text).not.toContain(SECRET_VALUE);
+    expect(text).not.toContain('123456789');
+  });
+
+  it('still echoes a value under a key that holds no secret', () => {
+    const text = issuesOf(VALID.replace('dir: ./out', 'dir: ./out\n    jsonl: 42'), { SECRET: 's' }).map(formatIssue).join('\n');
+    expect(text).toContain('got number 42');
   });
 });

@@ -5,9 +5,11 @@ import type { SinkDefinition } from '../plugin-api/types.js';
 import { compileRouter } from '../routing/router.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
 import { interpolate, type Env, type UnsetAllowance, type VariableUses } from './interpolate.js';
-import { checkLaterLayers, checkRouteReferences, checkSinkOptions, optionsOf, type SinkRegistry } from './layers.js';
+import { checkLaterLayers, checkRouteReferences, checkSinkOptions, optionsOf, type SinkCheckContext, type SinkRegistry } from './layers.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
+import { validateWithTypedValues } from './typed-values.js';
+import { checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
@@ -15,6 +17,8 @@ export type { SinkRegistry };
 
 export interface LoadOptions {
   registry: SinkRegistry;
+  /** Every sink type there is, for "unknown sink type" errors when the registry holds only those in use. */
+  knownTypes?: readonly string[];
   env?: Env;
   /**
    * False for commands that do not serve (`check`, `route`, `dlq`): an unset variable under
@@ -46,14 +50,20 @@ export function loadConfigFile(file: string, options: LoadOptions): RelayConfig 
 }
 
 /**
- * Where the config wants plugins loaded from, read before the full validation (which
- * needs the plugins' sink types). Problems in the file are left for that validation.
+ * What must be loaded before the full validation: where the config wants plugins loaded
+ * from, and the sink types it names (so only those sink modules are imported). Problems
+ * in the file are left for that validation.
  */
-export function pluginsDirOf(file: string, env: Env = process.env): string {
+export function configPreview(file: string, env: Env = process.env): { pluginsDir: string; sinkTypes: string[] } {
   const source = new YamlSource(file, readConfigText(file));
   interpolate(source, env);
   const dir = source.doc.getIn(['plugins', 'dir']);
-  return resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins');
+  const sinks = source.doc.toJS()?.sinks as unknown;
+  const sinkTypes = typeof sinks === 'object' && sinks !== null ? Object.values(sinks).map((s) => (s as { type?: unknown } | null)?.type) : [];
+  return {
+    pluginsDir: resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins'),
+    sinkTypes: sinkTypes.filter((t): t is string => typeof t === 'string'),
+  };
 }
 
 /**
@@ -65,13 +75,13 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   if (source.issues.length > 0) throw new ConfigError(source.issues);
   // Unset variables are reported with everything else, not on their own.
   const unset = options.serving === false ? ingressSecretsMayBeUnset() : undefined;
-  const uses = interpolate(source, options.env ?? process.env, unset);
+  const { uses, typed } = interpolate(source, options.env ?? process.env, unset);
 
   const raw: unknown = source.doc.toJS();
   const writtenRetryKeys = retryKeysWritten(raw);
-  if (!validateConfig(raw)) {
+  if (!validateWithTypedValues(validateConfig, raw, typed)) {
     source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
-    checkLaterLayers(source, raw, options.registry);
+    checkLaterLayers(source, raw, options.registry, { typed, knownTypes: options.knownTypes });
     throw new ConfigError(source.issues);
   }
   const doc = raw as RawConfig;
@@ -82,7 +92,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   }
   const sources = checkSources(source, doc, uses, warnings, unset !== undefined);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
-  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys).filter((s) => !disabledSinks.includes(s.name));
+  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, { typed, knownTypes: options.knownTypes }).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
@@ -95,7 +105,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   return Object.freeze({
     file,
     dir,
-    server: doc.server,
+    server: { ...doc.server, max_inflight_bytes_per_peer: doc.server.max_inflight_bytes_per_peer ?? Math.floor(doc.server.max_inflight_bytes / 4) },
     log: doc.log,
     admin: doc.admin,
     plugins: { dir: resolve(dir, doc.plugins.dir) },
@@ -111,7 +121,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
 }
 
 interface RawConfig {
-  server: RelayConfig['server'];
+  server: Omit<RelayConfig['server'], 'max_inflight_bytes_per_peer'> & { max_inflight_bytes_per_peer?: number };
   log: RelayConfig['log'];
   admin: { token: string };
   plugins: { dir: string };
@@ -195,6 +205,7 @@ function checkSources(
       auth = { kind: 'signature', secrets: secretsOf(raw.secrets, [...base, 'secrets'], 'signing secret') };
     } else {
       const tokens = secretsOf(raw.auth.tokens, [...base, 'auth', 'tokens'], 'token');
+      checkTokenAuth(source, base, { secrets: raw.secrets, auth: raw.auth }, warnings);
       const { header, query } = raw.auth;
       if (header === undefined && query === undefined) {
         source.report('RELAY_ERR_CONFIG_INVALID', [...base, 'auth'], [
@@ -211,7 +222,7 @@ function checkSources(
 function dedupeMode(source: YamlSource, value: DedupeMode | boolean, path: KeyPath, warnings: ConfigIssue[]): DedupeMode {
   if (value === true) {
     warnings.push(
-      source.issue('RELAY_ERR_CONFIG_INVALID', path, [
+      source.issue('RELAY_ERR_CONFIG_DEPRECATED', path, [
         'expected webhook_id, body or none, got true (deprecated): read as webhook_id, so webhooks without a webhookId are no longer deduplicated by their body; write `body` to keep that',
       ]),
     );
@@ -251,11 +262,11 @@ function deliverySettings(
   };
 }
 
-function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, writtenRetryKeys: Map<string, Set<string>>): SinkConfig[] {
+function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, writtenRetryKeys: Map<string, Set<string>>, context: SinkCheckContext): SinkConfig[] {
   return Object.entries(doc.sinks).map(([name, raw]) => {
     const options = optionsOf(raw);
     // Switched off: its options may be left unset (e.g. a webhook URL from an unset variable).
-    const definition = raw.enabled === true ? checkSinkOptions(source, name, raw.type, options, registry) : registry.get(raw.type);
+    const definition = raw.enabled === true ? checkSinkOptions(source, name, raw.type, options, registry, context) : registry.get(raw.type);
     const written = writtenRetryKeys.get(name) ?? new Set<string>();
     const defaults = Object.entries(definition?.retryDefaults ?? {}).filter(([key]) => !written.has(key));
     return {

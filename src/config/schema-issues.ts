@@ -3,6 +3,7 @@ import type { ErrorCode } from '../errors.js';
 import { didYouMean } from './did-you-mean.js';
 import type { ConfigIssue, KeyPath } from './config-error.js';
 import type { YamlSource } from './yaml-document.js';
+import { describeHidden, isSecretBearing } from './secret-keys.js';
 
 /** JSON pointer `/routes/2/to` → ['routes', 2, 'to'] */
 function pointerToPath(pointer: string): KeyPath {
@@ -14,7 +15,8 @@ function pointerToPath(pointer: string): KeyPath {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
-function describe(value: unknown): string {
+function describe(value: unknown, path: KeyPath): string {
+  if (isSecretBearing(path, value)) return describeHidden(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === 'object') return 'a map';
@@ -61,14 +63,14 @@ export function schemaIssues(
         break;
       case 'type': {
         const types = String(params.type).split(',').map(article).join(' or ');
-        message = `expected ${types}, got ${describe(err.data)}`;
+        message = `expected ${types}, got ${describe(err.data, path)}`;
         break;
       }
       case 'enum':
-        message = `expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${describe(err.data)}`;
+        message = `expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, got ${describe(err.data, path)}`;
         break;
       case 'pattern':
-        message = `expected a string matching ${String(params.pattern)}, got ${describe(err.data)}`;
+        message = `expected a string matching ${String(params.pattern)}, got ${describe(err.data, path)}`;
         break;
       case 'propertyNames':
         at = [...path, String(params.propertyName)];
@@ -77,10 +79,10 @@ export function schemaIssues(
         break;
       case 'minItems':
       case 'minProperties':
-        message = `expected at least ${String(params.limit)} ${err.keyword === 'minItems' ? 'item' : 'entry'}${Number(params.limit) === 1 ? '' : 's'}, got ${describe(err.data)}`;
+        message = `expected at least ${String(params.limit)} ${err.keyword === 'minItems' ? 'item' : 'entry'}${Number(params.limit) === 1 ? '' : 's'}, got ${describe(err.data, path)}`;
         break;
       default:
-        message = `expected a value that ${err.message ?? 'is valid'}, got ${describe(err.data)}`;
+        message = `expected a value that ${err.message ?? 'is valid'}, got ${describe(err.data, path)}`;
     }
     // propertyNames reports once for the name and once for its pattern: keep one.
     const id = `${at.join('.')}|${message}`;

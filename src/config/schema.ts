@@ -101,8 +101,9 @@ const SOURCE_SCHEMA = {
     },
     // webhook_id: a resent webhookId is acknowledged, not delivered again (no webhookId, no dedupe).
     // body: also identical bodies without webhookId (self-hosted senders repeat some on purpose).
-    // true is the deprecated spelling of webhook_id; false and none turn dedupe off.
-    dedupe: { enum: ['webhook_id', 'body', 'none', true, false], default: 'webhook_id' },
+    // true is the deprecated spelling of webhook_id (warned at load); false and none turn dedupe
+    // off. The booleans stay out of the enum, so an unknown word is told only the current ones.
+    dedupe: { type: ['string', 'boolean'], default: 'webhook_id', if: { type: 'string' }, then: { enum: ['webhook_id', 'body', 'none'] } },
   },
 } as const;
 
@@ -166,6 +167,16 @@ export const CONFIG_SCHEMA = {
         // Bodies held at once while they are read, checked and written (256 MiB): a burst of
         // large pages gets 503 instead of exhausting memory (hosted Firecrawl retries; self-hosted does not).
         max_inflight_bytes: { type: 'integer', minimum: 1024, default: 268_435_456 },
+        // SIGTERM/SIGINT: time to drain writes in flight and close sinks; the process ends at
+        // most 2 s after it whatever hangs (a sink, the log destination).
+        shutdown_timeout_ms: { type: 'integer', minimum: 100, default: 10_000 },
+        // What one remote address may hold of it (default: a quarter), so a few idle
+        // connections from one peer cannot shut the ingress for everyone else.
+        max_inflight_bytes_per_peer: { type: 'integer', minimum: 1024 },
+        // A request's headers must arrive within this, and the whole request (headers and
+        // body) within body_timeout_ms; a slower or stalled sender is cut off.
+        headers_timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
+        body_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
       },
     },
     plugins: {

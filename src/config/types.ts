@@ -74,7 +74,17 @@ export interface RelayConfig {
   file: string;
   /** Folder that relative paths in the file are resolved against. */
   dir: string;
-  server: { host: string; port: number; body_limit_bytes: number; max_inflight_bytes: number };
+  server: {
+    host: string;
+    port: number;
+    body_limit_bytes: number;
+    max_inflight_bytes: number;
+    /** Filled from max_inflight_bytes (a quarter) when not written. */
+    max_inflight_bytes_per_peer: number;
+    headers_timeout_ms: number;
+    body_timeout_ms: number;
+    shutdown_timeout_ms: number;
+  };
   log: { level: string };
   /** Bearer token of the admin API; '' when it is off. */
   admin: { token: string };

@@ -4,6 +4,25 @@ import type { ConfigIssue, KeyPath } from './config-error.js';
 import { formatKeyPath, issueMessage } from './config-error.js';
 
 /**
+ * What a YAML syntax error says, without the text it quotes: a scalar in a broken line
+ * may be a secret. The line and column say where to look.
+ */
+export function yamlMessage(code: string, message: string): string {
+  switch (code) {
+    case 'BAD_DQ_ESCAPE':
+      return 'invalid escape sequence in a double-quoted string';
+    case 'TAG_RESOLVE_FAILED':
+      return 'unknown tag (a value starting with "!" must be quoted)';
+    case 'BAD_PROP_ORDER':
+    case 'UNEXPECTED_TOKEN':
+      return /^Unexpected [a-z-]+ at node end$/.test(message) ? message : 'unexpected text here (not shown: it may hold a secret)';
+    default:
+      // yaml's other messages are fixed sentences (the codes above are those that quote).
+      return message.split('\n')[0] ?? message;
+  }
+}
+
+/**
  * A parsed YAML file that remembers where each key stands, so that any problem found
  * later (schema, routing, sinks) can be reported as file:line:column with its key path.
  */
@@ -26,7 +45,7 @@ export class YamlSource {
         line,
         column: col,
         path: '(yaml)',
-        message: duplicate ? 'a key is written twice in the same map' : error.message.split('\n')[0] ?? error.message,
+        message: duplicate ? 'a key is written twice in the same map' : yamlMessage(error.code, error.message),
       });
     }
   }

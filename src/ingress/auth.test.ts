@@ -50,7 +50,7 @@ describe('token auth, for senders that cannot sign', () => {
     const app = (await relayWithSource(source)).app;
     const missing = await app.inject(post({}));
     expect(missing.statusCode).toBe(401);
-    expect(missing.json().error.code).toBe('RELAY_ERR_INGRESS_TOKEN_MISSING');
+    expect(missing.json().error).toEqual({ code: 'RELAY_ERR_INGRESS_TOKEN_MISSING', message: 'expected the x-relay-token header, got none' });
     const wrong = await app.inject(post({ 'x-relay-token': 'new-tokeN' }));
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().error.code).toBe('RELAY_ERR_INGRESS_TOKEN_INVALID');
@@ -90,7 +90,7 @@ describe('token auth in a query parameter, for v0 jobs (SELF_HOSTED_WEBHOOK_URL 
     expect(missing.statusCode).toBe(401);
     expect(missing.json().error).toEqual({
       code: 'RELAY_ERR_INGRESS_TOKEN_MISSING',
-      message: 'expected an x-relay-token header or a "token" query parameter, got none',
+      message: 'expected the x-relay-token header or the "token" query parameter, got none',
     });
     const wrong = await app.inject(post({}, '/hooks/selfhosted?token=new-tokeN'));
     expect(wrong.json().error).toEqual({
@@ -99,7 +99,23 @@ describe('token auth in a query parameter, for v0 jobs (SELF_HOSTED_WEBHOOK_URL 
     });
     expect(wrong.body).not.toContain('new-tokeN');
     const twice = await app.inject(post({}, '/hooks/selfhosted?token=new-token&token=new-token'));
-    expect(twice.json().error.code).toBe('RELAY_ERR_INGRESS_TOKEN_INVALID');
+    expect(twice.statusCode).toBe(401);
+    expect(twice.json().error).toEqual({
+      code: 'RELAY_ERR_INGRESS_TOKEN_REPEATED',
+      message: 'expected the "token" query parameter once, got it 2 times',
+    });
+  });
+
+  // Fastify refuses a path it cannot decode before routing, and its own answer echoes the URL.
+  it('answers a path that is not valid percent-encoding with our error, counted, without the query', async () => {
+    const relay = await relayWithSource(both);
+    const response = await relay.app.inject(post({}, '/x/%zz?token=new-token'));
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      error: { code: 'RELAY_ERR_INGRESS_BAD_REQUEST', message: 'the request could not be read: the path is not valid percent-encoding' },
+    });
+    const rejected = (await relay.metrics.registry.getSingleMetric('relay_events_rejected_total')?.get())?.values ?? [];
+    expect(rejected.map((v) => [v.labels.code, v.value])).toEqual([['RELAY_ERR_INGRESS_BAD_REQUEST', 1]]);
   });
 
   it('keeps a query token out of every log line, whatever happens to the request', async () => {
@@ -115,11 +131,12 @@ describe('token auth in a query parameter, for v0 jobs (SELF_HOSTED_WEBHOOK_URL 
       await app.inject({ ...post({}, `/hooks/selfhosted?token=${good}`), payload: '{"success":' }),
       await app.inject({ ...post({ 'content-type': 'text/plain' }, `/hooks/selfhosted?token=${wrong}`) }),
       await app.inject({ method: 'GET', url: `/hooks/selfhosted?token=${good}` }),
+      await app.inject(post({}, `/hooks/%zz?token=${wrong}`)),
     ];
-    expect(answers.map((a) => a.statusCode)).toEqual([200, 401, 401, 404, 400, 415, 404]);
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 401, 401, 404, 400, 415, 404, 400]);
     expect(answers.map((a) => a.body).join('')).not.toMatch(/new-token|wrong-token/);
     // The requests were logged (rejections at info, debug lines at trace level)…
-    expect(lines.filter((l) => l.includes('webhook rejected'))).toHaveLength(4);
+    expect(lines.filter((l) => l.includes('webhook rejected'))).toHaveLength(5);
     // …and no line holds a token, refused or accepted.
     expect(lines.join('')).not.toMatch(/new-token|wrong-token/);
   });

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import secureJson from 'secure-json-parse';
 import { RelayError } from '../errors.js';
+import { assertJsonDepth } from './json-depth.js';
 import type { FirecrawlPayload } from '../plugin-api/types.js';
 
 const ENVELOPE_SCHEMA = {
@@ -17,7 +17,8 @@ const ENVELOPE_SCHEMA = {
     metadata: { type: ['object', 'null'] },
     // Any JSON, as senders write it: a failed v0 page of self-hosted Firecrawl sends `"error": {}`.
     error: {},
-    webhookId: { type: 'string', minLength: 1, maxLength: 500 },
+    // A string over 500 characters is refused; any other JSON is taken as no webhookId.
+    webhookId: { maxLength: 500 },
   },
   anyOf: [{ required: ['id'] }, { required: ['jobId'] }],
 } as const;
@@ -58,11 +59,6 @@ export function payloadOf(body: Buffer, jobId: string): FirecrawlPayload {
   return normalizePayload(value as FirecrawlPayload, (value as { id?: string }).id ?? jobId);
 }
 
-/** What identifies a retried delivery: `webhookId` when the sender gave one, else the body's SHA-256. */
-export function dedupeKeyOf(payload: FirecrawlPayload, body: Buffer): string {
-  return payload.webhookId ? `webhook:${payload.webhookId}` : `sha256:${createHash('sha256').update(body).digest('hex')}`;
-}
-
 function why(): string {
   const error = validate.errors?.[0];
   if (!error) return 'invalid';
@@ -88,10 +84,12 @@ export function parseEnvelope(received: Buffer): Envelope {
     // SyntaxError, or RangeError for nesting deeper than the stack.
     throw new RelayError('RELAY_ERR_INGRESS_BODY_NOT_JSON', [body.length === 0 ? 'an empty body' : 'invalid JSON']);
   }
-  // Keys that could pollute prototypes downstream; the text test keeps the scan off the hot path.
-  if (text.includes('__proto__') || text.includes('constructor')) {
+  assertJsonDepth(value);
+  // Keys that could pollute prototypes downstream. The parsed value is scanned, not the
+  // text: "\u005f_proto__" is the same key once parsed. A walk costs far less than the parse.
+  if (typeof value === 'object' && value !== null) {
     try {
-      secureJson.scan(value as object, { protoAction: 'error', constructorAction: 'error' });
+      secureJson.scan(value, { protoAction: 'error', constructorAction: 'error' });
     } catch {
       throw new RelayError('RELAY_ERR_INGRESS_BODY_UNSAFE_KEY');
     }

@@ -50,7 +50,7 @@ beforeEach(async () => {
   const yaml = configYaml(
     tmp.dir,
     `
-server: { body_limit_bytes: 65536, max_inflight_bytes: 40000 }
+server: { body_limit_bytes: 65536, max_inflight_bytes: 40000, max_inflight_bytes_per_peer: 40000 }
 sinks:
   rec: { type: recording }
 routes:

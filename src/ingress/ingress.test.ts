@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from './verify.js';
+import { KNOWN_EVENT_TYPES } from '../routing/event-types.js';
 import type { Relay } from '../relay.js';
 import { SECOND_SECRET, SECRET, configYaml, registryWith, tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
 import { RecordingSink, until } from '../../test/helpers/sinks.js';
@@ -166,13 +167,13 @@ describe('signature verification', () => {
 describe('body and envelope', () => {
   it('accepts every documented sample', async () => {
     const types = sampleTypes();
-    expect(types.length).toBe(19);
+    expect(types).toEqual([...KNOWN_EVENT_TYPES].sort()); // one sample per documented type
     for (const type of types) {
       const response = await relay.app.inject(signedRequest(sampleEvent(type)));
       expect(response.statusCode, type).toBe(200);
       expect(response.json().duplicate, type).toBe(false);
     }
-    expect(stored().events).toBe(19);
+    expect(stored().events).toBe(types.length);
   });
 
   it('accepts a failed page (success: false on *.page)', async () => {
@@ -187,6 +188,16 @@ describe('body and envelope', () => {
     const response = await relay.app.inject(signedRequest({ ...legacy, jobId: id }));
     expect(response.statusCode).toBe(200);
     expect(stored()).toEqual({ events: 1, deliveries: 1 });
+  });
+
+  // Accepted, it would break the file and stdout sinks later ("Maximum call stack size exceeded").
+  it('refuses a body nested deeper than 64 levels before storing it', async () => {
+    const { id, ...legacy } = sampleEvent('crawl.page', { success: false });
+    const text = JSON.stringify({ ...legacy, jobId: id, error: 'DEEP' }).replace('"DEEP"', `${'['.repeat(20_000)}${']'.repeat(20_000)}`);
+    const response = await relay.app.inject(signedRequest(text));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toEqual({ code: 'RELAY_ERR_INGRESS_BODY_TOO_DEEP', message: 'expected JSON nested at most 64 levels deep, got deeper' });
+    expect(stored()).toEqual({ events: 0, deliveries: 0 });
   });
 
   it('accepts the legacy v0 jobId in place of id and stores it as the job', async () => {
@@ -280,14 +291,14 @@ describe('body and envelope', () => {
     expect(response.json().error.message).toContain(type);
   });
 
-  it('accepts application/json with a charset', async () => {
-    const request = signedRequest(BODY);
-    const response = await relay.app.inject({
-      ...request,
-      headers: { ...request.headers, 'content-type': 'application/json; charset=utf-8' },
-    });
-    expect(response.statusCode).toBe(200);
-  });
+  it.each(['application/json; charset=utf-8', 'application/cloudevents+json; charset=utf-8', 'Application/JSON;charset=UTF-8'])(
+    'accepts %s: the media type is compared without its parameters',
+    async (type) => {
+      const request = signedRequest(BODY);
+      const response = await relay.app.inject({ ...request, headers: { ...request.headers, 'content-type': type } });
+      expect(response.statusCode, response.body).toBe(200);
+    },
+  );
 
   it('answers 404 with a code on a path no source listens on', async () => {
     const response = await relay.app.inject(signedRequest(BODY, SECRET, '/elsewhere'));
@@ -359,6 +370,25 @@ routes: [{ name: all, to: [rec] }]
     await relay.app.inject(signedRequest(MONITOR));
     expect((await relay.app.inject(signedRequest(MONITOR))).json().duplicate).toBe(false);
     expect(stored().events).toBe(2);
+  });
+
+  // The envelope accepts any JSON in the fields it does not route on; only a non-empty
+  // string is a webhookId.
+  it.each([null, 42, { id: 'w-1' }, ''])('accepts webhookId %j and dedupes as if it were absent', async (webhookId) => {
+    const body = JSON.stringify({ ...PAGE, webhookId });
+    const byDefault = [await relay.app.inject(signedRequest(body)), await relay.app.inject(signedRequest(body))];
+    expect(byDefault.map((a) => [a.statusCode, a.json().duplicate])).toEqual([[200, false], [200, false]]);
+    await withDedupe('body');
+    const byBody = [await relay.app.inject(signedRequest(body)), await relay.app.inject(signedRequest(body))];
+    expect(byBody.map((a) => [a.statusCode, a.json().duplicate])).toEqual([[200, false], [200, true]]);
+  });
+
+  it('refuses a webhookId string over 500 characters', async () => {
+    const response = await relay.app.inject(signedRequest({ ...MONITOR, webhookId: 'w'.repeat(501) }));
+    expect(response.json().error).toEqual({
+      code: 'RELAY_ERR_INGRESS_ENVELOPE_INVALID',
+      message: 'expected a Firecrawl webhook envelope: "webhookId" must NOT have more than 500 characters',
+    });
   });
 
   it('treats two different bodies as two events', async () => {

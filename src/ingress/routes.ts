@@ -11,7 +11,7 @@ import { parseEnvelope } from './envelope.js';
 import { InflightBodies } from './inflight.js';
 import type { Router } from '../routing/router.js';
 import { UnsignedWarning } from './unsigned-warning.js';
-import { createVerifier, type Verifier } from './verify.js';
+import { createVerifier, credentialsShapeError, type Verifier } from './verify.js';
 
 /** What a request is checked and routed against; replaced whole on a config reload. */
 export interface IngressState {
@@ -61,9 +61,20 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
   const log = deps.logger.child({ source: name });
   // Kept across reloads: the warning stays rate-limited when the config changes.
   const unsignedWarning = new UnsignedWarning(name);
+  const refuseCredentials = (request: FastifyRequest, reply: FastifyReply, denied: RelayError): FastifyReply => {
+    if (denied.code === 'RELAY_ERR_INGRESS_SIGNATURE_MISSING') {
+      deps.metrics.webhooksUnsigned.inc({ source: name });
+      unsignedWarning.note(log);
+    }
+    return rejectWebhook(deps, request, reply, denied);
+  };
 
-  // Before the body is read: a refused burst costs no memory.
+  // Before the body is read: a request without credentials of the right shape, or a
+  // refused burst, costs no memory and holds nothing others need.
   const reserveBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const current = deps.state().sources.get(name);
+    const badCredentials = current ? credentialsShapeError(current.source.auth, request.headers, request.url) : null;
+    if (badCredentials) return refuseCredentials(request, reply, badCredentials);
     const busy = inflight.reserve(request, reply);
     if (busy) return rejectWebhook(deps, request, reply.header('retry-after', '1'), busy);
   };
@@ -77,13 +88,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
     const received = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     // The signature covers the bytes as received; what is stored is the parsed envelope's body.
     const denied = verify(request.headers, received, request.url);
-    if (denied) {
-      if (denied.code === 'RELAY_ERR_INGRESS_SIGNATURE_MISSING') {
-        deps.metrics.webhooksUnsigned.inc({ source: source.name });
-        unsignedWarning.note(deps.logger);
-      }
-      return rejectWebhook(deps, request, reply, denied);
-    }
+    if (denied) return refuseCredentials(request, reply, denied);
 
     let envelope;
     try {
@@ -143,10 +148,14 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
 export function registerIngress(app: FastifyInstance, deps: IngressDeps): void {
   app.removeAllContentTypeParsers();
   // Keep the raw bytes: the signature is over them, and sinks may forward them unchanged.
-  for (const type of ['application/json', /^application\/[A-Za-z0-9.+-]+\+json$/]) {
+  // Fastify tests a RegExp against the type *with* its parameters: match the media type only.
+  for (const type of ['application/json', /^application\/[a-z0-9.+-]+\+json(?:\s*;|$)/i]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   }
-  const { max_inflight_bytes, body_limit_bytes } = deps.config.server;
-  const inflight = new InflightBodies(max_inflight_bytes, body_limit_bytes, deps.metrics.ingressInflightBytes);
+  const { max_inflight_bytes, max_inflight_bytes_per_peer, body_limit_bytes } = deps.config.server;
+  const inflight = new InflightBodies(
+    { maxBytes: max_inflight_bytes, maxBytesPerPeer: max_inflight_bytes_per_peer, bodyLimit: body_limit_bytes },
+    deps.metrics.ingressInflightBytes,
+  );
   for (const source of deps.config.sources) registerSource(app, deps, inflight, source.name, source.path);
 }

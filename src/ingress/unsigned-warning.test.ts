@@ -49,8 +49,9 @@ describe('webhooks without a signature on a source that checks signatures', () =
     expect(await counter('relay_events_rejected_total')).toBe(5);
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toMatchObject({ source: 'firecrawl', suppressed: 0, msg: expect.stringContaining('token auth') });
-    expect(warnings()[0]!.fix).toContain('auth: { header: X-Relay-Token, tokens: ["<token>"] }');
+    expect(warnings()[0]!.fix).toContain('auth: { header: X-Relay-Token, query: token, tokens: ["<token>"] }');
     expect(warnings()[0]!.fix).toContain('"headers": { "X-Relay-Token": "<token>" }');
+    expect(warnings()[0]!.fix).toContain('SELF_HOSTED_WEBHOOK_URL=<this relay>?token=<token>');
     expect(JSON.stringify(warnings())).not.toContain('tok-accept-123');
 
     vi.advanceTimersByTime(UNSIGNED_WARNING_INTERVAL_MS - 1);

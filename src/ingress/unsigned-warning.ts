@@ -12,22 +12,23 @@ export class UnsignedWarning {
   private lastAt = Number.NEGATIVE_INFINITY;
   private suppressed = 0;
 
-  constructor(
-    private readonly source: string,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly source: string) {}
 
+  /** `logger` is the source's own child logger: its lines carry the source's name. */
   note(logger: Logger): void {
-    const now = this.now();
+    const now = Date.now();
     if (now - this.lastAt < UNSIGNED_WARNING_INTERVAL_MS) {
       this.suppressed++;
       return;
     }
     logger.warn(
       {
-        source: this.source,
         suppressed: this.suppressed,
-        fix: `the sender signs nothing (self-hosted Firecrawl does not): give sources.${this.source} token auth, auth: { header: X-Relay-Token, tokens: ["<token>"] }, and send Firecrawl "webhook": { "url": "<this relay>", "headers": { "X-Relay-Token": "<token>" } } (docs/firecrawl.md)`,
+        fix:
+          `the sender signs nothing (self-hosted Firecrawl does not): give sources.${this.source} token auth, ` +
+          'auth: { header: X-Relay-Token, query: token, tokens: ["<token>"] }; for v1/v2 jobs send Firecrawl ' +
+          '"webhook": { "url": "<this relay>", "headers": { "X-Relay-Token": "<token>" } }, for v0 jobs set ' +
+          'SELF_HOSTED_WEBHOOK_URL=<this relay>?token=<token> (docs/firecrawl.md)',
       },
       'webhook without X-Firecrawl-Signature refused: switch this source to token auth',
     );

@@ -18,22 +18,21 @@ function single(value: string | string[] | undefined): string | undefined | null
   return value;
 }
 
-function queryParameter(url: string, name: string): string | undefined | null {
+function queryValues(url: string, name: string): string[] {
   const start = url.indexOf('?');
-  const values = start < 0 ? [] : new URLSearchParams(url.slice(start + 1)).getAll(name);
-  return values.length === 0 ? undefined : single(values);
+  return start < 0 ? [] : new URLSearchParams(url.slice(start + 1)).getAll(name);
 }
 
-/** The token a request carries, and where: the header when it is sent, else the query parameter. */
-function presentedToken(auth: TokenAuth, headers: Headers, url: string): { value: string | undefined | null; where: string } {
-  const header = auth.header === undefined ? undefined : single(headers[auth.header]);
-  if (header !== undefined || auth.query === undefined) return { value: header, where: `${auth.header} header` };
-  return { value: queryParameter(url, auth.query), where: `"${auth.query}" query parameter` };
+/** Every token value a request carries, and where: the header when it is sent, else the query parameter. */
+function presentedTokens(auth: TokenAuth, headers: Headers, url: string): { values: string[]; where: string } {
+  const header = auth.header === undefined ? undefined : headers[auth.header];
+  if (header !== undefined || auth.query === undefined) return { values: header === undefined ? [] : [header].flat(), where: `${auth.header} header` };
+  return { values: queryValues(url, auth.query), where: `"${auth.query}" query parameter` };
 }
 
-/** "an x-relay-token header or a "token" query parameter", for the missing-token answer. */
+/** `the x-relay-token header or the "token" query parameter`, for the missing-token answer. */
 function tokenPlaces(auth: TokenAuth): string {
-  const places = [auth.header && `an ${auth.header} header`, auth.query && `a "${auth.query}" query parameter`];
+  const places = [auth.header && `the ${auth.header} header`, auth.query && `the "${auth.query}" query parameter`];
   return places.filter(Boolean).join(' or ');
 }
 
@@ -46,6 +45,38 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The digest an X-Firecrawl-Signature header carries, or the error a missing or malformed one gets. */
+function signatureDigest(headers: Headers): Buffer | RelayError {
+  const value = single(headers[SIGNATURE_HEADER]);
+  if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MISSING');
+  const parsed = value === null ? null : SIGNATURE.exec(value.trim());
+  if (!parsed) {
+    const got = value === null ? 'the header more than once' : describeSignature(value);
+    return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MALFORMED', [got]);
+  }
+  return Buffer.from(parsed[1]!.toLowerCase(), 'hex');
+}
+
+/**
+ * Whether a request carries credentials of the shape its source wants (present and well
+ * formed; not yet checked against the body or the tokens). Checked before anything is
+ * reserved for the body, so a request without them costs no memory and no wait.
+ */
+export function credentialsShapeError(auth: SourceAuth, headers: Headers, url: string): RelayError | null {
+  switch (auth.kind) {
+    case 'none':
+      return null;
+    case 'token':
+      return presentedTokens(auth, headers, url).values.length === 0
+        ? new RelayError('RELAY_ERR_INGRESS_TOKEN_MISSING', [tokenPlaces(auth)])
+        : null;
+    case 'signature': {
+      const digest = signatureDigest(headers);
+      return digest instanceof RelayError ? digest : null;
+    }
+  }
+}
+
 /** Built once per source at load: secrets and tokens are turned into buffers here. */
 export function createVerifier(source: SourceConfig): Verifier {
   const { auth } = source;
@@ -56,9 +87,10 @@ export function createVerifier(source: SourceConfig): Verifier {
       const tokens = auth.tokens.map((t) => Buffer.from(t));
       const places = tokenPlaces(auth);
       return (headers, _body, url) => {
-        const { value, where } = presentedToken(auth, headers, url);
-        if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_TOKEN_MISSING', [places]);
-        const given = Buffer.from(value ?? '');
+        const { values, where } = presentedTokens(auth, headers, url);
+        if (values.length === 0) return new RelayError('RELAY_ERR_INGRESS_TOKEN_MISSING', [places]);
+        if (values.length > 1) return new RelayError('RELAY_ERR_INGRESS_TOKEN_REPEATED', [where, values.length]);
+        const given = Buffer.from(values[0]!);
         // Every token is compared, so timing does not tell which one matched.
         const ok = tokens.reduce((found, token) => sameBytes(given, token) || found, false);
         return ok ? null : new RelayError('RELAY_ERR_INGRESS_TOKEN_INVALID', [where, source.name]);
@@ -67,14 +99,8 @@ export function createVerifier(source: SourceConfig): Verifier {
     case 'signature': {
       const secrets = [...auth.secrets];
       return (headers, body) => {
-        const value = single(headers[SIGNATURE_HEADER]);
-        if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MISSING');
-        const parsed = value === null ? null : SIGNATURE.exec(value.trim());
-        if (!parsed) {
-          const got = value === null ? 'the header more than once' : describeSignature(value);
-          return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MALFORMED', [got]);
-        }
-        const given = Buffer.from(parsed[1]!.toLowerCase(), 'hex');
+        const given = signatureDigest(headers);
+        if (given instanceof RelayError) return given;
         let ok = false;
         for (const secret of secrets) {
           const expected = createHmac('sha256', secret).update(body).digest();

@@ -20,7 +20,20 @@ export type {
   WriteResult,
 } from './types.js';
 export { NotConnectedError, PermanentError, RetryableError } from './errors.js';
-export { pagesOf, pageKey, pageToMarkdown, type Page } from './pages.js';
+export { errorText } from './error-text.js';
+export { webhookIdOf } from './webhook-id.js';
+export {
+  boundedPagesOf,
+  checkPageCount,
+  DEFAULT_MAX_PAGES_PER_EVENT,
+  MAX_PAGES_PER_EVENT_OPTION,
+  pagesOf,
+  pageKey,
+  pageToMarkdown,
+  type Page,
+} from './pages.js';
+export { rawLine, rawWithRelay } from './raw-json.js';
+export { decodePathSegment, encodePathSegment, MAX_SEGMENT_BYTES } from './path-segment.js';
 export { parseRetryAfter } from './http.js';
 export { Enum, Type, type Static, type TSchema } from './schema.js';
 export { compileTemplate, TEMPLATE_VARIABLES, type Template, type TemplateInput, type TemplateScope } from './template.js';

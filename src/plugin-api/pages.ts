@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { PermanentError } from './errors.js';
+import { encodePathSegment } from './path-segment.js';
+import { Type } from './schema.js';
 import type { RelayEvent } from './types.js';
 
 /** A scraped page as crawl.page / batch_scrape.page events carry it in `data`. */
@@ -52,9 +55,12 @@ export function pagesOf(event: Pick<RelayEvent, 'payload'>): Page[] {
   return pages;
 }
 
-/** A name for the page that is the same on every retry: scrape id, else a hash of the url. */
+/**
+ * A name for the page that is the same on every retry: its scrape id as a path segment
+ * (see path-segment.ts), else a hash of the url.
+ */
 export function pageKey(page: Page): string {
-  if (page.scrapeId) return page.scrapeId.replace(/[^A-Za-z0-9_.-]/g, '_');
+  if (page.scrapeId) return encodePathSegment(page.scrapeId);
   const basis = page.url ?? String(page.index);
   return createHash('sha256').update(basis).digest('hex').slice(0, 32);
 }
@@ -95,4 +101,29 @@ export function pageToMarkdown(page: Page, event: Pick<RelayEvent, 'payload' | '
   for (const [key, value] of Object.entries(front)) if (value !== undefined) yaml += `${key}: ${scalar(value)}\n`;
   const body = page.markdown ?? (page.error ? `_No markdown: ${page.error}_\n` : '_No markdown in this event._\n');
   return `---\n${yaml}---\n\n${body.endsWith('\n') ? body : `${body}\n`}`;
+}
+
+/** Pages one event may become in a page-splitting sink (a file or an object each). */
+export const DEFAULT_MAX_PAGES_PER_EVENT = 10_000;
+
+/**
+ * The `max_pages_per_event` option of sinks that write a file, object or message per page:
+ * a TypeBox schema (`max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION` in a `Type.Object`),
+ * which is also plain JSON Schema.
+ */
+export const MAX_PAGES_PER_EVENT_OPTION = Type.Integer({ minimum: 1, default: DEFAULT_MAX_PAGES_PER_EVENT });
+
+/**
+ * Throws the PermanentError (dead letter) of an event that would become more than `max`
+ * pages: a 32 MiB body of tiny pages is ~800k files, which no retry makes smaller.
+ */
+export function checkPageCount(count: number, max: number, what = 'pages'): void {
+  if (count > max) throw new PermanentError(`event has ${count} ${what}, over max_pages_per_event (${max})`);
+}
+
+/** pagesOf, bounded by `max_pages_per_event`. */
+export function boundedPagesOf(event: Pick<RelayEvent, 'payload'>, max: number): Page[] {
+  const pages = pagesOf(event);
+  checkPageCount(pages.length, max);
+  return pages;
 }

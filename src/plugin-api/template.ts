@@ -1,4 +1,6 @@
+import { errorText } from './error-text.js';
 import { pageKey, pagesOf } from './pages.js';
+import { webhookIdOf } from './webhook-id.js';
 import type { RelayEvent } from './types.js';
 
 /**
@@ -16,7 +18,7 @@ const EVENT_ROOTS = {
   job_id: 'the job id (same as id)',
   success: 'true or false',
   webhookId: "Firecrawl's delivery id, when it sent one",
-  error: 'the error message of a failed event',
+  error: 'the error of a failed event: its message, or compact JSON when the sender wrote an object',
   metadata: 'the custom metadata of the webhook config',
   data: 'the event data',
   source: 'the relay source that accepted it',
@@ -97,8 +99,11 @@ function resolve(path: readonly string[], input: TemplateInput): unknown {
       return event.eventId;
     case 'received_at':
       return event.receivedAt.toISOString();
-    case 'webhookId':
     case 'error':
+      // `{{error}}` as text whatever its JSON; `{{error.message}}` walks into an object.
+      return path.length === 1 ? errorText(event.payload.error) : lookup(event.payload, path, 0);
+    case 'webhookId':
+      return webhookIdOf(event.payload);
     case 'metadata':
     case 'data':
       return lookup(event.payload, path, 0);
@@ -129,8 +134,15 @@ function scalar(value: unknown): string | undefined {
 /**
  * Compiles a template, or returns why it can never resolve: a syntax error, an unknown
  * variable, or an element variable in a template that is rendered once per event.
+ * `encode`, when given, is applied to every value taken from an event (not to the
+ * template's own text or defaults): a path-segment encoding for object keys, escaping
+ * for Slack text, so a payload can never add structure to what the template builds.
  */
-export function compileTemplate(source: string, scope: TemplateScope = 'event'): Template | string {
+export function compileTemplate(
+  source: string,
+  scope: TemplateScope = 'event',
+  encode?: (value: string) => string,
+): Template | string {
   const parts: Part[] = [];
   let last = 0;
   for (const match of source.matchAll(TAG)) {
@@ -158,7 +170,9 @@ export function compileTemplate(source: string, scope: TemplateScope = 'event'):
     for (const part of parts) {
       if ('text' in part) out += part.text;
       else {
-        const value = scalar(resolve(part.path, input)) ?? part.fallback;
+        const resolved = scalar(resolve(part.path, input));
+        // page_key is a path segment the relay formatted already (pageKey).
+        const value = resolved === undefined ? part.fallback : encode && part.path[0] !== 'page_key' ? encode(resolved) : resolved;
         if (value === undefined) return undefined;
         out += value;
       }

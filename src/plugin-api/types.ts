@@ -10,7 +10,8 @@ export interface FirecrawlPayload {
   metadata: Record<string, unknown>;
   /** Usually a message; any JSON as the sender wrote it (self-hosted v0 sends `{}`). */
   error?: unknown;
-  webhookId?: string;
+  /** Firecrawl's delivery id when a non-empty string (read it with `webhookIdOf`); any JSON as sent. */
+  webhookId?: unknown;
   [key: string]: unknown;
 }
 

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import type { SinkRegistry } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { ErrorCode } from '../errors.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
+import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 import { resolveRelayApiForPlugins } from './api-resolver.js';
 import { describeLoadFailure } from './load-error.js';
 
@@ -25,10 +25,12 @@ function pluginFiles(dir: string): string[] {
   return files;
 }
 
-function importModule(file: string): Promise<{ default?: unknown }> {
+async function importModule(file: string): Promise<{ default?: unknown }> {
   resolveRelayApiForPlugins();
-  // Through Node's own loader for both (TypeScript without a build step), so that the
-  // resolve hook above applies to JavaScript plugins too.
+  // Through tsx's loader for both (TypeScript without a build step), so that the resolve
+  // hook above applies to JavaScript plugins too. tsx is loaded only once there is a
+  // plugin to load: commands and configs without plugins do not pay for it.
+  const { tsImport } = await import('tsx/esm/api');
   return tsImport(pathToFileURL(file).href, import.meta.url);
 }
 
@@ -80,7 +82,9 @@ export async function loadPlugins(dir: string, builtins: SinkRegistry, labelFrom
       continue;
     }
     const definition = exported as SinkDefinition<unknown>;
-    const taken = origin.get(definition.type) ?? (registry.has(definition.type) ? 'a built-in sink' : undefined);
+    // A built-in type is taken even when the config does not use it (built-ins load lazily).
+    const builtin = registry.has(definition.type) || BUILTIN_SINK_TYPES.includes(definition.type);
+    const taken = origin.get(definition.type) ?? (builtin ? 'a built-in sink' : undefined);
     if (taken) {
       report('RELAY_ERR_PLUGIN_DUPLICATE_TYPE', file, `sink type "${definition.type}" is already defined by ${taken}`);
       continue;

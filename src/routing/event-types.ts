@@ -1,10 +1,13 @@
-/** Event types Firecrawl documents. Others are accepted and routed too, and counted apart. */
+/**
+ * Event types Firecrawl documents. Others are accepted and routed too, and counted apart.
+ * No sender emits `crawl.cancelled` (self-hosted ends a cancelled crawl with `crawl.completed`;
+ * the hosted docs list only `agent.cancelled`), so a route naming it gets a warning.
+ */
 export const KNOWN_EVENT_TYPES = [
   'crawl.started',
   'crawl.page',
   'crawl.completed',
   'crawl.failed',
-  'crawl.cancelled',
   'batch_scrape.started',
   'batch_scrape.page',
   'batch_scrape.completed',

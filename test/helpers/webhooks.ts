@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { sign } from '../../src/ingress/verify.js';
 import { SECRET } from './relay.js';
+import type { FirecrawlPayload, RelayEvent } from '../../src/plugin-api/types.js';
 
 const SAMPLES = new URL('../../samples/', import.meta.url);
 
@@ -36,4 +37,22 @@ export async function postSigned(url: string, body: string, secret = SECRET): Pr
   } catch {
     return 0;
   }
+}
+
+/** A RelayEvent as a sink receives it, built from a payload (or raw body) without a relay. */
+export function relayEvent(body: Record<string, unknown> | string, deliveryId = '1'): RelayEvent {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const payload = JSON.parse(raw) as FirecrawlPayload;
+  return {
+    deliveryId,
+    eventId: deliveryId,
+    source: 'firecrawl',
+    receivedAt: new Date('2026-01-02T03:04:05.000Z'),
+    attempt: 1,
+    type: payload.type,
+    jobId: payload.id,
+    success: payload.success,
+    payload,
+    raw: Buffer.from(raw),
+  };
 }

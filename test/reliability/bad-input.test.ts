@@ -4,7 +4,9 @@ import { ERRORS } from '../../src/errors.js';
 import { sign } from '../../src/ingress/verify.js';
 import type { Relay } from '../../src/relay.js';
 import { SECRET, configYaml, tempDir, testConfig, testRelay } from '../helpers/relay.js';
-import { sampleEvent, signedRequest } from '../helpers/webhooks.js';
+import { relayEvent, sampleEvent, signedRequest } from '../helpers/webhooks.js';
+import { encodePathSegment, MAX_SEGMENT_BYTES, rawWithRelay } from '../../src/plugin-api/index.js';
+import { slackMessage } from '../../src/sinks/slack/blocks.js';
 import { sqliteOf } from '../helpers/queue.js';
 
 let relay: Relay;
@@ -54,6 +56,8 @@ describe('bad input corpus', () => {
     { name: 'deep nesting, signed', payload: nested(100_000) },
     { name: '__proto__ key, signed', payload: '{"success":true,"type":"crawl.page","id":"j","data":[],"__proto__":{"x":1}}' },
     { name: 'constructor.prototype key, signed', payload: '{"success":true,"type":"crawl.page","id":"j","data":[{"constructor":{"prototype":{"x":1}}}]}' },
+    { name: 'escaped __proto__ key, signed', payload: '{"success":true,"type":"crawl.page","id":"j","data":[],"metadata":{"\\u005f_proto__":{"x":1}}}' },
+    { name: 'escaped constructor.prototype key, signed', payload: '{"success":true,"type":"crawl.page","id":"j","data":[{"\\u0063onstructor":{"prototype":{"x":1}}}]}' },
     { name: 'form content type', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' },
     { name: 'no content type', headers: { 'content-type': '' }, payload: body },
     { name: 'type with spaces', payload: JSON.stringify({ success: true, type: 'crawl page', id: 'j', data: [] }) },
@@ -149,6 +153,97 @@ describe('property-based fuzzing of the ingress', () => {
         });
         expect(response.statusCode).toBe(401);
         expect(stored()).toBe(before);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  /** `text` with each character, at random, written as a \\u escape. */
+  const escaped = (text: string) =>
+    fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length }).map((flags) =>
+      [...text].map((c, i) => (flags[i] ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c)).join(''),
+    );
+
+  it('refuses __proto__ and constructor.prototype keys however they are escaped, wherever they are', async () => {
+    const unsafe = fc.oneof(
+      escaped('__proto__').map((key) => `"${key}":{"polluted":1}`),
+      fc.tuple(escaped('constructor'), escaped('prototype')).map(([c, p]) => `"${c}":{"${p}":{"polluted":1}}`),
+    );
+    const place = fc.constantFrom(
+      (pair: string) => `{"success":true,"type":"crawl.page","id":"j",${pair},"data":[]}`,
+      (pair: string) => `{"success":true,"type":"crawl.page","id":"j","data":[{"metadata":{${pair}}}]}`,
+      (pair: string) => `{"success":true,"type":"crawl.page","id":"j","data":[],"metadata":{"a":[{${pair}}]}}`,
+    );
+    await fc.assert(
+      fc.asyncProperty(unsafe, place, async (pair, wrap) => {
+        const before = stored();
+        const response = await relay.app.inject(signedRequest(wrap(pair)));
+        expect(response.statusCode, wrap(pair)).toBe(400);
+        expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_BODY_UNSAFE_KEY');
+        expect(stored()).toBe(before);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('answers a body with a byte order mark with a stable 400, or takes it and can write it as a JSON line', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 40 }), async (id) => {
+        const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ success: true, type: 'crawl.completed', id, data: [] }))]);
+        const response = await relay.app.inject(signedRequest(body));
+        if (response.statusCode === 200) {
+          const { event_id } = response.json() as { event_id: string | null };
+          const row = sqliteOf(relay).prepare('SELECT body FROM events WHERE id = ?').get(event_id) as { body: Buffer } | undefined;
+          // Delivery may already have taken it; when it is still there, it is writable as one JSON line.
+          if (row) expect(JSON.parse(rawWithRelay(row.body, { source: 'x' })).id).toBe(id);
+        } else {
+          expect(response.statusCode).toBe(400);
+          expect(CODES.has(response.json().error.code)).toBe(true);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('accepts long and non-ASCII job ids, and names their folder with one safe, distinct segment', async () => {
+    const ids = fc.string({ unit: fc.oneof(fc.constantFrom('.', '/', '%', '~', '\\', '\u0000', 'é', '😀'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), minLength: 1, maxLength: 500 });
+    await fc.assert(
+      fc.asyncProperty(ids, ids, async (a, b) => {
+        const response = await relay.app.inject(signedRequest({ success: true, type: 'crawl.completed', id: a, data: [] }));
+        expect(response.statusCode, response.body).toBe(200);
+        for (const id of [a, b]) {
+          const segment = encodePathSegment(id);
+          expect(Buffer.byteLength(segment)).toBeLessThanOrEqual(MAX_SEGMENT_BYTES);
+          expect(segment).not.toMatch(/^\.|[/\\\u0000]/);
+        }
+        if (a !== b) expect(encodePathSegment(a)).not.toBe(encodePathSegment(b));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('never lets Slack markup from payload strings through as a link or mention', async () => {
+    const markup = fc.constantFrom('<!channel>', '<!here>', '<@U123>', '<#C1>', '<https://evil.example/a|Your account is locked>', '<mailto:x@y|z>', '&lt;!channel&gt;');
+    const text = fc.tuple(fc.string({ maxLength: 10 }), markup, fc.string({ maxLength: 10 })).map(([a, m, b]) => `${a}${m}${b}`);
+    const url = fc.oneof(text, fc.webUrl().map((u) => `${u}|Click>`), fc.webUrl());
+    const event = fc.record({ type: fc.constantFrom('crawl.page', 'crawl.failed', 'monitor.page', 'monitor.check.completed', 'batch_scrape.completed'), id: text, error: text, url, title: text, reason: text, diff: text });
+    await fc.assert(
+      fc.property(event, (e) => {
+        const message = slackMessage(
+          relayEvent({
+            success: !e.type.endsWith('failed'),
+            type: e.type,
+            id: e.id,
+            error: e.error,
+            data: [{ url: e.url, status: 'changed', error: e.error, judgment: { meaningful: true, reason: e.reason }, diff: { text: e.diff }, metadata: { url: e.url, title: e.title, statusCode: 500 }, summary: {} }],
+          }),
+          ['changed'],
+        );
+        const texts = [message!.text, ...message!.blocks.flatMap((b: any) => (b.type === 'header' ? [] : [b.text?.text, ...(b.elements ?? []).map((x: any) => x.text)]))].filter(Boolean) as string[];
+        for (const live of texts.flatMap((t) => t.match(/<[^<>]*>/g) ?? [])) {
+          // The only markup left is a link the relay formatted: an http(s) URL, no label of the sender's.
+          expect(live).toMatch(/^<https?:\/\/[^|<> ]+(\|Open the page)?>$/);
+        }
       }),
       { numRuns: 300 },
     );

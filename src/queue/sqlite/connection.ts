@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { SqliteDatabase } from './driver.js';
 
 
 /**
@@ -10,7 +11,7 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
  */
 export function openDatabase(dir: string): Database {
   mkdirSync(dir, { recursive: true });
-  const db = new BetterSqlite3(join(dir, 'relay.db'));
+  const db = new SqliteDatabase(join(dir, 'relay.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');

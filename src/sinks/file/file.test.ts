@@ -2,12 +2,12 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import type { BatchSink, RelayEvent } from '../../plugin-api/index.js';
+import { encodePathSegment, PermanentError, type BatchSink, type RelayEvent } from '../../plugin-api/index.js';
 import type { Relay } from '../../relay.js';
-import fileSink from './index.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../../../test/helpers/relay.js';
 import { until } from '../../../test/helpers/sinks.js';
-import { sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
+import { relayEvent, sampleEvent, signedRequest } from '../../../test/helpers/webhooks.js';
+import fileSink from './index.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -97,10 +97,69 @@ scraped_at: 2025-09-03T21:11:25.636Z
     expect(text.endsWith('\n\nx\n')).toBe(true);
   });
 
+  it('writes the received bytes to events.jsonl: 1e999 and integers beyond 2^53 keep every digit', async () => {
+    const body = '{"success":true,"type":"crawl.completed","id":"job-n",\n "data":[],"metadata":{"huge":1e999,"big":12345678901234567890123}}';
+    expect((await relay.app.inject(signedRequest(body))).statusCode).toBe(200);
+    await until(() => lines().length === 1);
+    const text = readFileSync(join(dir, 'out', 'events.jsonl'), 'utf8');
+    expect(text).toContain('"metadata":{"huge":1e999,"big":12345678901234567890123},"_relay":{');
+    expect(text.split('\n')).toHaveLength(2);
+    expect(lines()[0]).toMatchObject({ id: 'job-n', _relay: { source: 'firecrawl' } });
+  });
+
   it('keeps a path-traversing job id inside its folder', async () => {
     await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: '../../../etc' })));
     await until(() => lines().length === 1);
-    expect(readdirSync(join(dir, 'out', 'pages', 'crawl'))).toEqual(['__.._.._etc']);
+    expect(readdirSync(join(dir, 'out', 'pages', 'crawl'))).toEqual(['%2E.%2F..%2F..%2Fetc']);
+  });
+
+  it('gives ids that differ only outside ASCII, and the ids "." and "..", folders of their own', async () => {
+    const ids = ['j-uni-é😀', 'j-uni-ü😀', 'j-uni-__', '.', '..'];
+    for (const id of ids) {
+      const event = sampleEvent('crawl.page', { id, data: [{ markdown: `page of ${id}`, metadata: { url: 'https://e.com/a', scrapeId: 's1' } }] });
+      expect((await relay.app.inject(signedRequest(event))).statusCode).toBe(200);
+    }
+    await until(() => lines().length === ids.length);
+    const folders = readdirSync(join(dir, 'out', 'pages', 'crawl')).sort();
+    expect(folders).toEqual(['%2E', '%2E.', 'j-uni-%C3%A9%F0%9F%98%80', 'j-uni-%C3%BC%F0%9F%98%80', 'j-uni-__']);
+    for (const [i, id] of ids.entries()) {
+      expect(readFileSync(join(dir, 'out', 'pages', 'crawl', encodePathSegment(id), 's1.md'), 'utf8')).toContain(`page of ${ids[i]}`);
+    }
+  });
+
+  it('writes no hidden page file for scrape ids "." and "..", and hashes a name too long for the file system', async () => {
+    const long = 'é'.repeat(400);
+    const event = sampleEvent('crawl.page', {
+      id: long,
+      data: ['.', '..', `${long}x`].map((scrapeId) => ({ markdown: scrapeId, metadata: { url: 'https://e.com/a', scrapeId } })),
+    });
+    expect((await relay.app.inject(signedRequest(event))).statusCode).toBe(200);
+    await until(() => lines().length === 1);
+    const [folder] = readdirSync(join(dir, 'out', 'pages', 'crawl'));
+    expect(folder).toMatch(/~[0-9a-f]{32}$/);
+    const files = readdirSync(join(dir, 'out', 'pages', 'crawl', folder!)).sort();
+    expect(files.some((f) => f.startsWith('.'))).toBe(false);
+    expect(files).toHaveLength(3);
+    expect(files.slice(0, 2)).toEqual(['%2E..md', '%2E.md']);
+  });
+});
+
+describe('file sink bound on pages per event', () => {
+  it('dead-letters an event over max_pages_per_event without writing any of its pages, and writes the rest of the batch', async () => {
+    const out = join(dir, 'bounded');
+    const sink = (await fileSink.create(
+      { dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 3 },
+      { name: 'archive', logger: pino({ level: 'silent' }), configDir: dir },
+    )) as BatchSink;
+    await sink.connect?.(new AbortController().signal);
+    const pages = (id: string, count: number) =>
+      relayEvent({ success: true, type: 'crawl.page', id, data: Array.from({ length: count }, (_, i) => ({ markdown: `p${i}`, metadata: { url: `https://e.com/${i}`, scrapeId: `s${i}` } })) });
+    const result = await sink.write([pages('too-many', 4), pages('fits', 3)], new AbortController().signal);
+    expect(result?.failed.map((f) => [f.index, (f.error as Error).message, f.error instanceof PermanentError])).toEqual([
+      [0, 'event has 4 pages, over max_pages_per_event (3)', true],
+    ]);
+    expect(readdirSync(join(out, 'pages', 'crawl'))).toEqual(['fits']);
+    expect(readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['fits']);
   });
 });
 
@@ -110,18 +169,26 @@ describe('file sink, one batch', () => {
     return { deliveryId: String(n), eventId: String(n), source: 'firecrawl', receivedAt: new Date(0), attempt: 1, type: 'crawl.page', jobId, success: true, payload: payload as never, raw: Buffer.from(JSON.stringify(payload)) };
   };
   const create = async (out: string) =>
-    (await fileSink.create({ dir: out, jsonl: 'events.jsonl', markdown: true }, { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' })) as BatchSink;
+    (await fileSink.create({ dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 10_000 }, { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' })) as BatchSink;
 
-  it('fails only the event whose page name is too long, and leaves out the later events of its job (issue item 2)', async () => {
+  it('fails only the event that cannot be written, and leaves out the later events of its job (issue item 2)', async () => {
     const out = join(dir, 'batch');
-    const sink = await create(out);
+    const sink = (await fileSink.create(
+      { dir: out, jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 1 },
+      { name: 'archive', logger: pino({ level: 'silent' }), configDir: '/' },
+    )) as BatchSink;
     await sink.connect?.(new AbortController().signal);
-    const batch = [eventOf('j1', 's1', 1), eventOf('bad', 'x'.repeat(300), 2), eventOf('bad', 's3', 3), eventOf('j2', 's4', 4), eventOf('j3', 's5', 5)];
+    const twoPages = eventOf('bad', 's2', 2);
+    (twoPages.payload.data as unknown[]).push({ markdown: 'page 2b', metadata: { url: 'https://e.com/b', scrapeId: 's2b' } });
+    // A scrape id past the file system's name limit no longer fails: it gets its hashed form.
+    const longName = eventOf('j1', 'x'.repeat(300), 1);
+    const batch = [longName, twoPages, eventOf('bad', 's3', 3), eventOf('j2', 's4', 4), eventOf('j3', 's5', 5)];
     const result = await sink.write(batch, new AbortController().signal);
     expect(result?.failed.map((f) => f.index)).toEqual([1]);
-    expect(String((result!.failed[0]!.error as Error).message)).toMatch(/could not be named/);
+    expect(String((result!.failed[0]!.error as Error).message)).toBe('event has 2 pages, over max_pages_per_event (1)');
     const written = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { data: Array<{ markdown: string }> }).data[0]!.markdown);
     expect(written).toEqual(['page 1', 'page 4', 'page 5']);
+    expect(readdirSync(join(out, 'pages', 'crawl', 'j1'))).toEqual([`${encodePathSegment('x'.repeat(300))}.md`]);
   });
 
   it('honours its abort signal: an aborted write stops and appends no line (issue item 3)', async () => {

@@ -1,6 +1,19 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { defineSink, pageKey, Type, type Static, pagesOf, pageToMarkdown, PermanentError, type RelayEvent, type WriteResult } from '../../plugin-api/index.js';
+import {
+  boundedPagesOf,
+  defineSink,
+  encodePathSegment,
+  MAX_PAGES_PER_EVENT_OPTION,
+  pageKey,
+  pageToMarkdown,
+  PermanentError,
+  rawWithRelay,
+  Type,
+  type RelayEvent,
+  type Static,
+  type WriteResult,
+} from '../../plugin-api/index.js';
 import { PageWriter, type PageFile } from './page-writer.js';
 
 /** The file sink's options: the schema validated at load, and (Static) their type. */
@@ -12,27 +25,26 @@ const FILE_OPTIONS_SCHEMA = Type.Object(
     jsonl: Type.Unsafe<string | null>({ type: ['string', 'null'], default: 'events.jsonl' }),
     /** One markdown file per page for events whose `data` holds pages. */
     markdown: Type.Boolean({ default: true }),
+    /** An event with more pages is dead-lettered instead of becoming that many files. */
+    max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
   },
   { additionalProperties: false },
 );
 
 export type FileSinkOptions = Static<typeof FILE_OPTIONS_SCHEMA>;
 
-/** `crawl.page` → `crawl`; job ids are made safe as one path segment. */
-function segment(value: string): string {
-  return value.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_') || '_';
-}
-
+/** The received bytes (not a re-serialisation: numbers keep every digit) with `_relay` added. */
 function jsonLine(event: RelayEvent): string {
   const relay = { delivery_id: event.deliveryId, source: event.source, received_at: event.receivedAt.toISOString() };
-  return `${JSON.stringify({ ...event.payload, _relay: relay })}\n`;
+  return `${rawWithRelay(event.raw, relay)}\n`;
 }
 
-function pageFiles(root: string, event: RelayEvent, index: number): PageFile[] {
-  const group = segment(event.type.split('.')[0] ?? 'events');
-  return pagesOf(event).map((page) => ({
+/** An event's page files; throws the PermanentError of an event over `maxPages`, before naming any. */
+function pageFiles(root: string, event: RelayEvent, index: number, maxPages: number): PageFile[] {
+  const group = encodePathSegment(event.type.split('.')[0] ?? 'events');
+  return boundedPagesOf(event, maxPages).map((page) => ({
     index,
-    path: join(root, 'pages', group, segment(event.jobId), `${pageKey(page)}.md`),
+    path: join(root, 'pages', group, encodePathSegment(event.jobId), `${pageKey(page)}.md`),
     text: pageToMarkdown(page, event),
   }));
 }
@@ -57,7 +69,16 @@ export default defineSink({
       async write(batch, signal): Promise<WriteResult> {
         const failed = new Map<number, unknown>();
         if (options.markdown) {
-          const files = batch.flatMap((event, index) => pageFiles(root, event, index));
+          const files = batch.flatMap((event, index) => {
+            try {
+              return pageFiles(root, event, index, options.max_pages_per_event);
+            } catch (err) {
+              // Past max_pages_per_event: this event is dead-lettered, the others go on.
+              if (!(err instanceof PermanentError)) throw err;
+              failed.set(index, err);
+              return [];
+            }
+          });
           for (const [index, err] of await pages.write(files, signal)) {
             failed.set(index, new PermanentError(`page file could not be named: ${err.message}`));
           }
@@ -67,7 +88,7 @@ export default defineSink({
         const lines: string[] = [];
         batch.forEach((event, index) => {
           if (failed.has(index)) stopped.add(event.jobId);
-          if (!stopped.has(event.jobId)) lines.push(jsonLine(event));
+          else if (!stopped.has(event.jobId) && options.jsonl !== null) lines.push(jsonLine(event));
         });
         if (options.jsonl !== null && lines.length > 0) {
           const handle = await open(join(root, options.jsonl), 'a');

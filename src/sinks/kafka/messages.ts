@@ -1,5 +1,5 @@
 import type { Message } from 'kafkajs';
-import { compileTemplate, type RelayEvent, type Template, type TemplateScope } from '../../plugin-api/index.js';
+import { checkPageCount, compileTemplate, type RelayEvent, type Template, type TemplateScope } from '../../plugin-api/index.js';
 import type { KafkaSinkOptions } from './options.js';
 
 export interface KafkaTemplates {
@@ -44,6 +44,7 @@ export interface TopicMessage {
 export function messagesOf(event: RelayEvent, options: KafkaSinkOptions, templates: KafkaTemplates): TopicMessage[] {
   const data = event.payload.data;
   const elements = options.split === 'data' && Array.isArray(data) && data.length > 0 ? data : null;
+  if (elements) checkPageCount(elements.length, options.max_pages_per_event, 'elements of data');
   const render = (item?: unknown, index?: number): TopicMessage => {
     const input = { event, item, index };
     const headers: Record<string, string> = {};

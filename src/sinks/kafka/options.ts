@@ -1,4 +1,4 @@
-import { Enum, Type, type Static } from '../../plugin-api/index.js';
+import { Enum, MAX_PAGES_PER_EVENT_OPTION, Type, type Static } from '../../plugin-api/index.js';
 
 const PEM = Type.String({ minLength: 1, description: 'PEM text (use ${VAR} to read it from the environment)' });
 
@@ -31,6 +31,8 @@ export const KAFKA_OPTIONS_SCHEMA = Type.Object(
     connection_timeout_ms: Type.Integer({ minimum: 1, default: 3000 }),
     request_timeout_ms: Type.Integer({ minimum: 1, default: 30_000 }),
     ssl: SSL,
+    /** split: data: an event with more elements is dead-lettered instead of becoming that many messages. */
+    max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
     sasl: Type.Optional(
       Type.Object(
         {

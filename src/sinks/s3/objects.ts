@@ -1,6 +1,7 @@
 import {
+  boundedPagesOf,
   compileTemplate,
-  pagesOf,
+  encodePathSegment,
   pageToMarkdown,
   type RelayEvent,
   type Template,
@@ -23,8 +24,9 @@ export interface S3Object {
 /** Compiles the sink's templates; problems come back with the option they belong to. */
 export function compileS3Templates(options: S3SinkOptions): { templates: S3Templates; problems: Array<{ path: string[]; message: string }> } {
   const problems: Array<{ path: string[]; message: string }> = [];
-  const compile = (path: string[], source: string, scope: 'event' | 'item'): Template => {
-    const compiled = compileTemplate(source, scope);
+  // Values from the payload become path segments (no `..`, NUL or `/`), as in the file sink.
+  const compile = (path: string[], source: string, scope: 'event' | 'item', encode?: (value: string) => string): Template => {
+    const compiled = compileTemplate(source, scope, encode);
     if (typeof compiled === 'string') {
       problems.push({ path, message: compiled });
       return compileTemplate('') as Template;
@@ -33,8 +35,8 @@ export function compileS3Templates(options: S3SinkOptions): { templates: S3Templ
   };
   return {
     templates: {
-      key: compile(['key'], options.key, 'item'),
-      eventKey: compile(['event_key'], options.event_key, 'event'),
+      key: compile(['key'], options.key, 'item', encodePathSegment),
+      eventKey: compile(['event_key'], options.event_key, 'event', encodePathSegment),
       metadata: Object.entries(options.metadata).map(([name, source]) => [name, compile(['metadata', name], source, 'event')]),
     },
     problems,
@@ -60,7 +62,7 @@ export function objectsOf(event: RelayEvent, options: S3SinkOptions, templates: 
   };
   for (const [name, template] of templates.metadata) metadata[name] = asciiMetadata(template.renderOrThrow({ event }));
 
-  const pages = options.format === 'markdown' ? pagesOf(event) : [];
+  const pages = options.format === 'markdown' ? boundedPagesOf(event, options.max_pages_per_event) : [];
   const data = event.payload.data;
   if (pages.length > 0 && Array.isArray(data)) {
     return pages.map((page) => ({

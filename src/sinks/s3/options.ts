@@ -1,4 +1,4 @@
-import { Enum, Type, type Static } from '../../plugin-api/index.js';
+import { Enum, MAX_PAGES_PER_EVENT_OPTION, Type, type Static } from '../../plugin-api/index.js';
 import { MAX_CONCURRENCY_MOVED } from '../moved-options.js';
 
 export const DEFAULT_MARKDOWN_KEY = '{{type_group}}/{{id}}/{{page_key}}.md';
@@ -32,6 +32,8 @@ export const S3_OPTIONS_SCHEMA = Type.Object(
     server_side_encryption: Type.Optional(Enum(['AES256', 'aws:kms'])),
     kms_key_id: Type.Optional(Type.String(NON_EMPTY)),
     request_timeout_ms: Type.Integer({ minimum: 1, default: 60_000 }),
+    /** format markdown: an event with more pages is dead-lettered instead of becoming that many objects. */
+    max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
   },
   { additionalProperties: false },
 );

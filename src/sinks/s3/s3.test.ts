@@ -129,6 +129,7 @@ Body one.
       region: 'us-east-1',
       metadata: {},
       request_timeout_ms: 30_000,
+      max_pages_per_event: 10_000,
     } satisfies S3SinkOptions;
     const sink = await s3Sink.create(options, { name: 's3', logger: pino({ level: 'silent' }), configDir: '/' });
     const eventWith = (markdown: string, attempt: number): RelayEvent => {

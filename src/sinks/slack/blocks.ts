@@ -1,5 +1,4 @@
-import type { RelayEvent } from '../../plugin-api/index.js';
-import { errorText } from '../error-text.js';
+import { errorText, type RelayEvent } from '../../plugin-api/index.js';
 
 /** Slack's limits: section text 3000, header 150, 50 blocks per message. */
 const SECTION_MAX = 3000;
@@ -18,9 +17,30 @@ export function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - MARKER.length)}${MARKER}`;
 }
 
-/** Slack mrkdwn treats & < > as control characters. */
-function escape(text: string): string {
+/**
+ * Slack mrkdwn treats & < > as control characters: `<!channel>` pings everyone and
+ * `<https://x|text>` is a link with any label. Every value from a payload goes through here.
+ */
+export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+const escape = escapeMrkdwn;
+
+/**
+ * A link the relay formats itself: only an http(s) URL, re-serialised by the URL parser
+ * (which percent-encodes < > and spaces), with `|` encoded so the label stays ours.
+ * Anything else is shown as inert text.
+ */
+export function link(url: string, label?: string): string {
+  let href: string | undefined;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') href = parsed.href.replace(/\|/g, '%7C');
+  } catch {
+    href = undefined;
+  }
+  if (href === undefined) return escape(url);
+  return label === undefined ? `<${escape(href)}>` : `<${escape(href)}|${escape(label)}>`;
 }
 
 const header = (text: string) => ({ type: 'header', text: { type: 'plain_text', text: cut(text, HEADER_MAX), emoji: true } });
@@ -42,7 +62,8 @@ function elements(event: RelayEvent): Record<string, unknown>[] {
 
 function finish(text: string, blocks: Array<Record<string, unknown>>): SlackMessage {
   const kept = blocks.length <= BLOCKS_MAX ? blocks : [...blocks.slice(0, BLOCKS_MAX - 1), context(`${blocks.length - BLOCKS_MAX + 1} more blocks cut`)];
-  return { text: cut(text, SECTION_MAX), blocks: kept };
+  // The fallback text is mrkdwn too (notifications show it): callers pass it unescaped.
+  return { text: cut(escape(text), SECTION_MAX), blocks: kept };
 }
 
 /** monitor.page: one alert per page whose status is worth a person's attention. */
@@ -59,11 +80,12 @@ function monitorPage(event: RelayEvent, statuses: readonly string[]): SlackMessa
     blocks.push(header(`Page ${status}: ${url}`));
     const verdict: string[] = [];
     if (judgment.meaningful !== undefined) {
-      verdict.push(`*Meaningful:* ${judgment.meaningful ? 'yes' : 'no'}${str(judgment.confidence) ? ` (${judgment.confidence} confidence)` : ''}`);
+      const confidence = str(judgment.confidence);
+      verdict.push(`*Meaningful:* ${judgment.meaningful ? 'yes' : 'no'}${confidence ? ` (${escape(confidence)} confidence)` : ''}`);
     }
     if (str(judgment.reason)) verdict.push(`_${escape(String(judgment.reason))}_`);
     if (str(page.error)) verdict.push(`*Error:* ${escape(String(page.error))}`);
-    verdict.push(`<${url}|Open the page>`);
+    verdict.push(str(page.url) ? link(url, 'Open the page') : escape(url));
     blocks.push(section(verdict.join('\n')));
     const changes = Array.isArray(judgment.meaningfulChanges) ? judgment.meaningfulChanges.map(obj) : [];
     for (const change of changes.slice(0, 10)) {
@@ -75,8 +97,8 @@ function monitorPage(event: RelayEvent, statuses: readonly string[]): SlackMessa
       if (parts.length) blocks.push(section(parts.join('\n')));
     }
     const diff = str(obj(page.diff).text);
-    if (diff) blocks.push(section(`\`\`\`${cut(diff, DIFF_EXCERPT).replace(/```/g, "'''")}\`\`\``));
-    blocks.push(context(`monitor \`${str(page.monitorId) ?? '?'}\` · check \`${str(page.checkId) ?? event.jobId}\``));
+    if (diff) blocks.push(section(`\`\`\`${escape(cut(diff, DIFF_EXCERPT).replace(/```/g, "'''"))}\`\`\``));
+    blocks.push(context(`monitor \`${escape(str(page.monitorId) ?? '?')}\` · check \`${escape(str(page.checkId) ?? event.jobId)}\``));
   }
   return finish(lines.join('\n'), blocks);
 }
@@ -88,8 +110,8 @@ function monitorCheck(event: RelayEvent): SlackMessage {
     const n = (key: string) => Number(s[key] ?? 0);
     return `Monitor check ${str(check.status) ?? 'completed'}: ${n('totalPages')} pages, ${n('changed')} changed, ${n('new')} new, ${n('removed')} removed, ${n('same')} same, ${n('error')} errors`;
   });
-  const text = lines.join('\n') + (event.payload.error ? `\nError: ${event.payload.error}` : '');
-  return finish(text, [section(escape(text)), context(`monitor \`${str(elements(event)[0]?.monitorId) ?? '?'}\` · check \`${event.jobId}\``)]);
+  const text = lines.join('\n') + (errorText(event.payload.error) ? `\nError: ${errorText(event.payload.error)}` : '');
+  return finish(text, [section(escape(text)), context(`monitor \`${escape(str(elements(event)[0]?.monitorId) ?? '?')}\` · check \`${escape(event.jobId)}\``)]);
 }
 
 /** A failed job or page: type, job id and error text. */
@@ -98,7 +120,7 @@ function failure(event: RelayEvent): SlackMessage {
   const urls = elements(event).map((e) => str(obj(e.metadata).url) ?? str(obj(e.metadata).sourceURL)).filter(Boolean);
   const title = /\.(failed|cancelled)$/.test(event.type) ? `${event.type} · job ${event.jobId}` : `${event.type} failed · job ${event.jobId}`;
   const lines = [`*${escape(event.type)}* · job \`${escape(event.jobId)}\``, `*Error:* ${escape(error)}`];
-  if (urls.length) lines.push(`*URL:* ${urls.slice(0, 5).map((u) => `<${u}>`).join(', ')}`);
+  if (urls.length) lines.push(`*URL:* ${urls.slice(0, 5).map((u) => link(u!)).join(', ')}`);
   return finish(`${title}: ${error}`, [header(title), section(lines.join('\n'))]);
 }
 

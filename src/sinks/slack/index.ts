@@ -1,5 +1,6 @@
+import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, Type, type RelayEvent, type Static, type Template } from '../../plugin-api/index.js';
-import { cut, slackMessage, type SlackMessage } from './blocks.js';
+import { cut, escapeMrkdwn, slackMessage, type SlackMessage } from './blocks.js';
 
 /** The Slack sink's options: the schema validated at load, and (Static) their type. */
 const SLACK_OPTIONS_SCHEMA = Type.Object(
@@ -31,10 +32,41 @@ export default defineSink({
   // Slack documents about one message per second per incoming webhook, short bursts allowed.
   deliveryDefaults: { max_in_flight: 1, rate_limit: { per_second: 1, burst: 3 } },
   create(options, ctx) {
-    const template = options.template === undefined ? undefined : (compileTemplate(options.template, 'event') as Template);
+    // Values from the payload are escaped; the template's own text is the operator's markup.
+    const template = options.template === undefined ? undefined : (compileTemplate(options.template, 'event', escapeMrkdwn) as Template);
     const identity = {
       ...(options.username ? { username: options.username } : {}),
       ...(options.icon_emoji ? { icon_emoji: options.icon_emoji } : {}),
+    };
+
+    /**
+     * One IncomingWebhook per post: its fetch carries this delivery's abort signal, and
+     * keeps the Retry-After header that IncomingWebhookHTTPError does not.
+     */
+    const post = async (message: SlackMessage, signal: AbortSignal): Promise<void> => {
+      let retryAfter: string | null = null;
+      const webhook = new IncomingWebhook(options.url, {
+        ...identity,
+        timeout: options.timeout_ms,
+        fetch: async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+          const response = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+          retryAfter = response.headers.get('retry-after');
+          return response;
+        },
+      });
+      try {
+        // Blocks are plain Block Kit JSON built within Slack's limits (blocks.ts).
+        await webhook.send(message as unknown as IncomingWebhookSendArguments);
+      } catch (err) {
+        if (!(err instanceof IncomingWebhookHTTPError)) {
+          throw new RetryableError(`Slack unreachable: ${(err as Error).message}`, { cause: err });
+        }
+        const reason = `Slack answered HTTP ${err.statusCode}${err.body ? `: ${err.body.slice(0, 200)}` : ''}`;
+        if (err.statusCode === 429 || err.statusCode >= 500) {
+          throw new RetryableError(reason, { retryAfterMs: parseRetryAfter(retryAfter) });
+        }
+        throw new PermanentError(reason);
+      }
     };
 
     const messageFor = (event: RelayEvent): SlackMessage | null => {
@@ -53,25 +85,8 @@ export default defineSink({
           throw new PermanentError((err as Error).message);
         }
         if (!message) return;
-        let response: Response;
-        try {
-          // Blocks are plain Block Kit JSON built within Slack's limits (blocks.ts).
-          response = await fetch(options.url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ ...identity, ...message }),
-            signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)]),
-          });
-        } catch (err) {
-          throw new RetryableError(`Slack unreachable: ${(err as Error).message}`, { cause: err });
-        }
-        const body = (await response.text().catch(() => '')).slice(0, 200);
-        if (response.ok) return void ctx.logger.debug('alert sent');
-        const reason = `Slack answered HTTP ${response.status}${body ? `: ${body}` : ''}`;
-        if (response.status === 429 || response.status >= 500) {
-          throw new RetryableError(reason, { retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) });
-        }
-        throw new PermanentError(reason);
+        await post(message, signal);
+        ctx.logger.debug('alert sent');
       },
     };
   },

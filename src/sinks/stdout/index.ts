@@ -1,8 +1,8 @@
-import { defineSink, Enum, Type, type RelayEvent, type Static } from '../../plugin-api/index.js';
+import { defineSink, Enum, rawLine, Type, type RelayEvent, type Static } from '../../plugin-api/index.js';
 
 const STDOUT_OPTIONS_SCHEMA = Type.Object(
   {
-    /** `event`: the whole body; `summary`: type, job, success and page count only. */
+    /** `event`: the body as received, on one line; `summary`: type, job, success and page count only. */
     format: Enum(['event', 'summary'], { default: 'event' }),
   },
   { additionalProperties: false },
@@ -22,15 +22,24 @@ function summary(event: RelayEvent): Record<string, unknown> {
   };
 }
 
+/**
+ * A closed standard output (EPIPE) is reported by each write's callback, which fails the
+ * delivery (retried, then dead-lettered, by the sink's retry settings); Node also emits it
+ * as an 'error' event, which would crash the relay without a listener.
+ */
+function ignoreStdoutErrorEvent(): void {}
+
 /** A JSON line per event on standard output (the relay's logs go to standard error). */
 export default defineSink({
   type: 'stdout',
   configSchema: STDOUT_OPTIONS_SCHEMA,
   create(options) {
+    if (!process.stdout.listeners('error').includes(ignoreStdoutErrorEvent)) process.stdout.on('error', ignoreStdoutErrorEvent);
     return {
       async write(batch, signal) {
         signal.throwIfAborted();
-        const text = batch.map((e) => `${JSON.stringify(options.format === 'summary' ? summary(e) : e.payload)}\n`).join('');
+        // `event` prints the received bytes: a re-serialisation would change numbers such as 1e999.
+        const text = batch.map((e) => `${options.format === 'summary' ? JSON.stringify(summary(e)) : rawLine(e.raw)}\n`).join('');
         await new Promise<void>((resolve, reject) => {
           process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
         });

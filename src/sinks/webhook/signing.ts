@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { RelayEvent } from '../../plugin-api/index.js';
+import { webhookIdOf, type RelayEvent } from '../../plugin-api/index.js';
 
 export type SignatureScheme = 'firecrawl' | 'standard' | 'none';
 
@@ -30,6 +30,7 @@ export function standardSignatures(keys: readonly Buffer[], id: string, timestam
  * sink, and differs between events: receivers dedupe on it.
  */
 export function deliveryIdOf(sink: string, event: RelayEvent): string {
-  const identity = typeof event.payload.webhookId === 'string' ? `webhook:${event.payload.webhookId}` : createHash('sha256').update(event.raw).digest('hex');
+  const webhookId = webhookIdOf(event.payload);
+  const identity = webhookId !== undefined ? `webhook:${webhookId}` : createHash('sha256').update(event.raw).digest('hex');
   return `msg_${createHash('sha256').update(`${sink}\0${event.source}\0${identity}`).digest('hex').slice(0, 32)}`;
 }

@@ -1,0 +1,118 @@
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Relay } from '../../src/relay.js';
+import { SECRET, configYaml, tempDir, testConfig, testRelay } from '../helpers/relay.js';
+import { until } from '../helpers/sinks.js';
+import { sampleEvent } from '../helpers/webhooks.js';
+import { sign } from '../../src/ingress/verify.js';
+
+/** 32 MiB: the body limit, what an idle connection declares to hold the most room. */
+const DECLARED = 33_554_432;
+const LOOKS_SIGNED = `sha256=${'ab'.repeat(32)}`;
+
+let relay: Relay;
+let cleanup: () => void;
+let port: number;
+const sockets: Socket[] = [];
+
+async function start(server = ''): Promise<void> {
+  const tmp = tempDir('relay-slow-');
+  cleanup = tmp.cleanup;
+  relay = await testRelay(testConfig(configYaml(tmp.dir, `${server}\nsinks: { out: { type: stdout, format: summary } }\nroutes: [{ name: all, to: [out] }]\n`)));
+  await relay.listen(0);
+  port = (relay.app.server.address() as { port: number }).port;
+}
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await relay.close();
+  cleanup();
+});
+
+const inflight = async (): Promise<number> => (await relay.metrics.ingressInflightBytes.get()).values[0]?.value ?? 0;
+
+/**
+ * A raw connection from `localAddress` that sends `head` (request line and headers, or
+ * part of them) and then nothing. `answer` is the status line it got, or 'closed'.
+ */
+function stall(head: string, localAddress = '127.0.0.1'): { answer: Promise<string> } {
+  const socket = connect({ host: '127.0.0.1', port, localAddress });
+  sockets.push(socket);
+  let text = '';
+  const answer = new Promise<string>((resolve) => {
+    socket.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+      if (text.includes('\r\n\r\n')) resolve(`${text.split('\r\n')[0]} ${/"code":"([A-Z_]+)"/.exec(text)?.[1] ?? ''}`.trim());
+    });
+    socket.on('close', () => resolve(text ? text.split('\r\n')[0]! : 'closed'));
+    socket.on('error', () => {});
+  });
+  socket.write(head);
+  return { answer };
+}
+
+const stalledPost = (signature: string | null, localAddress?: string) =>
+  stall(
+    [
+      'POST /webhooks/firecrawl HTTP/1.1',
+      'Host: relay',
+      'Content-Type: application/json',
+      `Content-Length: ${DECLARED}`,
+      ...(signature === null ? [] : [`X-Firecrawl-Signature: ${signature}`]),
+      '',
+      '{',
+    ].join('\r\n'),
+    localAddress,
+  );
+
+/** A signed webhook sent from `localAddress` (all of 127/8 is loopback on Linux): its status and error code. */
+function post(localAddress: string, id: string): Promise<string> {
+  const body = JSON.stringify(sampleEvent('crawl.completed', { id }));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, localAddress, path: '/webhooks/firecrawl', method: 'POST', headers: { 'content-type': 'application/json', 'x-firecrawl-signature': sign(SECRET, body) } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(`${res.statusCode} ${/"code":"([A-Z_]+)"/.exec(text)?.[1] ?? ''}`.trim()));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('slow and idle senders', () => {
+  it('eight idle 32 MiB uploads from one peer hold only its share: another peer gets 200 at once', async () => {
+    await start();
+    const idle = Array.from({ length: 8 }, () => stalledPost(LOOKS_SIGNED));
+    // Two fit in the peer's share (a quarter of 256 MiB); the other six are refused before their body.
+    const refused = await Promise.all(idle.slice(2).map((c) => c.answer));
+    expect(refused).toEqual(Array(6).fill('HTTP/1.1 503 Service Unavailable RELAY_ERR_INGRESS_PEER_BUSY'));
+    expect(await inflight()).toBe(2 * DECLARED);
+    expect(await post('127.0.0.2', 'other-peer')).toBe('200');
+  });
+
+  it('refuses a request with no or a malformed signature before reserving anything for its body', async () => {
+    await start();
+    const missing = Array.from({ length: 8 }, () => stalledPost(null));
+    const malformed = stalledPost('sha256=not-hex');
+    expect(await Promise.all(missing.map((c) => c.answer))).toEqual(Array(8).fill('HTTP/1.1 401 Unauthorized RELAY_ERR_INGRESS_SIGNATURE_MISSING'));
+    expect(await malformed.answer).toBe('HTTP/1.1 401 Unauthorized RELAY_ERR_INGRESS_SIGNATURE_MALFORMED');
+    expect(await inflight()).toBe(0);
+    expect(await post('127.0.0.1', 'same-peer')).toBe('200');
+  });
+
+  it('cuts off a body that stalls and headers that never end, gives the room back, and accepts nothing from them', async () => {
+    await start('server: { headers_timeout_ms: 200, body_timeout_ms: 400 }');
+    const body = stalledPost(LOOKS_SIGNED);
+    const headers = stall('POST /webhooks/firecrawl HTTP/1.1\r\nHost: relay\r\nContent-Length: 10\r\nX-Fill');
+    await until(async () => (await inflight()) === DECLARED);
+    expect(await body.answer).toBe('HTTP/1.1 408 Request Timeout RELAY_ERR_INGRESS_TIMEOUT');
+    expect(await headers.answer).toBe('HTTP/1.1 408 Request Timeout RELAY_ERR_INGRESS_TIMEOUT');
+    await until(async () => (await inflight()) === 0);
+    expect((await relay.metrics.eventsReceived.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0);
+    expect(await post('127.0.0.1', 'after-timeout')).toBe('200');
+  });
+});
