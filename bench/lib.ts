@@ -110,9 +110,9 @@ export function endToEnd(acked: ReadonlyMap<string, number>, arrived: ReadonlyMa
 
 /**
  * Writes `relay.config.yaml` in `dir` for a bench relay: any free port, one source with the
- * bench secret, the queue in `dir`, and the given sinks all on one route. Returns its path.
+ * bench secret, the queue in `dir` (or `queue`, a YAML map), and the given sinks all on one route. Returns its path.
  */
-export function writeBenchConfig(dir: string, sinks: string, options: { dedupe?: boolean; log?: string } = {}): string {
+export function writeBenchConfig(dir: string, sinks: string, options: { dedupe?: boolean; log?: string; queue?: string } = {}): string {
   const file = join(dir, 'relay.config.yaml');
   const names = [...sinks.matchAll(/^ {2}([A-Za-z0-9_-]+):/gm)].map((m) => m[1]);
   writeFileSync(
@@ -120,7 +120,7 @@ export function writeBenchConfig(dir: string, sinks: string, options: { dedupe?:
     `server: { port: 0 }
 log: { level: ${options.log ?? 'info'} }
 sources: { firecrawl: { path: /webhooks/firecrawl, secrets: ["${SECRET}"], dedupe: ${options.dedupe ?? true} } }
-queue: { dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }
+queue: ${options.queue ?? `{ dir: ${join(dir, 'queue')}, max_bytes: 8589934592 }`}
 sinks:
 ${sinks}
 routes: [{ name: all, to: [${names.join(', ')}] }]

@@ -38,6 +38,10 @@ export const ERRORS = {
     message: 'sink "%s" has %s bytes pending, its max_pending_bytes is %s (when_full: reject): the event was not accepted, retry later',
   },
   RELAY_ERR_QUEUE_UNAVAILABLE: { status: 503, message: 'the event could not be written to the queue: %s' },
+  RELAY_ERR_QUEUE_SCHEMA_NEWER: {
+    status: 0,
+    message: 'the queue in %s is at schema version %s, newer than this relay understands (%s): run the newer relay on it, or point this one at another database or schema',
+  },
   RELAY_ERR_SHUTTING_DOWN: { status: 503, message: 'the relay is shutting down, retry later' },
   RELAY_ERR_INGRESS_BUSY: {
     status: 503,

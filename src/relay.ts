@@ -12,7 +12,7 @@ import { PayloadCache } from './delivery/payload-cache.js';
 import { SinkRunner } from './delivery/sink-runner.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
-import { openSqliteStore } from './queue/sqlite/store.js';
+import { openStore } from './queue/open-store.js';
 import type { QueueStore, SinkLimit } from './queue/store.js';
 
 export interface RelayOptions {
@@ -83,17 +83,13 @@ export class Relay {
   private constructor(
     private current: RelayConfig,
     options: RelayOptions,
+    queue: QueueStore,
   ) {
     const config = current;
     this.state = ingressState(config);
     this.logger = options.logger ?? createLogger(config.log.level);
     this.metrics = options.metrics ?? new RelayMetrics();
-    this.queue = openSqliteStore({
-      dir: config.queue.dir,
-      maxBytes: config.queue.max_bytes,
-      dedupeWindowSeconds: config.queue.dedupe_window_seconds,
-      now: options.now,
-    });
+    this.queue = queue;
     this.queue.setSinkLimits(limitsOf(config));
     this.app = buildApp({
       config,
@@ -111,7 +107,7 @@ export class Relay {
   }
 
   static async create(options: RelayOptions): Promise<Relay> {
-    const relay = new Relay(options.config, options);
+    const relay = new Relay(options.config, options, await openStore(options.config.queue, { now: options.now }));
     // Maintained counters and each runner's state: a scrape reads no deliveries.
     relay.metrics.observe(() => ({
       counters: relay.queue.counters(),

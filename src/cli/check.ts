@@ -1,3 +1,4 @@
+import { describeQueue } from '../queue/open-store.js';
 import { formatIssue } from '../config/config-error.js';
 import type { RelayConfig } from '../config/types.js';
 
@@ -24,7 +25,7 @@ export function describeConfig(config: RelayConfig): string {
   for (const name of config.disabledSinks) lines.push(`  ${name}  (disabled)`);
   lines.push('routes:');
   for (const r of config.routes) lines.push(`  ${r.name}  ${JSON.stringify(r.match)} -> ${r.to.join(', ')}`);
-  lines.push(`queue: ${config.queue.dir} (at most ${config.queue.max_bytes} bytes)`);
+  lines.push(`queue: ${config.queue.store} ${describeQueue(config.queue)} (at most ${config.queue.max_bytes} bytes)`);
   lines.push(`listen: ${config.server.host}:${config.server.port}`);
   if (config.warnings.length) {
     lines.push('', 'warnings:');

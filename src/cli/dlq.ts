@@ -1,4 +1,4 @@
-import { openSqliteStore } from '../queue/sqlite/store.js';
+import { openStore } from '../queue/open-store.js';
 import type { DeadLetterFilter } from '../queue/store.js';
 import type { RelayConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
@@ -18,9 +18,9 @@ function progress(done: number, total: number): void {
   process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} replayed${done === total ? '\n' : ''}`);
 }
 
-/** `firecrawl-relay dlq list|show|replay|drop` on the queue folder, with or without a running relay. */
+/** `firecrawl-relay dlq list|show|replay|drop` on the queue (folder or database), with or without a running relay. */
 export async function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => void): Promise<void> {
-  const queue = openSqliteStore({ dir: config.queue.dir, maxBytes: config.queue.max_bytes, dedupeWindowSeconds: 0 });
+  const queue = await openStore(config.queue, { dedupeWindowSeconds: 0 });
   try {
     const letters = queue.deadLetters;
     const filter: DeadLetterFilter = args.ids.length ? { ...args.filter, ids: args.ids } : args.filter;

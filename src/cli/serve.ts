@@ -1,3 +1,4 @@
+import { describeQueue } from '../queue/open-store.js';
 import { createLogger, stderrDestination } from '../logger.js';
 import { RelayMetrics } from '../metrics.js';
 import { Relay } from '../relay.js';
@@ -36,7 +37,7 @@ export async function serve(file: string): Promise<void> {
   // signal straight away, and an unhandled SIGTERM would kill the relay without a drain.
   const shutdown = handleShutdownSignals({ relay, logger, destination });
   logger.info(
-    { address, sources: config.sources.map((s) => s.path), sinks: config.sinks.map((s) => s.name), queue: config.queue.dir },
+    { address, sources: config.sources.map((s) => s.path), sinks: config.sinks.map((s) => s.name), queue: describeQueue(config.queue) },
     'relay listening',
   );
 

@@ -58,11 +58,18 @@ describe('a valid config', () => {
     });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');
     expect(config.queue.dedupe_window_seconds).toBe(86_400);
+    expect(config.queue.store).toBe('sqlite');
     expect(config.sources[0]).toMatchObject({ name: 'firecrawl', path: '/webhooks/firecrawl', auth: { kind: 'signature', secrets: ['s'] } });
     const archive = config.sinks.find((s) => s.name === 'archive')!;
     expect(archive.options).toEqual({ dir: './out', jsonl: 'events.jsonl', markdown: true, max_pages_per_event: 10_000 });
     expect(archive.retry.max_attempts).toBe(12);
     expect(config.warnings).toEqual([]);
+  });
+
+  it('takes a PostgreSQL queue shared by replicas: store, url from the environment, schema', () => {
+    const yaml = VALID.replace('sources:', 'queue:\n  store: postgres\n  url: ${DATABASE_URL}\n  schema: relay\nsources:');
+    const config = load(yaml, { SECRET: 's', DATABASE_URL: 'postgres://relay:pw@db:5432/relay' });
+    expect(config.queue).toMatchObject({ store: 'postgres', url: 'postgres://relay:pw@db:5432/relay', schema: 'relay' });
   });
 
   it('interpolates ${VAR:-default} and gives unquoted whole references their YAML type', () => {
@@ -257,6 +264,22 @@ describe('config errors', () => {
       code: 'RELAY_ERR_CONFIG_SINK_OPTIONS',
       at: 'relay.config.yaml:8:5 sinks.archive',
       message: /missing required key "dir"/,
+    },
+    {
+      name: 'a PostgreSQL queue without its url',
+      yaml: VALID.replace('sources:', 'queue:\n  store: postgres\nsources:'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_SCHEMA',
+      at: 'relay.config.yaml:3:3 queue',
+      message: /missing required key "url"/,
+    },
+    {
+      name: 'a queue url that is not a PostgreSQL URL',
+      yaml: VALID.replace('sources:', 'queue:\n  store: postgres\n  url: mysql://db/relay\nsources:'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_SCHEMA',
+      at: 'relay.config.yaml:4:8 queue.url',
+      message: /postgres/,
     },
     {
       name: 'a duplicate key in a map',

@@ -216,10 +216,18 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
+        // sqlite: embedded, one relay; postgres: shared by several relays (docs/scale-out.md).
+        store: { enum: ['sqlite', 'postgres'], default: 'sqlite' },
         dir: { type: 'string', minLength: 1, default: './data/queue' },
+        url: { type: 'string', pattern: '^postgres(ql)?://' },
+        schema: { type: 'string', minLength: 1, maxLength: 63 },
+        // postgres: how long a replica keeps a lane it stopped renewing (it died) before another takes it.
+        lease_ms: { type: 'integer', minimum: 1_000, default: 30_000 },
         max_bytes: { type: 'integer', minimum: 1_048_576, default: 1_073_741_824 },
         dedupe_window_seconds: { type: 'integer', minimum: 0, default: 86_400 },
       },
+      if: { properties: { store: { const: 'postgres' } }, required: ['store'] },
+      then: { required: ['url'] },
     },
     dead_letters: {
       type: 'object',

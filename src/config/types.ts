@@ -91,7 +91,17 @@ export interface RelayConfig {
   /** Absolute path of the sink plugins folder. */
   plugins: { dir: string };
   sources: SourceConfig[];
-  queue: { dir: string; max_bytes: number; dedupe_window_seconds: number };
+  queue: {
+    /** sqlite: a file under `dir`, one relay; postgres: a database at `url` that several relays share. */
+    store: 'sqlite' | 'postgres';
+    dir: string;
+    url?: string;
+    schema?: string;
+    /** postgres: a lane claimed by a replica that stopped renewing it is taken over after this long. */
+    lease_ms: number;
+    max_bytes: number;
+    dedupe_window_seconds: number;
+  };
   /** Dead letters older than this are dropped in the background. */
   dead_letters: { retention_seconds: number };
   sinks: SinkConfig[];

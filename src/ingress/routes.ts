@@ -51,6 +51,8 @@ export function rejectWebhook(
   error: RelayError,
 ): FastifyReply {
   const source = request.routeOptions.config.source ?? 'none';
+  // A 503 is "not now": say when to come back (senders that retry honour it).
+  if (error.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '5');
   deps.metrics.eventsRejected.inc({ source, code: error.code });
   const level = error.statusCode >= 500 ? 'warn' : 'info';
   deps.logger[level]({ source, code: error.code, ip: request.ip, bytes: request.headers['content-length'] }, 'webhook rejected');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
-import { freePort } from './process.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 

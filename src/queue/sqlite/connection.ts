@@ -12,8 +12,9 @@ import { SqliteDatabase } from './driver.js';
 export function openDatabase(dir: string): Database {
   mkdirSync(dir, { recursive: true });
   const db = new SqliteDatabase(join(dir, 'relay.db'));
+  // First, so that a relay and a CLI command opening the queue at once wait for each other.
+  db.pragma('busy_timeout = 5000');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
   return db;
 }

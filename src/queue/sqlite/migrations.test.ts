@@ -87,3 +87,24 @@ it('drains the upgraded queue in per-job order once the block ends, the failed p
   // Nothing left behind: every event went once all its sinks had it.
   expect(store.db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(0);
 });
+
+it('lets several processes open one new queue at once, each step running once', async () => {
+  const { execFile } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const storeModule = fileURLToPath(new URL('./store.ts', import.meta.url));
+  const fresh = tempDir();
+  const script = `import { openSqliteStore } from ${JSON.stringify(storeModule)};
+    const store = openSqliteStore({ dir: ${JSON.stringify(fresh.dir)}, maxBytes: 1e9, dedupeWindowSeconds: 60 });
+    await store.close();`;
+  const open = () =>
+    new Promise<string | null>((resolve) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], (error, _out, stderr) =>
+        resolve(error ? stderr : null),
+      ),
+    );
+  expect(await Promise.all(Array.from({ length: 6 }, open))).toEqual(Array(6).fill(null));
+  const opened = openSqliteStore({ dir: fresh.dir, maxBytes: 1e9, dedupeWindowSeconds: 60 });
+  expect(opened.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
+  await opened.close();
+  fresh.cleanup();
+}, 60_000);

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { RelayError } from '../../errors.js';
 
 /**
  * Numbered schema steps. `meta.schema_version` says how many have run; each step runs in
@@ -62,17 +63,27 @@ function currentVersion(db: Database): number {
   return row ? Number(row.value) : 0;
 }
 
-/** Runs the steps this database has not had yet; returns the version it started at. */
+/**
+ * Runs the steps this database has not had yet; returns the version it started at. Each
+ * step takes the write lock first (BEGIN IMMEDIATE) and reads the version under it, so
+ * relays or CLI commands opening one queue at once never run a step twice.
+ */
 export function migrate(db: Database): number {
-  const from = currentVersion(db);
-  if (from > SCHEMA_VERSION) {
-    throw new Error(`queue schema version ${from} is newer than this relay understands (${SCHEMA_VERSION})`);
+  let from: number | undefined;
+  for (;;) {
+    const finished = db
+      .transaction((): boolean => {
+        const version = currentVersion(db);
+        from ??= version;
+        if (version > SCHEMA_VERSION) {
+          throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_NEWER', [db.name, version, SCHEMA_VERSION]);
+        }
+        if (version === SCHEMA_VERSION) return true;
+        STEPS[version]!(db);
+        db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(version + 1));
+        return false;
+      })
+      .immediate();
+    if (finished) return from!;
   }
-  for (let version = from; version < SCHEMA_VERSION; version++) {
-    db.transaction(() => {
-      STEPS[version]!(db);
-      db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(version + 1));
-    })();
-  }
-  return from;
 }

@@ -1,0 +1,40 @@
+import type pg from 'pg';
+import type { CounterDeltas } from './counters.js';
+import { prepared } from './pool.js';
+
+/**
+ * Drops one reference per id given (an id twice: two references), then deletes the
+ * events nothing refers to any more. The count lives on the event row, so two sinks
+ * settling the same event at once queue on its lock instead of each leaving it to the other.
+ */
+export async function releaseEvents(client: pg.PoolClient, eventIds: readonly number[], deltas: CounterDeltas): Promise<void> {
+  if (eventIds.length === 0) return;
+  const counts = new Map<number, number>();
+  for (const id of eventIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const ids = [...counts.keys()].sort((a, b) => a - b);
+  await client.query(
+    `UPDATE events SET refs = refs - u.n FROM unnest($1::bigint[], $2::int[]) AS u(id, n) WHERE events.id = u.id`,
+    [ids, ids.map((id) => counts.get(id)!)],
+  );
+  await freeEvents(client, ids, deltas);
+}
+
+/** Deletes those of `ids` that nothing refers to any more (a statement after the one that dropped their references). */
+export async function freeEvents(client: pg.PoolClient, ids: readonly number[], deltas: CounterDeltas): Promise<void> {
+  if (ids.length === 0) return;
+  const freed = await prepared<{ bytes: number }>(client, 'events_free', 'DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 RETURNING bytes', [ids]);
+  for (const row of freed.rows) deltas.usedBytes -= row.bytes;
+}
+
+/**
+ * Adds the deliveries of the CTE `added` (sink, job_id, id) to their lanes: creates a lane
+ * (due at `now`, the parameter given) or adds to its count. The upsert takes the lane's row
+ * lock, so a settle that would delete the lane as empty waits for this commit and sees them.
+ */
+export function upsertLanes(nowParam: string): string {
+  return `
+  INSERT INTO lanes (sink, job_id, pending, head_id, ready_at)
+  SELECT sink, job_id, count(*), min(id), ${nowParam}::bigint FROM added GROUP BY sink, job_id ORDER BY sink, job_id
+  ON CONFLICT (sink, job_id) DO UPDATE SET pending = lanes.pending + excluded.pending,
+    head_id = least(lanes.head_id, excluded.head_id)`;
+}

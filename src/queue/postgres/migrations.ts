@@ -1,0 +1,124 @@
+import type { PoolClient } from 'pg';
+import { RelayError } from '../../errors.js';
+import { quoteIdentifier } from './pool.js';
+
+/**
+ * The PostgreSQL queue's schema, as numbered steps: step N brings a database at version
+ * N-1 to N, and each runs once, in order, in the transaction that records it. The numbers
+ * are the SQLite store's; a step that only one store needs is an empty step in the other.
+ *
+ * A **lane** row exists while (sink, job) has pending deliveries. `ready_at` is when it
+ * may next be claimed: its head's age when due, the retry time in backoff, the lease
+ * expiry while claimed. One index on (sink, ready_at, head_id) therefore finds due lanes,
+ * oldest first, without reading lanes in backoff or leased ones.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  // 1 — release 0.1 (120b885) had no PostgreSQL store: nothing to do.
+  { version: 1, sql: '' },
+  // 2 — lanes, as the SQLite store's step 2 leaves its tables (plus what several replicas need:
+  // refs on events, bytes on rows, lease owner and token on lanes, sharded counters).
+  {
+    version: 2,
+    sql: `
+CREATE TABLE events (
+  id bigserial PRIMARY KEY,
+  received_at bigint NOT NULL,
+  source text NOT NULL,
+  type text NOT NULL,
+  job_id text NOT NULL,
+  bytes integer NOT NULL,
+  -- deliveries and dead letters that refer to it: the last one to go deletes it
+  refs integer NOT NULL,
+  body bytea NOT NULL
+);
+CREATE TABLE deliveries (
+  id bigserial PRIMARY KEY,
+  event_id bigint NOT NULL,
+  sink text NOT NULL,
+  job_id text NOT NULL,
+  bytes integer NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL,
+  last_error text
+);
+CREATE INDEX deliveries_by_lane ON deliveries (sink, job_id, id);
+CREATE INDEX deliveries_by_age ON deliveries (sink, created_at);
+CREATE TABLE lanes (
+  sink text NOT NULL,
+  job_id text NOT NULL,
+  pending integer NOT NULL,
+  head_id bigint NOT NULL,
+  ready_at bigint NOT NULL,
+  owner text,
+  token bigint,
+  PRIMARY KEY (sink, job_id)
+);
+CREATE INDEX lanes_ready ON lanes (sink, ready_at, head_id);
+CREATE INDEX lanes_by_token ON lanes (token) WHERE token IS NOT NULL;
+CREATE SEQUENCE lease_tokens;
+CREATE TABLE dead_letters (
+  id bigint PRIMARY KEY,
+  event_id bigint NOT NULL,
+  sink text NOT NULL,
+  job_id text NOT NULL,
+  type text NOT NULL,
+  bytes integer NOT NULL,
+  attempts integer NOT NULL,
+  created_at bigint NOT NULL,
+  failed_at bigint NOT NULL,
+  last_error text
+);
+CREATE INDEX dead_letters_by_sink ON dead_letters (sink, id);
+CREATE INDEX dead_letters_by_time ON dead_letters (failed_at);
+CREATE TABLE dedupe (key text PRIMARY KEY, seen_at bigint NOT NULL);
+CREATE INDEX dedupe_by_time ON dedupe (seen_at);
+-- Counters are sharded: every commit adds to one random shard of its sink, so replicas
+-- committing at once do not queue on one row lock; a read sums at most 16 rows per sink.
+CREATE TABLE sink_counters (
+  sink text NOT NULL,
+  shard smallint NOT NULL,
+  pending bigint NOT NULL DEFAULT 0,
+  pending_bytes bigint NOT NULL DEFAULT 0,
+  dead_letters bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (sink, shard)
+);
+CREATE TABLE queue_usage (shard smallint PRIMARY KEY, bytes bigint NOT NULL DEFAULT 0);
+`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** A stable 64-bit key per schema for pg_advisory_xact_lock ($1: the schema, or null for the default). */
+const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('firecrawl-relay migrate ' || coalesce($1, current_schema()), 0))`;
+
+/**
+ * Creates the schema if asked and brings it to SCHEMA_VERSION. Replicas starting together
+ * queue on an advisory lock (CREATE SCHEMA IF NOT EXISTS itself is not safe against a
+ * concurrent one), so one runs the steps and the others find them done. A database
+ * written by a newer relay is refused before anything is touched.
+ */
+export async function migrate(client: PoolClient, schema: string | undefined, where: string): Promise<number> {
+  await client.query('BEGIN');
+  try {
+    await client.query(LOCK_SQL, [schema ?? null]);
+    if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+    await client.query('CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)');
+    const row = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
+    const current = row.rows[0] ? Number(row.rows[0].value) : 0;
+    if (current > SCHEMA_VERSION) throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_NEWER', [where, current, SCHEMA_VERSION]);
+    for (const step of MIGRATIONS) {
+      if (step.version <= current) continue;
+      if (step.sql) await client.query(step.sql);
+      await client.query(
+        `INSERT INTO meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(step.version)],
+      );
+    }
+    await client.query('COMMIT');
+    return current;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

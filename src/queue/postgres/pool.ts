@@ -1,0 +1,103 @@
+import pg from 'pg';
+
+export interface PgConnectOptions {
+  url: string;
+  /** Tables live in this schema (created if missing); the connection's default otherwise. */
+  schema?: string | undefined;
+  /** Connections this relay opens at most (the LISTEN connection is one more). */
+  maxConnections?: number;
+}
+
+/** bigint (int8) columns hold ids, times in ms and byte counts: all far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Where the queue is, for messages and logs: the URL without its credentials, and the schema. */
+export function describePostgres(options: Pick<PgConnectOptions, 'url' | 'schema'>): string {
+  let where = 'postgres';
+  try {
+    const url = new URL(options.url);
+    where = `postgres://${url.host}${url.pathname}`;
+  } catch {
+    // not a URL (a libpq keyword string): say nothing of it
+  }
+  return options.schema ? `${where} (schema ${options.schema})` : where;
+}
+
+/** What a connection is set up with: the schema first on the path, and commits that wait for the WAL flush. */
+export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
+  const settings = ['-c synchronous_commit=on'];
+  // The backslash keeps the space inside the value when the server splits `options`.
+  if (options.schema) settings.push(`-c search_path=${quoteIdentifier(options.schema).replace(/ /g, '\\ ')}`);
+  return {
+    connectionString: options.url,
+    options: settings.join(' '),
+    types,
+    keepAlive: true,
+    // Fail fast when PostgreSQL is unreachable: a webhook waits for the answer.
+    connectionTimeoutMillis: 5_000,
+    application_name: 'firecrawl-relay',
+  };
+}
+
+export function createPool(options: PgConnectOptions): pg.Pool {
+  const pool = new pg.Pool({ ...clientConfig(options), max: options.maxConnections ?? 10, idleTimeoutMillis: 30_000 });
+  // A connection that breaks (server restart) must not crash the process, idle in the pool
+  // or checked out between two statements: the statement in flight fails, the pool drops
+  // the connection, and the store reports itself not ready until a query succeeds again.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
+}
+
+/**
+ * A fixed-text statement prepared once per connection: after the first run PostgreSQL
+ * skips parsing and planning it. For the statements that run per claim, settle and commit.
+ */
+export function prepared<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  db: pg.PoolClient | pg.Pool,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  return db.query<R>({ name: `relay_${name}`, text, values });
+}
+
+/** Deadlock and serialization failures: the transaction did nothing and can simply run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/**
+ * Runs `work` in one transaction on one connection. `durable: false` commits without
+ * waiting for the WAL flush: for claims, settles and lease renewals, whose loss in a crash
+ * of PostgreSQL only means a lane is claimed again and its events delivered twice.
+ */
+export async function transaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+  { durable = true }: { durable?: boolean } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      const code = (err as { code?: string }).code;
+      if (!broken && code && RETRYABLE.has(code) && attempt < 5) continue;
+      throw err;
+    } finally {
+      // A connection that failed its ROLLBACK is dropped, not returned to the pool.
+      client.release(broken);
+    }
+  }
+}

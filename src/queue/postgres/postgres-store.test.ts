@@ -1,0 +1,175 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { describeWithPostgres, startPostgres, type PostgresCluster } from '../../../test/helpers/postgres.js';
+import { item } from '../../../test/store-contract/store-contract.js';
+import type { ClaimLimits } from '../store.js';
+import { SCHEMA_VERSION } from './migrations.js';
+import { PostgresQueueStore, type PostgresStoreOptions } from './store.js';
+
+const ALL: ClaimLimits = { lanes: 100, events: 1000, bytes: 1 << 26 };
+
+/** Polls `check` (no wall-clock assertion: only "eventually", bounded by the test timeout). */
+async function eventually(check: () => Promise<boolean> | boolean): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 50));
+}
+
+describeWithPostgres('PostgreSQL queue store: several replicas', () => {
+  let cluster: PostgresCluster;
+  let schemas = 0;
+  let schema = '';
+  const stores: PostgresQueueStore[] = [];
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  });
+  afterAll(() => cluster?.destroy());
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close().catch(() => undefined);
+  });
+
+  const replica = async (options: Partial<PostgresStoreOptions> = {}): Promise<PostgresQueueStore> => {
+    const store = await PostgresQueueStore.open({ url: cluster.url, schema, maxBytes: 1 << 30, dedupeWindowSeconds: 3600, ...options });
+    stores.push(store);
+    return store;
+  };
+  const fresh = (): void => void (schema = `replicas_${++schemas}`);
+
+  it('gives replicas claiming at once different lanes, every lane to one of them', async () => {
+    fresh();
+    const [a, b, c] = [await replica(), await replica(), await replica()];
+    for (let i = 0; i < 30; i++) await a.enqueue(item(`job-${i}`, `e${i}`));
+    const claims = await Promise.all([a, b, c, a, b, c].map((s) => s.claim('archive', { ...ALL, lanes: 7 })));
+    const jobs = claims.flat().map((l) => l.jobId);
+    expect(new Set(jobs).size).toBe(jobs.length);
+    const rest = await c.claim('archive', ALL);
+    expect([...jobs, ...rest.map((l) => l.jobId)].sort()).toEqual(Array.from({ length: 30 }, (_, i) => `job-${i}`).sort());
+  });
+
+  it('lets another replica take a lane over once its lease ran out, and fences the stale owner`s settle', async () => {
+    fresh();
+    let clock = Date.now();
+    const a = await replica({ leaseMs: 10_000, now: () => clock });
+    const b = await replica({ leaseMs: 10_000, now: () => clock });
+    await a.enqueue(item('j', 'e1'));
+    await a.enqueue(item('j', 'e2'));
+    const [stale] = await a.claim('archive', ALL);
+    expect(await b.claim('archive', ALL)).toEqual([]);
+    await a.close(); // a replica that died: no more renewals
+    clock += 20_000;
+    const [taken] = await b.claim('archive', ALL);
+    expect(taken!.token).not.toBe(stale!.token);
+    expect(taken!.deliveries.map((d) => d.body.toString())).toEqual(['e1', 'e2']);
+
+    // The old owner's late settle, through any replica: its retry would release the lane at once.
+    const late = await replica({ now: () => clock, refreshMs: 50 });
+    await late.settle([{ lane: stale!, delivered: [], failure: { id: stale!.deliveries[0]!.id, error: 'late', retryAt: clock, countAttempt: true } }]);
+    expect(await late.claim('archive', ALL)).toEqual([]);
+    await b.settle([{ lane: taken!, delivered: taken!.deliveries.map((d) => d.id) }]);
+    expect(await late.claim('archive', ALL)).toEqual([]);
+    await eventually(() => late.counters().get('archive')?.pending === 0);
+    expect(late.counters().get('archive')).toMatchObject({ pendingBytes: 0, deadLetters: 0 });
+  });
+
+  it('removes what a stale owner delivered, without touching the new owner`s lease', async () => {
+    fresh();
+    let clock = Date.now();
+    const a = await replica({ leaseMs: 10_000, now: () => clock });
+    const b = await replica({ leaseMs: 10_000, now: () => clock });
+    for (const e of ['e1', 'e2', 'e3']) await a.enqueue(item('j', e));
+    const [stale] = await a.claim('archive', { ...ALL, events: 1 });
+    await a.close();
+    clock += 20_000;
+    const [taken] = await b.claim('archive', ALL);
+    const late = await replica({ now: () => clock });
+    await late.settle([{ lane: stale!, delivered: [stale!.deliveries[0]!.id] }]);
+    expect(await late.claim('archive', ALL)).toEqual([]);
+    await b.settle([{ lane: taken!, delivered: [] }]);
+    const [after] = await b.claim('archive', ALL);
+    expect(after!.deliveries.map((d) => d.body.toString())).toEqual(['e2', 'e3']);
+  });
+
+  it('renews the lease while a write runs, so a live owner keeps its lane', async () => {
+    fresh();
+    const a = await replica({ leaseMs: 900 });
+    const b = await replica({ leaseMs: 900 });
+    await a.enqueue(item('j', 'slow'));
+    const [lane] = await a.claim('archive', ALL);
+    // Three leases' worth of time: without renewals b would find the lane due.
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 450));
+      expect(await b.claim('archive', ALL)).toEqual([]);
+    }
+    await a.settle([{ lane: lane!, delivered: [lane!.deliveries[0]!.id] }]);
+    expect(await b.claim('archive', ALL)).toEqual([]);
+  });
+
+  it('wakes the other replicas by NOTIFY when one commits, without waiting for a poll', async () => {
+    fresh();
+    const never = { listening: 600_000, deaf: 600_000 };
+    const a = await replica({ pollMs: never });
+    const b = await replica({ pollMs: never });
+    await eventually(() => a.listening() && b.listening());
+    const woken: string[] = [];
+    b.onEnqueued((sinks) => woken.push(...sinks));
+    await a.enqueue(item('j', 'x', { sinks: ['kafka'] }));
+    await eventually(() => woken.length > 0);
+    expect(woken).toEqual(['kafka']);
+
+    // A dead letter replayed from elsewhere (the dlq command, another relay's admin API) wakes it too.
+    const [lane] = await a.claim('kafka', ALL);
+    await a.settle([{ lane: lane!, delivered: [], failure: { id: lane!.deliveries[0]!.id, error: 'bad', dead: true } }]);
+    woken.length = 0;
+    const cli = await replica({ pollMs: never });
+    expect(await cli.deadLetters.replay({})).toBe(1);
+    await cli.close();
+    await eventually(() => woken.length > 0);
+    expect(woken).toEqual(['kafka']);
+  });
+
+  it('sees dedupe keys, dead letters and counters of every replica', async () => {
+    fresh();
+    const a = await replica();
+    const b = await replica({ refreshMs: 50 });
+    expect(await a.enqueue(item('j', 'x', { dedupeKey: 'k' }))).toMatchObject({ duplicate: false });
+    expect(await b.enqueue(item('j', 'x', { dedupeKey: 'k' }))).toMatchObject({ duplicate: true });
+    const [lane] = await a.claim('archive', ALL);
+    await a.settle([{ lane: lane!, delivered: [], failure: { id: lane!.deliveries[0]!.id, error: 'bad', dead: true } }]);
+    expect(await b.deadLetters.list()).toHaveLength(1);
+    await eventually(() => b.counters().get('archive')?.deadLetters === 1);
+  });
+
+  it('migrates once when replicas start together, and refuses a schema a newer relay wrote', async () => {
+    fresh();
+    const started = await Promise.all(Array.from({ length: 4 }, () => replica()));
+    expect(started).toHaveLength(4);
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    try {
+      const version = await client.query(`SELECT value FROM ${schema}.meta WHERE key = 'schema_version'`);
+      expect(version.rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+      await client.query(`UPDATE ${schema}.meta SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION + 1)]);
+    } finally {
+      await client.end();
+    }
+    await expect(replica()).rejects.toMatchObject({
+      code: 'RELAY_ERR_QUEUE_SCHEMA_NEWER',
+      message: expect.stringContaining(`schema ${schema}) is at schema version ${SCHEMA_VERSION + 1}`),
+    });
+  });
+
+  it('answers 503-worthy errors while PostgreSQL is down, reports not ready, and recovers by itself', async () => {
+    fresh();
+    const store = await replica({ refreshMs: 100 });
+    expect((await store.enqueue(item('j', 'before'))).eventId).toEqual(expect.any(Number));
+    await cluster.stop();
+    try {
+      await expect(store.enqueue(item('j', 'during'))).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+      expect(store.writable()).toMatchObject({ ready: false, error: expect.stringContaining('PostgreSQL is unavailable') });
+    } finally {
+      await cluster.start();
+    }
+    await eventually(() => store.writable().ready);
+    expect((await store.enqueue(item('j', 'after'))).eventId).toEqual(expect.any(Number));
+    const [lane] = await store.claim('archive', ALL);
+    expect(lane!.deliveries.map((d) => d.body.toString())).toEqual(['before', 'after']);
+  });
+});

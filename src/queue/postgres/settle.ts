@@ -1,0 +1,128 @@
+import type pg from 'pg';
+import type { LaneSettlement } from '../store.js';
+import { CounterDeltas } from './counters.js';
+import { freeEvents } from './events.js';
+import { prepared } from './pool.js';
+
+/** Moves one delivery to the dead letters; its bytes, or null when it was not there. */
+export const KILL_DELIVERY = `
+  WITH gone AS (DELETE FROM deliveries WHERE id = $1 AND sink = $2 RETURNING *)
+  INSERT INTO dead_letters (id, event_id, sink, job_id, type, bytes, attempts, created_at, failed_at, last_error)
+  SELECT g.id, g.event_id, g.sink, g.job_id, e.type, g.bytes, g.attempts + 1, g.created_at, $3, $4
+  FROM gone g JOIN events e ON e.id = g.event_id RETURNING bytes`;
+
+/** Moves every pending delivery of a sink to the dead letters, attempts unchanged; how many and their bytes. */
+export const PARK_SINK = `
+  WITH gone AS (DELETE FROM deliveries WHERE sink = $1 RETURNING *),
+  parked AS (
+    INSERT INTO dead_letters (id, event_id, sink, job_id, type, bytes, attempts, created_at, failed_at, last_error)
+    SELECT g.id, g.event_id, g.sink, g.job_id, e.type, g.bytes, g.attempts, g.created_at, $2, $3
+    FROM gone g JOIN events e ON e.id = g.event_id RETURNING bytes)
+  SELECT count(*)::float8 AS n, sum(bytes)::float8 AS bytes FROM parked`;
+
+/**
+ * Settles the lanes of one sink. Each lane row is locked first and its token compared:
+ * - delivered ids are removed whoever holds the lane now (they did arrive; removing them
+ *   spares the new owner a duplicate);
+ * - a failure (retry, dead letter) and the release of the lane apply only for the lane's
+ *   current owner. A stale owner, whose lease ran out and was taken over, changes neither
+ *   the new owner's backoff nor its lease.
+ * Returns whether a lane was given back due, for others to be woken.
+ */
+async function settleSink(
+  client: pg.PoolClient,
+  sink: string,
+  outcomes: readonly LaneSettlement[],
+  now: number,
+  deltas: CounterDeltas,
+): Promise<boolean> {
+  const jobs = outcomes.map((o) => o.lane.jobId).sort();
+  const locked = await prepared<{ job_id: string; token: number | null }>(client, 'settle_lock', 
+    'SELECT job_id, token FROM lanes WHERE sink = $1 AND job_id = ANY($2::text[]) ORDER BY job_id FOR UPDATE',
+    [sink, jobs],
+  );
+  const tokens = new Map(locked.rows.map((r) => [r.job_id, r.token === null ? null : String(r.token)]));
+  const owned = new Set(outcomes.filter((o) => tokens.get(o.lane.jobId) === o.lane.token).map((o) => o.lane.jobId));
+  const removed = new Map<string, number>();
+  const count = (job: string): void => void removed.set(job, (removed.get(job) ?? 0) + 1);
+
+  const deliveredIds = outcomes.flatMap((o) => o.delivered);
+  if (deliveredIds.length > 0) {
+    // One statement removes the deliveries and drops their events' references; the next frees the events.
+    const gone = await prepared<{ event_id: number; job_id: string; bytes: number }>(client, 'settle_delivered', 
+      `WITH gone AS (DELETE FROM deliveries WHERE id = ANY($1::bigint[]) AND sink = $2 RETURNING event_id, job_id, bytes),
+       refs AS (UPDATE events e SET refs = e.refs - g.n FROM (SELECT event_id, count(*)::int AS n FROM gone GROUP BY event_id) g
+                WHERE e.id = g.event_id)
+       SELECT event_id, job_id, bytes FROM gone`,
+      [deliveredIds, sink],
+    );
+    for (const row of gone.rows) {
+      count(row.job_id);
+      deltas.add(sink, -1, -row.bytes);
+    }
+    await freeEvents(client, [...new Set(gone.rows.map((r) => r.event_id))], deltas);
+  }
+
+  const retryAt = new Map<string, number>();
+  for (const { lane, failure } of outcomes) {
+    if (!failure || !owned.has(lane.jobId)) continue;
+    if ('dead' in failure) {
+      const dead = await client.query<{ bytes: number }>(KILL_DELIVERY, [failure.id, sink, now, failure.error]);
+      for (const row of dead.rows) {
+        count(lane.jobId);
+        deltas.add(sink, -1, -row.bytes, 1);
+      }
+    } else {
+      await client.query('UPDATE deliveries SET attempts = attempts + $2, last_error = $3 WHERE id = $1', [
+        failure.id,
+        failure.countAttempt ? 1 : 0,
+        failure.error,
+      ]);
+      retryAt.set(lane.jobId, failure.retryAt);
+    }
+  }
+
+  // Owned lanes: deleted when empty, else released, due at the retry time or at once (ordered
+  // by their head's age). Lanes lost to a newer owner: only their count of pending goes down.
+  const lanes = jobs.filter((job) => owned.has(job) || (tokens.has(job) && (removed.get(job) ?? 0) > 0));
+  if (lanes.length === 0) return false;
+  const released = await prepared<{ job_id: string }>(client, 'settle_release', 
+    `WITH u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bool[], $5::bigint[]) AS u(job_id, removed, mine, retry_at)),
+     h AS (SELECT u.*, hd.id AS head, hd.created_at FROM u
+           LEFT JOIN LATERAL (SELECT id, created_at FROM deliveries d WHERE d.sink = $1 AND d.job_id = u.job_id ORDER BY id LIMIT 1) hd
+           ON u.mine),
+     emptied AS (DELETE FROM lanes l USING h WHERE l.sink = $1 AND l.job_id = h.job_id AND h.mine AND h.head IS NULL),
+     kept AS (
+       UPDATE lanes l SET pending = l.pending - h.removed,
+         head_id = CASE WHEN h.mine THEN h.head ELSE l.head_id END,
+         ready_at = CASE WHEN h.mine THEN coalesce(h.retry_at, h.created_at) ELSE l.ready_at END,
+         owner = CASE WHEN h.mine THEN NULL ELSE l.owner END,
+         token = CASE WHEN h.mine THEN NULL ELSE l.token END
+       FROM h WHERE l.sink = $1 AND l.job_id = h.job_id AND (h.head IS NOT NULL OR NOT h.mine)
+       RETURNING l.job_id, h.mine)
+     SELECT job_id FROM kept WHERE mine`,
+    [sink, lanes, lanes.map((job) => removed.get(job) ?? 0), lanes.map((job) => owned.has(job)), lanes.map((job) => retryAt.get(job) ?? null)],
+  );
+  const kept = new Set(released.rows.map((r) => r.job_id));
+  return outcomes.some((o) => kept.has(o.lane.jobId) && o.delivered.length === 0 && !o.failure);
+}
+
+/**
+ * Records what writes achieved, sinks in name order (the lock order every transaction
+ * keeps). Returns the counter changes, and the sinks with a lane given back due.
+ */
+export async function settleLanes(
+  client: pg.PoolClient,
+  outcomes: readonly LaneSettlement[],
+  now: number,
+): Promise<{ deltas: CounterDeltas; givenBack: string[] }> {
+  const deltas = new CounterDeltas();
+  const bySink = new Map<string, LaneSettlement[]>();
+  for (const o of outcomes) bySink.set(o.lane.sink, [...(bySink.get(o.lane.sink) ?? []), o]);
+  const givenBack: string[] = [];
+  for (const sink of [...bySink.keys()].sort()) {
+    if (await settleSink(client, sink, bySink.get(sink)!, now, deltas)) givenBack.push(sink);
+  }
+  await deltas.write(client);
+  return { deltas, givenBack };
+}

@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import { RelayError, describeError } from '../../errors.js';
+import type {
+  ClaimLimits,
+  ClaimedLane,
+  EnqueueItem,
+  EnqueueResult,
+  LaneSettlement,
+  QueueStore,
+  SinkCounters,
+  SinkLimit,
+  StoredDelivery,
+} from '../store.js';
+import { claimLanes, readDeliveries } from './claim.js';
+import { CounterDeltas, CounterSnapshot } from './counters.js';
+import { PgDeadLetters } from './dead-letters.js';
+import { GroupCommit } from './group-commit.js';
+import { commitEnqueue, type Outcome } from './enqueue.js';
+import { LeaseKeeper } from './leases.js';
+import { migrate } from './migrations.js';
+import { clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
+import { PARK_SINK, settleLanes } from './settle.js';
+import { Wakeups, channelFor } from './wakeups.js';
+
+export interface PostgresStoreOptions extends PgConnectOptions {
+  maxBytes: number;
+  dedupeWindowSeconds: number;
+  /** How long a claimed lane stays this replica's without a renewal (default 30 s). */
+  leaseMs?: number;
+  /** Counters re-read from the database this often (default 1 s); also the health probe. */
+  refreshMs?: number;
+  pollMs?: { listening: number; deaf: number };
+  /** Names this replica in leases (default host:pid:random). */
+  owner?: string;
+  now?: () => number;
+}
+
+interface Waiter {
+  item: EnqueueItem;
+  resolve: (result: EnqueueResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Settling {
+  outcomes: readonly LaneSettlement[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** The deliveries found, up to the first one gone meanwhile (a parked sink): order is never skipped over. */
+function prefixPresent(ids: readonly number[], rows: ReadonlyMap<number, StoredDelivery>): StoredDelivery[] {
+  const found: StoredDelivery[] = [];
+  for (const id of ids) {
+    const row = rows.get(id);
+    if (!row) break;
+    found.push(row);
+  }
+  return found;
+}
+
+/**
+ * The queue in PostgreSQL, shared by every replica pointed at the same database and
+ * schema. Ingress commits in groups (one transaction per event-loop turn, acked after
+ * COMMIT with synchronous_commit on); lanes are claimed with FOR UPDATE SKIP LOCKED under a
+ * lease (owner, expiry, token) renewed while writes run; settles are fenced by the token.
+ */
+export class PostgresQueueStore implements QueueStore {
+  readonly deadLetters: PgDeadLetters;
+  private readonly pool: pg.Pool;
+  private readonly now: () => number;
+  private readonly owner: string;
+  private readonly leaseMs: number;
+  private readonly channel: string;
+  private readonly snapshot = new CounterSnapshot();
+  private readonly leases: LeaseKeeper;
+  private readonly wakeups: Wakeups;
+  private readonly listeners = new Set<(sinks: ReadonlySet<string>) => void>();
+  private readonly refreshTimer: NodeJS.Timeout;
+  private limits: ReadonlyMap<string, SinkLimit> = new Map();
+  private readonly enqueues = new GroupCommit<Waiter>((group) => this.commitEnqueues(group));
+  private readonly settles = new GroupCommit<Settling>((group) => this.commitSettles(group));
+  private closed = false;
+  private failure: string | null = null;
+  /** Enqueue transactions committed: fewer than events when group commit works. */
+  commits = 0;
+
+  private constructor(
+    private readonly options: PostgresStoreOptions,
+    pool: pg.Pool,
+  ) {
+    this.pool = pool;
+    this.now = options.now ?? Date.now;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.channel = channelFor(options.schema);
+    this.deadLetters = new PgDeadLetters(
+      pool,
+      this.now,
+      (deltas, wake) => this.committed(deltas, wake),
+      (client, sinks) => this.notifyIn(client, sinks),
+    );
+    this.leases = new LeaseKeeper(pool, this.leaseMs, this.now);
+    this.wakeups = new Wakeups({
+      config: clientConfig(options),
+      channel: this.channel,
+      replica: this.owner,
+      wake: (sinks) => this.emit(sinks),
+      poll: () => this.emitPending(),
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    });
+    this.refreshTimer = setInterval(() => void this.refresh(), options.refreshMs ?? 1_000);
+    this.refreshTimer.unref();
+  }
+
+  /** Connects, creates the schema if needed and migrates it (refusing a newer one), reads the counters. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresQueueStore> {
+    const pool = createPool(options);
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, options.schema, describePostgres(options));
+      } finally {
+        client.release();
+      }
+      const store = new PostgresQueueStore(options, pool);
+      await store.snapshot.refresh(pool);
+      store.wakeups.start();
+      return store;
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  onEnqueued(listener: (sinks: ReadonlySet<string>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(sinks: ReadonlySet<string>): void {
+    if (sinks.size > 0) for (const listener of this.listeners) listener(sinks);
+  }
+
+  /** The polling fallback: every sink with deliveries pending, as far as we know. */
+  private emitPending(): void {
+    const sinks = new Set<string>();
+    for (const [sink, c] of this.snapshot.get()) if (c.pending > 0) sinks.add(sink);
+    this.emit(sinks);
+  }
+
+  /** After a commit of ours: counters seen at once, sinks given work woken here (the others heard NOTIFY). */
+  private committed(deltas: CounterDeltas, wake: ReadonlySet<string>): void {
+    this.snapshot.apply(deltas, this.now());
+    this.emit(wake);
+  }
+
+  /** NOTIFY inside a transaction: delivered to the other replicas only if it commits. */
+  private async notifyIn(client: pg.PoolClient, sinks: ReadonlySet<string>): Promise<void> {
+    await client.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, sinks)]);
+  }
+
+  /** NOTIFY on its own, for lanes given back: best effort, polling covers a loss. */
+  private async notify(sinks: ReadonlySet<string>): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, sinks)]).catch(() => undefined);
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      await this.snapshot.refresh(this.pool);
+      this.failure = null;
+    } catch (err) {
+      this.failure = describeError(err);
+    }
+  }
+
+  enqueue(item: EnqueueItem): Promise<EnqueueResult> {
+    if (this.closed) return Promise.reject(new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', ['the queue is closed']));
+    return new Promise((resolve, reject) => this.enqueues.add({ item, resolve, reject }));
+  }
+
+  private async commitEnqueues(batch: readonly Waiter[]): Promise<void> {
+    const used = this.snapshot.usedBytes();
+    if (used >= this.options.maxBytes) {
+      const error = new RelayError('RELAY_ERR_QUEUE_FULL', [used, this.options.maxBytes]);
+      for (const waiter of batch) waiter.reject(error);
+      return;
+    }
+    let committed: { outcomes: Outcome[]; deltas: CounterDeltas; touched: Set<string> };
+    try {
+      committed = await transaction(this.pool, async (client) => {
+        const result = await commitEnqueue(
+          client,
+          batch.map((w) => w.item),
+          {
+            now: this.now(),
+            dedupeWindowMs: this.options.dedupeWindowSeconds * 1000,
+            limits: this.limits,
+            pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
+          },
+        );
+        if (result.touched.size > 0) await this.notifyIn(client, result.touched);
+        return result;
+      });
+      this.commits++;
+      this.failure = null;
+    } catch (err) {
+      this.failure = describeError(err);
+      const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [describeError(err)], { cause: err });
+      for (const waiter of batch) waiter.reject(error);
+      return;
+    }
+    batch.forEach((waiter, i) => {
+      const outcome = committed.outcomes[i]!;
+      if ('error' in outcome) waiter.reject(outcome.error);
+      else waiter.resolve(outcome.result);
+    });
+    this.committed(committed.deltas, committed.touched);
+  }
+
+  async claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]> {
+    const taken = await transaction(
+      this.pool,
+      (client) => claimLanes(client, sink, limits, { owner: this.owner, now: this.now(), leaseMs: this.leaseMs }),
+      { durable: false },
+    );
+    if (taken.length === 0) return [];
+    for (const lane of taken) this.leases.hold(lane.token, sink);
+    try {
+      const rows = await readDeliveries(this.pool, taken.flatMap((t) => t.ids));
+      return taken.map((t) => ({
+        sink,
+        jobId: t.jobId,
+        token: t.token,
+        deliveries: prefixPresent(t.ids, rows),
+      }));
+    } catch (err) {
+      for (const lane of taken) this.leases.release(lane.token);
+      throw err;
+    }
+  }
+
+  /**
+   * Settles are grouped like enqueues: lanes settled in one event-loop turn (a per-event
+   * sink finishes many lanes at once) share one transaction. Each caller learns the group's fate.
+   */
+  settle(outcomes: readonly LaneSettlement[]): Promise<void> {
+    if (outcomes.length === 0) return Promise.resolve();
+    // Whatever happens to the settle, these leases are no longer renewed: at worst they run out.
+    for (const o of outcomes) this.leases.release(o.lane.token);
+    return new Promise((resolve, reject) => this.settles.add({ outcomes, resolve, reject }));
+  }
+
+  private async commitSettles(group: readonly Settling[]): Promise<void> {
+    try {
+      const outcomes = group.flatMap((g) => g.outcomes);
+      const { deltas, givenBack } = await transaction(this.pool, (client) => settleLanes(client, outcomes, this.now()), { durable: false });
+      this.snapshot.apply(deltas, this.now());
+      if (givenBack.length > 0) void this.notify(new Set(givenBack));
+      for (const g of group) g.resolve();
+    } catch (err) {
+      for (const g of group) g.reject(err);
+    }
+  }
+
+  async nextDueAt(sink: string): Promise<number | null> {
+    const row = await prepared<{ at: number | null }>(this.pool, 'next_due', 'SELECT min(ready_at) AS at FROM lanes WHERE sink = $1 AND ready_at > $2', [
+      sink,
+      this.now(),
+    ]);
+    return row.rows[0]?.at ?? null;
+  }
+
+  setSinkLimits(limits: ReadonlyMap<string, SinkLimit>): void {
+    this.limits = limits;
+  }
+
+  async parkSinksExcept(keep: ReadonlySet<string>, reason: (sink: string) => string): Promise<Map<string, number>> {
+    const sinks = (await this.pool.query<{ sink: string }>('SELECT DISTINCT sink FROM lanes')).rows
+      .map((r) => r.sink)
+      .filter((sink) => !keep.has(sink))
+      .sort();
+    const parked = new Map<string, number>();
+    for (const sink of sinks) {
+      const now = this.now();
+      const deltas = new CounterDeltas();
+      const count = await transaction(this.pool, async (client) => {
+        // Lanes first: the lock order of every other transaction.
+        await client.query('DELETE FROM lanes WHERE sink = $1', [sink]);
+        const dead = await client.query<{ n: number; bytes: number | null }>(PARK_SINK, [sink, now, reason(sink)]);
+        const { n, bytes } = dead.rows[0]!;
+        deltas.add(sink, -n, -(bytes ?? 0), n);
+        await deltas.write(client);
+        return n;
+      });
+      this.snapshot.apply(deltas, now);
+      if (count > 0) parked.set(sink, count);
+    }
+    return parked;
+  }
+
+  counters(): ReadonlyMap<string, SinkCounters> {
+    return this.snapshot.get();
+  }
+
+  usedBytes(): number {
+    return this.snapshot.usedBytes();
+  }
+
+  writable(): { ready: boolean; error: string | null } {
+    if (this.closed) return { ready: false, error: 'the queue is closed' };
+    if (this.failure) return { ready: false, error: `PostgreSQL is unavailable: ${this.failure}` };
+    const used = this.usedBytes();
+    return used < this.options.maxBytes ? { ready: true, error: null } : { ready: false, error: `the queue is full (${used} of ${this.options.maxBytes} bytes)` };
+  }
+
+  async pruneDedupe(): Promise<number> {
+    const result = await this.pool.query('DELETE FROM dedupe WHERE seen_at < $1', [this.now() - this.options.dedupeWindowSeconds * 1000]);
+    return result.rowCount ?? 0;
+  }
+
+  /** Whether this replica hears other replicas' NOTIFY (false: it polls). */
+  listening(): boolean {
+    return this.wakeups.isListening();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.enqueues.idle();
+    await this.settles.idle();
+    this.closed = true;
+    clearInterval(this.refreshTimer);
+    this.leases.close();
+    await this.wakeups.close();
+    await this.pool.end();
+  }
+}
