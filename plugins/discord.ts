@@ -9,13 +9,7 @@
  *
  * An example of a relay plugin: it uses nothing but `firecrawl-relay/plugin-api`.
  */
-import { defineSink, errorText, parseRetryAfter, PermanentError, RetryableError, type RelayEvent } from 'firecrawl-relay/plugin-api';
-
-interface DiscordOptions {
-  url: string;
-  username: string;
-  timeout_ms: number;
-}
+import { defineSink, errorText, parseRetryAfter, PermanentError, RetryableError, Type, type RelayEvent } from 'firecrawl-relay/plugin-api';
 
 const RED = 0xe5484d;
 const AMBER = 0xf5a524;
@@ -47,18 +41,17 @@ function embedOf(event: RelayEvent): Record<string, unknown> {
   };
 }
 
-export default defineSink<DiscordOptions>({
+export default defineSink({
   type: 'discord',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['url'],
-    properties: {
-      url: { type: 'string', pattern: '^https?://' },
-      username: { type: 'string', minLength: 1, default: 'Firecrawl relay' },
-      timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
+  // Declared once: ajv checks the options against it at load, and `create` gets its type.
+  configSchema: Type.Object(
+    {
+      url: Type.String({ pattern: '^https?://' }),
+      username: Type.String({ minLength: 1, default: 'Firecrawl relay' }),
+      timeout_ms: Type.Integer({ minimum: 1, default: 10_000 }),
     },
-  },
+    { additionalProperties: false },
+  ),
   create(options) {
     // Per-event: the relay calls deliver for one event of a job at a time, stops the job at
     // its first failure, runs jobs side by side and aborts `signal` on timeout or shutdown.

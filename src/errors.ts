@@ -76,9 +76,13 @@ export const ERRORS = {
     status: 0,
     message: 'environment variable %s is not set: set it, or write ${%s:-default} where a default makes sense',
   },
+  RELAY_ERR_CONFIG_ENV_UNSET_OFFLINE: {
+    status: 0,
+    message: 'environment variable %s is not set: read as empty by this command, which serves no webhooks; serve needs it',
+  },
   RELAY_ERR_CONFIG_NO_SECRET: { status: 0, message: '%s' },
-  RELAY_ERR_CONFIG_UNKNOWN_SINK: { status: 0, message: 'unknown sink "%s" (known: %s)' },
-  RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE: { status: 0, message: 'unknown sink type "%s" (known: %s)' },
+  RELAY_ERR_CONFIG_UNKNOWN_SINK: { status: 0, message: 'unknown sink "%s" (known: %s)%s' },
+  RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE: { status: 0, message: 'unknown sink type "%s" (known: %s)%s' },
   RELAY_ERR_CONFIG_SINK_OPTIONS: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_DUPLICATE: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_BAD_GLOB: {
@@ -93,7 +97,11 @@ export const ERRORS = {
   RELAY_ERR_PLUGIN_DUPLICATE_TYPE: { status: 0, message: '%s' },
 
   // sinks and delivery
-  RELAY_ERR_SINK_TIMEOUT: { status: 0, message: 'sink "%s" did not finish a write within %s ms' },
+  RELAY_ERR_SINK_TIMEOUT: {
+    status: 0,
+    message:
+      'sink "%s" did not finish a write within %s ms (write_timeout_ms): the relay aborted its `signal` and waited for it to stop; pass `signal` to every I/O call of the sink, or raise write_timeout_ms if the destination is this slow',
+  },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
 
   // start: printed by `serve` before it exits 1

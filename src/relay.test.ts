@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDACT_PATHS } from './logger.js';
-import { PermanentError, defineSink } from './plugin-api/index.js';
+import { PermanentError, Type, defineSink } from './plugin-api/index.js';
 import type { Relay } from './relay.js';
 import { SECRET, configYaml, registryWith, tempDir, testConfig, testRelay } from '../test/helpers/relay.js';
 import { RecordingSink, until } from '../test/helpers/sinks.js';
@@ -160,7 +160,7 @@ describe('readiness', () => {
     const registry = registryWith(
       defineSink({
         type: 'checked',
-        configSchema: { type: 'object', properties: {} },
+        configSchema: Type.Object({}),
         create: () => ({
           async deliver() {},
           async healthcheck() {
@@ -184,7 +184,7 @@ describe('readiness', () => {
 
 describe('sink shape', () => {
   it('refuses a sink that gives neither deliver nor write: it never connects and readiness says why', async () => {
-    const registry = registryWith(defineSink({ type: 'shapeless', configSchema: { type: 'object', properties: {} }, create: () => ({}) as never }));
+    const registry = registryWith(defineSink({ type: 'shapeless', configSchema: Type.Object({}), create: () => ({}) as never }));
     const tmp = tempDir();
     cleanup = tmp.cleanup;
     relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks: { x: { type: shapeless } }\nroutes: [{ name: all, to: [x] }]\n`), registry), registry);
@@ -304,7 +304,7 @@ describe('shutdown', () => {
     const registry = registryWith(
       defineSink({
         type: 'stubborn',
-        configSchema: { type: 'object', properties: {} },
+        configSchema: Type.Object({}),
         create: () => ({
           async deliver(_event, signal) {
             order.push('write started');
@@ -348,7 +348,7 @@ describe('shutdown', () => {
     const registry = registryWith(
       defineSink({
         type: 'noted',
-        configSchema: { type: 'object', properties: {} },
+        configSchema: Type.Object({}),
         create: () => ({
           async deliver() {},
           async close() {

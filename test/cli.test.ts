@@ -81,11 +81,23 @@ describe('firecrawl-relay check', () => {
     expect(result.stdout + result.stderr).not.toContain('do-not-print-me');
   });
 
-  it('exits 1 and says which variable to set when the secret is unset', () => {
+  it('runs without the ingress secret, and warns that serve needs it', () => {
     const result = cli(['check', '--config', SHIPPED]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/relay.config.yaml:\d+:\d+ sources.firecrawl.secrets\[0\]: environment variable FIRECRAWL_WEBHOOK_SECRET is not set/);
-    expect(result.stderr).toContain('RELAY_ERR_CONFIG_ENV_UNSET');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('firecrawl  POST /webhooks/firecrawl  auth: signature (0 secrets)');
+    expect(result.stdout).toMatch(/relay.config.yaml:\d+:\d+ sources.firecrawl.secrets\[0\]: environment variable FIRECRAWL_WEBHOOK_SECRET is not set: read as empty by this command, which serves no webhooks; serve needs it \[RELAY_ERR_CONFIG_ENV_UNSET_OFFLINE\]/);
+  });
+
+  it('lists dead letters offline and routes an event without the ingress secret', () => {
+    const env = { RELAY_DATA_DIR: dir };
+    const dlq = cli(['dlq', 'list', '--config', SHIPPED], env);
+    expect(dlq.stderr).toBe('');
+    expect([dlq.code, dlq.stdout.trim()]).toEqual([0, '0 dead letters']);
+    const event = join(dir, 'event.json');
+    writeFileSync(event, JSON.stringify(sampleEvent('crawl.completed')));
+    const route = cli(['route', '--config', SHIPPED, event], env);
+    expect(route.code).toBe(0);
+    expect(JSON.parse(route.stdout)).toMatchObject({ sinks: ['archive', 'console'] });
   });
 
   it('refuses to serve without the secret', () => {

@@ -1,49 +1,32 @@
-import { fileURLToPath } from 'node:url';
-import { loadPlugins } from '../src/plugins/load-plugins.js';
 import { builtinSinks } from '../src/sinks/registry.js';
-import { fileDestination, httpDestination } from './contract/destinations.js';
-import { sinkContract } from './contract/sink-contract.js';
+import { fileDestination, httpDestination, sinkContract } from '../src/testing/index.js';
 
-const PLUGINS = fileURLToPath(new URL('../plugins/', import.meta.url));
+// The kit plugin authors get as firecrawl-relay/testing, run on the built-in sinks whose
+// destination is a file or an HTTP endpoint; plugins/discord.test.ts runs it as an author would.
+const builtin = builtinSinks();
 /** `<job id>:<error text>` of a forwarded Firecrawl body. */
 const eventOfBody = (body: string): string => {
   const event = JSON.parse(body) as { id: string; error: string };
   return `${event.id}:${event.error}`;
 };
 
-sinkContract({ name: 'file (built in)', type: 'file', registry: builtinSinks, destination: fileDestination, slowable: false });
+sinkContract({ name: 'file (built in)', sink: builtin.get('file')!, destination: fileDestination });
 
 sinkContract({
   name: 'webhook (built in)',
-  type: 'webhook',
-  registry: builtinSinks,
-  destination: () => httpDestination((url) => `url: ${url}\nsignature: { scheme: firecrawl, secret: s }`, eventOfBody, 410),
+  sink: builtin.get('webhook')!,
+  destination: () => httpDestination({ options: (url) => ({ url, signature: { scheme: 'firecrawl', secret: 's' } }), eventOf: eventOfBody, permanentStatus: 410 }),
 });
 
 sinkContract({
   name: 'slack (built in)',
-  type: 'slack',
-  registry: builtinSinks,
+  sink: builtin.get('slack')!,
   destination: () =>
-    httpDestination(
-      (url) => `url: ${url}`,
-      (body) => {
+    httpDestination({
+      options: (url) => ({ url }),
+      eventOf: (body) => {
         const [, job, error] = /job (\S+?): (.*)$/.exec((JSON.parse(body) as { text: string }).text) ?? [];
         return `${job ?? '?'}:${error ?? '?'}`;
       },
-    ),
-});
-
-sinkContract({
-  name: 'discord (plugins/discord.ts)',
-  type: 'discord',
-  registry: () => loadPlugins(PLUGINS, builtinSinks()),
-  destination: () =>
-    httpDestination(
-      (url) => `url: ${url}`,
-      (body) => {
-        const embed = (JSON.parse(body) as { embeds: Array<{ title: string; description: string }> }).embeds[0]!;
-        return `${/job (\S+)$/.exec(embed.title)?.[1] ?? '?'}:${embed.description}`;
-      },
-    ),
+    }),
 });

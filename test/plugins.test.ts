@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, formatIssue } from '../src/config/config-error.js';
@@ -11,8 +11,8 @@ import { pendingOf } from './helpers/queue.js';
 import { until } from './helpers/sinks.js';
 import { sampleEvent, signedRequest } from './helpers/webhooks.js';
 
-// Plugins import 'firecrawl-relay/plugin-api', which resolves inside this package only:
-// test plugin folders live under the repository's .tmp/.
+// Plugins import 'firecrawl-relay/plugin-api': the loader resolves it wherever they live
+// (see the last suite); most of these folders sit under the repository's .tmp/.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 let pluginsDir: string;
 let relay: Relay | undefined;
@@ -80,11 +80,32 @@ describe('plugin loading', () => {
     expect(codes.sort()).toEqual(['broken.ts RELAY_ERR_PLUGIN_LOAD', 'nothing.ts RELAY_ERR_PLUGIN_INVALID']);
   });
 
+  // Issue 17 item 3: a syntax error kept only "Transform failed with 1 error:"; a type with
+  // a hyphen was "not lower snake_case" without naming it.
+  it('says where a plugin has a syntax error (file:line:column), for TypeScript and JavaScript', async () => {
+    writeFileSync(join(pluginsDir, 'typo.ts'), 'import { defineSink } from "firecrawl-relay/plugin-api";\nexport default defineSink({\n  type: "typo",,\n});\n');
+    writeFileSync(join(pluginsDir, 'typo.mjs'), 'export default {\n  type: "typo",,\n};\n');
+    const lines = (await loadError()).issues.map(formatIssue);
+    expect(lines).toEqual([
+      expect.stringMatching(/^\.tmp\/plugins-[^/]+\/typo\.mjs:2:16 \(plugin\): failed to load: syntax error: Unexpected token ',' \[RELAY_ERR_PLUGIN_LOAD\]$/),
+      expect.stringMatching(/^\.tmp\/plugins-[^/]+\/typo\.ts:3:16 \(plugin\): failed to load: syntax error: Expected identifier but found "," \[RELAY_ERR_PLUGIN_LOAD\]$/),
+    ]);
+  });
+
+  it('names a sink type that is not lower snake_case, and the one to write', async () => {
+    writeFileSync(join(pluginsDir, 'hyphen.ts'), PLUGIN('pages-to-sqlite', 'return { async deliver() {} };'));
+    const [issue] = (await loadError()).issues;
+    expect(issue).toMatchObject({
+      code: 'RELAY_ERR_PLUGIN_INVALID',
+      message: 'expected `type` in lower snake_case (letters, digits, _; a letter first), got "pages-to-sqlite": write "pages_to_sqlite"',
+    });
+  });
+
   it("checks a plugin's options against its schema at load, with file and line", async () => {
     writeFileSync(join(pluginsDir, 'typed.ts'), PLUGIN('typed', 'return { async write() {} };'));
     const registry = await loadPlugins(pluginsDir, builtinSinks(), ROOT);
     expect(() => testConfig(configYaml('/tmp/x', `\nsinks:\n  t: { type: typed, lable: x }\nroutes: [{ name: all, to: [t] }]\n`), registry)).toThrow(
-      /relay.config.yaml:\d+:\d+ sinks.t.lable: unknown key "lable" \(known: label\) \[RELAY_ERR_CONFIG_SINK_OPTIONS\]/,
+      /relay.config.yaml:\d+:\d+ sinks.t.lable: unknown key "lable" \(known: label\): did you mean "label"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]/,
     );
   });
 });
@@ -121,5 +142,38 @@ describe('a broken plugin affects only its own deliveries', () => {
     await until(() => pendingOf(relay!, 'archive') === 0, 5000);
     expect(relay.readiness().sinks.archive?.ready).toBe(true);
     expect((await relay.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+});
+
+// Issue 17 item 2: a plugins folder outside the checkout failed with
+// "Cannot find module 'firecrawl-relay/plugin-api'": nothing there to resolve the package from.
+describe('a plugins folder outside the checkout', () => {
+  it('loads a TypeScript and a JavaScript plugin that import the API, and delivers through them', async () => {
+    const tmp = tempDir('relay-outside-');
+    cleanup = tmp.cleanup;
+    const outside = join(tmp.dir, 'etc', 'relay', 'plugins');
+    mkdirSync(outside, { recursive: true });
+    for (let up = outside; up !== dirname(up); up = dirname(up)) expect(existsSync(join(up, 'node_modules')), up).toBe(false);
+    const recorder = (type: string) => `
+import { appendFileSync } from 'node:fs';
+import { defineSink } from 'firecrawl-relay/plugin-api';
+export default defineSink({
+  type: '${type}',
+  configSchema: { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string' } } },
+  create: (options) => ({ async deliver(event) { appendFileSync(options.file, \`\${event.jobId}\\n\`); } }),
+});
+`;
+    writeFileSync(join(outside, 'typed.ts'), recorder('outside_ts'));
+    writeFileSync(join(outside, 'plain.mjs'), recorder('outside_js'));
+    const registry = await loadPlugins(outside, builtinSinks(), tmp.dir);
+    const [ts, js] = [join(tmp.dir, 'ts.txt'), join(tmp.dir, 'js.txt')];
+    relay = await testRelay(
+      testConfig(configYaml(tmp.dir, `\nsinks:\n  a: { type: outside_ts, file: ${ts} }\n  b: { type: outside_js, file: ${js} }\nroutes: [{ name: all, to: [a, b] }]\n`), registry),
+      registry,
+    );
+    relay.startDelivery();
+    for (const job of ['j1', 'j2']) expect((await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: job })))).statusCode).toBe(200);
+    await until(() => pendingOf(relay!, 'a') === 0 && pendingOf(relay!, 'b') === 0, 5000);
+    expect([readFileSync(ts, 'utf8'), readFileSync(js, 'utf8')]).toEqual(['j1\nj2\n', 'j1\nj2\n']);
   });
 });

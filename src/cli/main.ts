@@ -8,7 +8,7 @@ import { RelayError, describeError } from '../errors.js';
 // Each command imports what it needs when it runs: `--help` and `sign` load no config
 // machinery, and a config loads only the sinks it uses (src/sinks/loaders.ts).
 const DEFAULT_CONFIG = 'relay.config.yaml';
-const loadConfig = async (file: string) => (await import('./load.js')).loadConfig(file);
+const loadConfig = async (file: string, options?: { serving: boolean }) => (await import('./load.js')).loadConfig(file, options);
 
 const USAGE = `firecrawl-relay: a durable relay for Firecrawl webhooks
 
@@ -17,8 +17,12 @@ usage:
   firecrawl-relay check  [--config FILE]             validate the config and print what it sets up
   firecrawl-relay route  [--config FILE] EVENT.json  which routes and sinks an event would go to
   firecrawl-relay sign   --secret S FILE.json        print the X-Firecrawl-Signature header for a body
-  firecrawl-relay send   --url URL [--secret S] (FILE.json | --sample TYPE) [--job-id ID] [--header K:V]
+  firecrawl-relay send   --url URL [--secret S] (FILE.json | --sample TYPE) [--job-id ID]
+                         [--webhook-id ID] [--header K:V]
                                                      post a signed webhook, as Firecrawl would
+                                                     (a fresh webhookId each time unless pinned)
+  firecrawl-relay plugin new NAME [--dir DIR]        write a typed sink plugin and its contract test
+                                                     into DIR (default ./plugins)
   firecrawl-relay replay --sink S --since 24h [--type T] [--job J] [--config FILE]
                          queue stored past events (history) again for one sink
   firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
@@ -32,12 +36,14 @@ const OPTIONS = {
   url: { type: 'string' },
   sample: { type: 'string' },
   'job-id': { type: 'string' },
+  'webhook-id': { type: 'string' },
   header: { type: 'string', multiple: true },
   sink: { type: 'string' },
   type: { type: 'string' },
   job: { type: 'string' },
   since: { type: 'string' },
   all: { type: 'boolean', default: false },
+  dir: { type: 'string', default: 'plugins' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -62,11 +68,11 @@ async function main(argv: string[]): Promise<number> {
       await (await import('./serve.js')).serve(values.config);
       return -1; // keeps running
     case 'check':
-      console.log((await import('./check.js')).describeConfig((await loadConfig(values.config)).config));
+      console.log((await import('./check.js')).describeConfig((await loadConfig(values.config, { serving: false })).config));
       return 0;
     case 'route': {
       const file = rest[0] ?? usage('route needs an EVENT.json file');
-      const { config } = await loadConfig(values.config);
+      const { config } = await loadConfig(values.config, { serving: false });
       const { payload } = (await import('../ingress/envelope.js')).parseEnvelope(readFileSync(file));
       const source = config.sources[0]?.name ?? '';
       const match = config.router.match(payload, source);
@@ -94,9 +100,17 @@ async function main(argv: string[]): Promise<number> {
         file: rest[0],
         sample: values.sample,
         jobId: values['job-id'],
+        webhookId: values['webhook-id'],
         headers,
       });
       console.log(`${answer.status} ${answer.body}`);
+      return 0;
+    }
+    case 'plugin': {
+      const [action, name] = rest;
+      if (action !== 'new' || !name) usage('plugin takes: new NAME');
+      for (const file of (await import('./plugin-new.js')).newPlugin(name, values.dir)) console.log(`wrote ${file}`);
+      console.log('run its contract test with: npx vitest run');
       return 0;
     }
     case 'dlq': {
@@ -104,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
       const since = values.since === undefined ? undefined : Date.parse(values.since);
       if (since !== undefined && Number.isNaN(since)) usage(`--since takes an ISO date, got "${values.since}"`);
       await (await import('./dlq.js')).dlq(
-        (await loadConfig(values.config)).config,
+        (await loadConfig(values.config, { serving: false })).config,
         {
           action,
           ids: ids.map(Number).filter((n) => Number.isInteger(n)),

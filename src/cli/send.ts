@@ -10,14 +10,22 @@ export interface SendOptions {
   file?: string;
   sample?: string;
   jobId?: string;
+  /** Pins the sample's `webhookId`; by default each post gets a fresh one, as Firecrawl sends. */
+  webhookId?: string;
   headers?: Record<string, string>;
 }
 
-/** The body `send` posts: a file as it is, or a sample with a fresh (or given) job id. */
-export function bodyToSend(options: Pick<SendOptions, 'file' | 'sample' | 'jobId'>): Buffer {
+/**
+ * The body `send` posts: a file as it is, or a sample with a fresh (or given) job id and,
+ * when the sample carries a `webhookId` or one is given, a fresh (or the given) one: a fixed
+ * id would make the relay take every send after the first for a duplicate.
+ */
+export function bodyToSend(options: Pick<SendOptions, 'file' | 'sample' | 'jobId' | 'webhookId'>): Buffer {
   if (options.file) return readFileSync(options.file);
   const event = sample(options.sample!);
   event.id = options.jobId ?? randomUUID();
+  if (options.webhookId !== undefined) event.webhookId = options.webhookId;
+  else if (event.webhookId !== undefined) event.webhookId = randomUUID();
   return Buffer.from(JSON.stringify(event));
 }
 

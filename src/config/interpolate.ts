@@ -12,6 +12,13 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Where each variable was used, so "set VAR" advice can name it. */
 export type VariableUses = Map<string, string[]>;
 
+/** Unset variables tolerated as empty, by where they are used (the path). */
+export interface UnsetAllowance {
+  allowed(path: KeyPath): boolean;
+  /** Filled with each tolerated variable's name and path. */
+  readonly tolerated: Array<{ name: string; path: KeyPath }>;
+}
+
 /**
  * Interpolated values kept as strings that read as a number or boolean, by JSON pointer
  * (`/server/port` → 8080). The loader uses the typed value only where the schema refuses
@@ -36,7 +43,7 @@ export function pointerOf(path: KeyPath): string {
  * number or boolean is also listed in `typed`, for fields whose schema wants that type
  * (`port: ${PORT:-8080}`). Unset variables without default are reported.
  */
-export function interpolate(source: YamlSource, env: Env): Interpolated {
+export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance): Interpolated {
   const uses: VariableUses = new Map();
   const typed: TypedCandidates = new Map();
 
@@ -66,6 +73,10 @@ export function interpolate(source: YamlSource, env: Env): Interpolated {
       if (value !== undefined && value !== '') return value;
       if (fallback !== undefined) return fallback;
       if (value === '') return '';
+      if (unset?.allowed(path)) {
+        unset.tolerated.push({ name, path });
+        return '';
+      }
       source.report('RELAY_ERR_CONFIG_ENV_UNSET', path, [name, name]);
       failed = true;
       return match;

@@ -1,25 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { compileRouter } from '../routing/router.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
-import { interpolate, pointerOf, type Env, type TypedCandidates, type VariableUses } from './interpolate.js';
-import { COMMON_SINK_KEYS, CONFIG_SCHEMA } from './schema.js';
+import { interpolate, type Env, type UnsetAllowance, type VariableUses } from './interpolate.js';
+import { checkLaterLayers, checkRouteReferences, checkSinkOptions, optionsOf, type SinkCheckContext, type SinkRegistry } from './layers.js';
+import { CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import { validateWithTypedValues } from './typed-values.js';
 import { checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type SinkRegistry = ReadonlyMap<string, SinkDefinition<any>>;
+export type { SinkRegistry };
 
 export interface LoadOptions {
   registry: SinkRegistry;
   /** Every sink type there is, for "unknown sink type" errors when the registry holds only those in use. */
   knownTypes?: readonly string[];
   env?: Env;
+  /**
+   * False for commands that do not serve (`check`, `route`, `dlq`): an unset variable under
+   * `sources.*.secrets` or `sources.*.auth` is read as empty and named in a warning instead
+   * of stopping them, since they never verify a webhook.
+   */
+  serving?: boolean;
 }
 
 /** Paths the relay answers itself; a source may not take them. */
@@ -27,16 +33,6 @@ const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics', '/admin'];
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
 const validateConfig = ajv.compile(CONFIG_SCHEMA);
-const sinkValidators = new WeakMap<SinkDefinition<unknown>, ValidateFunction>();
-
-function sinkValidator(definition: SinkDefinition<unknown>): ValidateFunction {
-  let validate = sinkValidators.get(definition);
-  if (!validate) {
-    validate = ajv.compile(definition.configSchema);
-    sinkValidators.set(definition, validate);
-  }
-  return validate;
-}
 
 function readConfigText(file: string): string {
   try {
@@ -78,20 +74,25 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const source = new YamlSource(file, text);
   if (source.issues.length > 0) throw new ConfigError(source.issues);
   // Unset variables are reported with everything else, not on their own.
-  const { uses, typed } = interpolate(source, options.env ?? process.env);
+  const unset = options.serving === false ? ingressSecretsMayBeUnset() : undefined;
+  const { uses, typed } = interpolate(source, options.env ?? process.env, unset);
 
   const raw: unknown = source.doc.toJS();
   const writtenRetryKeys = retryKeysWritten(raw);
   if (!validateWithTypedValues(validateConfig, raw, typed)) {
     source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
+    checkLaterLayers(source, raw, options.registry, { typed, knownTypes: options.knownTypes });
     throw new ConfigError(source.issues);
   }
   const doc = raw as RawConfig;
 
   const warnings: ConfigIssue[] = [];
-  const sources = checkSources(source, doc, uses, warnings);
+  for (const { name, path } of unset?.tolerated ?? []) {
+    warnings.push(source.issue('RELAY_ERR_CONFIG_ENV_UNSET_OFFLINE', path, [name]));
+  }
+  const sources = checkSources(source, doc, uses, warnings, unset !== undefined);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
-  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, typed, options.knownTypes).filter((s) => !disabledSinks.includes(s.name));
+  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, { typed, knownTypes: options.knownTypes }).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
@@ -170,7 +171,23 @@ function nonEmpty(
   return [];
 }
 
-function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, warnings: ConfigIssue[]): SourceConfig[] {
+/** Where an unset variable does not stop a command that does not serve. */
+function ingressSecretsMayBeUnset(): UnsetAllowance {
+  return {
+    allowed: (path) => path[0] === 'sources' && (path[2] === 'secrets' || path[2] === 'auth'),
+    tolerated: [],
+  };
+}
+
+function checkSources(
+  source: YamlSource,
+  doc: RawConfig,
+  uses: VariableUses,
+  warnings: ConfigIssue[],
+  secretsOptional: boolean,
+): SourceConfig[] {
+  const secretsOf = (values: readonly string[] | undefined, path: KeyPath, what: string): string[] =>
+    secretsOptional ? (values ?? []).filter((v) => v !== '') : nonEmpty(source, values, path, uses, what);
   const byPath = new Map<string, string>();
   return Object.entries(doc.sources).map(([name, raw]) => {
     const base = ['sources', name];
@@ -187,9 +204,9 @@ function checkSources(source: YamlSource, doc: RawConfig, uses: VariableUses, wa
     let auth: SourceAuth;
     if (raw.auth === 'none') auth = { kind: 'none' };
     else if (typeof raw.auth === 'string') {
-      auth = { kind: 'signature', secrets: nonEmpty(source, raw.secrets, [...base, 'secrets'], uses, 'signing secret') };
+      auth = { kind: 'signature', secrets: secretsOf(raw.secrets, [...base, 'secrets'], 'signing secret') };
     } else {
-      const tokens = nonEmpty(source, raw.auth.tokens, [...base, 'auth', 'tokens'], uses, 'token');
+      const tokens = secretsOf(raw.auth.tokens, [...base, 'auth', 'tokens'], 'token');
       checkTokenAuth(source, base, { secrets: raw.secrets, auth: raw.auth }, warnings);
       const { header, query } = raw.auth;
       if (header === undefined && query === undefined) {
@@ -247,36 +264,11 @@ function deliverySettings(
   };
 }
 
-function checkSinks(
-  source: YamlSource,
-  doc: RawConfig,
-  registry: SinkRegistry,
-  writtenRetryKeys: Map<string, Set<string>>,
-  typed: TypedCandidates,
-  knownTypes: readonly string[] | undefined,
-): SinkConfig[] {
-  const known = [...new Set([...registry.keys(), ...(knownTypes ?? [])])].sort().join(', ');
+function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, writtenRetryKeys: Map<string, Set<string>>, context: SinkCheckContext): SinkConfig[] {
   return Object.entries(doc.sinks).map(([name, raw]) => {
-    const base = ['sinks', name];
-    const options: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(raw)) {
-      if (!(COMMON_SINK_KEYS as readonly string[]).includes(key)) options[key] = value;
-    }
-    const definition = registry.get(raw.type);
-    if (raw.enabled !== true) {
-      // Switched off: its options may be left unset (e.g. a webhook URL from an unset variable).
-    } else if (!definition) {
-      source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [raw.type, known]);
-    } else {
-      const validate = sinkValidator(definition);
-      if (!validateWithTypedValues(validate, options, typed, pointerOf(base))) {
-        source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
-      } else {
-        for (const problem of definition.check?.(options) ?? []) {
-          source.report('RELAY_ERR_CONFIG_SINK_OPTIONS', [...base, ...problem.path], [problem.message]);
-        }
-      }
-    }
+    const options = optionsOf(raw);
+    // Switched off: its options may be left unset (e.g. a webhook URL from an unset variable).
+    const definition = raw.enabled === true ? checkSinkOptions(source, name, raw.type, options, registry, context) : registry.get(raw.type);
     const written = writtenRetryKeys.get(name) ?? new Set<string>();
     const defaults = Object.entries(definition?.retryDefaults ?? {}).filter(([key]) => !written.has(key));
     return {
@@ -308,23 +300,14 @@ function checkRoutes(
     if (earlier !== undefined) {
       source.report('RELAY_ERR_CONFIG_DUPLICATE', ['routes', r, 'name'], [`route name "${route.name}" is already used by routes[${earlier}]`]);
     } else routeNames.set(route.name, r);
+    checkRouteReferences(source, route, r, sinkNames, sourceNames);
     const listed = new Set<string>();
     route.to.forEach((sink, i) => {
-      if (!sinkNames.includes(sink)) {
-        source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK', ['routes', r, 'to', i], [sink, sinkNames.join(', ')]);
-      } else if (listed.has(sink)) {
+      if (sinkNames.includes(sink) && listed.has(sink)) {
         source.report('RELAY_ERR_CONFIG_DUPLICATE', ['routes', r, 'to', i], [`sink "${sink}" is listed twice`]);
       }
       listed.add(sink);
       used.add(sink);
-    });
-    const routeSources = route.match.source === undefined ? [] : [route.match.source].flat();
-    routeSources.forEach((name) => {
-      if (!sourceNames.includes(name)) {
-        source.report('RELAY_ERR_CONFIG_INVALID', ['routes', r, 'match', 'source'], [
-          `unknown source "${name}" (known: ${sourceNames.join(', ')})`,
-        ]);
-      }
     });
   });
   for (const name of sinkNames) {

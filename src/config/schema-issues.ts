@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { ErrorCode } from '../errors.js';
+import { didYouMean } from './did-you-mean.js';
 import type { ConfigIssue, KeyPath } from './config-error.js';
 import type { YamlSource } from './yaml-document.js';
 import { describeHidden, isSecretBearing } from './secret-keys.js';
@@ -54,7 +55,7 @@ export function schemaIssues(
         const known = Object.keys((err.parentSchema?.properties as object | undefined) ?? {});
         at = [...path, extra];
         key = true;
-        message = `unknown key "${extra}"${known.length ? ` (known: ${known.join(', ')})` : ''}`;
+        message = `unknown key "${extra}"${known.length ? ` (known: ${known.join(', ')})` : ''}${didYouMean(extra, known)}`;
         break;
       }
       case 'required':

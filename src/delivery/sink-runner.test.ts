@@ -7,6 +7,8 @@ import type { RelayEvent, Sink, WriteResult } from '../plugin-api/types.js';
 import { openSqliteStore, type SqliteStore } from '../queue/sqlite/store.js';
 import { tempDir } from '../../test/helpers/relay.js';
 import { until } from '../../test/helpers/sinks.js';
+import { capturedLogger } from '../../test/helpers/logs.js';
+import { PermanentError } from '../plugin-api/errors.js';
 import { SinkRunner } from './sink-runner.js';
 
 const CONFIG: SinkConfig = {
@@ -31,11 +33,11 @@ afterEach(async () => {
 });
 
 /** A runner on a real store in a temporary folder, with `clock` as its time when given. */
-function harness(sink: Sink, config: Partial<SinkConfig> = {}, clock?: { now: number }) {
+function harness(sink: Sink, config: Partial<SinkConfig> = {}, clock?: { now: number }, logger = pino({ level: 'silent' })) {
   const tmp = tempDir('relay-runner-');
   const now = clock ? () => clock.now : Date.now;
   const store: SqliteStore = openSqliteStore({ dir: tmp.dir, maxBytes: 1 << 30, dedupeWindowSeconds: 0, now });
-  const runner = new SinkRunner({ config: { ...CONFIG, ...config }, sink, store, logger: pino({ level: 'silent' }), metrics: new RelayMetrics(), now, random: () => 0 });
+  const runner = new SinkRunner({ config: { ...CONFIG, ...config }, sink, store, logger, metrics: new RelayMetrics(), now, random: () => 0 });
   store.onEnqueued(() => runner.notify());
   cleanups.push(tmp.cleanup, () => store.close(), () => runner.stop(100));
   let n = 0;
@@ -249,5 +251,54 @@ describe('batch-native sinks (write)', () => {
     runner.start();
     await until(() => pending() === 0);
     expect(calls).toEqual(['connect', 'write a#1@1 b#2@1', 'connect', 'write b#2@1']);
+  });
+});
+
+// Issue 17 item 3: a timeout logged "did not finish a write within 3000 ms" with no code or
+// hint, and retries and dead letters after the first error were not logged at all.
+describe('what a failing sink logs', () => {
+  it('a write past write_timeout_ms: its code, and what to do (signal, write_timeout_ms)', async () => {
+    const logs = capturedLogger();
+    const { runner, send } = harness(
+      { deliver: (_event, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))) },
+      { write_timeout_ms: 20 },
+      undefined,
+      logs.logger,
+    );
+    await send('job');
+    runner.start();
+    await until(() => logs.warnings().length > 0);
+    const [warning] = logs.warnings();
+    expect(warning).toMatchObject({ msg: 'delivery failed', code: 'RELAY_ERR_SINK_TIMEOUT', retried: 1, dead_lettered: 0 });
+    expect(String(warning!.err)).toMatch(/within 20 ms \(write_timeout_ms\): the relay aborted its `signal`.*pass `signal` to every I\/O call.*raise write_timeout_ms/);
+  });
+
+  it('dead letters after the first error, rate-limited, with their counts', async () => {
+    const logs = capturedLogger();
+    const clock = { now: 1_000_000 };
+    const { runner, send, pending, store } = harness(
+      {
+        async deliver() {
+          throw new PermanentError('refused for good');
+        },
+      },
+      {},
+      clock,
+      logs.logger,
+    );
+    const logged = (msg: string) => logs.warnings().filter((w) => w.msg === msg);
+    runner.start();
+    await send('dead-1');
+    await until(() => pending() === 0 && logged('deliveries dead-lettered').length === 1);
+    await send('dead-2');
+    await until(async () => (await store.deadLetters.list()).length === 2);
+    expect(logged('deliveries dead-lettered')).toHaveLength(1); // within 30 s of the first: held back
+    clock.now += 31_000;
+    await send('dead-3');
+    await until(() => logged('deliveries dead-lettered').length === 2);
+    const [first, second] = logged('deliveries dead-lettered');
+    expect(first).toMatchObject({ err: 'refused for good', dead_lettered: 1, suppressed: 0, replay: 'firecrawl-relay dlq replay --sink s' });
+    expect(second).toMatchObject({ err: 'refused for good', dead_lettered: 2, suppressed: 1 });
+    expect(logged('delivery failed').map((w) => [w.dead_lettered, w.suppressed])).toEqual([[1, 0], [2, 1]]);
   });
 });

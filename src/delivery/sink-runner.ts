@@ -14,6 +14,12 @@ import { RateLimiter } from './rate-limiter.js';
 import { FailureLog } from './warnings.js';
 import { Waker } from './waker.js';
 
+/** The error's stable code, when it has one, for the log line. */
+function codeOf(err: unknown): { code?: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? { code } : {};
+}
+
 /** Longest sleep between two looks at the queue (so replays by the CLI are seen). */
 const IDLE_POLL_MS = 1000;
 /** How long writes still running get after the shutdown deadline aborted them. */
@@ -71,6 +77,7 @@ export class SinkRunner {
   private readonly shutdown = new AbortController();
   private readonly limiter: RateLimiter | null;
   private readonly failures: FailureLog;
+  private readonly deadLetterLog: FailureLog;
   private readonly now: () => number;
   private readonly random: () => number;
   private healthTimer: NodeJS.Timeout | null = null;
@@ -82,6 +89,7 @@ export class SinkRunner {
     const rate = options.config.rate_limit;
     this.limiter = rate ? new RateLimiter(rate.per_second, rate.burst, this.now) : null;
     this.failures = new FailureLog(options.logger, this.now);
+    this.deadLetterLog = new FailureLog(options.logger, this.now);
   }
 
   get isConnected(): boolean {
@@ -323,7 +331,11 @@ export class SinkRunner {
       }
     }
     if (firstError !== undefined) {
-      this.failures.warn({ failed: retried + dead, delivered, dead, err: describeError(firstError) }, 'delivery failed');
+      const fields = { err: describeError(firstError), ...codeOf(firstError) };
+      this.failures.warn(fields, 'delivery failed', { retried, dead_lettered: dead, delivered });
+      if (dead > 0) {
+        this.deadLetterLog.warn({ ...fields, replay: `firecrawl-relay dlq replay --sink ${this.name}` }, 'deliveries dead-lettered', { dead_lettered: dead });
+      }
     }
   }
 

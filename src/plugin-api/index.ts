@@ -2,6 +2,7 @@
  * firecrawl-relay/plugin-api: the one public surface for sinks. Built-in sinks
  * (src/sinks/<type>/) are written against exactly this module, like plugins are.
  */
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { SinkDefinition } from './types.js';
 
 export type {
@@ -35,11 +36,18 @@ export {
 export { rawLine, rawWithRelay } from './raw-json.js';
 export { decodePathSegment, encodePathSegment, MAX_SEGMENT_BYTES } from './path-segment.js';
 export { parseRetryAfter } from './http.js';
+export { Enum, Type, type Static, type TSchema } from './schema.js';
 export { compileTemplate, TEMPLATE_VARIABLES, type Template, type TemplateInput, type TemplateScope } from './template.js';
 
-/** Declares a sink; the identity function, there for the types. */
-export function defineSink<Options = Record<string, unknown>>(
-  definition: SinkDefinition<Options>,
-): SinkDefinition<Options> {
+/**
+ * Declares a sink; the identity function, there for the types. The options type is derived
+ * from `configSchema` (a TypeBox schema), so schema and type cannot drift apart:
+ *
+ *   defineSink({ type: 'pages_db', configSchema: Type.Object({ path: Type.String() }),
+ *                create(options) { options.path … } })
+ */
+export function defineSink<const Schema extends TSchema>(
+  definition: Omit<SinkDefinition<Static<Schema>>, 'configSchema'> & { readonly configSchema: Schema },
+): SinkDefinition<Static<Schema>> {
   return definition;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PermanentError } from './errors.js';
 import { encodePathSegment } from './path-segment.js';
+import { Type } from './schema.js';
 import type { RelayEvent } from './types.js';
 
 /** A scraped page as crawl.page / batch_scrape.page events carry it in `data`. */
@@ -105,8 +106,12 @@ export function pageToMarkdown(page: Page, event: Pick<RelayEvent, 'payload' | '
 /** Pages one event may become in a page-splitting sink (a file or an object each). */
 export const DEFAULT_MAX_PAGES_PER_EVENT = 10_000;
 
-/** The `max_pages_per_event` option of sinks that write a file, object or message per page. */
-export const MAX_PAGES_PER_EVENT_OPTION = { type: 'integer', minimum: 1, default: DEFAULT_MAX_PAGES_PER_EVENT } as const;
+/**
+ * The `max_pages_per_event` option of sinks that write a file, object or message per page:
+ * a TypeBox schema (`max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION` in a `Type.Object`),
+ * which is also plain JSON Schema.
+ */
+export const MAX_PAGES_PER_EVENT_OPTION = Type.Integer({ minimum: 1, default: DEFAULT_MAX_PAGES_PER_EVENT });
 
 /**
  * Throws the PermanentError (dead letter) of an event that would become more than `max`

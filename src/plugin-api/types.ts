@@ -154,9 +154,12 @@ export interface OptionProblem {
 export type JsonSchema = Record<string, unknown>;
 
 export interface SinkDefinition<Options = Record<string, unknown>> {
-  /** The `type:` that selects this sink in `relay.config.yaml`. */
+  /** The `type:` that selects this sink in `relay.config.yaml`, in lower snake_case. */
   readonly type: string;
-  /** Validates the sink's options at load; defaults written here are filled in. */
+  /**
+   * Validates the sink's options at load; defaults written here are filled in. With
+   * `defineSink` it is a TypeBox schema (`Type.Object(…)`), which gives `create` its type.
+   */
   readonly configSchema: JsonSchema;
   /** Retry settings this kind of sink wants by default; the user's `retry:` keys win. */
   readonly retryDefaults?: Partial<RetryDefaults>;

@@ -6,6 +6,8 @@ import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { ErrorCode } from '../errors.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
+import { resolveRelayApiForPlugins } from './api-resolver.js';
+import { describeLoadFailure } from './load-error.js';
 
 const MODULE = /\.(m?[jt]s)$/;
 const SKIPPED = /\.(test|spec)\.[mc]?[jt]s$|\.d\.[mc]?ts$/;
@@ -24,19 +26,29 @@ function pluginFiles(dir: string): string[] {
 }
 
 async function importModule(file: string): Promise<{ default?: unknown }> {
-  const url = pathToFileURL(file).href;
-  if (!/\.m?ts$/.test(file)) return import(url);
-  // TypeScript plugins load without a build step (tsx, loaded only when there is one).
+  resolveRelayApiForPlugins();
+  // Through tsx's loader for both (TypeScript without a build step), so that the resolve
+  // hook above applies to JavaScript plugins too. tsx is loaded only once there is a
+  // plugin to load: commands and configs without plugins do not pay for it.
   const { tsImport } = await import('tsx/esm/api');
-  return tsImport(url, import.meta.url);
+  return tsImport(pathToFileURL(file).href, import.meta.url);
 }
 
-function isSinkDefinition(value: unknown): value is SinkDefinition<unknown> {
+const TYPE = /^[a-z][a-z0-9_]*$/;
+
+/** What is wrong with a default export that should be a sink definition, or null. */
+function whyNotASink(value: unknown): string | null {
   const v = value as Partial<SinkDefinition<unknown>> | undefined;
-  return (
-    typeof v === 'object' && v !== null && typeof v.type === 'string' && /^[a-z][a-z0-9_]*$/.test(v.type) &&
-    typeof v.configSchema === 'object' && v.configSchema !== null && typeof v.create === 'function'
-  );
+  const expected = 'expected a default export made with defineSink({ type, configSchema, create })';
+  if (typeof v !== 'object' || v === null) return `${expected}, got ${v === null ? 'null' : typeof v}`;
+  if (typeof v.type !== 'string') return `${expected}, got no string \`type\``;
+  if (!TYPE.test(v.type)) {
+    const suggestion = v.type.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^[^a-z]+/, '');
+    return `expected \`type\` in lower snake_case (letters, digits, _; a letter first), got "${v.type}"${suggestion ? `: write "${suggestion}"` : ''}`;
+  }
+  if (typeof v.configSchema !== 'object' || v.configSchema === null) return `${expected}, got no \`configSchema\` object in sink "${v.type}"`;
+  if (typeof v.create !== 'function') return `${expected}, got no \`create\` function in sink "${v.type}"`;
+  return null;
 }
 
 /**
@@ -49,31 +61,36 @@ export async function loadPlugins(dir: string, builtins: SinkRegistry, labelFrom
   if (!existsSync(dir)) return registry;
   const origin = new Map<string, string>();
   const issues: ConfigIssue[] = [];
-  const report = (code: ErrorCode, file: string, message: string): void => {
-    issues.push({ code, file: relative(labelFrom, file) || file, line: 1, column: 1, path: '(plugin)', message });
+  const report = (code: ErrorCode, file: string, message: string, at = { line: 1, column: 1 }): void => {
+    issues.push({ code, file: relative(labelFrom, file) || file, ...at, path: '(plugin)', message });
   };
   for (const file of pluginFiles(dir)) {
     let module: { default?: unknown };
     try {
       module = await importModule(file);
     } catch (err) {
-      report('RELAY_ERR_PLUGIN_LOAD', file, `failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      const { line, column, message } = describeLoadFailure(file, err);
+      report('RELAY_ERR_PLUGIN_LOAD', file, `failed to load: ${message}`, { line, column });
       continue;
     }
     // tsImport of a CommonJS-shaped module nests the default export once more.
-    const exported = isSinkDefinition(module.default) ? module.default : (module.default as { default?: unknown } | undefined)?.default;
-    if (!isSinkDefinition(exported)) {
-      report('RELAY_ERR_PLUGIN_INVALID', file, 'expected a default export made with defineSink({ type, configSchema, create }), with type in lower snake_case');
+    const nested = (module.default as { default?: unknown } | undefined)?.default;
+    const exported = nested !== undefined && whyNotASink(module.default) !== null ? nested : module.default;
+    const invalid = whyNotASink(exported);
+    if (invalid) {
+      report('RELAY_ERR_PLUGIN_INVALID', file, invalid);
       continue;
     }
-    const builtin = registry.has(exported.type) || BUILTIN_SINK_TYPES.includes(exported.type);
-    const taken = origin.get(exported.type) ?? (builtin ? 'a built-in sink' : undefined);
+    const definition = exported as SinkDefinition<unknown>;
+    // A built-in type is taken even when the config does not use it (built-ins load lazily).
+    const builtin = registry.has(definition.type) || BUILTIN_SINK_TYPES.includes(definition.type);
+    const taken = origin.get(definition.type) ?? (builtin ? 'a built-in sink' : undefined);
     if (taken) {
-      report('RELAY_ERR_PLUGIN_DUPLICATE_TYPE', file, `sink type "${exported.type}" is already defined by ${taken}`);
+      report('RELAY_ERR_PLUGIN_DUPLICATE_TYPE', file, `sink type "${definition.type}" is already defined by ${taken}`);
       continue;
     }
-    registry.set(exported.type, exported);
-    origin.set(exported.type, relative(labelFrom, file) || file);
+    registry.set(definition.type, definition);
+    origin.set(definition.type, relative(labelFrom, file) || file);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return registry;

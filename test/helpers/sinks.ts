@@ -1,4 +1,4 @@
-import { defineSink, type RelayEvent, type WriteResult } from '../../src/plugin-api/index.js';
+import { defineSink, Type, type RelayEvent, type WriteResult } from '../../src/plugin-api/index.js';
 
 /**
  * A sink for tests of the relay's own delivery logic: records what it was given and
@@ -19,7 +19,7 @@ export class RecordingSink {
   definition(type = 'recording') {
     return defineSink({
       type,
-      configSchema: { type: 'object', additionalProperties: false, properties: {} },
+      configSchema: Type.Object({}, { additionalProperties: false }),
       create: () => ({
         connect: async () => this.connectBehaviour(),
         write: async (batch: readonly RelayEvent[]) => {

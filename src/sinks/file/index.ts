@@ -9,21 +9,29 @@ import {
   pageToMarkdown,
   PermanentError,
   rawWithRelay,
+  Type,
   type RelayEvent,
+  type Static,
   type WriteResult,
 } from '../../plugin-api/index.js';
 import { PageWriter, type PageFile } from './page-writer.js';
 
-export interface FileSinkOptions {
-  /** Folder everything goes under; relative to the config file. */
-  dir: string;
-  /** JSON Lines file of every event, inside `dir`; null to write none. */
-  jsonl: string | null;
-  /** One markdown file per page for events whose `data` holds pages. */
-  markdown: boolean;
-  /** An event with more pages is dead-lettered instead of becoming that many files. */
-  max_pages_per_event: number;
-}
+/** The file sink's options: the schema validated at load, and (Static) their type. */
+const FILE_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** Folder everything goes under; relative to the config file. */
+    dir: Type.String({ minLength: 1 }),
+    /** JSON Lines file of every event, inside `dir`; null to write none. */
+    jsonl: Type.Unsafe<string | null>({ type: ['string', 'null'], default: 'events.jsonl' }),
+    /** One markdown file per page for events whose `data` holds pages. */
+    markdown: Type.Boolean({ default: true }),
+    /** An event with more pages is dead-lettered instead of becoming that many files. */
+    max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
+  },
+  { additionalProperties: false },
+);
+
+export type FileSinkOptions = Static<typeof FILE_OPTIONS_SCHEMA>;
 
 /** The received bytes (not a re-serialisation: numbers keep every digit) with `_relay` added. */
 function jsonLine(event: RelayEvent): string {
@@ -47,19 +55,9 @@ function pageFiles(root: string, event: RelayEvent, index: number, maxPages: num
  * JSON Lines append with one fdatasync for the batch. A page that cannot be written fails its
  * event alone: that event's line and those of later events of its job are left out.
  */
-export default defineSink<FileSinkOptions>({
+export default defineSink({
   type: 'file',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['dir'],
-    properties: {
-      dir: { type: 'string', minLength: 1 },
-      jsonl: { type: ['string', 'null'], default: 'events.jsonl' },
-      markdown: { type: 'boolean', default: true },
-      max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
-    },
-  },
+  configSchema: FILE_OPTIONS_SCHEMA,
   create(options, ctx) {
     const root = resolve(ctx.configDir, options.dir);
     const pages = new PageWriter();

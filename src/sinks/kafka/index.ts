@@ -8,7 +8,7 @@ import { KAFKA_OPTIONS_SCHEMA, type KafkaSinkOptions } from './options.js';
 const CLIENT_RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 2000 };
 const GZIP = 1 as CompressionTypes;
 
-export default defineSink<KafkaSinkOptions>({
+export default defineSink({
   type: 'kafka',
   configSchema: KAFKA_OPTIONS_SCHEMA,
   check: (options) => compileKafkaTemplates(options).problems,

@@ -1,63 +1,50 @@
-import { MAX_PAGES_PER_EVENT_OPTION, type JsonSchema } from '../../plugin-api/index.js';
+import { Enum, MAX_PAGES_PER_EVENT_OPTION, Type, type Static } from '../../plugin-api/index.js';
 
-export interface KafkaSinkOptions {
-  brokers: string[];
-  client_id: string;
-  /** Template; rendered per event (per element with `split: data`). */
-  topic: string;
-  /** Template; the default keeps one job on one partition. */
-  key: string;
-  /** Extra headers: name → template. */
-  headers: Record<string, string>;
-  /** Adds firecrawl-event-type, firecrawl-job-id, firecrawl-webhook-id, relay-delivery-id. */
-  default_headers: boolean;
-  /** `data`: one message per element of `data` (per page); `none`: one message per event. */
-  split: 'none' | 'data';
-  compression: 'none' | 'gzip';
-  /** -1: all in-sync replicas, 1: the leader, 0: none. */
-  acks: -1 | 0 | 1;
-  connection_timeout_ms: number;
-  request_timeout_ms: number;
-  ssl: boolean | { ca?: string; cert?: string; key?: string; reject_unauthorized?: boolean };
-  /** split: data: an event with more elements is dead-lettered instead of becoming that many messages. */
-  max_pages_per_event: number;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-}
+const PEM = Type.String({ minLength: 1, description: 'PEM text (use ${VAR} to read it from the environment)' });
 
-const PEM = { type: 'string', minLength: 1, description: 'PEM text (use ${VAR} to read it from the environment)' };
-
-export const KAFKA_OPTIONS_SCHEMA: JsonSchema = {
-  type: 'object',
+/** `ssl: true`, or the TLS material and checks to use. */
+const SSL = Type.Unsafe<boolean | { ca?: string; cert?: string; key?: string; reject_unauthorized: boolean }>({
+  type: ['boolean', 'object'],
+  default: false,
   additionalProperties: false,
-  required: ['brokers'],
-  properties: {
-    brokers: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:]+:[0-9]+$' } },
-    client_id: { type: 'string', minLength: 1, default: 'firecrawl-relay' },
-    topic: { type: 'string', minLength: 1, default: 'firecrawl.{{type}}' },
-    key: { type: 'string', minLength: 1, default: '{{id}}' },
-    headers: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
-    default_headers: { type: 'boolean', default: true },
-    split: { enum: ['none', 'data'], default: 'none' },
-    compression: { enum: ['none', 'gzip'], default: 'none' },
-    acks: { enum: [-1, 0, 1], default: -1 },
-    connection_timeout_ms: { type: 'integer', minimum: 1, default: 3000 },
-    request_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
+  properties: { ca: PEM, cert: PEM, key: PEM, reject_unauthorized: { type: 'boolean', default: true } },
+});
+
+/** The Kafka sink's options: the schema validated at load, and (Static) their type. */
+export const KAFKA_OPTIONS_SCHEMA = Type.Object(
+  {
+    brokers: Type.Array(Type.String({ pattern: '^[^\\s:]+:[0-9]+$' }), { minItems: 1 }),
+    client_id: Type.String({ minLength: 1, default: 'firecrawl-relay' }),
+    /** Template; rendered per event (per element with `split: data`). */
+    topic: Type.String({ minLength: 1, default: 'firecrawl.{{type}}' }),
+    /** Template; the default keeps one job on one partition. */
+    key: Type.String({ minLength: 1, default: '{{id}}' }),
+    /** Extra headers: name → template. */
+    headers: Type.Record(Type.String(), Type.String(), { default: {} }),
+    /** Adds firecrawl-event-type, firecrawl-job-id, firecrawl-webhook-id, relay-delivery-id. */
+    default_headers: Type.Boolean({ default: true }),
+    /** `data`: one message per element of `data` (per page); `none`: one message per event. */
+    split: Enum(['none', 'data'], { default: 'none' }),
+    compression: Enum(['none', 'gzip'], { default: 'none' }),
+    /** -1: all in-sync replicas, 1: the leader, 0: none. */
+    acks: Enum([-1, 0, 1], { default: -1 }),
+    connection_timeout_ms: Type.Integer({ minimum: 1, default: 3000 }),
+    request_timeout_ms: Type.Integer({ minimum: 1, default: 30_000 }),
+    ssl: SSL,
+    /** split: data: an event with more elements is dead-lettered instead of becoming that many messages. */
     max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
-    ssl: {
-      type: ['boolean', 'object'],
-      default: false,
-      additionalProperties: false,
-      properties: { ca: PEM, cert: PEM, key: PEM, reject_unauthorized: { type: 'boolean', default: true } },
-    },
-    sasl: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['mechanism', 'username', 'password'],
-      properties: {
-        mechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'] },
-        username: { type: 'string', minLength: 1 },
-        password: { type: 'string', minLength: 1 },
-      },
-    },
+    sasl: Type.Optional(
+      Type.Object(
+        {
+          mechanism: Enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+          username: Type.String({ minLength: 1 }),
+          password: Type.String({ minLength: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
-};
+  { additionalProperties: false },
+);
+
+export type KafkaSinkOptions = Static<typeof KAFKA_OPTIONS_SCHEMA>;

@@ -20,7 +20,7 @@ function classify(error: unknown, bucket: string): Error {
   return new RetryableError(error instanceof Error ? error.message : String(error), { cause: error });
 }
 
-export default defineSink<S3SinkOptions>({
+export default defineSink({
   type: 's3',
   configSchema: S3_OPTIONS_SCHEMA,
   check: (options) => [...movedOptions(options), ...compileS3Templates(options).problems],

@@ -1,35 +1,29 @@
 import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
-import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, type RelayEvent, type Template } from '../../plugin-api/index.js';
+import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, Type, type RelayEvent, type Static, type Template } from '../../plugin-api/index.js';
 import { cut, escapeMrkdwn, slackMessage, type SlackMessage } from './blocks.js';
 
-export interface SlackSinkOptions {
-  /** The incoming-webhook URL: a secret, read it with ${SLACK_WEBHOOK_URL}. */
-  url: string;
-  /** monitor.page statuses that send an alert (`same` does not by default). */
-  monitor_statuses: string[];
-  /** Replaces the built-in layout with one section of this template (event variables). */
-  template?: string;
-  username?: string;
-  icon_emoji?: string;
-  timeout_ms: number;
-}
-
-
-export default defineSink<SlackSinkOptions>({
-  type: 'slack',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['url'],
-    properties: {
-      url: { type: 'string', pattern: '^https?://' },
-      monitor_statuses: { type: 'array', items: { type: 'string' }, default: ['changed', 'new', 'removed', 'error'] },
-      template: { type: 'string', minLength: 1 },
-      username: { type: 'string', minLength: 1 },
-      icon_emoji: { type: 'string', pattern: '^:[a-z0-9_+-]+:$' },
-      timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
-    },
+/** The Slack sink's options: the schema validated at load, and (Static) their type. */
+const SLACK_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** The incoming-webhook URL: a secret, read it with ${SLACK_WEBHOOK_URL}. */
+    url: Type.String({ pattern: '^https?://' }),
+    /** monitor.page statuses that send an alert (`same` does not by default). */
+    monitor_statuses: Type.Array(Type.String(), { default: ['changed', 'new', 'removed', 'error'] }),
+    /** Replaces the built-in layout with one section of this template (event variables). */
+    template: Type.Optional(Type.String({ minLength: 1 })),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    icon_emoji: Type.Optional(Type.String({ pattern: '^:[a-z0-9_+-]+:$' })),
+    timeout_ms: Type.Integer({ minimum: 1, default: 10_000 }),
   },
+  { additionalProperties: false },
+);
+
+export type SlackSinkOptions = Static<typeof SLACK_OPTIONS_SCHEMA>;
+
+
+export default defineSink({
+  type: 'slack',
+  configSchema: SLACK_OPTIONS_SCHEMA,
   check(options) {
     if (options.template === undefined) return [];
     const compiled = compileTemplate(options.template, 'event');

@@ -1,12 +1,17 @@
 import { closeSync } from 'node:fs';
 import { nonBlockingTty } from '../../nonblocking-tty.js';
-import { defineSink, rawLine, type RelayEvent } from '../../plugin-api/index.js';
+import { defineSink, Enum, rawLine, Type, type RelayEvent, type Static } from '../../plugin-api/index.js';
 import { writeWithoutBlocking } from './write-without-blocking.js';
 
-export interface StdoutSinkOptions {
-  /** `event`: the body as received, on one line; `summary`: type, job, success and page count only. */
-  format: 'event' | 'summary';
-}
+const STDOUT_OPTIONS_SCHEMA = Type.Object(
+  {
+    /** `event`: the body as received, on one line; `summary`: type, job, success and page count only. */
+    format: Enum(['event', 'summary'], { default: 'event' }),
+  },
+  { additionalProperties: false },
+);
+
+export type StdoutSinkOptions = Static<typeof STDOUT_OPTIONS_SCHEMA>;
 
 function summary(event: RelayEvent): Record<string, unknown> {
   const data = event.payload.data;
@@ -28,13 +33,9 @@ function summary(event: RelayEvent): Record<string, unknown> {
 function ignoreStdoutErrorEvent(): void {}
 
 /** A JSON line per event on standard output (the relay's logs go to standard error). */
-export default defineSink<StdoutSinkOptions>({
+export default defineSink({
   type: 'stdout',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { format: { enum: ['event', 'summary'], default: 'event' } },
-  },
+  configSchema: STDOUT_OPTIONS_SCHEMA,
   create(options) {
     // On a terminal, a descriptor of our own that never blocks: Node's stdout on a terminal
     // blocks the whole relay when the terminal stops taking output (Ctrl-S, a stalled ssh).

@@ -30,7 +30,7 @@ function check(options: WebhookSinkOptions): OptionProblem[] {
 }
 
 
-export default defineSink<WebhookSinkOptions>({
+export default defineSink({
   type: 'webhook',
   configSchema: WEBHOOK_OPTIONS_SCHEMA,
   retryDefaults: { schedule_ms: FIRECRAWL_SCHEDULE_MS, max_attempts: FIRECRAWL_SCHEDULE_MS.length + 1 },

@@ -1,0 +1,122 @@
+import type { SinkDefinition } from '../plugin-api/types.js';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { KeyPath } from './config-error.js';
+import { didYouMean } from './did-you-mean.js';
+import { pointerOf, type TypedCandidates } from './interpolate.js';
+import { COMMON_SINK_KEYS } from './schema.js';
+import { schemaIssues } from './schema-issues.js';
+import { validateWithTypedValues } from './typed-values.js';
+import type { YamlSource } from './yaml-document.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type SinkRegistry = ReadonlyMap<string, SinkDefinition<any>>;
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
+const sinkValidators = new WeakMap<SinkDefinition<unknown>, ValidateFunction>();
+
+function sinkValidator(definition: SinkDefinition<unknown>): ValidateFunction {
+  let validate = sinkValidators.get(definition);
+  if (!validate) {
+    validate = ajv.compile(definition.configSchema);
+    sinkValidators.set(definition, validate);
+  }
+  return validate;
+}
+
+const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A sink's own options: its map less the keys every sink shares. */
+export function optionsOf(raw: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(COMMON_SINK_KEYS as readonly string[]).includes(key)) options[key] = value;
+  }
+  return options;
+}
+
+/** What the sink-options layer needs besides the registry. */
+export interface SinkCheckContext {
+  /** Interpolated strings that read as a number or boolean, for fields whose schema wants one. */
+  typed: TypedCandidates;
+  /** Every sink type there is, when the registry holds only the built-ins in use (lazy loading). */
+  knownTypes?: readonly string[] | undefined;
+}
+
+/** Every sink type there is: the registry's and the `knownTypes` not loaded, sorted. */
+export function knownSinkTypes(registry: SinkRegistry, knownTypes: readonly string[] = []): string[] {
+  return [...new Set([...registry.keys(), ...knownTypes])].sort();
+}
+
+/**
+ * The sink-options layer for one enabled sink: its type is known, its options pass the
+ * type's schema, then its `check()`. Defaults of the schema are filled into `options`.
+ */
+export function checkSinkOptions(
+  source: YamlSource,
+  name: string,
+  type: string,
+  options: Record<string, unknown>,
+  registry: SinkRegistry,
+  { typed, knownTypes }: SinkCheckContext,
+): SinkDefinition<unknown> | undefined {
+  const base: KeyPath = ['sinks', name];
+  const definition = registry.get(type);
+  if (!definition) {
+    const known = knownSinkTypes(registry, knownTypes);
+    source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [type, known.join(', '), didYouMean(type, known)]);
+    return undefined;
+  }
+  const validate = sinkValidator(definition);
+  if (!validateWithTypedValues(validate, options, typed, pointerOf(base))) {
+    source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
+  } else {
+    for (const problem of definition.check?.(options) ?? []) {
+      source.report('RELAY_ERR_CONFIG_SINK_OPTIONS', [...base, ...problem.path], [problem.message]);
+    }
+  }
+  return definition;
+}
+
+/** The references layer for one route: every sink in `to` and source in `match.source` exists. */
+export function checkRouteReferences(
+  source: YamlSource,
+  route: { to?: unknown; match?: unknown },
+  r: number,
+  sinkNames: readonly string[],
+  sourceNames: readonly string[],
+): void {
+  if (Array.isArray(route.to)) {
+    route.to.forEach((sink: unknown, i) => {
+      if (typeof sink === 'string' && !sinkNames.includes(sink)) {
+        source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK', ['routes', r, 'to', i], [sink, sinkNames.join(', '), didYouMean(sink, sinkNames)]);
+      }
+    });
+  }
+  const wanted = isMap(route.match) ? route.match.source : undefined;
+  for (const name of wanted === undefined ? [] : [wanted].flat()) {
+    if (typeof name === 'string' && !sourceNames.includes(name)) {
+      source.report('RELAY_ERR_CONFIG_INVALID', ['routes', r, 'match', 'source'], [
+        `unknown source "${name}" (known: ${sourceNames.join(', ')})${didYouMean(name, sourceNames)}`,
+      ]);
+    }
+  }
+}
+
+/**
+ * After the schema layer failed: the sink-options and references layers on whatever has
+ * the shape they need, so that one run of `check` reports every problem, not the first layer's.
+ */
+export function checkLaterLayers(source: YamlSource, raw: unknown, registry: SinkRegistry, context: SinkCheckContext): void {
+  if (!isMap(raw)) return;
+  const sinks = isMap(raw.sinks) ? raw.sinks : {};
+  for (const [name, sink] of Object.entries(sinks)) {
+    if (!isMap(sink) || typeof sink.type !== 'string' || sink.enabled === false || sink.enabled === '') continue;
+    checkSinkOptions(source, name, sink.type, optionsOf(sink), registry, context);
+  }
+  const sourceNames = isMap(raw.sources) ? Object.keys(raw.sources) : [];
+  if (Array.isArray(raw.routes)) {
+    raw.routes.forEach((route: unknown, r) => {
+      if (isMap(route)) checkRouteReferences(source, route, r, Object.keys(sinks), sourceNames);
+    });
+  }
+}
