@@ -150,6 +150,8 @@ export interface QueueStore {
   claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]>;
   /** Records what writes achieved and gives the lanes back. */
   settle(outcomes: readonly LaneSettlement[]): Promise<void>;
+  /** Called after a settle removed events no sink and no dead letter needs any more. */
+  onEventsRemoved(listener: (eventIds: readonly number[]) => void): () => void;
   /** When the next lane of `sink` in backoff becomes due, if any. */
   nextDueAt(sink: string): Promise<number | null>;
 
