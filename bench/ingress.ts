@@ -10,22 +10,21 @@
  *   npm run bench:ingress -- [seconds=10] [connections=64, e.g. 16,32,64]
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startRelayProcess } from '../test/helpers/process.js';
-import { SECRET, crawlPage, printResult, startServer, stopChild, writeBenchConfig } from './lib.js';
+import { SECRET, printResult, processCpuSeconds, signedPagePosts, startServer, stopChild, writeBenchConfig } from './lib.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connectionCounts = (process.argv[3] ?? '64').split(',').map(Number);
-const { body, signature } = crawlPage('bench-job', 1);
 
-/** CPU seconds a process used so far, all threads (Linux /proc, clock ticks of 10 ms). */
+/** CPU seconds a process used so far, all threads. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const { user, system } = processCpuSeconds(pid);
+  return user + system;
 }
 
 interface Load {
@@ -40,13 +39,7 @@ interface Load {
 }
 
 async function load(url: string, pid: number, connections: number): Promise<Load> {
-  const options = {
-    url: `${url}/webhooks/firecrawl`,
-    connections,
-    method: 'POST' as const,
-    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature },
-    body,
-  };
+  const options = signedPagePosts(url, connections);
   await autocannon({ ...options, duration: 2 });
   const serverBefore = cpuSeconds(pid);
   const clientBefore = process.cpuUsage();

@@ -26,6 +26,29 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** autocannon options that post one signed ~5 KB crawl.page, again and again, to a bench relay. */
+export function signedPagePosts(url: string, connections: number) {
+  const { body, signature } = crawlPage('bench-job', 1);
+  return {
+    url: `${url}/webhooks/firecrawl`,
+    connections,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json', 'x-firecrawl-signature': signature },
+    body,
+  };
+}
+
+/** The middle value (the lower of the two middle ones of an even count). */
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+/** CPU seconds a process used so far, all threads, user and system (Linux /proc, clock ticks of 10 ms). */
+export function processCpuSeconds(pid: number): { user: number; system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
 /** Runs `total` jobs with at most `concurrency` at once. */
 export async function pool(total: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;

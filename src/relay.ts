@@ -142,6 +142,9 @@ export class Relay {
     relay.queue.onEnqueued((touched) => {
       for (const name of touched) relay.runners.get(name)?.notify();
     });
+    relay.queue.onEventsRemoved?.((eventIds) => {
+      for (const id of eventIds) relay.payloads.delete(id);
+    });
     return relay;
   }
 

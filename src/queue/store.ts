@@ -243,6 +243,11 @@ export interface QueueStore {
   claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]>;
   /** Records what writes achieved and gives the lanes back. */
   settle(outcomes: readonly LaneSettlement[]): Promise<void>;
+  /**
+   * Called after a settle removed events no sink and no dead letter needs any more, so
+   * in-memory copies can go at once. Optional: without it, such copies age out.
+   */
+  onEventsRemoved?(listener: (eventIds: readonly number[]) => void): () => void;
   /** When the next lane of `sink` in backoff becomes due, if any. */
   nextDueAt(sink: string): Promise<number | null>;
 

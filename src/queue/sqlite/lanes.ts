@@ -78,13 +78,16 @@ export class Lanes {
     return n;
   }
 
-  settle(outcomes: readonly LaneSettlement[]): void {
+  /** Returns the events the settle removed (no delivery or dead letter left of them). */
+  settle(outcomes: readonly LaneSettlement[]): number[] {
     const now = this.now();
     const current = outcomes.filter(({ lane }) => this.claimed.get(laneKey(lane.sink, lane.jobId)) === lane.token);
+    const gone: number[] = [];
     try {
       this.db.transaction(() => {
-        for (const outcome of current) this.settleLane(outcome, now);
+        for (const outcome of current) this.settleLane(outcome, now, gone);
       })();
+      return gone;
     } catch (err) {
       this.counters.invalidate();
       throw err;
@@ -93,7 +96,7 @@ export class Lanes {
     }
   }
 
-  private settleLane({ lane, delivered, failure, attempts }: LaneSettlement, now: number): void {
+  private settleLane({ lane, delivered, failure, attempts }: LaneSettlement, now: number, gone: number[]): void {
     const { stmt } = this;
     if (this.history.enabled) {
       for (const a of attempts ?? []) {
@@ -129,7 +132,11 @@ export class Lanes {
       else stmt.laneMove.run(first.id, retryAt ?? first.createdAt, removed, bytes, lane.sink, lane.jobId);
     }
     const cutoff = this.history.cutoff();
-    for (const eventId of events) if (stmt.gcEvent.run(eventId, cutoff, eventId, eventId).changes > 0) this.bodies.delete(eventId);
+    for (const eventId of events) {
+      if (stmt.gcEvent.run(eventId, cutoff, eventId, eventId).changes === 0) continue;
+      this.bodies.delete(eventId);
+      gone.push(eventId);
+    }
     this.counters.add(lane.sink, -removed, -bytes, dead);
   }
 

@@ -174,6 +174,20 @@ describe('lanes', () => {
     await deliverAll(await claimAll('t'));
     expect(count()).toBe(0);
   });
+
+  it('tells listeners which events a settle removed, once no sink and no dead letter needs them', async () => {
+    const removed: number[][] = [];
+    store.onEventsRemoved((ids) => removed.push([...ids]));
+    const a = await store.enqueue(item('A', 1, ['s', 't']));
+    const b = await store.enqueue(item('B', 1, ['s']));
+    await deliverAll(await claimAll('s'));
+    expect(removed).toEqual([[b.eventId]]);
+    const [lane] = await claimAll('t');
+    await store.settle([{ lane: lane!, delivered: [], failure: { id: lane!.deliveries[0]!.id, error: 'HTTP 400', dead: true } }]);
+    // A's body stays for its dead letter: not removed.
+    expect(removed).toEqual([[b.eventId]]);
+    expect(a.eventId).not.toBeNull();
+  });
 });
 
 describe('a lane in backoff costs nothing to read', () => {

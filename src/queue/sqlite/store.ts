@@ -46,6 +46,7 @@ export class SqliteStore implements QueueStore {
   private readonly lanes: Lanes;
   private readonly committer: Committer;
   private readonly listeners = new Set<(sinks: ReadonlySet<string>) => void>();
+  private readonly removedListeners = new Set<(eventIds: readonly number[]) => void>();
   private readonly pageSize: number;
   private readonly maxBytes: number;
   private readonly dedupeWindowMs: number;
@@ -117,7 +118,13 @@ export class SqliteStore implements QueueStore {
   }
 
   async settle(outcomes: readonly LaneSettlement[]): Promise<void> {
-    this.lanes.settle(outcomes);
+    const removed = this.lanes.settle(outcomes);
+    if (removed.length > 0) for (const listener of this.removedListeners) listener(removed);
+  }
+
+  onEventsRemoved(listener: (eventIds: readonly number[]) => void): () => void {
+    this.removedListeners.add(listener);
+    return () => this.removedListeners.delete(listener);
   }
 
   async nextDueAt(sink: string): Promise<number | null> {
