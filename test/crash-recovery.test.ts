@@ -102,7 +102,7 @@ describe('crash recovery (relay killed with SIGKILL)', () => {
     for (const [job, ns] of firstSeen) expect(ns, job).toEqual([...Array(15).keys()]);
     // At-least-once: a kill between write and settle redelivers; report how often.
     console.log(`crash recovery: ${acked.length} acked, ${duplicates} delivered twice`);
-  });
+  }, 120_000);
 
   it('loses no acked event when killed at random moments in the middle of load', async () => {
     const outDir = join(dir, 'out');
@@ -138,7 +138,7 @@ describe('crash recovery (relay killed with SIGKILL)', () => {
       expect(ns.slice(0, sent.length), job).toEqual(sent);
     }
     console.log(`random kills: ${acked.length} acked over 4 kills, ${duplicates} delivered twice`);
-  });
+  }, 120_000);
 
   it('stops cleanly on SIGTERM with exit code 0', async () => {
     running = await startRelayProcess(join(dir, 'relay.config.yaml'), env(join(dir, 'out')));

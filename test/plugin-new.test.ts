@@ -31,7 +31,7 @@ describe('firecrawl-relay plugin new NAME', () => {
     const tested = run([VITEST, 'run', '--root', dir, '--reporter', 'json'], dir);
     const report = JSON.parse(tested.stdout.slice(tested.stdout.indexOf('{'))) as { numPassedTests: number; numFailedTests: number };
     expect([tested.status, report.numFailedTests, report.numPassedTests]).toEqual([0, 0, 7]);
-  });
+  }, 120_000);
 
   it('refuses a name that is not lower snake_case, and writes nothing over an existing file', () => {
     mkdirSync(join(ROOT, '.tmp'), { recursive: true });

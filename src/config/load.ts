@@ -112,7 +112,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     sources,
     queue: { ...doc.queue, dir: resolve(dir, doc.queue.dir) },
     dead_letters: doc.dead_letters,
-    history: doc.history,
+    history: { ...doc.history, max_bytes: doc.history.max_bytes ?? Math.min(268_435_456, Math.floor(doc.queue.max_bytes / 4)) },
     sinks,
     routes,
     router,

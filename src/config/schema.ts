@@ -247,8 +247,9 @@ export const CONFIG_SCHEMA = {
       properties: {
         // Delivered events and their attempts are kept this long for the console (24 h) …
         retention_seconds: { type: 'integer', minimum: 0, default: 86_400 },
-        // … and within this many body bytes (256 MiB); 0 for retention_seconds keeps none.
-        max_bytes: { type: 'integer', minimum: 0, default: 268_435_456 },
+        // … and while the queue holds less than this (default: a quarter of queue.max_bytes,
+        // at most 256 MiB, so kept history never fills the queue); 0 for retention_seconds keeps none.
+        max_bytes: { type: 'integer', minimum: 0 },
       },
     },
     sinks: {

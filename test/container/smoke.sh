@@ -45,6 +45,7 @@ server: { host: 127.0.0.1, port: $PORT }
 sources:
   firecrawl: { path: /webhooks/firecrawl, secrets: ["\${FIRECRAWL_WEBHOOK_SECRET}"] }
 queue: { dir: /data/queue }
+admin: { token: smoke-admin-token-0123456789 }
 sinks:
   archive: { type: file, dir: /data/out }
 routes: [{ name: all, to: [archive] }]
@@ -63,6 +64,11 @@ done
 podman healthcheck run "$NAME" || fail "HEALTHCHECK did not pass"
 echo "health check passed"
 [ "$(podman exec "$NAME" id -u)" = 1000 ] || fail "the relay does not run as the node user"
+
+echo "== the console's assets ship in the image"
+podman exec "$NAME" node -e "fetch('http://127.0.0.1:$PORT/console/').then(async (r) => { const t = await r.text(); process.exit(r.ok && t.includes('<html') ? 0 : 1) }, () => process.exit(1))" \
+  || fail "GET /console/ did not serve the console page"
+echo "console served"
 
 echo "== send a signed event with the image's CLI"
 answer=$(podman exec -e FIRECRAWL_WEBHOOK_SECRET="$SECRET" "$NAME" node dist/cli/main.js send \
