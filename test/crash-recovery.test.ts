@@ -96,7 +96,7 @@ describe('crash recovery (relay killed with SIGKILL)', () => {
     }
     expect(acked).toHaveLength(3 * 8 * 15);
     running = await startRelayProcess(join(dir, 'relay.config.yaml'), env(outDir));
-    await until(() => checkDelivery(acked, delivered(outDir)).missing.length === 0, 30_000);
+    await until(() => checkDelivery(acked, delivered(outDir)).missing.length === 0, 90_000);
     const { missing, duplicates, firstSeen } = checkDelivery(acked, delivered(outDir));
     expect(missing).toEqual([]);
     for (const [job, ns] of firstSeen) expect(ns, job).toEqual([...Array(15).keys()]);
@@ -130,7 +130,7 @@ describe('crash recovery (relay killed with SIGKILL)', () => {
       await Promise.all(senders);
     }
     running = await startRelayProcess(join(dir, 'relay.config.yaml'), env(outDir));
-    await until(() => checkDelivery(acked, delivered(outDir)).missing.length === 0, 30_000, 100);
+    await until(() => checkDelivery(acked, delivered(outDir)).missing.length === 0, 90_000, 100);
     const { missing, duplicates, firstSeen } = checkDelivery(acked, delivered(outDir));
     expect(missing).toEqual([]);
     for (const [job, ns] of firstSeen) {
