@@ -93,6 +93,10 @@ export const ERRORS = {
   // sinks and delivery
   RELAY_ERR_SINK_TIMEOUT: { status: 0, message: 'sink "%s" did not finish a write within %s ms' },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
+  RELAY_ERR_SINK_RESULT_INVALID: {
+    status: 0,
+    message: 'sink "%s" write() resolved an invalid result: expected nothing or { failed: [{ index, error }] } with indexes 0 to %s, got %s',
+  },
 
   // shutdown: the last log line of `serve`
   RELAY_ERR_SHUTDOWN_DEADLINE: {

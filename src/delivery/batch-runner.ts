@@ -4,6 +4,7 @@ import { failureOf, measuredWrite, type LaneResult, type WriteContext } from './
 import { toEvent } from './event.js';
 import { unreadable } from './failure.js';
 import { sleepUnless } from './waker.js';
+import { failedIndexes } from './write-result.js';
 
 interface Entry {
   lane: number;
@@ -32,7 +33,7 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
     }
   });
 
-  const failed = new Map<number, unknown>();
+  let failed = new Map<number, unknown>();
   let thrown: unknown = null;
   let outcome: Awaited<ReturnType<typeof measuredWrite>> | null = null;
   if (entries.length > 0) {
@@ -43,12 +44,14 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
   if (entries.length > 0 && !context.stopping.aborted) {
     const events = entries.map((e) => e.event);
     outcome = await measuredWrite(context, (signal) => sink.write(events, signal));
-    if (!outcome.ok) thrown = outcome.error;
-    else {
-      for (const f of (outcome.value as { failed?: ReadonlyArray<{ index: number; error: unknown }> } | undefined)?.failed ?? []) {
-        if (Number.isInteger(f.index) && f.index >= 0 && f.index < entries.length && !failed.has(f.index)) failed.set(f.index, f.error);
+    if (outcome.ok) {
+      try {
+        failed = failedIndexes(context.config.name, outcome.value, entries.length);
+      } catch (error) {
+        outcome = { ok: false, error, aborted: null };
       }
     }
+    if (!outcome.ok) thrown = outcome.error;
   }
 
   const results = lanes.map((lane, index): LaneResult => {

@@ -232,6 +232,37 @@ describe('batch-native sinks (write)', () => {
     expect(most).toBe(1);
   });
 
+  it('take a malformed write result as a failed write, retry it, and keep no lane claimed', async () => {
+    const calls: string[] = [];
+    const { runner, send, pending } = harness({
+      async write(batch) {
+        calls.push(...batch.map(tag));
+        if (calls.length <= 2) return { failed: {} } as unknown as WriteResult;
+      },
+    });
+    await send('a');
+    await send('b');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(calls).toEqual(['a#1', 'b#2', 'a#1', 'b#2']);
+  });
+
+  it('give claimed lanes back when something between claim and settle throws', async () => {
+    const calls: string[] = [];
+    const { store, runner, send, pending } = harness({ async write(batch) { calls.push(...batch.map(tag)); } }, { batch_linger_ms: 5 });
+    // The claim after lingering fails once (an I/O error): the lanes claimed before it must not stay claimed.
+    const claim = store.claim.bind(store);
+    let claims = 0;
+    store.claim = async (...args) => {
+      if (++claims === 2) throw new Error('disk I/O error');
+      return claim(...args);
+    };
+    await send('a');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(calls).toEqual(['a#1']);
+  });
+
   it('reconnect when some events report NotConnectedError, without counting an attempt (issue item 5)', async () => {
     const calls: string[] = [];
     const { runner, send, pending } = harness({

@@ -329,6 +329,23 @@ describe('another process on the same queue (dlq CLI beside a running relay)', (
   });
 });
 
+describe('a claim that fails midway', () => {
+  it('keeps none of the lanes it had taken: they are claimed again once the store reads', async () => {
+    await store.enqueue(item('A', 1));
+    await store.enqueue(item('B', 1));
+    await store.enqueue(item('B', 2));
+    // The read of B's later events fails (an I/O error), after lane A was taken.
+    const laneAfter = (store as unknown as { lanes: { stmt: { laneAfter: { all: () => unknown } } } }).lanes.stmt.laneAfter;
+    const all = laneAfter.all;
+    laneAfter.all = () => {
+      throw new Error('disk I/O error');
+    };
+    await expect(claimAll()).rejects.toThrow('disk I/O error');
+    laneAfter.all = all;
+    expect(order(await claimAll())).toEqual(['A1', 'B1', 'B2']);
+  });
+});
+
 describe('a commit that fails', () => {
   it('is refused with RELAY_ERR_QUEUE_UNAVAILABLE and leaves the counters as they were', async () => {
     await store.enqueue(item('A', 1));
