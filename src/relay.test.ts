@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { REDACT_PATHS } from './logger.js';
 import { PermanentError, defineSink } from './plugin-api/index.js';
 import type { Relay } from './relay.js';
@@ -245,6 +245,39 @@ describe('deliveries that would wait forever', () => {
     expect(letters.map((l) => [l.sink, l.jobId === 'during-reload', l.lastError])).toEqual([['old', false, 'sink no longer configured']]);
     expect(pendingOf(relay, 'old')).toBe(0);
     await until(() => keep.events.some((e) => e.jobId === 'during-reload'));
+  });
+
+  it('stay pending when the upkeep tick fires while a reload recreates their sink', async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const registry = registryWith(
+      defineSink({
+        type: 'slow',
+        configSchema: { type: 'object', properties: {} },
+        create: () => ({
+          deliver: (_event, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })),
+          // A slow close keeps the changed sink without a runner for a while.
+          close: () => new Promise((resolve) => setTimeout(resolve, 300)),
+        }),
+      }),
+    );
+    const config = (timeout: number) => testConfig(configYaml(tmp.dir, body(` c: { type: slow, write_timeout_ms: ${timeout} } `, 'c')), registry);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      relay = await testRelay(config(60_000), registry);
+      await relay.startDelivery();
+      for (let i = 0; i < 3; i++) await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: `job-${i}` })));
+      const reloading = relay.reload(config(30_000), registry, 100);
+      await until(() => !relay!.runners.has('c'), 5000, 1);
+      vi.advanceTimersByTime(60_000); // the upkeep tick, while the changed sink has no runner
+      await reloading;
+      await until(async () => pendingOf(relay!, 'c') === 3 && (await relay!.queue.deadLetters.list()).length === 0);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the tick's upkeep has ended
+      expect(await relay.queue.deadLetters.list()).toEqual([]);
+      expect(pendingOf(relay, 'c')).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a sink over max_pending_bytes parks new deliveries (dead_letter) or refuses the webhook (reject); other sinks are unaffected', async () => {

@@ -168,7 +168,12 @@ export class Relay {
    * queue, admin token, source paths) is returned, not applied.
    */
   reload(next: RelayConfig, registry: SinkRegistry, deadlineMs = 10_000): Promise<ReloadResult> {
-    const run = this.reloading.then(() => this.applyReload(next, registry, deadlineMs));
+    return this.serialized(() => this.applyReload(next, registry, deadlineMs));
+  }
+
+  /** Runs `task` after any reload (or upkeep) in progress; later ones wait for it. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.reloading.then(task);
     this.reloading = run.catch(() => undefined);
     return run;
   }
@@ -237,7 +242,8 @@ export class Relay {
     const disabled = new Set(this.current.disabledSinks);
     const reason = (sink: string): string => (disabled.has(sink) ? PARK_REASONS.disabled : PARK_REASONS.removed);
     try {
-      const parked = await this.queue.parkSinksExcept(new Set(this.runners.keys()), reason);
+      // The config's names, not the runners: a changed sink has no runner for a moment during a reload.
+      const parked = await this.queue.parkSinksExcept(new Set(this.current.sinks.map((s) => s.name)), reason);
       for (const [sink, count] of parked) {
         if (count === 0) continue;
         this.metrics.deadLettersParked.inc({ sink, reason: disabled.has(sink) ? 'sink_disabled' : 'sink_removed' }, count);
@@ -248,7 +254,11 @@ export class Relay {
     }
   }
 
-  /** Background upkeep: forget old dedupe keys, expire old dead letters. */
+  /** Background upkeep, never during a reload: forget old dedupe keys, expire old dead letters. */
+  private upkeep(): Promise<void> {
+    return this.serialized(() => this.prune());
+  }
+
   private async prune(): Promise<void> {
     // Also catches a delivery routed by a request that matched the old routes during a reload.
     await this.parkOrphans();
@@ -272,9 +282,9 @@ export class Relay {
       if (pending > 0 && this.runners.has(sink)) this.logger.info({ sink, count: pending }, 'resuming pending deliveries');
     }
     for (const runner of this.runners.values()) runner.start();
-    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
+    this.pruneTimer = setInterval(() => void this.upkeep(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
-    await this.prune();
+    await this.upkeep();
   }
 
   /** Listens on the configured host and port (or `port` when given, 0 for any). */
