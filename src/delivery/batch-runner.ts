@@ -1,9 +1,8 @@
 import type { BatchSink, RelayEvent } from '../plugin-api/types.js';
 import type { ClaimedLane, LaneFailure, StoredDelivery } from '../queue/store.js';
-import { failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
+import { failureOf, measuredWrite, tokensFor, type LaneResult, type WriteContext } from './context.js';
 import { toEvent } from './event.js';
 import { unreadable } from './failure.js';
-import { sleepUnless } from './waker.js';
 import { failedIndexes } from './write-result.js';
 
 interface Entry {
@@ -36,12 +35,8 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
   let failed = new Map<number, unknown>();
   let thrown: unknown = null;
   let outcome: Awaited<ReturnType<typeof measuredWrite>> | null = null;
-  if (entries.length > 0) {
-    const wait = context.limiter?.take(entries.length) ?? 0;
-    if (wait > 0) await sleepUnless(wait, context.stopping);
-  }
-  // Stopped while waiting for the rate limit: nothing written, every lane given back as it was.
-  if (entries.length > 0 && !context.stopping.aborted) {
+  // Stopped or paused while waiting for the rate limit: nothing written, every lane given back as it was.
+  if (entries.length > 0 && !context.stopping.aborted && (await tokensFor(context, entries.length))) {
     const events = entries.map((e) => e.event);
     outcome = await measuredWrite(context, (signal) => sink.write(events, signal));
     if (outcome.ok) {

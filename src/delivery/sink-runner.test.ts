@@ -141,6 +141,36 @@ describe('per-event sinks (deliver)', () => {
     expect(calls).toEqual(['a#1', 'b#2', 'a#1']);
   });
 
+  it('write nothing after a rate-limit wait when a Retry-After paused the sink meanwhile', async () => {
+    const clock = { now: 1_000_000 };
+    const calls: Array<[string, number]> = [];
+    const { runner, send } = harness(
+      {
+        async deliver(event) {
+          calls.push([tag(event), clock.now]);
+          if (calls.length === 1) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            throw new RetryableError('HTTP 429', { retryAfterMs: 60_000 });
+          }
+        },
+      },
+      // a's token is the burst; b, c and d wait 500, 1000 and 1500 ms for theirs.
+      { max_in_flight: 4, rate_limit: { per_second: 2, burst: 1 } },
+      clock,
+    );
+    for (const job of ['a', 'b', 'c', 'd']) await send(job);
+    runner.start();
+    const lanesRunning = (): number => (runner as unknown as { lanes: Set<unknown> }).lanes.size;
+    await until(() => calls.length === 1);
+    await until(() => lanesRunning() === 0);
+    expect(calls).toEqual([['a#1', 1_000_000]]);
+    // After the pause every event goes, and the tokens the waiting lanes took were given back.
+    clock.now += 61_000;
+    runner.notify();
+    await until(() => calls.length === 5);
+    expect(calls.slice(1).map(([t]) => t).sort()).toEqual(['a#1', 'b#2', 'c#3', 'd#4']);
+  });
+
   it('on stop, let the event in flight end, abort it at the deadline, and count no attempt (issue item 3)', async () => {
     const order: string[] = [];
     const { store, runner, send } = harness({
