@@ -308,6 +308,30 @@ describe('deliveries that would wait forever', () => {
     expect((await r.app.inject(page(5))).statusCode).toBe(200);
   });
 
+  it('dead letters of a stuck sink never make the queue refuse webhooks: past dead_letters.max_bytes the oldest go', async () => {
+    const hung = new RecordingSink();
+    hung.behaviour = () => new Promise(() => {});
+    const fine = new RecordingSink();
+    // dead_letters.max_bytes defaults to a quarter of queue.max_bytes (1 MiB here).
+    const r = await relayWith(
+      `  max_bytes: 4194304\nsinks: { stuck: { type: hung, max_pending_bytes: 65536 }, fine: { type: fine } }\nroutes: [{ name: all, to: [stuck, fine] }]\n`,
+      { hung, fine },
+    );
+    void r.startDelivery();
+    // 800 webhooks of ~16 KB: three times what max_bytes holds.
+    const statuses = new Set<number>();
+    for (let n = 0; n < 800; n++) {
+      statuses.add((await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: `job-${n}`, data: [{ markdown: 'x'.repeat(16_000) }] })))).statusCode);
+    }
+    expect([...statuses]).toEqual([200]);
+    await until(() => fine.events.length === 800);
+    expect(new Set(fine.events.map((e) => e.jobId)).size).toBe(800);
+    expect(await metricValue(r, 'relay_dead_letters_expired_total', { reason: 'bytes' })).toBeGreaterThan(0);
+    // The newest dead letters are the ones kept.
+    const letters = await r.queue.deadLetters.list({ sink: 'stuck' });
+    expect(letters.at(-1)!.jobId).toBe('job-799');
+  }, 120_000);
+
   it('dead letters expire after dead_letters.retention_seconds', async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
@@ -326,7 +350,7 @@ describe('deliveries that would wait forever', () => {
     relay = await testRelay(config, registry, { now: () => clock.now });
     await relay.startDelivery();
     expect(await relay.queue.deadLetters.list()).toEqual([]);
-    expect(await metricValue(relay, 'relay_dead_letters_expired_total')).toBe(1);
+    expect(await metricValue(relay, 'relay_dead_letters_expired_total', { reason: 'age' })).toBe(1);
   });
 });
 

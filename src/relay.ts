@@ -12,6 +12,7 @@ import { PayloadCache } from './delivery/payload-cache.js';
 import { SinkRunner } from './delivery/sink-runner.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
+import { DeadLetterBudget } from './queue/dead-letter-budget.js';
 import { openStore } from './queue/open-store.js';
 import type { QueueStore, SinkLimit } from './queue/store.js';
 
@@ -79,6 +80,7 @@ export class Relay {
   private pruneTimer: NodeJS.Timeout | null = null;
   private state: IngressState;
   private reloading: Promise<unknown> = Promise.resolve();
+  private readonly deadLetterBudget: DeadLetterBudget;
 
   private constructor(
     private current: RelayConfig,
@@ -91,6 +93,7 @@ export class Relay {
     this.metrics = options.metrics ?? new RelayMetrics();
     this.queue = queue;
     this.queue.setSinkLimits(limitsOf(config));
+    this.deadLetterBudget = new DeadLetterBudget(queue, config.dead_letters.max_bytes, this.metrics, this.logger, options.now);
     this.app = buildApp({
       config,
       queue: this.queue,
@@ -100,6 +103,7 @@ export class Relay {
       draining: () => this.draining,
       state: () => this.state,
       payloads: this.payloads,
+      onParked: (bytes) => this.deadLetterBudget.parked(bytes),
       onReplay: () => {
         for (const runner of this.runners.values()) runner.notify();
       },
@@ -200,6 +204,7 @@ export class Relay {
     this.current = next;
     this.state = ingressState(next);
     this.queue.setSinkLimits(limitsOf(next));
+    this.deadLetterBudget.setMaxBytes(next.dead_letters.max_bytes);
     this.logger.level = next.log.level;
     await Promise.all([...removed, ...changed].map((name) => this.removeSink(name, deadlineMs)));
     for (const name of changed) await this.addSink(after.get(name)!, registry);
@@ -266,12 +271,13 @@ export class Relay {
       await this.queue.pruneDedupe();
       const expired = await this.queue.deadLetters.expire((this.options.now ?? Date.now)() - this.current.dead_letters.retention_seconds * 1000);
       if (expired > 0) {
-        this.metrics.deadLettersExpired.inc(expired);
+        this.metrics.deadLettersExpired.inc({ reason: 'age' }, expired);
         this.logger.info({ count: expired }, 'expired dead letters dropped');
       }
     } catch (err) {
       this.logger.warn({ err: describeError(err) }, 'queue prune failed');
     }
+    await this.deadLetterBudget.trim();
   }
 
   /** Starts delivering what the queue holds (also what a previous run left). */

@@ -24,6 +24,9 @@ function where(filter: DeadLetterFilter): { sql: string; params: unknown[] } {
   return { sql: `${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY dl.id${limit}`, params };
 }
 
+/** Dead letters dropped per transaction by a trim. */
+const TRIM_CHUNK = 500;
+
 const COLUMNS = `dl.id, dl.event_id AS eventId, dl.sink, dl.job_id AS jobId, dl.type, dl.attempts,
   dl.created_at AS createdAt, dl.failed_at AS failedAt, dl.last_error AS lastError`;
 
@@ -112,6 +115,20 @@ export class SqliteDeadLetters implements DeadLetterStore {
   async drop(filter: DeadLetterFilter): Promise<number> {
     const { sql, params } = where(filter);
     return this.remove(`DELETE FROM dead_letters WHERE id IN (SELECT dl.id FROM dead_letters dl ${sql})`, params);
+  }
+
+  async trimToBytes(maxBytes: number): Promise<number> {
+    // Newest first, summing their bodies: the ones past the budget are the oldest.
+    const ids = this.deps.db
+      .prepare(
+        `SELECT id FROM (SELECT dl.id, sum(length(e.body)) OVER (ORDER BY dl.id DESC) AS kept
+           FROM dead_letters dl JOIN events e ON e.id = dl.event_id) WHERE kept > ? ORDER BY id`,
+      )
+      .pluck()
+      .all(maxBytes) as number[];
+    let dropped = 0;
+    for (let i = 0; i < ids.length; i += TRIM_CHUNK) dropped += await this.drop({ ids: ids.slice(i, i + TRIM_CHUNK) });
+    return dropped;
   }
 
   async expire(before: number): Promise<number> {
