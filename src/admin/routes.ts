@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RelayError } from '../errors.js';
+import { deadLetterView } from '../queue/dead-letter-view.js';
 import type { DeadLetterFilter, DeadLetterStore } from '../queue/store.js';
 
 export interface AdminDeps {
@@ -92,7 +93,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       const { id } = request.params as { id: string };
       const letter = /^\d+$/.test(id) ? await deps.deadLetters.get(Number(id)) : undefined;
       if (!letter) throw new RelayError('RELAY_ERR_ADMIN_NOT_FOUND', [id]);
-      return { ...letter, body: JSON.parse(letter.body.toString('utf8')) as unknown };
+      return deadLetterView(letter);
     });
 
     admin.post('/admin/dead-letters/replay', async (request) => {
