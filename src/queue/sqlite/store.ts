@@ -14,7 +14,7 @@ import { RelayError } from '../../errors.js';
 import { openDatabase } from './connection.js';
 import { BodyCache } from './body-cache.js';
 import { Counters } from './counters.js';
-import { SqliteDeadLetters } from './dead-letters.js';
+import { BULK_CHUNK, SqliteDeadLetters, nextTurn } from './dead-letters.js';
 import { Committer } from './enqueue.js';
 import { Lanes } from './lanes.js';
 import { migrate } from './migrations.js';
@@ -117,20 +117,30 @@ export class SqliteStore implements QueueStore {
     const parked = new Map<string, number>();
     const now = this.now();
     this.counts.refreshIfChangedElsewhere();
+    // A chunk of deliveries per transaction, the event loop running between two; the lanes
+    // go last (a crash midway leaves them, and the next start parks the rest).
+    const chunkIds = this.db.prepare('SELECT id FROM deliveries WHERE sink = ? ORDER BY id LIMIT ?').pluck();
     const toDead = this.db.prepare(`
       INSERT INTO dead_letters (id, event_id, sink, job_id, type, attempts, created_at, failed_at, last_error)
       SELECT d.id, d.event_id, d.sink, d.job_id, e.type, d.attempts, d.created_at, ?, ?
-      FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.sink = ?`);
-    const dropDeliveries = this.db.prepare('DELETE FROM deliveries WHERE sink = ?');
+      FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.sink = ? AND d.id BETWEEN ? AND ?`);
+    const dropDeliveries = this.db.prepare('DELETE FROM deliveries WHERE sink = ? AND id BETWEEN ? AND ?');
     const dropLanes = this.db.prepare('DELETE FROM lanes WHERE sink = ?');
     for (const sink of this.counts.sinksWithPending()) {
       if (keep.has(sink)) continue;
-      const n = this.db.transaction(() => {
-        const moved = toDead.run(now, reason(sink), sink).changes;
-        dropDeliveries.run(sink);
-        dropLanes.run(sink);
-        return moved;
-      })();
+      let n = 0;
+      for (;;) {
+        const ids = chunkIds.all(sink, BULK_CHUNK) as number[];
+        if (ids.length === 0) break;
+        const [first, last] = [ids[0]!, ids.at(-1)!];
+        n += this.db.transaction(() => {
+          const moved = toDead.run(now, reason(sink), sink, first, last).changes;
+          dropDeliveries.run(sink, first, last);
+          return moved;
+        })();
+        await nextTurn();
+      }
+      dropLanes.run(sink);
       const { pending, pendingBytes } = this.counts.get(sink);
       this.counts.add(sink, -pending, -pendingBytes, n);
       this.lanes.release(sink);
