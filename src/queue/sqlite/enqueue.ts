@@ -36,6 +36,9 @@ export class Committer {
   private scheduled = false;
   /** Enqueue transactions committed: fewer than events when group commit works. */
   commits = 0;
+  /** Why the last enqueue commit failed (disk full, I/O error); null once one succeeds. */
+  failure: string | null = null;
+  failedAt = 0;
 
   constructor(private readonly deps: CommitterDeps) {}
 
@@ -73,8 +76,11 @@ export class Committer {
       deps.counters.refreshIfChangedElsewhere();
       results = this.commit(group);
       this.commits++;
+      this.failure = null;
     } catch (err) {
       deps.counters.invalidate();
+      this.failure = describeError(err);
+      this.failedAt = deps.now();
       return rejectAll(group, unavailable(err));
     }
     this.answer(group, results);

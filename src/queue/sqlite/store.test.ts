@@ -382,4 +382,20 @@ describe('a commit that fails', () => {
     expect(store.counters().get('s')).toMatchObject({ pending: 2 });
     expect(order(await claimAll())).toEqual(['A1', 'A2']);
   });
+
+  it('makes the queue not ready until a write succeeds: the next commit, or a probe a few seconds on', async () => {
+    store.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON lanes BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
+    await expect(store.enqueue(item('A', 1))).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+    expect(store.writable()).toEqual({ ready: false, error: 'the last commit failed: disk I/O error' });
+    store.db.exec('DROP TRIGGER refuse');
+    expect(store.writable().ready).toBe(false);
+    await store.enqueue(item('A', 1));
+    expect(store.writable()).toEqual({ ready: true, error: null });
+
+    store.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON lanes BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
+    await expect(store.enqueue(item('B', 1))).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+    clock += 5_000;
+    // No webhook comes (out of the load balancer's rotation): readiness tries a write itself.
+    expect(store.writable()).toEqual({ ready: true, error: null });
+  });
 });

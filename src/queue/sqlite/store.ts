@@ -20,6 +20,9 @@ import { Lanes } from './lanes.js';
 import { migrate } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
 
+/** How often readiness may try a write after a failed commit. */
+const WRITE_PROBE_INTERVAL_MS = 5_000;
+
 export interface SqliteStoreOptions {
   dir: string;
   maxBytes: number;
@@ -47,6 +50,7 @@ export class SqliteStore implements QueueStore {
   private readonly now: () => number;
   private limits: ReadonlyMap<string, SinkLimit> = new Map();
   private closed = false;
+  private probedAt = -Infinity;
 
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options.dir);
@@ -172,6 +176,10 @@ export class SqliteStore implements QueueStore {
 
   writable(): { ready: boolean; error: string | null } {
     if (this.closed) return { ready: false, error: 'the queue is closed' };
+    // Ready means "can persist webhooks": not after a failed commit until a write succeeds.
+    if (this.committer.failure !== null && !this.probeWrite()) {
+      return { ready: false, error: `the last commit failed: ${this.committer.failure}` };
+    }
     try {
       const used = this.usedBytes();
       return used < this.maxBytes
@@ -179,6 +187,24 @@ export class SqliteStore implements QueueStore {
         : { ready: false, error: `the queue is full (${used} of ${this.maxBytes} bytes)` };
     } catch (err) {
       return { ready: false, error: describeError(err) };
+    }
+  }
+
+  /**
+   * After a failed commit, with no webhook coming to show it (a load balancer took the relay
+   * out of rotation): commits 64 KiB and removes it, at most every few seconds.
+   */
+  private probeWrite(): boolean {
+    if (this.now() - Math.max(this.probedAt, this.committer.failedAt) < WRITE_PROBE_INTERVAL_MS) return false;
+    this.probedAt = this.now();
+    try {
+      this.db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', hex(randomblob(32768)))`).run();
+      this.db.prepare(`DELETE FROM meta WHERE key = 'write_probe'`).run();
+      this.committer.failure = null;
+      return true;
+    } catch (err) {
+      this.committer.failure = describeError(err);
+      return false;
     }
   }
 
