@@ -354,6 +354,41 @@ describe('deliveries that would wait forever', () => {
   });
 });
 
+describe('shutdown during a reload', () => {
+  it('waits for the reload: no runner it creates outlives close(), and a later reload changes nothing', async () => {
+    let calls = 0;
+    const registry = registryWith(
+      defineSink({
+        type: 'slow',
+        configSchema: { type: 'object', properties: {} },
+        create: () => ({
+          async deliver(_event, signal) {
+            calls++;
+            await new Promise((_, reject) => signal.addEventListener('abort', () => setTimeout(() => reject(new Error('aborted')), 50), { once: true }));
+          },
+        }),
+      }),
+    );
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const config = (timeout: number) => testConfig(configYaml(tmp.dir, `\nsinks: { c: { type: slow, write_timeout_ms: ${timeout} } }\nroutes: [{ name: all, to: [c] }]\n`), registry);
+    const closing = await testRelay(config(60_000), registry);
+    void closing.startDelivery();
+    await closing.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'j' })));
+    await until(() => calls === 1);
+    const reloading = closing.reload(config(30_000), registry, 300);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await closing.close(100);
+    expect(await reloading).toMatchObject({ changed: ['c'] });
+    expect(await closing.reload(config(20_000), registry, 100)).toEqual({ added: [], changed: [], removed: [], needsRestart: [] });
+    // Every runner is stopped: none starts a write after close.
+    const before = calls;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls).toBe(before);
+    expect([...closing.runners.values()].every((r) => (r as unknown as { stopping: AbortController }).stopping.signal.aborted)).toBe(true);
+  });
+});
+
 describe('shutdown', () => {
   // Issue 12 item 3: close() was called in the middle of a write.
   it('closes a sink only after its write in flight ended, even one that outlives its abort', async () => {

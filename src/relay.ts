@@ -183,6 +183,8 @@ export class Relay {
   }
 
   private async applyReload(next: RelayConfig, registry: SinkRegistry, deadlineMs: number): Promise<ReloadResult> {
+    // Asked for while closing: nothing to apply to a relay that is going away.
+    if (this.draining) return { added: [], changed: [], removed: [], needsRestart: [] };
     const previous = this.current;
     const needsRestart: string[] = [];
     for (const key of ['server', 'queue', 'admin'] as const) {
@@ -315,6 +317,8 @@ export class Relay {
       done();
     };
     await step('http server close (requests in flight)', () => this.app.close());
+    // A reload in progress may still create runners: they are stopped with the others.
+    await step('config reload in progress', () => this.reloading);
     await Promise.all([...this.runners].map(([name, runner]) => step(`sink ${name}: write in flight`, () => runner.stop(deadlineMs))));
     await Promise.all(
       [...this.sinks].map(([name, sink]) =>
