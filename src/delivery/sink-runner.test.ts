@@ -31,11 +31,12 @@ afterEach(async () => {
 });
 
 /** A runner on a real store in a temporary folder, with `clock` as its time when given. */
-function harness(sink: Sink, config: Partial<SinkConfig> = {}, clock?: { now: number }) {
+function harness(sink: Sink, config: Partial<SinkConfig> = {}, clock?: { now: number }, logs?: string[]) {
   const tmp = tempDir('relay-runner-');
   const now = clock ? () => clock.now : Date.now;
   const store: SqliteStore = openSqliteStore({ dir: tmp.dir, maxBytes: 1 << 30, dedupeWindowSeconds: 0, now });
-  const runner = new SinkRunner({ config: { ...CONFIG, ...config }, sink, store, logger: pino({ level: 'silent' }), metrics: new RelayMetrics(), now, random: () => 0 });
+  const logger = logs ? pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }) : pino({ level: 'silent' });
+  const runner = new SinkRunner({ config: { ...CONFIG, ...config }, sink, store, logger, metrics: new RelayMetrics(), now, random: () => 0 });
   store.onEnqueued(() => runner.notify());
   cleanups.push(tmp.cleanup, () => store.close(), () => runner.stop(100));
   let n = 0;
@@ -169,6 +170,29 @@ describe('per-event sinks (deliver)', () => {
     runner.notify();
     await until(() => calls.length === 5);
     expect(calls.slice(1).map(([t]) => t).sort()).toEqual(['a#1', 'b#2', 'c#3', 'd#4']);
+  });
+
+  it('log no "delivery failed" for a write aborted at shutdown, and leave the sink up', async () => {
+    const logs: string[] = [];
+    let started = false;
+    const { runner, send, pending } = harness(
+      {
+        async deliver(_event, signal) {
+          started = true;
+          await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+        },
+      },
+      {},
+      undefined,
+      logs,
+    );
+    await send('a');
+    runner.start();
+    await until(() => started);
+    await runner.stop(20);
+    expect(pending()).toBe(1);
+    expect(logs.map((l) => (JSON.parse(l) as { msg: string }).msg)).not.toContain('delivery failed');
+    expect(runner.state()).toMatchObject({ error: null });
   });
 
   it('on stop, let the event in flight end, abort it at the deadline, and count no attempt (issue item 3)', async () => {

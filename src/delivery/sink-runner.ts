@@ -276,6 +276,8 @@ export class SinkRunner {
       delivered += settlement.delivered.length;
       const failure = settlement.failure;
       if (!failure) continue;
+      // Aborted at shutdown or reload: no attempt, says nothing of the destination, no warning.
+      if (this.shutdown.signal.aborted && !('dead' in failure) && !failure.countAttempt) continue;
       if ('dead' in failure) dead++;
       else if (failure.countAttempt) retried++;
       firstError ??= error;
