@@ -180,7 +180,8 @@ export class PostgresQueueStore implements QueueStore {
 
   /** After a failed commit, with no webhook coming to show it: a durable write of one row, removed at once. */
   private async probeWrite(): Promise<void> {
-    const key = `\u0000write-probe:${this.owner}`;
+    // Not a key a webhook makes (those are "<source>:..."): removed at once either way.
+    const key = `relay write probe ${this.owner}`;
     await transaction(
       this.pool,
       async (client) => {
