@@ -43,6 +43,8 @@ export interface AppDeps {
   activity?: ActivityFeed;
   /** Where accepted payloads are left for the sinks, parsed once. */
   payloads?: PayloadCache;
+  /** Bytes of dead letters parked at enqueue (sinks over max_pending_bytes). */
+  onParked?: (bytes: number) => void;
 }
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };

@@ -103,6 +103,10 @@ export const ERRORS = {
       'sink "%s" did not finish a write within %s ms (write_timeout_ms): the relay aborted its `signal` and waited for it to stop; pass `signal` to every I/O call of the sink, or raise write_timeout_ms if the destination is this slow',
   },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
+  RELAY_ERR_SINK_RESULT_INVALID: {
+    status: 0,
+    message: 'sink "%s" write() resolved an invalid result: expected nothing or { failed: [{ index, error }] } with indexes 0 to %s, got %s',
+  },
 
   // start: printed by `serve` before it exits 1
   RELAY_ERR_SERVE_LISTEN: { status: 0, message: 'expected to listen on %s (server.host, server.port), got %s' },

@@ -80,7 +80,8 @@ export class RelayMetrics {
 
   readonly deadLettersExpired = new Counter({
     name: 'relay_dead_letters_expired_total',
-    help: 'Dead letters dropped after dead_letters.retention.',
+    help: 'Dead letters dropped: reason "age" past dead_letters.retention_seconds, "bytes" past dead_letters.max_bytes.',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
 

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { REDACT_PATHS } from './logger.js';
 import { PermanentError, Type, defineSink } from './plugin-api/index.js';
 import type { Relay } from './relay.js';
@@ -247,6 +247,39 @@ describe('deliveries that would wait forever', () => {
     await until(() => keep.events.some((e) => e.jobId === 'during-reload'));
   });
 
+  it('stay pending when the upkeep tick fires while a reload recreates their sink', async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const registry = registryWith(
+      defineSink({
+        type: 'slow',
+        configSchema: Type.Object({}),
+        create: () => ({
+          deliver: (_event, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })),
+          // A slow close keeps the changed sink without a runner for a while.
+          close: () => new Promise((resolve) => setTimeout(resolve, 300)),
+        }),
+      }),
+    );
+    const config = (timeout: number) => testConfig(configYaml(tmp.dir, body(` c: { type: slow, write_timeout_ms: ${timeout} } `, 'c')), registry);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      relay = await testRelay(config(60_000), registry);
+      await relay.startDelivery();
+      for (let i = 0; i < 3; i++) await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: `job-${i}` })));
+      const reloading = relay.reload(config(30_000), registry, 100);
+      await until(() => !relay!.runners.has('c'), 5000, 1);
+      vi.advanceTimersByTime(60_000); // the upkeep tick, while the changed sink has no runner
+      await reloading;
+      await until(async () => pendingOf(relay!, 'c') === 3 && (await relay!.queue.deadLetters.list()).length === 0);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the tick's upkeep has ended
+      expect(await relay.queue.deadLetters.list()).toEqual([]);
+      expect(pendingOf(relay, 'c')).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a sink over max_pending_bytes parks new deliveries (dead_letter) or refuses the webhook (reject); other sinks are unaffected', async () => {
     const hung = new RecordingSink();
     hung.behaviour = () => new Promise(() => {});
@@ -275,6 +308,30 @@ describe('deliveries that would wait forever', () => {
     expect((await r.app.inject(page(5))).statusCode).toBe(200);
   });
 
+  it('dead letters of a stuck sink never make the queue refuse webhooks: past dead_letters.max_bytes the oldest go', async () => {
+    const hung = new RecordingSink();
+    hung.behaviour = () => new Promise(() => {});
+    const fine = new RecordingSink();
+    // dead_letters.max_bytes defaults to a quarter of queue.max_bytes (1 MiB here).
+    const r = await relayWith(
+      `  max_bytes: 4194304\nsinks: { stuck: { type: hung, max_pending_bytes: 65536 }, fine: { type: fine } }\nroutes: [{ name: all, to: [stuck, fine] }]\n`,
+      { hung, fine },
+    );
+    void r.startDelivery();
+    // 800 webhooks of ~16 KB: three times what max_bytes holds.
+    const statuses = new Set<number>();
+    for (let n = 0; n < 800; n++) {
+      statuses.add((await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: `job-${n}`, data: [{ markdown: 'x'.repeat(16_000) }] })))).statusCode);
+    }
+    expect([...statuses]).toEqual([200]);
+    await until(() => fine.events.length === 800);
+    expect(new Set(fine.events.map((e) => e.jobId)).size).toBe(800);
+    expect(await metricValue(r, 'relay_dead_letters_expired_total', { reason: 'bytes' })).toBeGreaterThan(0);
+    // The newest dead letters are the ones kept.
+    const letters = await r.queue.deadLetters.list({ sink: 'stuck' });
+    expect(letters.at(-1)!.jobId).toBe('job-799');
+  }, 120_000);
+
   it('dead letters expire after dead_letters.retention_seconds', async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
@@ -293,7 +350,42 @@ describe('deliveries that would wait forever', () => {
     relay = await testRelay(config, registry, { now: () => clock.now });
     await relay.startDelivery();
     expect(await relay.queue.deadLetters.list()).toEqual([]);
-    expect(await metricValue(relay, 'relay_dead_letters_expired_total')).toBe(1);
+    expect(await metricValue(relay, 'relay_dead_letters_expired_total', { reason: 'age' })).toBe(1);
+  });
+});
+
+describe('shutdown during a reload', () => {
+  it('waits for the reload: no runner it creates outlives close(), and a later reload changes nothing', async () => {
+    let calls = 0;
+    const registry = registryWith(
+      defineSink({
+        type: 'slow',
+        configSchema: Type.Object({}),
+        create: () => ({
+          async deliver(_event, signal) {
+            calls++;
+            await new Promise((_, reject) => signal.addEventListener('abort', () => setTimeout(() => reject(new Error('aborted')), 50), { once: true }));
+          },
+        }),
+      }),
+    );
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const config = (timeout: number) => testConfig(configYaml(tmp.dir, `\nsinks: { c: { type: slow, write_timeout_ms: ${timeout} } }\nroutes: [{ name: all, to: [c] }]\n`), registry);
+    const closing = await testRelay(config(60_000), registry);
+    void closing.startDelivery();
+    await closing.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'j' })));
+    await until(() => calls === 1);
+    const reloading = closing.reload(config(30_000), registry, 300);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await closing.close(100);
+    expect(await reloading).toMatchObject({ changed: ['c'] });
+    expect(await closing.reload(config(20_000), registry, 100)).toEqual({ added: [], changed: [], removed: [], needsRestart: [] });
+    // Every runner is stopped: none starts a write after close.
+    const before = calls;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls).toBe(before);
+    expect([...closing.runners.values()].every((r) => (r as unknown as { stopping: AbortController }).stopping.signal.aborted)).toBe(true);
   });
 });
 

@@ -15,6 +15,7 @@ import { SinkRunner } from './delivery/sink-runner.js';
 import { ShutdownSteps } from './shutdown-steps.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
+import { DeadLetterBudget } from './queue/dead-letter-budget.js';
 import { openStore } from './queue/open-store.js';
 import type { QueueStore, SinkLimit } from './queue/store.js';
 
@@ -91,6 +92,7 @@ export class Relay {
   private pruneTimer: NodeJS.Timeout | null = null;
   private state: IngressState;
   private reloading: Promise<unknown> = Promise.resolve();
+  private readonly deadLetterBudget: DeadLetterBudget;
 
   private constructor(
     private current: RelayConfig,
@@ -103,6 +105,7 @@ export class Relay {
     this.metrics = options.metrics ?? new RelayMetrics();
     this.queue = queue;
     this.queue.setSinkLimits(limitsOf(config));
+    this.deadLetterBudget = new DeadLetterBudget(queue, config.dead_letters.max_bytes, this.metrics, this.logger, options.now);
     this.app = buildApp({
       config,
       queue: this.queue,
@@ -112,6 +115,7 @@ export class Relay {
       draining: () => this.draining,
       state: () => this.state,
       payloads: this.payloads,
+      onParked: (bytes) => this.deadLetterBudget.parked(bytes),
       onReplay: () => {
         for (const runner of this.runners.values()) runner.notify();
       },
@@ -190,12 +194,19 @@ export class Relay {
    * queue, admin token, source paths) is returned, not applied.
    */
   reload(next: RelayConfig, registry: SinkRegistry, deadlineMs = 10_000): Promise<ReloadResult> {
-    const run = this.reloading.then(() => this.applyReload(next, registry, deadlineMs));
+    return this.serialized(() => this.applyReload(next, registry, deadlineMs));
+  }
+
+  /** Runs `task` after any reload (or upkeep) in progress; later ones wait for it. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.reloading.then(task);
     this.reloading = run.catch(() => undefined);
     return run;
   }
 
   private async applyReload(next: RelayConfig, registry: SinkRegistry, deadlineMs: number): Promise<ReloadResult> {
+    // Asked for while closing: nothing to apply to a relay that is going away.
+    if (this.draining) return { added: [], changed: [], removed: [], needsRestart: [] };
     const previous = this.current;
     const needsRestart: string[] = [];
     for (const key of ['server', 'queue', 'admin'] as const) {
@@ -217,6 +228,7 @@ export class Relay {
     this.current = next;
     this.state = ingressState(next);
     this.queue.setSinkLimits(limitsOf(next));
+    this.deadLetterBudget.setMaxBytes(next.dead_letters.max_bytes);
     this.logger.level = next.log.level;
     await Promise.all([...removed, ...changed].map((name) => this.removeSink(name, deadlineMs)));
     for (const name of changed) await this.addSink(after.get(name)!, registry);
@@ -279,7 +291,8 @@ export class Relay {
     const disabled = new Set(this.current.disabledSinks);
     const reason = (sink: string): string => (disabled.has(sink) ? PARK_REASONS.disabled : PARK_REASONS.removed);
     try {
-      const parked = await this.queue.parkSinksExcept(new Set(this.runners.keys()), reason);
+      // The config's names, not the runners: a changed sink has no runner for a moment during a reload.
+      const parked = await this.queue.parkSinksExcept(new Set(this.current.sinks.map((s) => s.name)), reason);
       for (const [sink, count] of parked) {
         if (count === 0) continue;
         this.metrics.deadLettersParked.inc({ sink, reason: disabled.has(sink) ? 'sink_disabled' : 'sink_removed' }, count);
@@ -290,7 +303,11 @@ export class Relay {
     }
   }
 
-  /** Background upkeep: forget old dedupe keys, expire old dead letters. */
+  /** Background upkeep, never during a reload: forget old dedupe keys, expire old dead letters. */
+  private upkeep(): Promise<void> {
+    return this.serialized(() => this.prune());
+  }
+
   private async prune(): Promise<void> {
     // Also catches a delivery routed by a request that matched the old routes during a reload.
     await this.parkOrphans();
@@ -300,12 +317,13 @@ export class Relay {
       if (pruned > 0) this.logger.debug({ count: pruned }, 'old history pruned');
       const expired = await this.queue.deadLetters.expire((this.options.now ?? Date.now)() - this.current.dead_letters.retention_seconds * 1000);
       if (expired > 0) {
-        this.metrics.deadLettersExpired.inc(expired);
+        this.metrics.deadLettersExpired.inc({ reason: 'age' }, expired);
         this.logger.info({ count: expired }, 'expired dead letters dropped');
       }
     } catch (err) {
       this.logger.warn({ err: describeError(err) }, 'queue prune failed');
     }
+    await this.deadLetterBudget.trim();
   }
 
   /** Starts delivering what the queue holds (also what a previous run left). */
@@ -316,11 +334,11 @@ export class Relay {
       if (pending > 0 && this.runners.has(sink)) this.logger.info({ sink, count: pending }, 'resuming pending deliveries');
     }
     for (const runner of this.runners.values()) runner.start();
-    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
+    this.pruneTimer = setInterval(() => void this.upkeep(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
     this.pausedTimer = setInterval(() => void this.refreshPaused(), PAUSED_REFRESH_MS);
     this.pausedTimer.unref();
-    await this.prune();
+    await this.upkeep();
   }
 
   /**
@@ -355,6 +373,8 @@ export class Relay {
     if (this.pausedTimer) clearInterval(this.pausedTimer);
     const steps = new ShutdownSteps(track);
     const http = steps.run('http server close (requests in flight)', () => this.app.close());
+    // A reload in progress may still create runners: they are drained with the others.
+    await steps.run('config reload in progress', () => this.reloading);
     await Promise.all(
       [...this.runners].map(async ([name, runner]) => {
         // Tracked until the writes settle, which may be after `stop` gave up on them: a

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../src/ingress/verify.js';
 import { CLI, kill, startRelayProcess, type RelayProcess } from './helpers/process.js';
-import { SECRET, tempDir, writeArchiveConfig } from './helpers/relay.js';
-import { until } from './helpers/sinks.js';
+import { dlq } from '../src/cli/dlq.js';
+import { SECRET, configYaml, registryWith, tempDir, testConfig, testRelay, writeArchiveConfig } from './helpers/relay.js';
+import { RecordingSink, until } from './helpers/sinks.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -57,4 +58,36 @@ describe('dead letters from the command line', () => {
     expect(cli('drop', '--all').stdout.trim()).toBe('dropped 1 dead letter');
     expect(cli('list').stdout.trim()).toBe('0 dead letters');
   }, 120_000);
+});
+
+describe('dead letters whose stored body does not parse', () => {
+  // A 0.1 queue stored bodies with their BOM; any stored body may be damaged.
+  it('are shown by GET /admin/dead-letters/:id and dlq show: a BOM stripped, else the body as text with a note', async () => {
+    const sink = new RecordingSink();
+    const registry = registryWith(sink.definition('rec'));
+    const token = 't'.repeat(32);
+    const relayConfig = testConfig(configYaml(dir, `\nadmin: { token: "${token}" }\nsinks: { r: { type: rec } }\nroutes: [{ name: all, to: [r] }]\n`), registry);
+    const relay = await testRelay(relayConfig, registry);
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const stored = [Buffer.concat([bom, Buffer.from('{"id":"A","data":[]}')]), Buffer.concat([bom, Buffer.from('{"id":"B","data":[')])];
+    for (const [i, body] of stored.entries()) {
+      await relay.queue.enqueue({ source: 'firecrawl', type: 'crawl.page', jobId: `J${i}`, dedupeKey: null, body, sinks: ['r'] });
+    }
+    await relay.queue.parkSinksExcept(new Set(), () => 'parked for the test');
+    const [a, b] = await relay.queue.deadLetters.list();
+    const get = async (id: number) =>
+      relay.app.inject({ method: 'GET', url: `/admin/dead-letters/${id}`, headers: { authorization: `Bearer ${token}` } });
+    const answerA = await get(a!.id);
+    expect(answerA.statusCode).toBe(200);
+    expect(answerA.json()).toMatchObject({ jobId: 'J0', body: { id: 'A' } });
+    expect(answerA.json()).not.toHaveProperty('bodyNote');
+    const answerB = await get(b!.id);
+    expect(answerB.statusCode).toBe(200);
+    expect(answerB.json()).toMatchObject({ jobId: 'J1', body: '{"id":"B","data":[', bodyNote: expect.stringMatching(/not valid JSON/) });
+    await relay.close(100);
+
+    const lines: string[] = [];
+    await dlq(relayConfig, { action: 'show', ids: [a!.id, b!.id], filter: {}, all: false }, (line) => lines.push(line));
+    expect(lines.map((l) => JSON.parse(l) as { body: unknown })).toMatchObject([{ body: { id: 'A' } }, { body: '{"id":"B","data":[' }]);
+  });
 });

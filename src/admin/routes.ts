@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../errors.js';
+import { deadLetterView } from '../queue/dead-letter-view.js';
 import type { DeadLetterFilter, DeadLetterStore } from '../queue/store.js';
 import { bearerAuth } from './auth.js';
 import { registerEventRoutes } from './events.js';
@@ -104,7 +105,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       const { id } = request.params as { id: string };
       const letter = /^\d+$/.test(id) ? await deps.deadLetters.get(Number(id)) : undefined;
       if (!letter) throw new RelayError('RELAY_ERR_ADMIN_NOT_FOUND', [id]);
-      return { ...letter, body: JSON.parse(letter.body.toString('utf8')) as unknown };
+      return deadLetterView(letter);
     });
 
     admin.post('/admin/dead-letters/replay', { schema: { summary: 'Replay dead letters by ids, filter or all; progress on /admin/stream' } }, async (request) => {

@@ -1,3 +1,4 @@
+import { deadLetterView } from '../queue/dead-letter-view.js';
 import { openStore } from '../queue/open-store.js';
 import type { DeadLetterFilter } from '../queue/store.js';
 import type { RelayConfig } from '../config/types.js';
@@ -38,7 +39,7 @@ export async function dlq(config: RelayConfig, args: DlqArgs, out: (line: string
         for (const id of args.ids) {
           const letter = await letters.get(id);
           if (!letter) out(`${id}: no such dead letter`);
-          else out(JSON.stringify({ ...letter, body: JSON.parse(letter.body.toString('utf8')) as unknown }, null, 2));
+          else out(JSON.stringify(deadLetterView(letter), null, 2));
         }
         return;
       }

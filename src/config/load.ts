@@ -111,7 +111,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     plugins: { dir: resolve(dir, doc.plugins.dir) },
     sources,
     queue: { ...doc.queue, dir: resolve(dir, doc.queue.dir) },
-    dead_letters: doc.dead_letters,
+    dead_letters: { ...doc.dead_letters, max_bytes: doc.dead_letters.max_bytes ?? Math.floor(doc.queue.max_bytes / 4) },
     history: { ...doc.history, max_bytes: doc.history.max_bytes ?? Math.min(268_435_456, Math.floor(doc.queue.max_bytes / 4)) },
     sinks,
     routes,
@@ -131,7 +131,7 @@ interface RawConfig {
     { path: string; secrets?: string[]; auth: string | { header?: string; query?: string; tokens: string[] }; dedupe: DedupeMode | boolean }
   >;
   queue: RelayConfig['queue'];
-  dead_letters: RelayConfig['dead_letters'];
+  dead_letters: Omit<RelayConfig['dead_letters'], 'max_bytes'> & { max_bytes?: number };
   history: RelayConfig['history'];
   sinks: Record<
     string,

@@ -238,6 +238,8 @@ export const CONFIG_SCHEMA = {
       properties: {
         // How long a dead letter is kept for replay before it is dropped (7 days).
         retention_seconds: { type: 'integer', minimum: 60, default: 604_800 },
+        // Past this many bytes of bodies, the oldest dead letters are dropped (default: a quarter of queue.max_bytes).
+        max_bytes: { type: 'integer', minimum: 0 },
       },
     },
     history: {

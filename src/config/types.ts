@@ -102,8 +102,8 @@ export interface RelayConfig {
     max_bytes: number;
     dedupe_window_seconds: number;
   };
-  /** Dead letters older than this are dropped in the background. */
-  dead_letters: { retention_seconds: number };
+  /** Dead letters older than `retention_seconds`, or the oldest past `max_bytes` of bodies, are dropped. */
+  dead_letters: { retention_seconds: number; max_bytes: number };
   /** Delivered events and their attempts, kept for the console; retention 0 keeps none. */
   history: { retention_seconds: number; max_bytes: number };
   sinks: SinkConfig[];

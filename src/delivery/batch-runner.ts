@@ -1,9 +1,9 @@
 import type { BatchSink, RelayEvent } from '../plugin-api/types.js';
 import type { AttemptRecord, ClaimedLane, LaneFailure, StoredDelivery } from '../queue/store.js';
-import { attemptOf, failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
+import { attemptOf, failureOf, measuredWrite, tokensFor, type LaneResult, type WriteContext } from './context.js';
 import { toEvent } from './event.js';
 import { unreadable } from './failure.js';
-import { sleepUnless } from './waker.js';
+import { failedIndexes } from './write-result.js';
 
 interface Entry {
   lane: number;
@@ -32,23 +32,22 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
     }
   });
 
-  const failed = new Map<number, unknown>();
+  let failed = new Map<number, unknown>();
   let thrown: unknown = null;
   let outcome: Awaited<ReturnType<typeof measuredWrite>> | null = null;
-  if (entries.length > 0) {
-    const wait = context.limiter?.take(entries.length) ?? 0;
-    if (wait > 0) await sleepUnless(wait, context.stopping);
-  }
-  // Stopped while waiting for the rate limit: nothing written, every lane given back as it was.
-  if (entries.length > 0 && !context.stopping.aborted) {
+  // Stopped or paused while waiting for the rate limit: nothing written, every lane given back as it was.
+  if (entries.length > 0 && !context.stopping.aborted && (await tokensFor(context, entries.length))) {
     const events = entries.map((e) => e.event);
-    outcome = await measuredWrite(context, (signal) => sink.write(events, signal));
-    if (!outcome.ok) thrown = outcome.error;
-    else {
-      for (const f of (outcome.value as { failed?: ReadonlyArray<{ index: number; error: unknown }> } | undefined)?.failed ?? []) {
-        if (Number.isInteger(f.index) && f.index >= 0 && f.index < entries.length && !failed.has(f.index)) failed.set(f.index, f.error);
+    let written = await measuredWrite(context, (signal) => sink.write(events, signal));
+    if (written.ok) {
+      try {
+        failed = failedIndexes(context.config.name, written.value, entries.length);
+      } catch (error) {
+        written = { ok: false, error, aborted: null, at: written.at, durationMs: written.durationMs };
       }
     }
+    if (!written.ok) thrown = written.error;
+    outcome = written;
   }
 
   const results = lanes.map((lane, index): LaneResult => {

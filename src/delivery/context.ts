@@ -6,6 +6,7 @@ import { laneFailure } from './failure.js';
 import type { PayloadCache } from './payload-cache.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { timedWrite, type WriteOutcome } from './timed-write.js';
+import { sleepUnless } from './waker.js';
 
 /** What a lane or batch write needs of its sink's runner. */
 export interface WriteContext {
@@ -22,6 +23,21 @@ export interface WriteContext {
   paused(): boolean;
   now(): number;
   random(): number;
+}
+
+/**
+ * Waits for `count` rate-limit tokens. False when the write must not happen after all —
+ * the runner stopped or the whole sink paused (a Retry-After) meanwhile — and then the
+ * tokens are given back.
+ */
+export async function tokensFor(context: WriteContext, count: number): Promise<boolean> {
+  const { limiter, stopping } = context;
+  const wait = limiter?.take(count) ?? 0;
+  if (wait <= 0) return true;
+  await sleepUnless(wait, stopping);
+  if (!stopping.aborted && !context.paused()) return true;
+  limiter!.giveBack(count);
+  return false;
 }
 
 /** A write's outcome with when it started and how long it took, for the attempt's history. */

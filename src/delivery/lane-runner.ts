@@ -1,10 +1,9 @@
 import type { EventSink } from '../plugin-api/types.js';
 import type { ClaimedLane, LaneFailure } from '../queue/store.js';
 import type { AttemptRecord } from '../queue/store.js';
-import { attemptOf, failureOf, measuredWrite, type LaneResult, type WriteContext } from './context.js';
+import { attemptOf, failureOf, measuredWrite, tokensFor, type LaneResult, type WriteContext } from './context.js';
 import { toEvent } from './event.js';
 import { unreadable } from './failure.js';
-import { sleepUnless } from './waker.js';
 
 /**
  * Delivers one lane of a per-event sink: its events one at a time, in order, stopping at
@@ -29,11 +28,7 @@ export async function runLane(lane: ClaimedLane, sink: EventSink, context: Write
       error = err;
       break;
     }
-    const wait = context.limiter?.take() ?? 0;
-    if (wait > 0) {
-      await sleepUnless(wait, context.stopping);
-      if (context.stopping.aborted) break;
-    }
+    if (!(await tokensFor(context, 1))) break;
     const outcome = await measuredWrite(context, (signal) => sink.deliver(event, signal));
     if (outcome.ok) {
       delivered.push(delivery.id);

@@ -20,4 +20,14 @@ describe('rate limiter (token bucket)', () => {
     expect(limiter.take(10)).toBe(0);
     expect(limiter.take(5)).toBe(50);
   });
+
+  it('takes back tokens a write did not use, up to the burst', () => {
+    const limiter = new RateLimiter(1, 2, () => 0);
+    expect(limiter.take(2)).toBe(0);
+    expect(limiter.take()).toBe(1000);
+    limiter.giveBack();
+    expect(limiter.take()).toBe(1000);
+    limiter.giveBack(5);
+    expect(limiter.available()).toBe(2);
+  });
 });

@@ -27,6 +27,12 @@ export class RateLimiter {
     return Math.floor(this.tokens);
   }
 
+  /** Returns tokens taken and not used (the write did not happen). */
+  giveBack(count = 1): void {
+    this.refill();
+    this.tokens = Math.min(this.burst, this.tokens + count);
+  }
+
   /** Takes `count` tokens; returns how long to wait (ms) before using them, 0 when none. */
   take(count = 1): number {
     this.refill();

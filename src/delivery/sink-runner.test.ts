@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SinkConfig } from '../config/types.js';
 import { RelayMetrics } from '../metrics.js';
@@ -33,10 +33,11 @@ afterEach(async () => {
 });
 
 /** A runner on a real store in a temporary folder, with `clock` as its time when given. */
-function harness(sink: Sink, config: Partial<SinkConfig> = {}, clock?: { now: number }, logger = pino({ level: 'silent' })) {
+function harness(sink: Sink, config: Partial<SinkConfig> = {}, clock?: { now: number }, logTo?: Logger | string[]) {
   const tmp = tempDir('relay-runner-');
   const now = clock ? () => clock.now : Date.now;
   const store: SqliteStore = openSqliteStore({ dir: tmp.dir, maxBytes: 1 << 30, dedupeWindowSeconds: 0, now });
+  const logger = Array.isArray(logTo) ? pino({ level: 'info' }, { write: (line: string) => void logTo.push(line) }) : (logTo ?? pino({ level: 'silent' }));
   const runner = new SinkRunner({ config: { ...CONFIG, ...config }, sink, store, logger, metrics: new RelayMetrics(), now, random: () => 0 });
   store.onEnqueued(() => runner.notify());
   cleanups.push(tmp.cleanup, () => store.close(), () => runner.stop(100));
@@ -143,6 +144,59 @@ describe('per-event sinks (deliver)', () => {
     expect(calls).toEqual(['a#1', 'b#2', 'a#1']);
   });
 
+  it('write nothing after a rate-limit wait when a Retry-After paused the sink meanwhile', async () => {
+    const clock = { now: 1_000_000 };
+    const calls: Array<[string, number]> = [];
+    const { runner, send } = harness(
+      {
+        async deliver(event) {
+          calls.push([tag(event), clock.now]);
+          if (calls.length === 1) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            throw new RetryableError('HTTP 429', { retryAfterMs: 60_000 });
+          }
+        },
+      },
+      // a's token is the burst; b, c and d wait 500, 1000 and 1500 ms for theirs.
+      { max_in_flight: 4, rate_limit: { per_second: 2, burst: 1 } },
+      clock,
+    );
+    for (const job of ['a', 'b', 'c', 'd']) await send(job);
+    runner.start();
+    const lanesRunning = (): number => (runner as unknown as { lanes: Set<unknown> }).lanes.size;
+    await until(() => calls.length === 1);
+    await until(() => lanesRunning() === 0);
+    expect(calls).toEqual([['a#1', 1_000_000]]);
+    // After the pause every event goes, and the tokens the waiting lanes took were given back.
+    clock.now += 61_000;
+    runner.notify();
+    await until(() => calls.length === 5);
+    expect(calls.slice(1).map(([t]) => t).sort()).toEqual(['a#1', 'b#2', 'c#3', 'd#4']);
+  });
+
+  it('log no "delivery failed" for a write aborted at shutdown, and leave the sink up', async () => {
+    const logs: string[] = [];
+    let started = false;
+    const { runner, send, pending } = harness(
+      {
+        async deliver(_event, signal) {
+          started = true;
+          await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+        },
+      },
+      {},
+      undefined,
+      logs,
+    );
+    await send('a');
+    runner.start();
+    await until(() => started);
+    await runner.stop(20);
+    expect(pending()).toBe(1);
+    expect(logs.map((l) => (JSON.parse(l) as { msg: string }).msg)).not.toContain('delivery failed');
+    expect(runner.state()).toMatchObject({ error: null });
+  });
+
   it('on stop, let the event in flight end, abort it at the deadline, and count no attempt (issue item 3)', async () => {
     const order: string[] = [];
     const { store, runner, send } = harness({
@@ -232,6 +286,37 @@ describe('batch-native sinks (write)', () => {
     await until(() => pending() === 0);
     expect(order).toEqual(['start', 'end', 'start', 'end']);
     expect(most).toBe(1);
+  });
+
+  it('take a malformed write result as a failed write, retry it, and keep no lane claimed', async () => {
+    const calls: string[] = [];
+    const { runner, send, pending } = harness({
+      async write(batch) {
+        calls.push(...batch.map(tag));
+        if (calls.length <= 2) return { failed: {} } as unknown as WriteResult;
+      },
+    });
+    await send('a');
+    await send('b');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(calls).toEqual(['a#1', 'b#2', 'a#1', 'b#2']);
+  });
+
+  it('give claimed lanes back when something between claim and settle throws', async () => {
+    const calls: string[] = [];
+    const { store, runner, send, pending } = harness({ async write(batch) { calls.push(...batch.map(tag)); } }, { batch_linger_ms: 5 });
+    // The claim after lingering fails once (an I/O error): the lanes claimed before it must not stay claimed.
+    const claim = store.claim.bind(store);
+    let claims = 0;
+    store.claim = async (...args) => {
+      if (++claims === 2) throw new Error('disk I/O error');
+      return claim(...args);
+    };
+    await send('a');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(calls).toEqual(['a#1']);
   });
 
   it('reconnect when some events report NotConnectedError, without counting an attempt (issue item 5)', async () => {

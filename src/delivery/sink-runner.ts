@@ -239,8 +239,7 @@ export class SinkRunner {
     if (claimed.length === 0) return this.lanes.size > 0 ? this.waker.sleep(IDLE_POLL_MS) : this.idle();
     for (const lane of claimed) {
       const task: Promise<void> = runLane(lane, sink as Extract<Sink, { deliver: unknown }>, this.context)
-        .then((result) => this.settle([result]))
-        .catch((err: unknown) => this.options.logger.error({ err: describeError(err) }, 'lane failed'))
+        .then((result) => this.settle([result]), (err: unknown) => this.giveBack([lane], err))
         .finally(() => {
           this.lanes.delete(task);
           this.waker.wake();
@@ -256,15 +255,37 @@ export class SinkRunner {
     const room = (): number => Math.max(1, Math.min(config.batch_max_events, this.limiter?.available() ?? Infinity));
     let claimed: ClaimedLane[] = await store.claim(this.name, limits(room()));
     if (claimed.length === 0) return this.idle();
-    const count = (): number => claimed.reduce((n, lane) => n + lane.deliveries.length, 0);
-    if (config.batch_linger_ms > 0 && count() < config.batch_max_events && !this.stopping.signal.aborted) {
-      // Not woken by new arrivals: lingering is the point.
-      await new Promise((resolve) => setTimeout(resolve, config.batch_linger_ms));
-      const more = Math.min(config.batch_max_events, room()) - count();
-      if (more > 0) claimed = [...claimed, ...(await store.claim(this.name, limits(more)))];
+    let results: LaneResult[];
+    let thrown: unknown;
+    try {
+      const count = (): number => claimed.reduce((n, lane) => n + lane.deliveries.length, 0);
+      if (config.batch_linger_ms > 0 && count() < config.batch_max_events && !this.stopping.signal.aborted) {
+        // Not woken by new arrivals: lingering is the point.
+        await new Promise((resolve) => setTimeout(resolve, config.batch_linger_ms));
+        const more = Math.min(config.batch_max_events, room()) - count();
+        if (more > 0) claimed = [...claimed, ...(await store.claim(this.name, limits(more)))];
+      }
+      ({ results, thrown } = await writeBatch(claimed, sink as Extract<Sink, { write: unknown }>, this.context));
+    } catch (err) {
+      return this.giveBack(claimed, err);
     }
-    const { results, thrown } = await writeBatch(claimed, sink as Extract<Sink, { write: unknown }>, this.context);
     await this.settle(results, thrown !== null);
+  }
+
+  /**
+   * A runner bug or a store error between claim and settle: the lanes go back untouched
+   * (their events were not written, or at-least-once allows writing them again) rather
+   * than staying claimed until the relay restarts. The sink pauses briefly.
+   */
+  private async giveBack(lanes: readonly ClaimedLane[], error: unknown): Promise<void> {
+    const { store, logger } = this.options;
+    logger.error({ err: describeError(error), lanes: lanes.length }, 'delivery failed unexpectedly; lanes given back');
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + IDLE_POLL_MS);
+    try {
+      await store.settle(lanes.map((lane) => ({ lane, delivered: [] })));
+    } catch (err) {
+      logger.error({ err: describeError(err), lanes: lanes.length }, 'lanes could not be given back');
+    }
   }
 
   /** Records lane outcomes, counts them, and pauses or reconnects the sink when they say so. */
@@ -289,6 +310,8 @@ export class SinkRunner {
       delivered += settlement.delivered.length;
       const failure = settlement.failure;
       if (!failure) continue;
+      // Aborted at shutdown or reload: no attempt, says nothing of the destination, no warning.
+      if (this.shutdown.signal.aborted && !('dead' in failure) && !failure.countAttempt) continue;
       if ('dead' in failure) dead++;
       else if (failure.countAttempt) retried++;
       firstError ??= error;

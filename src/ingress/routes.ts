@@ -38,6 +38,8 @@ export interface IngressDeps {
   activity?: ActivityFeed;
   /** Where accepted payloads are left for the sinks, parsed once. */
   payloads?: PayloadCache;
+  /** Bytes of dead letters parked at enqueue (sinks over max_pending_bytes). */
+  onParked?: (bytes: number) => void;
 }
 
 declare module 'fastify' {
@@ -121,6 +123,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
     }
 
     if (result.eventId !== null) deps.payloads?.set(result.eventId, payload, body.length);
+    if (result.parked.length > 0) deps.onParked?.(body.length * result.parked.length);
     for (const sink of result.parked) {
       // The sink's max_pending_bytes was reached: stored, but parked at once (replayable).
       deps.metrics.deadLettersParked.inc({ sink, reason: 'sink_full' });

@@ -152,6 +152,8 @@ export interface DeadLetterStore {
   drop(filter: DeadLetterFilter): Promise<number>;
   /** Drops dead letters that failed before `before` (retention); returns how many. */
   expire(before: number): Promise<number>;
+  /** Drops the oldest dead letters until their events' bodies hold at most `maxBytes`; returns how many. */
+  trimToBytes(maxBytes: number): Promise<number>;
 }
 
 /** Where one sink stands with one event. */

@@ -61,12 +61,14 @@ describe.skipIf(!isRoot && process.env.CI !== 'true')('disk full', () => {
     }
     expect(refused).toEqual({ statusCode: 503, code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
     expect(acked.length).toBeGreaterThan(10);
-    expect(relay.readiness().queue.ready).toBe(true);
+    // Readiness is "can accept and persist webhooks": not after a failed commit.
+    expect(relay.readiness().queue).toMatchObject({ ready: false, error: expect.stringMatching(/last commit failed/) });
 
     // Space is back: the same relay accepts again, then the sink comes back.
     execFileSync('mount', ['-o', 'remount,size=64m', disk]);
     const again = await relay.app.inject(signedRequest(sampleEvent('crawl.completed', { id: 'job-after' })));
     expect(again.statusCode).toBe(200);
+    expect(relay.readiness().queue.ready).toBe(true);
     acked.push('job-after');
     sinkUp = true;
     await until(() => pendingOf(relay!, 'hook') === 0, 20_000, 50);

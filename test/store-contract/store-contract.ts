@@ -227,6 +227,34 @@ export function storeContract(harness: StoreHarness): void {
       expect(store.counters().get('archive')).toMatchObject({ deadLetters: 0 });
     });
 
+    it('reports the oldest pending delivery by creation, also after a replay (which keeps the id, created now)', async () => {
+      await store.enqueue(item('a', 'a1'));
+      clock += 1000;
+      await store.enqueue(item('b', 'b1'));
+      const [lane] = (await store.claim('archive', ALL)).filter((l) => l.jobId === 'a');
+      for (const other of (await store.claim('archive', ALL)).filter((l) => l.jobId !== 'a')) await store.settle([{ lane: other, delivered: [] }]);
+      await store.settle([{ lane: lane!, delivered: [], failure: { id: lane!.deliveries[0]!.id, error: 'bad', dead: true } }]);
+      clock += 5000;
+      expect(await store.deadLetters.replay({})).toBe(1);
+      await store.close();
+      store = await openStore();
+      expect(store.counters().get('archive')).toMatchObject({ pending: 2, oldestCreatedAt: 1_700_000_001_000 });
+    });
+
+    it('trims dead letters to a byte budget, oldest first, and frees their events', async () => {
+      for (let i = 0; i < 5; i++) await store.enqueue(item(`j${i}`, `e${i}`.padEnd(100, '.')));
+      for (const lane of await store.claim('archive', ALL)) {
+        await store.settle([{ lane, delivered: [], failure: { id: lane.deliveries[0]!.id, error: 'bad', dead: true } }]);
+      }
+      const before = store.usedBytes();
+      expect(await store.deadLetters.trimToBytes(1000)).toBe(0);
+      // Two 100-byte bodies fit in 250 bytes: the three oldest go.
+      expect(await store.deadLetters.trimToBytes(250)).toBe(3);
+      expect((await store.deadLetters.list()).map((d) => d.jobId)).toEqual(['j3', 'j4']);
+      expect(store.counters().get('archive')).toMatchObject({ deadLetters: 2 });
+      expect(store.usedBytes()).toBeLessThanOrEqual(before);
+    });
+
     it('replays in chunks with progress, and drops what a filter names', async () => {
       for (let i = 0; i < 5; i++) await store.enqueue(item(`j${i}`, `e${i}`, { type: i < 3 ? 'crawl.page' : 'crawl.failed' }));
       for (const lane of await store.claim('archive', ALL)) {

@@ -20,6 +20,9 @@ function where(filter: DeadLetterFilter, params: unknown[]): string {
   return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
 }
 
+/** Dead letters dropped per transaction by a trim. */
+const TRIM_CHUNK = 500;
+
 const COLUMNS = `id, event_id AS "eventId", sink, job_id AS "jobId", type, attempts, created_at AS "createdAt",
   failed_at AS "failedAt", last_error AS "lastError"`;
 
@@ -112,6 +115,19 @@ export class PgDeadLetters implements DeadLetterStore {
       return gone.rows.length;
     });
     this.committed(deltas, new Set());
+    return dropped;
+  }
+
+  async trimToBytes(maxBytes: number): Promise<number> {
+    // Newest first, summing their events' bytes: the ones past the budget are the oldest.
+    const over = await this.pool.query<{ id: string }>(
+      `SELECT id FROM (SELECT d.id, sum(e.bytes) OVER (ORDER BY d.id DESC) AS kept
+         FROM dead_letters d JOIN events e ON e.id = d.event_id) x WHERE kept > $1 ORDER BY id`,
+      [maxBytes],
+    );
+    const ids = over.rows.map((r) => Number(r.id));
+    let dropped = 0;
+    for (let i = 0; i < ids.length; i += TRIM_CHUNK) dropped += await this.drop({ ids: ids.slice(i, i + TRIM_CHUNK) });
     return dropped;
   }
 

@@ -88,6 +88,8 @@ export class PostgresQueueStore implements QueueStore {
   private readonly settles = new GroupCommit<Settling>((group) => this.commitSettles(group));
   private closed = false;
   private failure: string | null = null;
+  /** Why the last enqueue commit failed; null once a write succeeds (a commit, or the probe at refresh). */
+  private commitFailure: string | null = null;
   /** Enqueue transactions committed: fewer than events when group commit works. */
   commits = 0;
 
@@ -184,9 +186,27 @@ export class PostgresQueueStore implements QueueStore {
     try {
       await this.snapshot.refresh(this.pool);
       this.failure = null;
+      if (this.commitFailure !== null) await this.probeWrite();
     } catch (err) {
       this.failure = describeError(err);
     }
+  }
+
+  /** After a failed commit, with no webhook coming to show it: a durable write of one row, removed at once. */
+  private async probeWrite(): Promise<void> {
+    // Not a key a webhook makes (those are "<source>:..."): removed at once either way.
+    const key = `relay write probe ${this.owner}`;
+    await transaction(
+      this.pool,
+      async (client) => {
+        await client.query('INSERT INTO dedupe (key, seen_at) VALUES ($1, 0) ON CONFLICT (key) DO NOTHING', [key]);
+        await client.query('DELETE FROM dedupe WHERE key = $1', [key]);
+      },
+      { durable: true },
+    ).then(
+      () => (this.commitFailure = null),
+      (err: unknown) => (this.commitFailure = describeError(err)),
+    );
   }
 
   enqueue(item: EnqueueItem): Promise<EnqueueResult> {
@@ -219,8 +239,10 @@ export class PostgresQueueStore implements QueueStore {
       });
       this.commits++;
       this.failure = null;
+      this.commitFailure = null;
     } catch (err) {
       this.failure = describeError(err);
+      this.commitFailure = this.failure;
       const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [describeError(err)], { cause: err });
       for (const waiter of batch) waiter.reject(error);
       return;
@@ -340,6 +362,7 @@ export class PostgresQueueStore implements QueueStore {
   writable(): { ready: boolean; error: string | null } {
     if (this.closed) return { ready: false, error: 'the queue is closed' };
     if (this.failure) return { ready: false, error: `PostgreSQL is unavailable: ${this.failure}` };
+    if (this.commitFailure) return { ready: false, error: `the last commit failed: ${this.commitFailure}` };
     const used = this.usedBytes();
     return used < this.options.maxBytes ? { ready: true, error: null } : { ready: false, error: `the queue is full (${used} of ${this.options.maxBytes} bytes)` };
   }

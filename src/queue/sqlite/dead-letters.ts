@@ -24,6 +24,15 @@ function where(filter: DeadLetterFilter): { sql: string; params: unknown[] } {
   return { sql: `${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY dl.id${limit}`, params };
 }
 
+/**
+ * Rows per transaction for bulk changes (replay, drop, expiry, trim). Each transaction is
+ * synchronous: between them the event loop runs, so webhooks are still acked meanwhile.
+ */
+export const BULK_CHUNK = 500;
+
+/** Lets the event loop run (acks, deliveries) between two bulk transactions. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 const COLUMNS = `dl.id, dl.event_id AS eventId, dl.sink, dl.job_id AS jobId, dl.type, dl.attempts,
   dl.created_at AS createdAt, dl.failed_at AS failedAt, dl.last_error AS lastError`;
 
@@ -54,7 +63,7 @@ export class SqliteDeadLetters implements DeadLetterStore {
   }
 
   async replay(filter: DeadLetterFilter): Promise<number> {
-    return this.replaySync(filter);
+    return this.replayInChunks(filter, BULK_CHUNK, () => {});
   }
 
   async replayInChunks(
@@ -66,6 +75,7 @@ export class SqliteDeadLetters implements DeadLetterStore {
     const ids = this.deps.db.prepare(`SELECT dl.id FROM dead_letters dl ${sql}`).pluck().all(...params) as number[];
     let done = 0;
     for (let i = 0; i < ids.length; i += chunk) {
+      if (i > 0) await nextTurn();
       done += this.replaySync({ ids: ids.slice(i, i + chunk) });
       progress(done, ids.length);
     }
@@ -113,11 +123,34 @@ export class SqliteDeadLetters implements DeadLetterStore {
 
   async drop(filter: DeadLetterFilter): Promise<number> {
     const { sql, params } = where(filter);
-    return this.remove(`DELETE FROM dead_letters WHERE id IN (SELECT dl.id FROM dead_letters dl ${sql})`, params);
+    return this.removeIds(this.deps.db.prepare(`SELECT dl.id FROM dead_letters dl ${sql}`).pluck().all(...params) as number[]);
+  }
+
+  /** A chunk per transaction, the event loop running between two. */
+  private async removeIds(ids: readonly number[]): Promise<number> {
+    let dropped = 0;
+    for (let i = 0; i < ids.length; i += BULK_CHUNK) {
+      if (i > 0) await nextTurn();
+      const chunk = ids.slice(i, i + BULK_CHUNK);
+      dropped += this.remove(`DELETE FROM dead_letters WHERE id IN (${chunk.map(() => '?').join(',')})`, chunk);
+    }
+    return dropped;
+  }
+
+  async trimToBytes(maxBytes: number): Promise<number> {
+    // Newest first, summing their bodies: the ones past the budget are the oldest.
+    const ids = this.deps.db
+      .prepare(
+        `SELECT id FROM (SELECT dl.id, sum(length(e.body)) OVER (ORDER BY dl.id DESC) AS kept
+           FROM dead_letters dl JOIN events e ON e.id = dl.event_id) WHERE kept > ? ORDER BY id`,
+      )
+      .pluck()
+      .all(maxBytes) as number[];
+    return this.removeIds(ids);
   }
 
   async expire(before: number): Promise<number> {
-    return this.remove('DELETE FROM dead_letters WHERE failed_at < ?', [before]);
+    return this.drop({ until: before });
   }
 
   /** Deletes, then forgets the events nothing refers to any more. */

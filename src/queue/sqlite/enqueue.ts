@@ -21,6 +21,8 @@ export interface CommitterDeps {
   dedupeWindowMs: number;
   limits: () => ReadonlyMap<string, SinkLimit>;
   usedBytes: () => number;
+  /** Drops the oldest kept history (delivered events) to make room; false when there is none. */
+  makeRoom?: () => boolean;
   /** After the commit holding new deliveries of these sinks is durable. */
   committed: (sinks: ReadonlySet<string>) => void;
 }
@@ -36,6 +38,9 @@ export class Committer {
   private scheduled = false;
   /** Enqueue transactions committed: fewer than events when group commit works. */
   commits = 0;
+  /** Why the last enqueue commit failed (disk full, I/O error); null once one succeeds. */
+  failure: string | null = null;
+  failedAt = 0;
 
   constructor(private readonly deps: CommitterDeps) {}
 
@@ -68,13 +73,18 @@ export class Committer {
     const { deps } = this;
     let results: Array<EnqueueResult | RelayError>;
     try {
-      const used = deps.usedBytes();
+      let used = deps.usedBytes();
+      // Kept history never turns a webhook away: it gives way first, oldest first.
+      while (used >= deps.maxBytes && deps.makeRoom?.()) used = deps.usedBytes();
       if (used >= deps.maxBytes) return rejectAll(group, new RelayError('RELAY_ERR_QUEUE_FULL', [used, deps.maxBytes]));
       deps.counters.refreshIfChangedElsewhere();
       results = this.commit(group);
       this.commits++;
+      this.failure = null;
     } catch (err) {
       deps.counters.invalidate();
+      this.failure = describeError(err);
+      this.failedAt = deps.now();
       return rejectAll(group, unavailable(err));
     }
     this.answer(group, results);

@@ -151,6 +151,24 @@ export class SqliteHistory implements HistoryStore {
     return done;
   }
 
+  /** Drops one chunk of the oldest kept events (nothing waits for them), at once; how many. */
+  dropOldest(): number {
+    const { db } = this.deps;
+    const ids = db
+      .prepare(`SELECT e.id FROM events e WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id) ORDER BY e.id LIMIT ${PRUNE_CHUNK}`)
+      .pluck()
+      .all() as number[];
+    const dropEvent = db.prepare('DELETE FROM events WHERE id = ?');
+    const dropAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
+    db.transaction(() => {
+      for (const id of ids) {
+        dropAttempts.run(id);
+        dropEvent.run(id);
+      }
+    })();
+    return ids.length;
+  }
+
   async prune(): Promise<number> {
     const { db } = this.deps;
     const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;

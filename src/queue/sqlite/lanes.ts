@@ -35,6 +35,17 @@ export class Lanes {
   }
 
   claim(sink: string, limits: ClaimLimits): ClaimedLane[] {
+    const lanes: ClaimedLane[] = [];
+    try {
+      return this.claimInto(lanes, sink, limits);
+    } catch (err) {
+      // A read failed midway (I/O error): the lanes already taken are not the caller's.
+      for (const lane of lanes) this.claimed.delete(laneKey(sink, lane.jobId));
+      throw err;
+    }
+  }
+
+  private claimInto(lanes: ClaimedLane[], sink: string, limits: ClaimLimits): ClaimedLane[] {
     const maxLanes = Math.max(1, Math.min(limits.lanes, limits.events));
     // Lanes this process holds are skipped: read that many more.
     const held = this.claimedOf(sink);
@@ -43,7 +54,6 @@ export class Lanes {
     >;
     this.lanesVisited += rows.length;
     const heads = rows.filter((row) => !this.claimed.has(laneKey(sink, row.jobId))).slice(0, maxLanes);
-    const lanes: ClaimedLane[] = [];
     let events = 0;
     let bytes = 0;
     for (let i = 0; i < heads.length; i++) {

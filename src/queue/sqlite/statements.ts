@@ -48,8 +48,12 @@ const SQL = {
   attemptPut: `INSERT INTO attempts (event_id, delivery_id, sink, at, duration_ms, outcome, status_code, error)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 
-  oldestOfSink: `SELECT d.created_at AS at FROM deliveries d
-    WHERE d.id = (SELECT min(head_id) FROM lanes INDEXED BY lanes_by_head WHERE sink = ?)`,
+  /**
+   * The oldest lane head's created_at. Not the lowest head id's: a replay keeps a delivery's
+   * id but sets its created_at to now. One row per lane (job) of the sink, never per delivery.
+   */
+  oldestOfSink: `SELECT min(d.created_at) AS at FROM lanes l INDEXED BY lanes_by_head JOIN deliveries d ON d.id = l.head_id
+    WHERE l.sink = ?`,
   pageCount: 'PRAGMA page_count',
   freePages: 'PRAGMA freelist_count',
   pruneDedupe: 'DELETE FROM dedupe WHERE seen_at < ?',

@@ -343,6 +343,48 @@ describe('another process on the same queue (dlq CLI beside a running relay)', (
   });
 });
 
+describe('bulk maintenance', () => {
+  // 7.7 s for one expiry of 200k dead letters, every webhook waiting meanwhile: chunks, the event loop running between.
+  it('parks, replays, drops and expires in chunks: an enqueue issued meanwhile commits before each ends', async () => {
+    const fill = () => Promise.all(Array.from({ length: 2000 }, (_, i) => store.enqueue({ ...item(`J${i}`, 1), dedupeKey: null })));
+    await fill();
+    const order: string[] = [];
+    const during = async (name: string, task: Promise<unknown>): Promise<void> => {
+      const acked = store.enqueue({ ...item('other', 1, ['t']), dedupeKey: null }).then(() => order.push(`${name}: enqueue`));
+      await task.then(() => order.push(`${name}: done`));
+      await acked;
+    };
+    await during('park', store.parkSinksExcept(new Set(), () => 'gone'));
+    expect(store.counters().get('s')).toMatchObject({ pending: 0, deadLetters: 2000 });
+    await during('replay', store.deadLetters.replay({}));
+    expect(store.counters().get('s')).toMatchObject({ pending: 2000, deadLetters: 0 });
+    await store.parkSinksExcept(new Set(['t']), () => 'gone');
+    await during('drop', store.deadLetters.drop({ since: 0 }));
+    await fill();
+    await store.parkSinksExcept(new Set(['t']), () => 'gone');
+    await during('expire', store.deadLetters.expire(clock + 1));
+    expect(order).toEqual(['park: enqueue', 'park: done', 'replay: enqueue', 'replay: done', 'drop: enqueue', 'drop: done', 'expire: enqueue', 'expire: done']);
+    expect(await store.deadLetters.list()).toEqual([]);
+  });
+});
+
+describe('a claim that fails midway', () => {
+  it('keeps none of the lanes it had taken: they are claimed again once the store reads', async () => {
+    await store.enqueue(item('A', 1));
+    await store.enqueue(item('B', 1));
+    await store.enqueue(item('B', 2));
+    // The read of B's later events fails (an I/O error), after lane A was taken.
+    const laneAfter = (store as unknown as { lanes: { stmt: { laneAfter: { all: () => unknown } } } }).lanes.stmt.laneAfter;
+    const all = laneAfter.all;
+    laneAfter.all = () => {
+      throw new Error('disk I/O error');
+    };
+    await expect(claimAll()).rejects.toThrow('disk I/O error');
+    laneAfter.all = all;
+    expect(order(await claimAll())).toEqual(['A1', 'B1', 'B2']);
+  });
+});
+
 describe('a commit that fails', () => {
   it('is refused with RELAY_ERR_QUEUE_UNAVAILABLE and leaves the counters as they were', async () => {
     await store.enqueue(item('A', 1));
@@ -353,5 +395,21 @@ describe('a commit that fails', () => {
     await store.enqueue(item('A', 2));
     expect(store.counters().get('s')).toMatchObject({ pending: 2 });
     expect(order(await claimAll())).toEqual(['A1', 'A2']);
+  });
+
+  it('makes the queue not ready until a write succeeds: the next commit, or a probe a few seconds on', async () => {
+    store.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON lanes BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
+    await expect(store.enqueue(item('A', 1))).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+    expect(store.writable()).toEqual({ ready: false, error: 'the last commit failed: disk I/O error' });
+    store.db.exec('DROP TRIGGER refuse');
+    expect(store.writable().ready).toBe(false);
+    await store.enqueue(item('A', 1));
+    expect(store.writable()).toEqual({ ready: true, error: null });
+
+    store.db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON lanes BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`);
+    await expect(store.enqueue(item('B', 1))).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+    clock += 5_000;
+    // No webhook comes (out of the load balancer's rotation): readiness tries a write itself.
+    expect(store.writable()).toEqual({ ready: true, error: null });
   });
 });

@@ -15,12 +15,15 @@ import { RelayError } from '../../errors.js';
 import { openDatabase } from './connection.js';
 import { BodyCache } from './body-cache.js';
 import { Counters } from './counters.js';
-import { SqliteDeadLetters } from './dead-letters.js';
+import { BULK_CHUNK, SqliteDeadLetters, nextTurn } from './dead-letters.js';
 import { Committer } from './enqueue.js';
 import { SqliteHistory } from './history.js';
 import { Lanes } from './lanes.js';
 import { migrate } from './migrations.js';
 import { prepareStatements, type Statements } from './statements.js';
+
+/** How often readiness may try a write after a failed commit. */
+const WRITE_PROBE_INTERVAL_MS = 5_000;
 
 export interface SqliteStoreOptions {
   dir: string;
@@ -53,6 +56,7 @@ export class SqliteStore implements QueueStore {
   private readonly now: () => number;
   private limits: ReadonlyMap<string, SinkLimit> = new Map();
   private closed = false;
+  private probedAt = -Infinity;
 
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options.dir);
@@ -88,6 +92,7 @@ export class SqliteStore implements QueueStore {
       dedupeWindowMs: this.dedupeWindowMs,
       limits: () => this.limits,
       usedBytes: () => this.usedBytes(),
+      makeRoom: () => this.history.dropOldest() > 0,
       committed: notify,
     });
     this.deadLetters = new SqliteDeadLetters({ db: this.db, stmt: this.stmt, counters: this.counts, now: this.now, historyCutoff: cutoff, replayed: notify });
@@ -139,20 +144,30 @@ export class SqliteStore implements QueueStore {
     const parked = new Map<string, number>();
     const now = this.now();
     this.counts.refreshIfChangedElsewhere();
+    // A chunk of deliveries per transaction, the event loop running between two; the lanes
+    // go last (a crash midway leaves them, and the next start parks the rest).
+    const chunkIds = this.db.prepare('SELECT id FROM deliveries WHERE sink = ? ORDER BY id LIMIT ?').pluck();
     const toDead = this.db.prepare(`
       INSERT INTO dead_letters (id, event_id, sink, job_id, type, attempts, created_at, failed_at, last_error)
       SELECT d.id, d.event_id, d.sink, d.job_id, e.type, d.attempts, d.created_at, ?, ?
-      FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.sink = ?`);
-    const dropDeliveries = this.db.prepare('DELETE FROM deliveries WHERE sink = ?');
+      FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.sink = ? AND d.id BETWEEN ? AND ?`);
+    const dropDeliveries = this.db.prepare('DELETE FROM deliveries WHERE sink = ? AND id BETWEEN ? AND ?');
     const dropLanes = this.db.prepare('DELETE FROM lanes WHERE sink = ?');
     for (const sink of this.counts.sinksWithPending()) {
       if (keep.has(sink)) continue;
-      const n = this.db.transaction(() => {
-        const moved = toDead.run(now, reason(sink), sink).changes;
-        dropDeliveries.run(sink);
-        dropLanes.run(sink);
-        return moved;
-      })();
+      let n = 0;
+      for (;;) {
+        const ids = chunkIds.all(sink, BULK_CHUNK) as number[];
+        if (ids.length === 0) break;
+        const [first, last] = [ids[0]!, ids.at(-1)!];
+        n += this.db.transaction(() => {
+          const moved = toDead.run(now, reason(sink), sink, first, last).changes;
+          dropDeliveries.run(sink, first, last);
+          return moved;
+        })();
+        await nextTurn();
+      }
+      dropLanes.run(sink);
       const { pending, pendingBytes } = this.counts.get(sink);
       this.counts.add(sink, -pending, -pendingBytes, n);
       this.lanes.release(sink);
@@ -193,6 +208,10 @@ export class SqliteStore implements QueueStore {
 
   writable(): { ready: boolean; error: string | null } {
     if (this.closed) return { ready: false, error: 'the queue is closed' };
+    // Ready means "can persist webhooks": not after a failed commit until a write succeeds.
+    if (this.committer.failure !== null && !this.probeWrite()) {
+      return { ready: false, error: `the last commit failed: ${this.committer.failure}` };
+    }
     try {
       const used = this.usedBytes();
       return used < this.maxBytes
@@ -200,6 +219,24 @@ export class SqliteStore implements QueueStore {
         : { ready: false, error: `the queue is full (${used} of ${this.maxBytes} bytes)` };
     } catch (err) {
       return { ready: false, error: describeError(err) };
+    }
+  }
+
+  /**
+   * After a failed commit, with no webhook coming to show it (a load balancer took the relay
+   * out of rotation): commits 64 KiB and removes it, at most every few seconds.
+   */
+  private probeWrite(): boolean {
+    if (this.now() - Math.max(this.probedAt, this.committer.failedAt) < WRITE_PROBE_INTERVAL_MS) return false;
+    this.probedAt = this.now();
+    try {
+      this.db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', hex(randomblob(32768)))`).run();
+      this.db.prepare(`DELETE FROM meta WHERE key = 'write_probe'`).run();
+      this.committer.failure = null;
+      return true;
+    } catch (err) {
+      this.committer.failure = describeError(err);
+      return false;
     }
   }
 
