@@ -75,9 +75,9 @@ function why(): string {
 }
 
 /** Refuses an id, type or webhookId that SQLite would store as other bytes than it reads back. */
-function assertStoredStringsWellFormed(value: Record<string, unknown>): void {
+function assertStoredStringsWellFormed(value: object): void {
   for (const field of STORED_STRINGS) {
-    const text = value[field];
+    const text = (value as Partial<Record<string, unknown>>)[field];
     if (typeof text === 'string' && LONE_SURROGATE.test(text)) throw new RelayError('RELAY_ERR_INGRESS_STRING_NOT_UNICODE', [field]);
   }
 }
@@ -109,7 +109,7 @@ export function parseEnvelope(received: Buffer): Envelope {
     }
   }
   if (!validate(value)) throw new RelayError('RELAY_ERR_INGRESS_ENVELOPE_INVALID', [why()]);
-  assertStoredStringsWellFormed(value as Record<string, unknown>);
+  assertStoredStringsWellFormed(value);
   const payload = normalizePayload(value as FirecrawlPayload & { jobId?: string });
   return { payload, type: payload.type, jobId: payload.id, body };
 }
