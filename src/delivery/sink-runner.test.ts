@@ -141,6 +141,55 @@ describe('per-event sinks (deliver)', () => {
     expect(calls).toEqual(['a#1', 'b#2', 'a#1']);
   });
 
+  // Issue 12 follow-up: Retry-After: 100000000 paused the sink ~3 years, past max_age.
+  it('cap a Retry-After at the retry max_delay_ms, for the sink and for the lane', async () => {
+    const clock = { now: 1_000_000 };
+    const calls: string[] = [];
+    const { runner, send } = harness(
+      {
+        async deliver(event) {
+          calls.push(tag(event));
+          if (calls.length === 1) throw new RetryableError('HTTP 429', { retryAfterMs: 100_000_000_000 });
+        },
+      },
+      { max_in_flight: 1 },
+      clock,
+    );
+    await send('a');
+    runner.start();
+    await until(() => calls.length === 1);
+    clock.now += 101; // max_delay_ms is 100
+    runner.notify();
+    await until(() => calls.length === 2);
+    expect(calls).toEqual(['a#1', 'a#1']);
+  });
+
+  it('take Retry-After: 0 as the normal backoff, not a retry at once', async () => {
+    const clock = { now: 1_000_000 };
+    const calls: string[] = [];
+    const { runner, send } = harness(
+      {
+        async deliver(event) {
+          calls.push(tag(event));
+          if (calls.length === 1) throw new RetryableError('HTTP 429', { retryAfterMs: 0 });
+        },
+      },
+      {}, // max_in_flight 8: one failed lane does not pause the sink, only its own schedule holds it
+
+      clock,
+    );
+    await send('a');
+    runner.start();
+    await until(() => calls.length === 1);
+    // The clock stands still: a retry now would be back-to-back.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls).toEqual(['a#1']);
+    clock.now += 20; // initial_delay_ms
+    runner.notify();
+    await until(() => calls.length === 2);
+    expect(calls).toEqual(['a#1', 'a#1']);
+  });
+
   it('on stop, let the event in flight end, abort it at the deadline, and count no attempt (issue item 3)', async () => {
     const order: string[] = [];
     const { store, runner, send } = harness({

@@ -4,7 +4,7 @@ import { RelayError, describeError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
 import { NotConnectedError, RetryableError } from '../plugin-api/errors.js';
 import type { Sink } from '../plugin-api/types.js';
-import { backoffDelay } from '../queue/backoff.js';
+import { backoffDelay, retryAfterDelay } from '../queue/backoff.js';
 import type { ClaimedLane, QueueStore } from '../queue/store.js';
 import { writeBatch } from './batch-runner.js';
 import type { LaneResult, WriteContext } from './context.js';
@@ -279,7 +279,7 @@ export class SinkRunner {
       else if (failure.countAttempt) retried++;
       firstError ??= error;
       if (error instanceof NotConnectedError) notConnected = true;
-      if (error instanceof RetryableError && error.retryAfterMs) retryAfter = Math.max(retryAfter, error.retryAfterMs);
+      if (error instanceof RetryableError) retryAfter = Math.max(retryAfter, retryAfterDelay(config.retry, error.retryAfterMs) ?? 0);
     }
     metrics.deliveries.inc({ sink: this.name, outcome: 'delivered' }, delivered);
     metrics.deliveries.inc({ sink: this.name, outcome: 'retried' }, retried);

@@ -10,3 +10,13 @@ export function backoffDelay(retry: RetryConfig, attempt: number, random: () => 
   const capped = Math.min(retry.max_delay_ms, exponential);
   return Math.round(capped * (1 - retry.jitter * random()));
 }
+
+/**
+ * A destination's Retry-After as the relay waits it: at most the longest its own backoff
+ * waits (`max_delay_ms`, or the longest `schedule_ms` step), so a header of years cannot park
+ * a sink past `max_age`; none when 0 or absent, so the backoff applies, never back-to-back.
+ */
+export function retryAfterDelay(retry: RetryConfig, retryAfterMs: number | undefined): number | undefined {
+  if (retryAfterMs === undefined || !(retryAfterMs > 0)) return undefined;
+  return Math.min(retryAfterMs, Math.max(retry.max_delay_ms, ...(retry.schedule_ms ?? [])));
+}
