@@ -141,6 +141,33 @@ describe('per-event sinks (deliver)', () => {
     expect(calls).toEqual(['a#1', 'b#2', 'a#1']);
   });
 
+  // Issue 12 follow-up: a write hung past write_timeout_ms left the sink reported up.
+  it('mark the sink down when a write overruns write_timeout_ms, until a write succeeds', async () => {
+    let release: () => void = () => {};
+    const order: string[] = [];
+    const { runner, send, pending } = harness(
+      {
+        async deliver(event) {
+          order.push(`start ${tag(event)}`);
+          // Ignores its signal: hangs until released, then succeeds.
+          if (order.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        },
+      },
+      { max_in_flight: 1, write_timeout_ms: 30 },
+    );
+    await send('a');
+    runner.start();
+    await until(() => order.length === 1);
+    expect(runner.state().up).toBe(true);
+    await until(() => !runner.state().up);
+    expect(runner.state().error).toContain('did not finish a write within 30 ms');
+    expect(pending()).toBe(1);
+    release();
+    await until(() => pending() === 0);
+    expect(runner.state()).toEqual({ up: true, error: null, from: 'last_write' });
+    expect(order).toEqual(['start a#1']);
+  });
+
   // Issue 12 follow-up: Retry-After: 100000000 paused the sink ~3 years, past max_age.
   it('cap a Retry-After at the retry max_delay_ms, for the sink and for the lane', async () => {
     const clock = { now: 1_000_000 };

@@ -63,6 +63,8 @@ export class SinkRunner {
   private notConnectedStreak = 0;
   private pauses = 0;
   private lastError: string | null = null;
+  /** Set when a write overran its timeout; cleared only when a write delivers again. */
+  private overrun: string | null = null;
   private health: { up: boolean; error: string | null } | null = null;
   private loop: Promise<void> | null = null;
   private readonly lanes = new Set<Promise<void>>();
@@ -90,6 +92,8 @@ export class SinkRunner {
 
   /** Up or down, from `healthcheck()` when the sink has one, else from its last write. */
   state(): SinkState {
+    // A hung write outranks a healthcheck: the destination answers pings but not writes.
+    if (this.overrun !== null) return { up: false, error: this.overrun, from: 'last_write' };
     if (this.health) return { ...this.health, from: 'healthcheck' };
     return { up: this.connected && this.lastError === null, error: this.lastError, from: 'last_write' };
   }
@@ -149,6 +153,10 @@ export class SinkRunner {
       shutdown: this.shutdown.signal,
       stopping: this.stopping.signal,
       paused: () => !this.connected || this.pausedUntil > this.now() || this.operatorPaused,
+      overran: (timeout) => {
+        this.overrun = describeError(timeout);
+        this.failures.warn({ err: this.overrun }, 'sink write overran write_timeout_ms; sink marked down until a write succeeds');
+      },
       now: this.now,
       random: this.random,
     };
@@ -298,6 +306,7 @@ export class SinkRunner {
     // A 429's Retry-After holds the whole sink, not one event.
     if (retryAfter > 0) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfter);
     if (delivered > 0) {
+      this.overrun = null;
       this.notConnectedStreak = 0;
       this.failureStreak = 0;
       this.pauses = 0;
