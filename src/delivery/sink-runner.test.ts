@@ -168,6 +168,34 @@ describe('per-event sinks (deliver)', () => {
     expect(order).toEqual(['start a#1']);
   });
 
+  // Issue 12 follow-up: the sink-wide pause used the per-event schedule (webhook: 60 s).
+  it('pause the sink after max_in_flight failed lanes on the short generic backoff, not the per-event schedule', async () => {
+    const clock = { now: 1_000_000 };
+    const calls: string[] = [];
+    const { runner, send } = harness(
+      {
+        async deliver(event) {
+          calls.push(tag(event));
+          if (calls.length === 1) throw new RetryableError('refused');
+        },
+      },
+      { max_in_flight: 1, retry: { ...CONFIG.retry, schedule_ms: [60_000] } },
+      clock,
+    );
+    await send('a');
+    await send('b');
+    runner.start();
+    await until(() => calls.length === 1);
+    clock.now += 25; // past initial_delay_ms (20), far from the lane's 60 s
+    runner.notify();
+    await until(() => calls.length === 2);
+    expect(calls).toEqual(['a#1', 'b#2']);
+    clock.now += 60_000; // the failed lane keeps its own schedule
+    runner.notify();
+    await until(() => calls.length === 3);
+    expect(calls).toEqual(['a#1', 'b#2', 'a#1']);
+  });
+
   // Issue 12 follow-up: Retry-After: 100000000 paused the sink ~3 years, past max_age.
   it('cap a Retry-After at the retry max_delay_ms, for the sink and for the lane', async () => {
     const clock = { now: 1_000_000 };

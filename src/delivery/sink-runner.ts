@@ -4,7 +4,7 @@ import { RelayError, describeError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
 import { NotConnectedError, RetryableError } from '../plugin-api/errors.js';
 import type { Sink } from '../plugin-api/types.js';
-import { backoffDelay, retryAfterDelay } from '../queue/backoff.js';
+import { backoffDelay, retryAfterDelay, sinkPauseDelay } from '../queue/backoff.js';
 import type { ClaimedLane, QueueStore } from '../queue/store.js';
 import { writeBatch } from './batch-runner.js';
 import type { LaneResult, WriteContext } from './context.js';
@@ -322,7 +322,7 @@ export class SinkRunner {
       if (thrown || !perEvent || this.failureStreak >= config.max_in_flight) {
         this.pauses++;
         this.failureStreak = 0;
-        this.pausedUntil = Math.max(this.pausedUntil, now + backoffDelay(config.retry, this.pauses, this.random));
+        this.pausedUntil = Math.max(this.pausedUntil, now + sinkPauseDelay(config.retry, this.pauses, this.random));
       }
     }
     if (firstError !== undefined) {

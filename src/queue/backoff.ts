@@ -20,3 +20,16 @@ export function retryAfterDelay(retry: RetryConfig, retryAfterMs: number | undef
   if (retryAfterMs === undefined || !(retryAfterMs > 0)) return undefined;
   return Math.min(retryAfterMs, Math.max(retry.max_delay_ms, ...(retry.schedule_ms ?? [])));
 }
+
+/** The longest a sink-wide pause after failed rounds waits: each failed lane keeps its own schedule. */
+const SINK_PAUSE_MAX_MS = 5_000;
+
+/**
+ * A sink-wide pause after failing rounds: the generic exponential backoff from
+ * `initial_delay_ms`, at most a few seconds, never `schedule_ms` (per-event: 60 s for the
+ * webhook sink) — a few refusals of a flapping receiver must not hold every lane that long.
+ */
+export function sinkPauseDelay(retry: RetryConfig, pauses: number, random: () => number = Math.random): number {
+  const { schedule_ms: _perEvent, ...generic } = retry;
+  return backoffDelay({ ...generic, max_delay_ms: Math.min(retry.max_delay_ms, SINK_PAUSE_MAX_MS) }, pauses, random);
+}
