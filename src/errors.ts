@@ -70,6 +70,10 @@ export const ERRORS = {
   RELAY_ERR_ADMIN_BAD_REQUEST: { status: 400, message: '%s' },
   RELAY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no dead letter with id %s' },
   RELAY_ERR_ADMIN_EVENT_NOT_FOUND: { status: 404, message: 'no stored event with id %s (delivered events are kept for history.retention_seconds)' },
+  RELAY_ERR_QUEUE_REPLAY_SINK_UNAVAILABLE: {
+    status: 409,
+    message: 'expected a replay to a running sink, got sink "%s": %s (its dead letters would be parked again within 60 s)',
+  },
   RELAY_ERR_ADMIN_SINK_UNKNOWN: { status: 404, message: 'no sink named "%s" (known: %s)' },
 
   // config: shown at load with file:line:column and key path

@@ -107,6 +107,7 @@ export class Relay {
       readiness: () => this.readiness(),
       draining: () => this.draining,
       state: () => this.state,
+      current: () => this.current,
       payloads: this.payloads,
       onReplay: () => {
         for (const runner of this.runners.values()) runner.notify();
