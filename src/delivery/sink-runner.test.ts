@@ -49,6 +49,14 @@ function harness(sink: Sink, config: Partial<SinkConfig> = {}, clock?: { now: nu
 
 const tag = (e: RelayEvent): string => `${e.jobId}#${(e.payload as unknown as { n: number }).n}`;
 
+/** A per-event sink that records each event it is given and throws `error` for the first. */
+const failingFirst = (calls: string[], error: Error): Sink => ({
+  async deliver(event) {
+    calls.push(tag(event));
+    if (calls.length === 1) throw error;
+  },
+});
+
 describe('per-event sinks (deliver)', () => {
   it('stop a lane at its first failure and deliver the job in order, each event once (issue item 1)', async () => {
     const calls: string[] = [];
@@ -120,12 +128,7 @@ describe('per-event sinks (deliver)', () => {
     const clock = { now: 1_000_000 };
     const calls: string[] = [];
     const { runner, send } = harness(
-      {
-        async deliver(event) {
-          calls.push(tag(event));
-          if (calls.length === 1) throw new RetryableError('HTTP 429', { retryAfterMs: 60_000 });
-        },
-      },
+      failingFirst(calls, new RetryableError('HTTP 429', { retryAfterMs: 60_000 })),
       { max_in_flight: 1 },
       clock,
     );
@@ -173,12 +176,7 @@ describe('per-event sinks (deliver)', () => {
     const clock = { now: 1_000_000 };
     const calls: string[] = [];
     const { runner, send } = harness(
-      {
-        async deliver(event) {
-          calls.push(tag(event));
-          if (calls.length === 1) throw new RetryableError('refused');
-        },
-      },
+      failingFirst(calls, new RetryableError('refused')),
       { max_in_flight: 1, retry: { ...CONFIG.retry, schedule_ms: [60_000] } },
       clock,
     );
@@ -201,12 +199,7 @@ describe('per-event sinks (deliver)', () => {
     const clock = { now: 1_000_000 };
     const calls: string[] = [];
     const { runner, send } = harness(
-      {
-        async deliver(event) {
-          calls.push(tag(event));
-          if (calls.length === 1) throw new RetryableError('HTTP 429', { retryAfterMs: 100_000_000_000 });
-        },
-      },
+      failingFirst(calls, new RetryableError('HTTP 429', { retryAfterMs: 100_000_000_000 })),
       { max_in_flight: 1 },
       clock,
     );
@@ -223,12 +216,7 @@ describe('per-event sinks (deliver)', () => {
     const clock = { now: 1_000_000 };
     const calls: string[] = [];
     const { runner, send } = harness(
-      {
-        async deliver(event) {
-          calls.push(tag(event));
-          if (calls.length === 1) throw new RetryableError('HTTP 429', { retryAfterMs: 0 });
-        },
-      },
+      failingFirst(calls, new RetryableError('HTTP 429', { retryAfterMs: 0 })),
       {}, // max_in_flight 8: one failed lane does not pause the sink, only its own schedule holds it
 
       clock,
