@@ -34,6 +34,8 @@ export interface AppDeps {
   readiness?: () => Readiness;
   /** True once shutdown began: webhooks get 503 (hosted Firecrawl retries them; self-hosted never retries). */
   draining?: () => boolean;
+  /** The config now (a reload replaces it); the one given by default. */
+  current?: () => RelayConfig;
   /** Called after an admin replay put dead letters back in the queue. */
   onReplay?: () => void;
   /** Routing and credentials now (a reload replaces them); the config's own by default. */
@@ -119,7 +121,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   const initial = ingressState(config);
   registerIngress(app, { ...deps, state: deps.state ?? (() => initial) });
-  registerAdmin(app, { token: config.admin.token, deadLetters: deps.queue.deadLetters, onReplay: () => deps.onReplay?.(), operator: deps.operator });
+  registerAdmin(app, {
+    token: config.admin.token,
+    deadLetters: deps.queue.deadLetters,
+    onReplay: () => deps.onReplay?.(),
+    operator: deps.operator,
+    sinks: deps.current ?? (() => config),
+  });
   // The console is a page over the admin API: served only when the API is on.
   if (config.admin.token) registerConsole(app);
 

@@ -21,6 +21,10 @@ export const ERRORS = {
   RELAY_ERR_INGRESS_BODY_TOO_LARGE: { status: 413, message: 'expected a body of at most %s bytes, got more' },
   RELAY_ERR_INGRESS_MEDIA_TYPE: { status: 415, message: 'expected Content-Type application/json, got %s' },
   RELAY_ERR_INGRESS_BODY_NOT_UTF8: { status: 400, message: 'expected a UTF-8 body, got invalid byte sequences' },
+  RELAY_ERR_INGRESS_STRING_NOT_UNICODE: {
+    status: 400,
+    message: 'expected well-formed Unicode in "%s", got a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape)',
+  },
   RELAY_ERR_INGRESS_BODY_NOT_JSON: { status: 400, message: 'expected a JSON body, got %s' },
   RELAY_ERR_INGRESS_BODY_UNSAFE_KEY: {
     status: 400,
@@ -66,6 +70,10 @@ export const ERRORS = {
   RELAY_ERR_ADMIN_BAD_REQUEST: { status: 400, message: '%s' },
   RELAY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no dead letter with id %s' },
   RELAY_ERR_ADMIN_EVENT_NOT_FOUND: { status: 404, message: 'no stored event with id %s (delivered events are kept for history.retention_seconds)' },
+  RELAY_ERR_QUEUE_REPLAY_SINK_UNAVAILABLE: {
+    status: 409,
+    message: 'expected a replay to a running sink, got sink "%s": %s (its dead letters would be parked again within 60 s)',
+  },
   RELAY_ERR_ADMIN_SINK_UNKNOWN: { status: 404, message: 'no sink named "%s" (known: %s)' },
 
   // config: shown at load with file:line:column and key path

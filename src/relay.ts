@@ -114,6 +114,7 @@ export class Relay {
       readiness: () => this.readiness(),
       draining: () => this.draining,
       state: () => this.state,
+      current: () => this.current,
       payloads: this.payloads,
       onParked: (bytes) => this.deadLetterBudget.parked(bytes),
       onReplay: () => {

@@ -73,6 +73,16 @@ describe('admin API for dead letters', () => {
     expect((await r.app.inject({ method: 'GET', url: '/admin/dead-letters?since=yesterday', headers: auth })).json().error.code).toBe('RELAY_ERR_ADMIN_BAD_REQUEST');
   });
 
+  // Issue 12 follow-up: a replay to a sink no longer configured was parked again within 60 s.
+  it('refuses a replay to a sink that is not configured, naming it, and replays nothing', async () => {
+    const r = await start();
+    const response = await r.app.inject({ method: 'POST', url: '/admin/dead-letters/replay', headers: auth, payload: { sink: 'gone' } });
+    expect(response.statusCode).toBe(409);
+    expect(response.json().error.code).toBe('RELAY_ERR_QUEUE_REPLAY_SINK_UNAVAILABLE');
+    expect(response.json().error.message).toContain('sink "gone": no sink of that name is configured (configured: rec)');
+    expect(deadLetterCount(r, 'rec')).toBe(3);
+  });
+
   it('replays one, then a filter, and drops the rest; refuses a replay that selects nothing', async () => {
     const r = await start();
     refusing = false;

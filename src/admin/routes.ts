@@ -1,7 +1,9 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
+import type { RelayConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
 import { deadLetterView } from '../queue/dead-letter-view.js';
+import { assertReplayTarget } from '../queue/replay-target.js';
 import type { DeadLetterFilter, DeadLetterStore } from '../queue/store.js';
 import { bearerAuth } from './auth.js';
 import { registerEventRoutes } from './events.js';
@@ -19,6 +21,8 @@ export interface AdminDeps {
   /** Events, sinks, the stream and the tools the console uses; without them only dead letters are served. */
   operator?: OperatorDeps;
   now?: () => number;
+  /** The sinks configured now (a reload changes them): a replay to a disabled or unknown one is refused. */
+  sinks?: () => Pick<RelayConfig, 'sinks' | 'disabledSinks'>;
 }
 
 type Query = Record<string, string | undefined>;
@@ -110,7 +114,9 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
 
     admin.post('/admin/dead-letters/replay', { schema: { summary: 'Replay dead letters by ids, filter or all; progress on /admin/stream' } }, async (request) => {
       // In chunks (one transaction each), so a large replay never holds up ingress.
-      const replayed = await deps.deadLetters.replayInChunks(selectionOf(request.body), REPLAY_CHUNK, (done, total) =>
+      const selection = selectionOf(request.body);
+      if (deps.sinks) assertReplayTarget(deps.sinks(), selection.sink);
+      const replayed = await deps.deadLetters.replayInChunks(selection, REPLAY_CHUNK, (done, total) =>
         deps.operator?.activity.emit({ kind: 'replay', done, total, at: Date.now() }),
       );
       if (replayed > 0) deps.onReplay?.();

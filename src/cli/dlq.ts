@@ -3,6 +3,7 @@ import { openStore } from '../queue/open-store.js';
 import type { DeadLetterFilter } from '../queue/store.js';
 import type { RelayConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
+import { assertReplayTarget } from '../queue/replay-target.js';
 
 export interface DlqArgs {
   action: string;
@@ -21,6 +22,7 @@ function progress(done: number, total: number): void {
 
 /** `firecrawl-relay dlq list|show|replay|drop` on the queue (folder or database), with or without a running relay. */
 export async function dlq(config: RelayConfig, args: DlqArgs, out: (line: string) => void): Promise<void> {
+  if (args.action === 'replay') assertReplayTarget(config, args.filter.sink);
   const queue = await openStore(config.queue, { dedupeWindowSeconds: 0 });
   try {
     const letters = queue.deadLetters;

@@ -21,6 +21,8 @@ export interface WriteContext {
   stopping: AbortSignal;
   /** True while the whole sink waits (Retry-After, backoff, reconnect): lanes stop at their next event. */
   paused(): boolean;
+  /** A write ran past write_timeout_ms (it may still run): the sink is down until one succeeds. */
+  overran(timeout: Error): void;
   now(): number;
   random(): number;
 }
@@ -50,7 +52,7 @@ export async function measuredWrite<T>(context: WriteContext, write: (signal: Ab
   const started = performance.now();
   const stopTimer = metrics.deliveryDuration.startTimer({ sink: config.name });
   try {
-    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write);
+    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write, (timeout) => context.overran(timeout));
     return { ...outcome, at, durationMs: Math.round(performance.now() - started) };
   } finally {
     stopTimer();

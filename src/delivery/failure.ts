@@ -1,7 +1,7 @@
 import type { RetryConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { NotConnectedError, PermanentError, RetryableError } from '../plugin-api/errors.js';
-import { backoffDelay } from '../queue/backoff.js';
+import { backoffDelay, retryAfterDelay } from '../queue/backoff.js';
 import type { LaneFailure, StoredDelivery } from '../queue/store.js';
 
 /** Reasons are stored with dead letters and shown by `dlq`: keep them bounded. */
@@ -16,7 +16,7 @@ export interface FailureContext {
 export const reasonOf = (error: unknown): string => describeError(error).slice(0, MAX_REASON);
 
 /**
- * What becomes of a delivery whose write failed: retried after backoff (or `retryAfterMs`),
+ * What becomes of a delivery whose write failed: retried after backoff (or `retryAfterMs`, capped),
  * retried at once without counting an attempt (not connected, or aborted at shutdown), or
  * dead-lettered (a `PermanentError`, attempts or age exhausted).
  */
@@ -31,7 +31,7 @@ export function laneFailure(delivery: StoredDelivery, error: unknown, abortedAtS
   if (error instanceof PermanentError || attempts >= retry.max_attempts || tooOld) {
     return { id: delivery.id, error: message, dead: true };
   }
-  const retryAfter = error instanceof RetryableError ? error.retryAfterMs : undefined;
+  const retryAfter = error instanceof RetryableError ? retryAfterDelay(retry, error.retryAfterMs) : undefined;
   return { id: delivery.id, error: message, retryAt: now + (retryAfter ?? backoffDelay(retry, attempts, random)), countAttempt: true };
 }
 

@@ -52,6 +52,14 @@ function harness(sink: Sink, config: Partial<SinkConfig> = {}, clock?: { now: nu
 
 const tag = (e: RelayEvent): string => `${e.jobId}#${(e.payload as unknown as { n: number }).n}`;
 
+/** A per-event sink that records each event it is given and throws `error` for the first. */
+const failingFirst = (calls: string[], error: Error): Sink => ({
+  async deliver(event) {
+    calls.push(tag(event));
+    if (calls.length === 1) throw error;
+  },
+});
+
 describe('per-event sinks (deliver)', () => {
   it('stop a lane at its first failure and deliver the job in order, each event once (issue item 1)', async () => {
     const calls: string[] = [];
@@ -123,12 +131,7 @@ describe('per-event sinks (deliver)', () => {
     const clock = { now: 1_000_000 };
     const calls: string[] = [];
     const { runner, send } = harness(
-      {
-        async deliver(event) {
-          calls.push(tag(event));
-          if (calls.length === 1) throw new RetryableError('HTTP 429', { retryAfterMs: 60_000 });
-        },
-      },
+      failingFirst(calls, new RetryableError('HTTP 429', { retryAfterMs: 60_000 })),
       { max_in_flight: 1 },
       clock,
     );
@@ -195,6 +198,95 @@ describe('per-event sinks (deliver)', () => {
     expect(pending()).toBe(1);
     expect(logs.map((l) => (JSON.parse(l) as { msg: string }).msg)).not.toContain('delivery failed');
     expect(runner.state()).toMatchObject({ error: null });
+  });
+
+  // Issue 12 follow-up: a write hung past write_timeout_ms left the sink reported up.
+  it('mark the sink down when a write overruns write_timeout_ms, until a write succeeds', async () => {
+    let release: () => void = () => {};
+    const order: string[] = [];
+    const { runner, send, pending } = harness(
+      {
+        async deliver(event) {
+          order.push(`start ${tag(event)}`);
+          // Ignores its signal: hangs until released, then succeeds.
+          if (order.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        },
+      },
+      { max_in_flight: 1, write_timeout_ms: 30 },
+    );
+    await send('a');
+    runner.start();
+    await until(() => order.length === 1);
+    expect(runner.state().up).toBe(true);
+    await until(() => !runner.state().up);
+    expect(runner.state().error).toContain('did not finish a write within 30 ms');
+    expect(pending()).toBe(1);
+    release();
+    await until(() => pending() === 0);
+    expect(runner.state()).toEqual({ up: true, error: null, from: 'last_write' });
+    expect(order).toEqual(['start a#1']);
+  });
+
+  // Issue 12 follow-up: the sink-wide pause used the per-event schedule (webhook: 60 s).
+  it('pause the sink after max_in_flight failed lanes on the short generic backoff, not the per-event schedule', async () => {
+    const clock = { now: 1_000_000 };
+    const calls: string[] = [];
+    const { runner, send } = harness(
+      failingFirst(calls, new RetryableError('refused')),
+      { max_in_flight: 1, retry: { ...CONFIG.retry, schedule_ms: [60_000] } },
+      clock,
+    );
+    await send('a');
+    await send('b');
+    runner.start();
+    await until(() => calls.length === 1);
+    clock.now += 25; // past initial_delay_ms (20), far from the lane's 60 s
+    runner.notify();
+    await until(() => calls.length === 2);
+    expect(calls).toEqual(['a#1', 'b#2']);
+    clock.now += 60_000; // the failed lane keeps its own schedule
+    runner.notify();
+    await until(() => calls.length === 3);
+    expect(calls).toEqual(['a#1', 'b#2', 'a#1']);
+  });
+
+  // Issue 12 follow-up: Retry-After: 100000000 paused the sink ~3 years, past max_age.
+  it('cap a Retry-After at the retry max_delay_ms, for the sink and for the lane', async () => {
+    const clock = { now: 1_000_000 };
+    const calls: string[] = [];
+    const { runner, send } = harness(
+      failingFirst(calls, new RetryableError('HTTP 429', { retryAfterMs: 100_000_000_000 })),
+      { max_in_flight: 1 },
+      clock,
+    );
+    await send('a');
+    runner.start();
+    await until(() => calls.length === 1);
+    clock.now += 101; // max_delay_ms is 100
+    runner.notify();
+    await until(() => calls.length === 2);
+    expect(calls).toEqual(['a#1', 'a#1']);
+  });
+
+  it('take Retry-After: 0 as the normal backoff, not a retry at once', async () => {
+    const clock = { now: 1_000_000 };
+    const calls: string[] = [];
+    const { runner, send } = harness(
+      failingFirst(calls, new RetryableError('HTTP 429', { retryAfterMs: 0 })),
+      {}, // max_in_flight 8: one failed lane does not pause the sink, only its own schedule holds it
+
+      clock,
+    );
+    await send('a');
+    runner.start();
+    await until(() => calls.length === 1);
+    // The clock stands still: a retry now would be back-to-back.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls).toEqual(['a#1']);
+    clock.now += 20; // initial_delay_ms
+    runner.notify();
+    await until(() => calls.length === 2);
+    expect(calls).toEqual(['a#1', 'a#1']);
   });
 
   it('on stop, let the event in flight end, abort it at the deadline, and count no attempt (issue item 3)', async () => {
@@ -352,9 +444,10 @@ describe('what a failing sink logs', () => {
     );
     await send('job');
     runner.start();
+    // The first line comes when the write overruns (the sink is marked down), with the code and the hint.
     await until(() => logs.warnings().length > 0);
     const [warning] = logs.warnings();
-    expect(warning).toMatchObject({ msg: 'delivery failed', code: 'RELAY_ERR_SINK_TIMEOUT', retried: 1, dead_lettered: 0 });
+    expect(warning).toMatchObject({ code: 'RELAY_ERR_SINK_TIMEOUT' });
     expect(String(warning!.err)).toMatch(/within 20 ms \(write_timeout_ms\): the relay aborted its `signal`.*pass `signal` to every I\/O call.*raise write_timeout_ms/);
   });
 

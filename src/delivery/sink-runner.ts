@@ -4,7 +4,7 @@ import { RelayError, describeError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
 import { NotConnectedError, RetryableError } from '../plugin-api/errors.js';
 import type { Sink } from '../plugin-api/types.js';
-import { backoffDelay } from '../queue/backoff.js';
+import { backoffDelay, retryAfterDelay, sinkPauseDelay } from '../queue/backoff.js';
 import type { ClaimedLane, QueueStore } from '../queue/store.js';
 import { writeBatch } from './batch-runner.js';
 import type { LaneResult, WriteContext } from './context.js';
@@ -69,6 +69,8 @@ export class SinkRunner {
   private notConnectedStreak = 0;
   private pauses = 0;
   private lastError: string | null = null;
+  /** Set when a write overran its timeout; cleared only when a write delivers again. */
+  private overrun: string | null = null;
   private health: { up: boolean; error: string | null } | null = null;
   private loop: Promise<void> | null = null;
   private readonly lanes = new Set<Promise<void>>();
@@ -98,6 +100,8 @@ export class SinkRunner {
 
   /** Up or down, from `healthcheck()` when the sink has one, else from its last write. */
   state(): SinkState {
+    // A hung write outranks a healthcheck: the destination answers pings but not writes.
+    if (this.overrun !== null) return { up: false, error: this.overrun, from: 'last_write' };
     if (this.health) return { ...this.health, from: 'healthcheck' };
     return { up: this.connected && this.lastError === null, error: this.lastError, from: 'last_write' };
   }
@@ -163,6 +167,10 @@ export class SinkRunner {
       shutdown: this.shutdown.signal,
       stopping: this.stopping.signal,
       paused: () => !this.connected || this.pausedUntil > this.now() || this.operatorPaused,
+      overran: (timeout) => {
+        this.overrun = describeError(timeout);
+        this.failures.warn({ err: this.overrun, code: 'RELAY_ERR_SINK_TIMEOUT' }, 'sink write overran write_timeout_ms; sink marked down until a write succeeds');
+      },
       now: this.now,
       random: this.random,
     };
@@ -316,7 +324,7 @@ export class SinkRunner {
       else if (failure.countAttempt) retried++;
       firstError ??= error;
       if (error instanceof NotConnectedError) notConnected = true;
-      if (error instanceof RetryableError && error.retryAfterMs) retryAfter = Math.max(retryAfter, error.retryAfterMs);
+      if (error instanceof RetryableError) retryAfter = Math.max(retryAfter, retryAfterDelay(config.retry, error.retryAfterMs) ?? 0);
     }
     metrics.deliveries.inc({ sink: this.name, outcome: 'delivered' }, delivered);
     metrics.deliveries.inc({ sink: this.name, outcome: 'retried' }, retried);
@@ -335,6 +343,7 @@ export class SinkRunner {
     // A 429's Retry-After holds the whole sink, not one event.
     if (retryAfter > 0) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfter);
     if (delivered > 0) {
+      this.overrun = null;
       this.notConnectedStreak = 0;
       this.failureStreak = 0;
       this.pauses = 0;
@@ -350,7 +359,7 @@ export class SinkRunner {
       if (thrown || !perEvent || this.failureStreak >= config.max_in_flight) {
         this.pauses++;
         this.failureStreak = 0;
-        this.pausedUntil = Math.max(this.pausedUntil, now + backoffDelay(config.retry, this.pauses, this.random));
+        this.pausedUntil = Math.max(this.pausedUntil, now + sinkPauseDelay(config.retry, this.pauses, this.random));
       }
     }
     if (firstError !== undefined) {

@@ -9,17 +9,22 @@ export type WriteOutcome<T> =
  * Runs one write with an abort signal that fires on `timeoutMs` or on `shutdown`, and
  * waits for the write to end either way: aborting stops a write, giving up on the promise
  * would not (the next write would run beside it). A write that resolves after its abort
- * still delivered, and counts as delivered.
+ * still delivered, and counts as delivered. `onOverrun` hears of the timeout as it fires.
  */
 export async function timedWrite<T>(
   sink: string,
   timeoutMs: number,
   shutdown: AbortSignal,
   write: (signal: AbortSignal) => Promise<T>,
+  onOverrun?: (timeout: RelayError) => void,
 ): Promise<WriteOutcome<T>> {
   const controller = new AbortController();
   const timeout = new RelayError('RELAY_ERR_SINK_TIMEOUT', [sink, timeoutMs]);
-  const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
+  // Told at the timeout, not when the write ends: a sink that ignores its signal may never end.
+  const timer = setTimeout(() => {
+    controller.abort(timeout);
+    onOverrun?.(timeout);
+  }, timeoutMs);
   const onShutdown = (): void => controller.abort(shutdown.reason);
   if (shutdown.aborted) onShutdown();
   else shutdown.addEventListener('abort', onShutdown, { once: true });

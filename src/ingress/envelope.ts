@@ -24,7 +24,13 @@ const ENVELOPE_SCHEMA = {
 } as const;
 
 const validate = new Ajv({ allErrors: false, strict: false }).compile(ENVELOPE_SCHEMA);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a BOM in the text: one is stripped (withoutBom), a second one is then
+// refused as not JSON rather than silently dropped here and stored in the body.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+// A lone UTF-16 surrogate (valid JSON as "\ud800") cannot round-trip through a UTF-8 column.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+// The strings the queue stores as columns (job, type) or keys (webhookId for dedupe).
+const STORED_STRINGS = ['id', 'jobId', 'type', 'webhookId'] as const;
 
 export interface Envelope {
   payload: FirecrawlPayload;
@@ -68,6 +74,14 @@ function why(): string {
   return `"${field}" ${error.message ?? 'is invalid'}`;
 }
 
+/** Refuses an id, type or webhookId that SQLite would store as other bytes than it reads back. */
+function assertStoredStringsWellFormed(value: object): void {
+  for (const field of STORED_STRINGS) {
+    const text = (value as Partial<Record<string, unknown>>)[field];
+    if (typeof text === 'string' && LONE_SURROGATE.test(text)) throw new RelayError('RELAY_ERR_INGRESS_STRING_NOT_UNICODE', [field]);
+  }
+}
+
 /** Decodes, parses and checks a verified body; throws a RelayError answered as 400. */
 export function parseEnvelope(received: Buffer): Envelope {
   const body = withoutBom(received);
@@ -95,6 +109,7 @@ export function parseEnvelope(received: Buffer): Envelope {
     }
   }
   if (!validate(value)) throw new RelayError('RELAY_ERR_INGRESS_ENVELOPE_INVALID', [why()]);
+  assertStoredStringsWellFormed(value);
   const payload = normalizePayload(value as FirecrawlPayload & { jobId?: string });
   return { payload, type: payload.type, jobId: payload.id, body };
 }

@@ -258,6 +258,37 @@ describe('body and envelope', () => {
     expect(event!.jobId).toBe('bom-job');
   });
 
+  // Issue 12 follow-up: TextDecoder dropped a second BOM silently, so one stayed in the stored body.
+  it('answers 400 to a body starting with two BOMs: exactly one is stripped', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const body = Buffer.concat([bom, bom, Buffer.from(JSON.stringify(sampleEvent('crawl.page', { id: 'bom2-job' })))]);
+    const response = await relay.app.inject(signedRequest(body));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_BODY_NOT_JSON');
+    expect(stored().events).toBe(0);
+  });
+
+  // Issue 12 follow-up: "\ud800" is valid JSON; SQLite stored the lone surrogate as ED A0 80 and
+  // read back U+FFFD, so the lane settled another job id and later events were never delivered.
+  it.each([
+    ['id', '{"success":true,"type":"crawl.page","id":"\\ud800surr","data":[]}'],
+    ['jobId', '{"success":true,"type":"crawl.page","jobId":"surr\\udfff","data":[]}'],
+    ['webhookId', '{"success":true,"type":"crawl.page","id":"j","webhookId":"w\\ud800","data":[]}'],
+  ])('answers 400 to a lone UTF-16 surrogate in %s and stores nothing', async (field, body) => {
+    const response = await relay.app.inject(signedRequest(body));
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_STRING_NOT_UNICODE');
+    expect(response.json().error.message).toContain(`"${field}"`);
+    expect(stored().events).toBe(0);
+  });
+
+  it('accepts a job id with a surrogate pair (an emoji) and stores it as sent', async () => {
+    const response = await relay.app.inject(signedRequest('{"success":true,"type":"crawl.page","id":"job-\\ud83d\\ude00","data":[]}'));
+    expect(response.statusCode).toBe(200);
+    const row = sqliteOf(relay).prepare('SELECT job_id FROM events').get() as { job_id: string };
+    expect(row.job_id).toBe('job-\u{1F600}');
+  });
+
   // Issue 12 item 7: ingress defaulted metadata to {}, the delivery's own parse did not.
   it('hands sinks the payload as ingress normalised it: metadata {} and id from a legacy jobId', async () => {
     const { id: _id, metadata: _metadata, ...bare } = sampleEvent('crawl.completed');

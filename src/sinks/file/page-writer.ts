@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 export interface PageFile {
@@ -6,6 +7,12 @@ export interface PageFile {
   path: string;
   text: string;
 }
+
+/**
+ * Names this process's temporaries (`<page>.<pid>-<boot>-<n>.tmp`): a relay restarted under
+ * the same pid (pid 1 in a container) still tells its own from a killed predecessor's.
+ */
+const BOOT = randomBytes(4).toString('hex');
 
 /** Errors of one file name that no retry can fix (e.g. a page key past the file system's limit). */
 const NAME_ERRORS = ['ENAMETOOLONG', 'EINVAL', 'EILSEQ'];
@@ -18,18 +25,45 @@ const NAME_ERRORS = ['ENAMETOOLONG', 'EINVAL', 'EILSEQ'];
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { mkdirSync, renameSync, writeFileSync } = require('node:fs');
-const { dirname } = require('node:path');
+const { mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
 const NAME_ERRORS = new Set(${JSON.stringify(NAME_ERRORS)});
+const BOOT = ${JSON.stringify(BOOT)};
+// <pid>-<boot>-<n>.tmp, or <pid>-<n>.tmp as earlier releases named them.
+const TEMPORARY = /\\.(\\d+)-(?:([0-9a-f]{8})-)?\\d+\\.tmp$/;
 const folders = new Set();
 let temporaries = 0;
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+// A relay killed mid-write (SIGKILL, power loss) leaves its temporary: remove those of
+// processes gone, once per folder and process; a live relay's (a shared folder) stay.
+function removeStaleTemporaries(folder) {
+  for (const name of readdirSync(folder)) {
+    const match = TEMPORARY.exec(name);
+    if (!match || match[2] === BOOT) continue;
+    const pid = Number(match[1]);
+    if (pid !== process.pid && alive(pid)) continue;
+    try {
+      unlinkSync(join(folder, name));
+    } catch {
+      // Gone already, or not ours to remove: harmless either way.
+    }
+  }
+}
 function writePage(path, text) {
   const folder = dirname(path);
   if (!folders.has(folder)) {
     mkdirSync(folder, { recursive: true });
+    removeStaleTemporaries(folder);
     folders.add(folder);
   }
-  const temporary = path + '.' + process.pid + '-' + temporaries++ + '.tmp';
+  const temporary = path + '.' + process.pid + '-' + BOOT + '-' + temporaries++ + '.tmp';
   writeFileSync(temporary, text);
   renameSync(temporary, path);
 }
