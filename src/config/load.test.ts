@@ -54,6 +54,7 @@ describe('a valid config', () => {
       max_inflight_bytes_per_peer: 67_108_864,
       headers_timeout_ms: 10_000,
       body_timeout_ms: 30_000,
+      max_connections: 2048,
       shutdown_timeout_ms: 10_000,
     });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');

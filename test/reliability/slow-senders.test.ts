@@ -36,8 +36,8 @@ const inflight = async (): Promise<number> => (await relay.metrics.ingressInflig
  * A raw connection from `localAddress` that sends `head` (request line and headers, or
  * part of them) and then nothing. `answer` is the status line it got, or 'closed'.
  */
-function stall(head: string, localAddress = '127.0.0.1'): { answer: Promise<string> } {
-  const socket = connect({ host: '127.0.0.1', port, localAddress });
+function stall(head: string, localAddress = '127.0.0.1', allowHalfOpen = false): { answer: Promise<string> } {
+  const socket = connect({ host: '127.0.0.1', port, localAddress, allowHalfOpen });
   sockets.push(socket);
   let text = '';
   const answer = new Promise<string>((resolve) => {
@@ -137,5 +137,27 @@ describe('slow and idle senders', () => {
     await until(async () => (await inflight()) === 0);
     expect((await relay.metrics.eventsReceived.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0);
     expect(await post('127.0.0.1', 'after-timeout')).toBe('200');
+  });
+
+  /** Connections the relay's server has open now. */
+  const openConnections = () => new Promise<number>((resolve, reject) => relay.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+
+  it('closes the connection after a 408 even when the client keeps its side open', async () => {
+    await start('server: { headers_timeout_ms: 200, body_timeout_ms: 400 }');
+    // A client that never closes its side: end() alone would leave the server's socket half-open.
+    const halfOpen = stall('POST /webhooks/firecrawl HTTP/1.1\r\nHost: relay\r\nContent-Length: 10\r\nX-Fill', '127.0.0.1', true);
+    expect(await halfOpen.answer).toBe('HTTP/1.1 408 Request Timeout RELAY_ERR_INGRESS_TIMEOUT');
+    await until(async () => (await openConnections()) === 0);
+  });
+
+  it('closes a connection past server.max_connections on arrival, and takes one again once another closed', async () => {
+    await start('server: { max_connections: 2 }');
+    const held = [stalledPost(LOOKS_SIGNED), stalledPost(LOOKS_SIGNED)];
+    await until(async () => (await openConnections()) === 2);
+    expect(await stall('GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n').answer).toBe('closed');
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await Promise.all(held.map((c) => c.answer));
+    await until(async () => (await openConnections()) === 0);
+    expect(await post('127.0.0.1', 'after-close')).toBe('200');
   });
 });
