@@ -432,6 +432,15 @@ describe('secrets in config values and errors', () => {
     expect(load(withAdmin('${ADM:-98765432123}'), { SECRET: 's' }).admin.token).toBe('98765432123');
   });
 
+  it('gives a reference its YAML type where the schema takes any type: a route on ${CODE:-200} matches statusCode 200', () => {
+    const yaml = VALID.replace('match: { type: "*" }', 'match:\n      where:\n        - field: data[*].metadata.statusCode\n          equals: ${CODE:-200}\n        - field: metadata.team\n          one_of:\n            - ${TEAM}\n            - x');
+    const config = load(yaml, { SECRET: 's', TEAM: '7' });
+    const page = (statusCode: unknown, team: unknown) => ({ success: true, type: 'crawl.page', id: 'j', data: [{ metadata: { statusCode } }], metadata: { team } });
+    expect(config.router.match(page(200, 7), 'firecrawl').sinks).toEqual(['archive']);
+    expect(config.router.match(page('200', 7), 'firecrawl').sinks).toEqual([]);
+    expect(config.router.match(page(200, '7'), 'firecrawl').sinks).toEqual([]);
+  });
+
   it('still gives a number or boolean field its type from an unquoted reference', () => {
     const yaml = VALID.replace('sources:', 'server:\n  port: ${PORT}\nsources:').replace('dir: ./out', 'dir: ./out\n    markdown: ${MD}\n    max_pages_per_event: ${MAX}');
     const config = load(yaml, { SECRET: 's', PORT: '0x1F', MD: 'false', MAX: '1e3' });
