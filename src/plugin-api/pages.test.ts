@@ -13,9 +13,17 @@ describe('max_pages_per_event', () => {
   });
 
   it('refuses one page more with a PermanentError saying how many and the bound', () => {
-    expect(() => boundedPagesOf(eventWith(30_000), 10_000)).toThrow(new PermanentError('event has 30000 pages, over max_pages_per_event (10000)'));
+    expect(() => boundedPagesOf(eventWith(30_000), 10_000)).toThrow(new PermanentError('event has 30000 elements of data, over max_pages_per_event (10000)'));
     expect(() => boundedPagesOf(eventWith(30_000), 10_000)).toThrow(PermanentError);
     expect(() => checkPageCount(5, 4, 'elements of data')).toThrow('event has 5 elements of data, over max_pages_per_event (4)');
+  });
+
+  it('refuses an event over the bound before building any of its pages', () => {
+    let read = 0;
+    // Each element counts the reads of its metadata, which building a page does.
+    const data = Array.from({ length: 5 }, (_, i) => ({ markdown: `p${i}`, get metadata() { read++; return { url: `https://e.com/${i}` }; } }));
+    expect(() => boundedPagesOf({ payload: { ...eventWith(0).payload, data } }, 4)).toThrow('event has 5 elements of data, over max_pages_per_event (4)');
+    expect(read).toBe(0);
   });
 });
 

@@ -116,9 +116,12 @@ export function checkPageCount(count: number, max: number, what = 'pages'): void
   if (count > max) throw new PermanentError(`event has ${count} ${what}, over max_pages_per_event (${max})`);
 }
 
-/** pagesOf, bounded by `max_pages_per_event`. */
+/**
+ * pagesOf, bounded by `max_pages_per_event`: `data`'s length is checked before any page
+ * is built (2,000,000 tiny pages would take seconds and gigabytes to build, then be refused).
+ */
 export function boundedPagesOf(event: Pick<RelayEvent, 'payload'>, max: number): Page[] {
-  const pages = pagesOf(event);
-  checkPageCount(pages.length, max);
-  return pages;
+  const data = event.payload.data;
+  if (Array.isArray(data)) checkPageCount(data.length, max, 'elements of data');
+  return pagesOf(event);
 }
