@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from './errors.js';
-import { boundedPagesOf, checkPageCount, pagesOf, pageToMarkdown } from './pages.js';
+import { boundedPagesOf, checkPageCount, pageKey, pagesOf, pageToMarkdown } from './pages.js';
 
 const eventWith = (count: number) => ({
   payload: { success: true, type: 'crawl.page', id: 'j', metadata: {}, data: Array.from({ length: count }, (_, i) => ({ markdown: `p${i}` })) },
@@ -67,5 +67,30 @@ describe('page front matter', () => {
       scraped_at: '1970-01-01T00:00:00.000Z',
     });
     expect(text.match(/^---$/gm)).toEqual(['---', '---']);
+  });
+});
+
+describe('page names', () => {
+  const page = (fields: { scrapeId?: string; url?: string; index?: number }) => ({
+    index: fields.index ?? 0, markdown: 'm', url: fields.url, title: undefined, description: undefined,
+    statusCode: undefined, scrapeId: fields.scrapeId, error: undefined, metadata: {},
+  });
+  const event = (eventId: string) => ({ eventId });
+
+  it('a page named by its URL never shares a name with a page whose scrape id is that name', () => {
+    const byUrl = pageKey(page({ url: 'https://e.com/a' }), event('1'));
+    expect(byUrl).toMatch(/^url-[0-9a-f]{32}$/);
+    expect(pageKey(page({ scrapeId: byUrl }), event('1'))).not.toBe(byUrl);
+    // The escaped form still decodes to the scrape id.
+    expect(decodeURIComponent(pageKey(page({ scrapeId: byUrl }), event('1')))).toBe(byUrl);
+    const hashOnly = byUrl.slice('url-'.length);
+    expect(pageKey(page({ scrapeId: hashOnly }), event('1'))).not.toBe(byUrl);
+  });
+
+  it('pages with neither URL nor scrape id get distinct names across the events of a job', () => {
+    const first = pageKey(page({ index: 0 }), event('41'));
+    const second = pageKey(page({ index: 0 }), event('42'));
+    expect([first, second]).toEqual(['event-41-0', 'event-42-0']);
+    expect(pageKey(page({ scrapeId: first }), event('41'))).not.toBe(first);
   });
 });

@@ -54,14 +54,27 @@ export function pagesOf(event: Pick<RelayEvent, 'payload'>): Page[] {
   return pages;
 }
 
+/** Names the relay forms itself start so; a scrape id that does too has its first character escaped. */
+const FORMED = /^(?:url|event)-/;
+
 /**
- * A name for the page that is the same on every retry: its scrape id as a path segment
- * (see path-segment.ts), else a hash of the url.
+ * A name for the page that is the same on every retry, in one of three forms that cannot
+ * collide: its scrape id as a path segment (see path-segment.ts; one starting with `url-`
+ * or `event-` has its first character written `%XX`), else `url-` and a hash of its URL,
+ * else `event-<event id>-<index in data>` (unique across the events of a job).
  */
-export function pageKey(page: Page): string {
-  if (page.scrapeId) return encodePathSegment(page.scrapeId);
-  const basis = page.url ?? String(page.index);
-  return createHash('sha256').update(basis).digest('hex').slice(0, 32);
+export function pageKey(page: Page, event: Pick<RelayEvent, 'eventId'>): string {
+  if (page.scrapeId) {
+    const encoded = encodePathSegment(page.scrapeId);
+    return FORMED.test(encoded) ? `%${encoded.charCodeAt(0).toString(16).toUpperCase()}${encoded.slice(1)}` : encoded;
+  }
+  if (page.url) return `url-${createHash('sha256').update(page.url).digest('hex').slice(0, 32)}`;
+  return elementKey(event, page.index);
+}
+
+/** The name of the element at `index` of an event's `data` that has neither scrape id nor URL. */
+export function elementKey(event: Pick<RelayEvent, 'eventId'>, index: number): string {
+  return `event-${encodePathSegment(event.eventId)}-${index}`;
 }
 
 /** Plain scalars that read back as the same string: no indicator first, no ": " or " #" inside. */
