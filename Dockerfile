@@ -16,7 +16,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # better-sqlite3 needs only its compiled addon at run time, not SQLite's sources and objects.
 # On Node 24 the queue loads better-sqlite3-napi (13, prebuilt Node-API addons for Linux kept);
-# 12 stays for Node 20 (src/queue/sqlite-driver.ts).
+# 12 stays for Node 20 (src/queue/sqlite/driver.ts).
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/better-sqlite3-napi/deps node_modules/better-sqlite3-napi/src \
