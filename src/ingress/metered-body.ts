@@ -1,4 +1,4 @@
-import { Transform, pipeline, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InflightBodies } from './inflight.js';
 
@@ -16,7 +16,11 @@ export function meteredBody(inflight: InflightBodies, request: FastifyRequest, r
       done(busy);
     },
   });
-  // A client that goes away ends the metered stream too; the refusal is answered by Fastify.
-  pipeline(body, meter, () => {});
+  // Not pipeline(): on a refusal it would destroy the request, and the socket with it,
+  // before Fastify's 503 is written. A client that goes away still ends the metered stream.
+  body.pipe(meter);
+  body.once('error', (err) => meter.destroy(err));
+  body.once('aborted', () => meter.destroy(new Error('request aborted')));
+  meter.once('error', () => body.unpipe(meter));
   return meter;
 }
