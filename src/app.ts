@@ -106,10 +106,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
             : new RelayError('RELAY_ERR_INGRESS_BAD_REQUEST', [code ?? 'malformed request']);
       const body = JSON.stringify(relayError.toJSON());
       const reason = REASONS[relayError.statusCode] ?? 'Bad Request';
-      socket.end(`HTTP/1.1 ${relayError.statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      // Closed once the answer is flushed: end() alone leaves the socket half-open for as
+      // long as the client keeps its side open.
+      socket.end(`HTTP/1.1 ${relayError.statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () =>
+        socket.destroy(),
+      );
       logger.info({ code: relayError.code }, 'webhook rejected');
     },
   });
+
+  // Past it Node closes a new connection on arrival: sockets cannot pile up without bound.
+  app.server.maxConnections = config.server.max_connections;
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.method === 'POST' && !request.url.startsWith('/admin/') && !request.url.startsWith('/console') && deps.draining?.()) {

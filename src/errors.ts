@@ -49,11 +49,11 @@ export const ERRORS = {
   RELAY_ERR_SHUTTING_DOWN: { status: 503, message: 'the relay is shutting down, retry later' },
   RELAY_ERR_INGRESS_BUSY: {
     status: 503,
-    message: 'the relay is reading %s bytes of request bodies, its limit is %s: this %s-byte body would pass it, retry later',
+    message: 'the relay holds %s bytes of request bodies being received, its limit is %s: %s more bytes of this body would pass it, retry later',
   },
   RELAY_ERR_INGRESS_PEER_BUSY: {
     status: 503,
-    message: 'this address has %s bytes of request bodies under way, its share is %s: this %s-byte body would pass it, retry later',
+    message: 'this address holds %s bytes of request bodies being received, its share is %s: %s more bytes of this body would pass it, retry later',
   },
   RELAY_ERR_INGRESS_TIMEOUT: {
     status: 408,

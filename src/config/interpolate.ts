@@ -106,7 +106,8 @@ export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance
 /** "8080" → 8080, "true" → true; undefined for text that reads as neither. */
 function typedScalar(text: string): number | boolean | undefined {
   try {
-    const value: unknown = parse(text);
+    // 'error': yaml would print a warning quoting the text ("%…" directive, "!…" tag), which may be a secret.
+    const value: unknown = parse(text, { logLevel: 'error' });
     return typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
   } catch {
     return undefined;

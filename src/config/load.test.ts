@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { builtinSinks } from '../sinks/registry.js';
 import { ConfigError, formatIssue, type ConfigIssue } from './config-error.js';
 import { loadConfigFile, parseConfig } from './load.js';
@@ -54,6 +54,7 @@ describe('a valid config', () => {
       max_inflight_bytes_per_peer: 67_108_864,
       headers_timeout_ms: 10_000,
       body_timeout_ms: 30_000,
+      max_connections: 2048,
       shutdown_timeout_ms: 10_000,
     });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');
@@ -468,6 +469,15 @@ describe('secrets in config values and errors', () => {
     expect(load(withAdmin('${ADM:-98765432123}'), { SECRET: 's' }).admin.token).toBe('98765432123');
   });
 
+  it('gives a reference its YAML type where the schema takes any type: a route on ${CODE:-200} matches statusCode 200', () => {
+    const yaml = VALID.replace('match: { type: "*" }', 'match:\n      where:\n        - field: data[*].metadata.statusCode\n          equals: ${CODE:-200}\n        - field: metadata.team\n          one_of:\n            - ${TEAM}\n            - x');
+    const config = load(yaml, { SECRET: 's', TEAM: '7' });
+    const page = (statusCode: unknown, team: unknown) => ({ success: true, type: 'crawl.page', id: 'j', data: [{ metadata: { statusCode } }], metadata: { team } });
+    expect(config.router.match(page(200, 7), 'firecrawl').sinks).toEqual(['archive']);
+    expect(config.router.match(page('200', 7), 'firecrawl').sinks).toEqual([]);
+    expect(config.router.match(page(200, '7'), 'firecrawl').sinks).toEqual([]);
+  });
+
   it('still gives a number or boolean field its type from an unquoted reference', () => {
     const yaml = VALID.replace('sources:', 'server:\n  port: ${PORT}\nsources:').replace('dir: ./out', 'dir: ./out\n    markdown: ${MD}\n    max_pages_per_event: ${MAX}');
     const config = load(yaml, { SECRET: 's', PORT: '0x1F', MD: 'false', MAX: '1e3' });
@@ -485,6 +495,12 @@ describe('secrets in config values and errors', () => {
     { name: 'a YAML escape error in a quoted secret', yaml: withAdmin(`"\\q${SECRET_VALUE}"`), at: /invalid escape sequence in a double-quoted string/ },
     { name: 'a YAML block scalar header with trailing text', yaml: withAdmin(`|${SECRET_VALUE}\n    x`), at: /./ },
     { name: 'a flow scalar after a quoted value', yaml: withAdmin(`"a" ${SECRET_VALUE}`), at: /./ },
+    { name: 'a token written without its space (read as the parent\'s value)', yaml: VALID.replace('sources:', `admin:\n  token:${SECRET_VALUE}\nsources:`), at: /admin: expected a map, got a string of \d+ characters \(not shown/ },
+    { name: 'an unquoted secret starting with "*" (an alias without anchor)', yaml: withAdmin(`*${SECRET_VALUE}`), at: /3:10 \(yaml\): an alias \(\*name\) with no anchor/ },
+    { name: 'a Kafka broker with user:password@', yaml: VALID.replace('type: stdout', `type: kafka\n    brokers: ["user:${SECRET_VALUE}@host:9092"]`), at: /brokers\[0\]: expected .*, got a string of \d+ characters \(not shown/ },
+    { name: 'a webhook header given as a number', yaml: VALID.replace('type: stdout', 'type: webhook\n    url: https://example.com/h\n    headers: { X-Key: 98765432123456 }'), at: /headers.X-Key: expected a string, got a number \(not shown/ },
+    { name: 'a webhook URL without scheme', yaml: VALID.replace('type: stdout', `type: webhook\n    url: example.com/hook/${SECRET_VALUE}`), at: /console.url: expected .*, got a string of \d+ characters \(not shown/ },
+    { name: 'a Slack URL that cannot be parsed', yaml: VALID.replace('type: stdout', `type: slack\n    url: "https://exa mple.com/${SECRET_VALUE}"`), at: /console.url: expected a URL that can be parsed, got a string of \d+ characters \(not shown/ },
   ];
 
   it.each(hidden)('does not echo the value: $name', ({ yaml, env, at }) => {
@@ -493,6 +509,18 @@ describe('secrets in config values and errors', () => {
     expect(text).toMatch(at);
     expect(text).not.toContain(SECRET_VALUE);
     expect(text).not.toContain('123456789');
+    expect(text).not.toContain('98765432123456');
+  });
+
+  it.each(['%', '!'])('prints no YAML warning quoting a secret that starts with "%s"', (first) => {
+    const warned: string[] = [];
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation((warning: string | Error) => void warned.push(String(warning)));
+    try {
+      expect(load(withAdmin('${ADM}'), { SECRET: 's', ADM: `${first}${SECRET_VALUE}` }).admin.token).toBe(`${first}${SECRET_VALUE}`);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warned).toEqual([]);
   });
 
   it('still echoes a value under a key that holds no secret', () => {

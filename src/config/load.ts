@@ -58,7 +58,8 @@ export function configPreview(file: string, env: Env = process.env): { pluginsDi
   const source = new YamlSource(file, readConfigText(file));
   interpolate(source, env);
   const dir = source.doc.getIn(['plugins', 'dir']);
-  const sinks = source.doc.toJS()?.sinks as unknown;
+  // A file that does not parse (an alias without anchor) is reported by the full validation.
+  const sinks = source.issues.length > 0 ? undefined : (source.doc.toJS()?.sinks as unknown);
   const sinkTypes = typeof sinks === 'object' && sinks !== null ? Object.values(sinks).map((s) => (s as { type?: unknown } | null)?.type) : [];
   return {
     pluginsDir: resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins'),

@@ -179,6 +179,8 @@ export const CONFIG_SCHEMA = {
         // body) within body_timeout_ms; a slower or stalled sender is cut off.
         headers_timeout_ms: { type: 'integer', minimum: 1, default: 10_000 },
         body_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
+        // Connections open at once; past it a new one is closed on arrival (each holds a socket and parser state).
+        max_connections: { type: 'integer', minimum: 1, default: 2048 },
       },
     },
     plugins: {

@@ -1,5 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import type { TypedCandidates } from './interpolate.js';
+import { acceptsAnyType } from './untyped-places.js';
 
 /** Sets the value at JSON pointer `pointer` inside `data`; false when the place does not exist. */
 function setAt(data: unknown, pointer: string, value: unknown): boolean {
@@ -20,9 +21,16 @@ function setAt(data: unknown, pointer: string, value: unknown): boolean {
  * Validates `data`. Where the schema refuses an interpolated string that reads as a number
  * or boolean (`port: ${PORT}`, `enabled: ${X:+true}`), the typed value takes its place and
  * `data` is validated again; a string field keeps the string (a secret `${S}` = 123456).
+ * A place the schema takes of any type (no `type`) gets the typed value up front.
  * `base` is the pointer of `data` in the whole file, when only part of it is checked.
  */
 export function validateWithTypedValues(validate: ValidateFunction, data: unknown, typed: TypedCandidates, base = ''): boolean {
+  // Where the schema takes any type, the YAML type is the one meant (a route's `equals`).
+  for (const [pointer, value] of typed) {
+    if (!pointer.startsWith(`${base}/`)) continue;
+    const inner = pointer.slice(base.length);
+    if (typeof validate.schema === 'object' && acceptsAnyType(validate.schema, inner) && setAt(data, inner, value)) typed.delete(pointer);
+  }
   for (;;) {
     if (validate(data)) return true;
     let changed = false;

@@ -83,6 +83,7 @@ export interface RelayConfig {
     max_inflight_bytes_per_peer: number;
     headers_timeout_ms: number;
     body_timeout_ms: number;
+    max_connections: number;
     shutdown_timeout_ms: number;
   };
   log: { level: string };

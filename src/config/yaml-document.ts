@@ -2,6 +2,7 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Docume
 import type { ErrorCode } from '../errors.js';
 import type { ConfigIssue, KeyPath } from './config-error.js';
 import { formatKeyPath, issueMessage } from './config-error.js';
+import { unresolvedAliases } from './unresolved-aliases.js';
 
 /**
  * What a YAML syntax error says, without the text it quotes: a scalar in a broken line
@@ -47,6 +48,11 @@ export class YamlSource {
         path: '(yaml)',
         message: duplicate ? 'a key is written twice in the same map' : yamlMessage(error.code, error.message),
       });
+    }
+    if (this.doc.errors.length > 0) return;
+    for (const { line, column } of unresolvedAliases(this.doc, this.lines)) {
+      const message = 'an alias (*name) with no anchor (&name) set before it; a value starting with "*" must be quoted (not shown: it may hold a secret)';
+      this.issues.push({ code: 'RELAY_ERR_CONFIG_YAML', file, line, column, path: '(yaml)', message });
     }
   }
 

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RelayConfig, SourceConfig } from '../config/types.js';
@@ -10,6 +11,7 @@ import { isKnownEventType } from '../routing/event-types.js';
 import { dedupeKey } from './dedupe.js';
 import { parseEnvelope } from './envelope.js';
 import { InflightBodies } from './inflight.js';
+import { meteredBody } from './metered-body.js';
 import type { Router } from '../routing/router.js';
 import { UnsignedWarning } from './unsigned-warning.js';
 import { createVerifier, credentialsShapeError, type Verifier } from './verify.js';
@@ -76,17 +78,18 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
     return rejectWebhook(deps, request, reply, denied);
   };
 
-  // Before the body is read: a request without credentials of the right shape, or a
-  // refused burst, costs no memory and holds nothing others need.
-  const reserveBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+  // Before the body is read: a request without credentials of the right shape costs no
+  // memory; the others are charged their body's bytes as they arrive.
+  const admitBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const current = deps.state().sources.get(name);
     const badCredentials = current ? credentialsShapeError(current.source.auth, request.headers, request.url) : null;
     if (badCredentials) return refuseCredentials(request, reply, badCredentials);
-    const busy = inflight.reserve(request, reply);
-    if (busy) return rejectWebhook(deps, request, reply.header('retry-after', '1'), busy);
+    inflight.admit(request, reply);
   };
+  const meterBody = async (request: FastifyRequest, reply: FastifyReply, body: NodeJS.ReadableStream) =>
+    meteredBody(inflight, request, reply, body as Readable);
 
-  app.post(path, { config: { source: name }, onRequest: reserveBody }, async (request, reply) => {
+  app.post(path, { config: { source: name }, onRequest: admitBody, preParsing: meterBody }, async (request, reply) => {
     const { router, sources } = deps.state();
     const current = sources.get(name);
     // A source removed by a reload: its path stays bound until restart, but answers 404.
@@ -161,9 +164,9 @@ export function registerIngress(app: FastifyInstance, deps: IngressDeps): void {
   for (const type of ['application/json', /^application\/[a-z0-9.+-]+\+json(?:\s*;|$)/i]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   }
-  const { max_inflight_bytes, max_inflight_bytes_per_peer, body_limit_bytes } = deps.config.server;
+  const { max_inflight_bytes, max_inflight_bytes_per_peer } = deps.config.server;
   const inflight = new InflightBodies(
-    { maxBytes: max_inflight_bytes, maxBytesPerPeer: max_inflight_bytes_per_peer, bodyLimit: body_limit_bytes },
+    { maxBytes: max_inflight_bytes, maxBytesPerPeer: max_inflight_bytes_per_peer },
     deps.metrics.ingressInflightBytes,
   );
   for (const source of deps.config.sources) registerSource(app, deps, inflight, source.name, source.path);

@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from './errors.js';
-import { boundedPagesOf, checkPageCount, pagesOf, pageToMarkdown } from './pages.js';
+import { boundedPagesOf, checkPageCount, pageKey, pagesOf, pageToMarkdown } from './pages.js';
 
 const eventWith = (count: number) => ({
   payload: { success: true, type: 'crawl.page', id: 'j', metadata: {}, data: Array.from({ length: count }, (_, i) => ({ markdown: `p${i}` })) },
@@ -13,9 +13,17 @@ describe('max_pages_per_event', () => {
   });
 
   it('refuses one page more with a PermanentError saying how many and the bound', () => {
-    expect(() => boundedPagesOf(eventWith(30_000), 10_000)).toThrow(new PermanentError('event has 30000 pages, over max_pages_per_event (10000)'));
+    expect(() => boundedPagesOf(eventWith(30_000), 10_000)).toThrow(new PermanentError('event has 30000 elements of data, over max_pages_per_event (10000)'));
     expect(() => boundedPagesOf(eventWith(30_000), 10_000)).toThrow(PermanentError);
     expect(() => checkPageCount(5, 4, 'elements of data')).toThrow('event has 5 elements of data, over max_pages_per_event (4)');
+  });
+
+  it('refuses an event over the bound before building any of its pages', () => {
+    let read = 0;
+    // Each element counts the reads of its metadata, which building a page does.
+    const data = Array.from({ length: 5 }, (_, i) => ({ markdown: `p${i}`, get metadata() { read++; return { url: `https://e.com/${i}` }; } }));
+    expect(() => boundedPagesOf({ payload: { ...eventWith(0).payload, data } }, 4)).toThrow('event has 5 elements of data, over max_pages_per_event (4)');
+    expect(read).toBe(0);
   });
 });
 
@@ -59,5 +67,30 @@ describe('page front matter', () => {
       scraped_at: '1970-01-01T00:00:00.000Z',
     });
     expect(text.match(/^---$/gm)).toEqual(['---', '---']);
+  });
+});
+
+describe('page names', () => {
+  const page = (fields: { scrapeId?: string; url?: string; index?: number }) => ({
+    index: fields.index ?? 0, markdown: 'm', url: fields.url, title: undefined, description: undefined,
+    statusCode: undefined, scrapeId: fields.scrapeId, error: undefined, metadata: {},
+  });
+  const event = (eventId: string) => ({ eventId });
+
+  it('a page named by its URL never shares a name with a page whose scrape id is that name', () => {
+    const byUrl = pageKey(page({ url: 'https://e.com/a' }), event('1'));
+    expect(byUrl).toMatch(/^url-[0-9a-f]{32}$/);
+    expect(pageKey(page({ scrapeId: byUrl }), event('1'))).not.toBe(byUrl);
+    // The escaped form still decodes to the scrape id.
+    expect(decodeURIComponent(pageKey(page({ scrapeId: byUrl }), event('1')))).toBe(byUrl);
+    const hashOnly = byUrl.slice('url-'.length);
+    expect(pageKey(page({ scrapeId: hashOnly }), event('1'))).not.toBe(byUrl);
+  });
+
+  it('pages with neither URL nor scrape id get distinct names across the events of a job', () => {
+    const first = pageKey(page({ index: 0 }), event('41'));
+    const second = pageKey(page({ index: 0 }), event('42'));
+    expect([first, second]).toEqual(['event-41-0', 'event-42-0']);
+    expect(pageKey(page({ scrapeId: first }), event('41'))).not.toBe(first);
   });
 });

@@ -55,14 +55,27 @@ export function pagesOf(event: Pick<RelayEvent, 'payload'>): Page[] {
   return pages;
 }
 
+/** Names the relay forms itself start so; a scrape id that does too has its first character escaped. */
+const FORMED = /^(?:url|event)-/;
+
 /**
- * A name for the page that is the same on every retry: its scrape id as a path segment
- * (see path-segment.ts), else a hash of the url.
+ * A name for the page that is the same on every retry, in one of three forms that cannot
+ * collide: its scrape id as a path segment (see path-segment.ts; one starting with `url-`
+ * or `event-` has its first character written `%XX`), else `url-` and a hash of its URL,
+ * else `event-<event id>-<index in data>` (unique across the events of a job).
  */
-export function pageKey(page: Page): string {
-  if (page.scrapeId) return encodePathSegment(page.scrapeId);
-  const basis = page.url ?? String(page.index);
-  return createHash('sha256').update(basis).digest('hex').slice(0, 32);
+export function pageKey(page: Page, event: Pick<RelayEvent, 'eventId'>): string {
+  if (page.scrapeId) {
+    const encoded = encodePathSegment(page.scrapeId);
+    return FORMED.test(encoded) ? `%${encoded.charCodeAt(0).toString(16).toUpperCase()}${encoded.slice(1)}` : encoded;
+  }
+  if (page.url) return `url-${createHash('sha256').update(page.url).digest('hex').slice(0, 32)}`;
+  return elementKey(event, page.index);
+}
+
+/** The name of the element at `index` of an event's `data` that has neither scrape id nor URL. */
+export function elementKey(event: Pick<RelayEvent, 'eventId'>, index: number): string {
+  return `event-${encodePathSegment(event.eventId)}-${index}`;
 }
 
 /** Plain scalars that read back as the same string: no indicator first, no ": " or " #" inside. */
@@ -121,9 +134,12 @@ export function checkPageCount(count: number, max: number, what = 'pages'): void
   if (count > max) throw new PermanentError(`event has ${count} ${what}, over max_pages_per_event (${max})`);
 }
 
-/** pagesOf, bounded by `max_pages_per_event`. */
+/**
+ * pagesOf, bounded by `max_pages_per_event`: `data`'s length is checked before any page
+ * is built (2,000,000 tiny pages would take seconds and gigabytes to build, then be refused).
+ */
 export function boundedPagesOf(event: Pick<RelayEvent, 'payload'>, max: number): Page[] {
-  const pages = pagesOf(event);
-  checkPageCount(pages.length, max);
-  return pages;
+  const data = event.payload.data;
+  if (Array.isArray(data)) checkPageCount(data.length, max, 'elements of data');
+  return pagesOf(event);
 }

@@ -1,5 +1,5 @@
 import { errorText } from './error-text.js';
-import { pageKey, pagesOf } from './pages.js';
+import { elementKey, pageKey, pagesOf } from './pages.js';
 import { webhookIdOf } from './webhook-id.js';
 import type { RelayEvent } from './types.js';
 
@@ -118,7 +118,7 @@ function resolve(path: readonly string[], input: TemplateInput): unknown {
     case 'page_key': {
       if (input.index === undefined) return undefined;
       const page = pagesOf({ payload: { ...event.payload, data: [input.item] } })[0];
-      return page ? pageKey({ ...page, index: input.index }) : String(input.index);
+      return page ? pageKey({ ...page, index: input.index }, event) : elementKey(event, input.index);
     }
     default:
       return undefined;

@@ -36,8 +36,8 @@ const inflight = async (): Promise<number> => (await relay.metrics.ingressInflig
  * A raw connection from `localAddress` that sends `head` (request line and headers, or
  * part of them) and then nothing. `answer` is the status line it got, or 'closed'.
  */
-function stall(head: string, localAddress = '127.0.0.1'): { answer: Promise<string> } {
-  const socket = connect({ host: '127.0.0.1', port, localAddress });
+function stall(head: string, localAddress = '127.0.0.1', allowHalfOpen = false): { answer: Promise<string> } {
+  const socket = connect({ host: '127.0.0.1', port, localAddress, allowHalfOpen });
   sockets.push(socket);
   let text = '';
   const answer = new Promise<string>((resolve) => {
@@ -84,14 +84,36 @@ function post(localAddress: string, id: string): Promise<string> {
 }
 
 describe('slow and idle senders', () => {
-  it('eight idle 32 MiB uploads from one peer hold only its share: another peer gets 200 at once', async () => {
+  // Bodies are charged as their bytes arrive, not by the Content-Length they declare (which
+  // let 4 peers × 2 idle connections hold the whole 256 MiB budget): an idle one holds a byte.
+  it('two idle 32 MiB uploads from each of four peers hold next to nothing: a fifth peer gets 200 at once', async () => {
     await start();
-    const idle = Array.from({ length: 8 }, () => stalledPost(LOOKS_SIGNED));
-    // Two fit in the peer's share (a quarter of 256 MiB); the other six are refused before their body.
-    const refused = await Promise.all(idle.slice(2).map((c) => c.answer));
-    expect(refused).toEqual(Array(6).fill('HTTP/1.1 503 Service Unavailable RELAY_ERR_INGRESS_PEER_BUSY'));
-    expect(await inflight()).toBe(2 * DECLARED);
-    expect(await post('127.0.0.2', 'other-peer')).toBe('200');
+    const peers = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+    const idle = peers.flatMap((peer) => [stalledPost(LOOKS_SIGNED, peer), stalledPost(LOOKS_SIGNED, peer)]);
+    await until(async () => (await inflight()) === idle.length);
+    expect(await post('127.0.0.6', 'fifth-peer')).toBe('200');
+    expect(await post('127.0.0.2', 'same-peer')).toBe('200');
+    // The idle uploads are still open, holding the byte each sent (the body timeout cuts them).
+    expect(await inflight()).toBe(idle.length);
+  });
+
+  it('refuses with 503 PEER_BUSY the chunk that would take one peer past its share, while others still get in', async () => {
+    await start('server: { max_inflight_bytes: 1048576, max_inflight_bytes_per_peer: 262144 }');
+    // One upload from 127.0.0.2 sends 200 KiB and stalls: it holds that, under the share.
+    const first = stall(
+      ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', `Content-Length: ${DECLARED}`, `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(204_800)].join('\r\n'),
+      '127.0.0.2',
+    );
+    await until(async () => (await inflight()) === 204_800);
+    // A second from the same peer is refused once its bytes would pass the 256 KiB share.
+    const second = stall(
+      ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', `Content-Length: ${DECLARED}`, `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(102_400)].join('\r\n'),
+      '127.0.0.2',
+    );
+    expect(await second.answer).toBe('HTTP/1.1 503 Service Unavailable RELAY_ERR_INGRESS_PEER_BUSY');
+    expect(await post('127.0.0.3', 'other-peer')).toBe('200');
+    expect(await inflight()).toBe(204_800);
+    first.answer.catch(() => {});
   });
 
   it('refuses a request with no or a malformed signature before reserving anything for its body', async () => {
@@ -108,11 +130,34 @@ describe('slow and idle senders', () => {
     await start('server: { headers_timeout_ms: 200, body_timeout_ms: 400 }');
     const body = stalledPost(LOOKS_SIGNED);
     const headers = stall('POST /webhooks/firecrawl HTTP/1.1\r\nHost: relay\r\nContent-Length: 10\r\nX-Fill');
-    await until(async () => (await inflight()) === DECLARED);
+    // The one byte of body it sent is what it holds, until the body timeout cuts it off.
+    await until(async () => (await inflight()) === 1);
     expect(await body.answer).toBe('HTTP/1.1 408 Request Timeout RELAY_ERR_INGRESS_TIMEOUT');
     expect(await headers.answer).toBe('HTTP/1.1 408 Request Timeout RELAY_ERR_INGRESS_TIMEOUT');
     await until(async () => (await inflight()) === 0);
     expect((await relay.metrics.eventsReceived.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0);
     expect(await post('127.0.0.1', 'after-timeout')).toBe('200');
+  });
+
+  /** Connections the relay's server has open now. */
+  const openConnections = () => new Promise<number>((resolve, reject) => relay.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+
+  it('closes the connection after a 408 even when the client keeps its side open', async () => {
+    await start('server: { headers_timeout_ms: 200, body_timeout_ms: 400 }');
+    // A client that never closes its side: end() alone would leave the server's socket half-open.
+    const halfOpen = stall('POST /webhooks/firecrawl HTTP/1.1\r\nHost: relay\r\nContent-Length: 10\r\nX-Fill', '127.0.0.1', true);
+    expect(await halfOpen.answer).toBe('HTTP/1.1 408 Request Timeout RELAY_ERR_INGRESS_TIMEOUT');
+    await until(async () => (await openConnections()) === 0);
+  });
+
+  it('closes a connection past server.max_connections on arrival, and takes one again once another closed', async () => {
+    await start('server: { max_connections: 2 }');
+    const held = [stalledPost(LOOKS_SIGNED), stalledPost(LOOKS_SIGNED)];
+    await until(async () => (await openConnections()) === 2);
+    expect(await stall('GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n').answer).toBe('closed');
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await Promise.all(held.map((c) => c.answer));
+    await until(async () => (await openConnections()) === 0);
+    expect(await post('127.0.0.1', 'after-close')).toBe('200');
   });
 });

@@ -156,7 +156,7 @@ describe('file sink bound on pages per event', () => {
       relayEvent({ success: true, type: 'crawl.page', id, data: Array.from({ length: count }, (_, i) => ({ markdown: `p${i}`, metadata: { url: `https://e.com/${i}`, scrapeId: `s${i}` } })) });
     const result = await sink.write([pages('too-many', 4), pages('fits', 3)], new AbortController().signal);
     expect(result?.failed.map((f) => [f.index, (f.error as Error).message, f.error instanceof PermanentError])).toEqual([
-      [0, 'event has 4 pages, over max_pages_per_event (3)', true],
+      [0, 'event has 4 elements of data, over max_pages_per_event (3)', true],
     ]);
     expect(readdirSync(join(out, 'pages', 'crawl'))).toEqual(['fits']);
     expect(readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['fits']);
@@ -185,7 +185,7 @@ describe('file sink, one batch', () => {
     const batch = [longName, twoPages, eventOf('bad', 's3', 3), eventOf('j2', 's4', 4), eventOf('j3', 's5', 5)];
     const result = await sink.write(batch, new AbortController().signal);
     expect(result?.failed.map((f) => f.index)).toEqual([1]);
-    expect(String((result!.failed[0]!.error as Error).message)).toBe('event has 2 pages, over max_pages_per_event (1)');
+    expect(String((result!.failed[0]!.error as Error).message)).toBe('event has 2 elements of data, over max_pages_per_event (1)');
     const written = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { data: Array<{ markdown: string }> }).data[0]!.markdown);
     expect(written).toEqual(['page 1', 'page 4', 'page 5']);
     expect(readdirSync(join(out, 'pages', 'crawl', 'j1'))).toEqual([`${encodePathSegment('x'.repeat(300))}.md`]);

@@ -44,7 +44,7 @@ function pageFiles(root: string, event: RelayEvent, index: number, maxPages: num
   const group = encodePathSegment(event.type.split('.')[0] ?? 'events');
   return boundedPagesOf(event, maxPages).map((page) => ({
     index,
-    path: join(root, 'pages', group, encodePathSegment(event.jobId), `${pageKey(page)}.md`),
+    path: join(root, 'pages', group, encodePathSegment(event.jobId), `${pageKey(page, event)}.md`),
     text: pageToMarkdown(page, event),
   }));
 }

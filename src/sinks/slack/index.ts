@@ -1,6 +1,7 @@
 import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, Type, type RelayEvent, type Static, type Template } from '../../plugin-api/index.js';
 import { cut, escapeMrkdwn, slackMessage, type SlackMessage } from './blocks.js';
+import { unparsableUrl, withoutUrls } from '../secret-url.js';
 
 /** The Slack sink's options: the schema validated at load, and (Static) their type. */
 const SLACK_OPTIONS_SCHEMA = Type.Object(
@@ -25,6 +26,8 @@ export default defineSink({
   type: 'slack',
   configSchema: SLACK_OPTIONS_SCHEMA,
   check(options) {
+    const badUrl = unparsableUrl(options.url);
+    if (badUrl.length > 0) return badUrl;
     if (options.template === undefined) return [];
     const compiled = compileTemplate(options.template, 'event');
     return typeof compiled === 'string' ? [{ path: ['template'], message: compiled }] : [];
@@ -59,7 +62,8 @@ export default defineSink({
         await webhook.send(message as unknown as IncomingWebhookSendArguments);
       } catch (err) {
         if (!(err instanceof IncomingWebhookHTTPError)) {
-          throw new RetryableError(`Slack unreachable: ${(err as Error).message}`, { cause: err });
+          // Not the cause: its message and stack quote the URL, which is the credential.
+          throw new RetryableError(`Slack unreachable: ${withoutUrls((err as Error).message, options.url)}`);
         }
         const reason = `Slack answered HTTP ${err.statusCode}${err.body ? `: ${err.body.slice(0, 200)}` : ''}`;
         if (err.statusCode === 429 || err.statusCode >= 500) {

@@ -1,6 +1,7 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { defineSink, parseRetryAfter, PermanentError, RetryableError, type OptionProblem, type RelayEvent, type DeliverResult } from '../../plugin-api/index.js';
 import { movedOptions } from '../moved-options.js';
+import { unparsableUrl, withoutUrls } from '../secret-url.js';
 import { WEBHOOK_OPTIONS_SCHEMA, type WebhookSinkOptions } from './options.js';
 import { deliveryIdOf, firecrawlSignature, standardKey, standardSignatures } from './signing.js';
 
@@ -16,6 +17,8 @@ function secretsOf(options: WebhookSinkOptions): string[] {
 function check(options: WebhookSinkOptions): OptionProblem[] {
   const moved = movedOptions(options);
   if (moved.length > 0) return moved;
+  const badUrl = unparsableUrl(options.url);
+  if (badUrl.length > 0) return badUrl;
   const { scheme } = options.signature;
   if (scheme === 'none') return [];
   const secrets = secretsOf(options);
@@ -82,7 +85,8 @@ export default defineSink({
           signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)]),
         });
       } catch (err) {
-        throw new RetryableError(`POST failed: ${(err as Error).message}`, { cause: err });
+        // Not the cause: its message and stack may quote the URL, which may hold a token.
+        throw new RetryableError(`POST failed: ${withoutUrls((err as Error).message, options.url)}`);
       }
       const text = (await response.body.text().catch(() => '')).slice(0, 200);
       const status = response.statusCode;
