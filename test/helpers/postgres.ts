@@ -52,6 +52,10 @@ export interface PostgresCluster {
   start(): Promise<void>;
   /** `pg_ctl restart -m fast`. */
   restart(): Promise<void>;
+  /** SIGSTOP to the postmaster and every backend: a server that hangs, as under a partition. */
+  freeze(): void;
+  /** SIGCONT to the same processes. */
+  thaw(): void;
   /** Stops the server and removes its directory. */
   destroy(): Promise<void>;
   /** CPU time (user + system, µs) the server's processes have used so far: postmaster and children alive now. */
@@ -74,6 +78,22 @@ export function processTreeCpuMicros(pid: number): number {
   };
   visit(pid);
   return ticks * 10_000;
+}
+
+/** The postmaster and its children (backends, background workers), postmaster first. */
+function processTree(pid: number): number[] {
+  const found: number[] = [];
+  const visit = (id: number): void => {
+    found.push(id);
+    try {
+      const children = readFileSync(`/proc/${id}/task/${id}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) visit(Number(child));
+    } catch {
+      // exited meanwhile
+    }
+  };
+  visit(pid);
+  return found;
 }
 
 /**
@@ -110,6 +130,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
   }
   const url = `postgres://relay@127.0.0.1:${port}/postgres`;
   let destroyed = false;
+  const postmaster = (): number => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
     url,
     port,
@@ -127,9 +148,20 @@ export async function startPostgres(): Promise<PostgresCluster> {
     stop: () => ctl('stop', '-m', 'fast').then(() => undefined),
     start: () => ctl('start').then(() => undefined),
     restart: () => ctl('restart', '-m', 'fast').then(() => undefined),
+    freeze: () => {
+      for (const pid of processTree(postmaster())) process.kill(pid, 'SIGSTOP');
+    },
+    thaw: () => {
+      for (const pid of processTree(postmaster()).reverse()) process.kill(pid, 'SIGCONT');
+    },
     cpuMicros: () => processTreeCpuMicros(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])),
     async destroy() {
       if (destroyed) return;
+      try {
+        for (const pid of processTree(postmaster())) process.kill(pid, 'SIGCONT');
+      } catch {
+        // not running
+      }
       destroyed = true;
       await exec(pgCtl, ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,11 @@ export interface PgConnectOptions {
   schema?: string | undefined;
   /** Connections this relay opens at most (the LISTEN connection is one more). */
   maxConnections?: number;
+  /** Longest a statement or a connection attempt may take before it fails (default 5 s). */
+  queryTimeoutMs?: number;
 }
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 
 /** bigint (int8) columns hold ids, times in ms and byte counts: all far below 2^53. */
 const types = {
@@ -32,6 +36,7 @@ export function describePostgres(options: Pick<PgConnectOptions, 'url' | 'schema
 
 /** What a connection is set up with: the schema first on the path, and commits that wait for the WAL flush. */
 export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
+  const timeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const settings = ['-c synchronous_commit=on'];
   // The backslash keeps the space inside the value when the server splits `options`.
   if (options.schema) settings.push(`-c search_path=${quoteIdentifier(options.schema).replace(/ /g, '\\ ')}`);
@@ -39,9 +44,14 @@ export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
     connectionString: options.url,
     options: settings.join(' '),
     types,
+    // A server that hangs (stopped, partitioned) answers nothing: every statement gets a
+    // deadline on both sides (query_timeout here, statement_timeout there) and keepalive
+    // probes start early, so a webhook gets a 503 instead of waiting with the connection.
     keepAlive: true,
-    // Fail fast when PostgreSQL is unreachable: a webhook waits for the answer.
-    connectionTimeoutMillis: 5_000,
+    keepAliveInitialDelayMillis: 5_000,
+    query_timeout: timeout,
+    statement_timeout: timeout,
+    connectionTimeoutMillis: timeout,
     application_name: 'firecrawl-relay',
   };
 }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWithPostgres, startPostgres, type PostgresCluster } from '../../../test/helpers/postgres.js';
+import { freePort } from '../../../test/helpers/free-port.js';
 import { item } from '../../../test/store-contract/store-contract.js';
 import type { ClaimLimits } from '../store.js';
 import { SCHEMA_VERSION } from './migrations.js';
@@ -171,5 +172,38 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     expect((await store.enqueue(item('j', 'after'))).eventId).toEqual(expect.any(Number));
     const [lane] = await store.claim('archive', ALL);
     expect(lane!.deliveries.map((d) => d.body.toString())).toEqual(['before', 'after']);
+  });
+
+  it('answers 503-worthy errors instead of hanging while PostgreSQL is frozen, and recovers after', async () => {
+    fresh();
+    const store = await replica({ refreshMs: 100, queryTimeoutMs: 1_000 });
+    expect((await store.enqueue(item('j', 'before'))).eventId).toEqual(expect.any(Number));
+    cluster.freeze();
+    try {
+      // Two groups: the first one stuck must not hold the second one up.
+      const stuck = store.enqueue(item('j', 'during-1'));
+      await expect(stuck).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+      await expect(store.enqueue(item('j', 'during-2'))).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+      expect(store.writable()).toMatchObject({ ready: false, error: expect.stringContaining('PostgreSQL is unavailable') });
+    } finally {
+      cluster.thaw();
+    }
+    await eventually(() => store.writable().ready);
+    expect((await store.enqueue(item('j', 'after'))).eventId).toEqual(expect.any(Number));
+  });
+
+  it('refuses to start with a coded error naming the database when PostgreSQL does not answer', async () => {
+    fresh();
+    const url = cluster.url.replace(`:${cluster.port}/`, `:${await freePort()}/`);
+    await expect(replica({ url, queryTimeoutMs: 1_000 })).rejects.toMatchObject({
+      code: 'RELAY_ERR_QUEUE_UNREACHABLE',
+      message: expect.stringContaining('the queue database postgres://127.0.0.1:'),
+    });
+    cluster.freeze();
+    try {
+      await expect(replica({ queryTimeoutMs: 1_000 })).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNREACHABLE' });
+    } finally {
+      cluster.thaw();
+    }
   });
 });

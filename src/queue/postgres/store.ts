@@ -22,7 +22,8 @@ import { GroupCommit } from './group-commit.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
+import { withDeadline } from './deadline.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_SINK, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -144,7 +145,11 @@ export class PostgresQueueStore implements QueueStore {
       return store;
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw err;
+      if (err instanceof RelayError) throw err;
+      // Named, so that `serve` says which database did not answer rather than `connect ECONNREFUSED`.
+      throw new RelayError('RELAY_ERR_QUEUE_UNREACHABLE', [describePostgres(options), describeError(err), options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS], {
+        cause: err,
+      });
     }
   }
 
@@ -203,7 +208,7 @@ export class PostgresQueueStore implements QueueStore {
     }
     let committed: { outcomes: Outcome[]; deltas: CounterDeltas; touched: Set<string> };
     try {
-      committed = await transaction(this.pool, async (client) => {
+      const commit = transaction(this.pool, async (client) => {
         const result = await commitEnqueue(
           client,
           batch.map((w) => w.item),
@@ -217,6 +222,8 @@ export class PostgresQueueStore implements QueueStore {
         if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         return result;
       });
+      // Bounded as a whole: a group that does not commit in time fails (503, not ready) and the next one forms.
+      committed = await withDeadline(commit, this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, 'the commit to PostgreSQL');
       this.commits++;
       this.failure = null;
     } catch (err) {
