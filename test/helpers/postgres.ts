@@ -50,6 +50,8 @@ export interface PostgresCluster {
   /** `pg_ctl stop -m fast` (connections cut, then a clean shutdown). */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** `pg_ctl stop -m immediate`: a crash, commits made without the WAL flush may be lost. */
+  crash(): Promise<void>;
   /** `pg_ctl restart -m fast`. */
   restart(): Promise<void>;
   /** SIGSTOP to the postmaster and every backend: a server that hangs, as under a partition. */
@@ -146,6 +148,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
       return `postgres://relay@127.0.0.1:${port}/${name}`;
     },
     stop: () => ctl('stop', '-m', 'fast').then(() => undefined),
+    crash: () => ctl('stop', '-m', 'immediate').then(() => undefined),
     start: () => ctl('start').then(() => undefined),
     restart: () => ctl('restart', '-m', 'fast').then(() => undefined),
     freeze: () => {

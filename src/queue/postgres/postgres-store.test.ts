@@ -206,4 +206,31 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
       cluster.thaw();
     }
   });
+
+  it('fences a settle from before a crash of PostgreSQL when the lane is claimed again after it', async () => {
+    fresh();
+    const a = await replica({ leaseMs: 10_000 });
+    await a.enqueue(item('j', 'e1'));
+    const [stale] = await a.claim('archive', ALL);
+    await a.close();
+    await cluster.crash();
+    await cluster.start();
+    // What the crash leaves when the claim's commit (synchronous_commit off) had not reached
+    // the WAL: the lane unclaimed, and a token sequence back where it was before the claim.
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    try {
+      await client.query(`UPDATE ${schema}.lanes SET owner = NULL, token = NULL, ready_at = 0`);
+      await client.query(`SELECT setval('${schema}.lease_tokens', $1, false)`, [stale!.token]);
+    } finally {
+      await client.end();
+    }
+    const b = await replica({ leaseMs: 10_000 });
+    const [taken] = await b.claim('archive', ALL);
+    expect(taken!.token).not.toBe(stale!.token);
+    // A's late settle (a retry: it would release the lane at once) must leave B's lease alone.
+    const late = await replica();
+    await late.settle([{ lane: stale!, delivered: [], failure: { id: stale!.deliveries[0]!.id, error: 'late', retryAt: 0, countAttempt: true } }]);
+    expect(await late.claim('archive', ALL)).toEqual([]);
+  });
 });
