@@ -233,4 +233,14 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     await late.settle([{ lane: stale!, delivered: [], failure: { id: stale!.deliveries[0]!.id, error: 'late', retryAt: 0, countAttempt: true } }]);
     expect(await late.claim('archive', ALL)).toEqual([]);
   });
+
+  it('commits a group of 8,200 events from one tick (more than one statement`s 65,535 parameters)', async () => {
+    fresh();
+    const store = await replica();
+    const results = await Promise.all(Array.from({ length: 8_200 }, (_, i) => store.enqueue(item(`job-${i % 30}`, `e${i}`))));
+    expect(store.commits).toBe(1);
+    expect(new Set(results.map((r) => r.eventId)).size).toBe(8_200);
+    const lanes = await store.claim('archive', { lanes: 30, events: 10_000, bytes: 1 << 30 });
+    expect(lanes.flatMap((l) => l.deliveries)).toHaveLength(8_200);
+  });
 });
