@@ -243,4 +243,19 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     const lanes = await store.claim('archive', { lanes: 30, events: 10_000, bytes: 1 << 30 });
     expect(lanes.flatMap((l) => l.deliveries)).toHaveLength(8_200);
   });
+
+  it('fails only the event PostgreSQL refuses (a NUL in its job id), not the others of its group', async () => {
+    fresh();
+    const store = await replica();
+    const settled = await Promise.allSettled([
+      store.enqueue(item('j', 'first')),
+      store.enqueue(item('bad\u0000job', 'nul')),
+      store.enqueue(item('j', 'last')),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(settled[1]).toMatchObject({ reason: { code: 'RELAY_ERR_QUEUE_UNAVAILABLE' } });
+    expect(store.writable().ready).toBe(true);
+    const [lane] = await store.claim('archive', ALL);
+    expect(lane!.deliveries.map((d) => d.body.toString())).toEqual(['first', 'last']);
+  });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type pg from 'pg';
+import pg from 'pg';
 import { RelayError, describeError } from '../../errors.js';
 import type {
   ClaimLimits,
@@ -52,6 +52,14 @@ interface Settling {
   outcomes: readonly LaneSettlement[];
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+/**
+ * PostgreSQL refused what was sent (SQLSTATE class 22, data exception: a NUL in text, a
+ * value out of range), not a failure of the server: the group can be retried item by item.
+ */
+function refusedData(err: unknown): boolean {
+  return err instanceof pg.DatabaseError && typeof err.code === 'string' && err.code.startsWith('22');
 }
 
 /** The deliveries found, up to the first one gone meanwhile (a parked sink): order is never skipped over. */
@@ -227,7 +235,12 @@ export class PostgresQueueStore implements QueueStore {
       this.commits++;
       this.failure = null;
     } catch (err) {
-      this.failure = describeError(err);
+      if (batch.length > 1 && refusedData(err)) {
+        // One item PostgreSQL refuses (a NUL in a text field) must not fail its neighbours: each alone.
+        for (const waiter of batch) await this.commitEnqueues([waiter]);
+        return;
+      }
+      if (!refusedData(err)) this.failure = describeError(err);
       const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [describeError(err)], { cause: err });
       for (const waiter of batch) waiter.reject(error);
       return;
