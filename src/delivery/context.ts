@@ -1,7 +1,7 @@
 import type { SinkConfig } from '../config/types.js';
 import type { RelayMetrics } from '../metrics.js';
 import { PermanentError, RetryableError } from '../plugin-api/errors.js';
-import type { AttemptRecord, LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
+import type { AttemptRecord, ClaimedLane, LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
 import { laneFailure } from './failure.js';
 import type { PayloadCache } from './payload-cache.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -20,6 +20,8 @@ export interface WriteContext {
   stopping: AbortSignal;
   /** True while the whole sink waits (Retry-After, backoff, reconnect): lanes stop at their next event. */
   paused(): boolean;
+  /** True once the store knows another relay took this lane over (its lease ran out): the lane stops. */
+  leaseLost?(lane: ClaimedLane): boolean;
   now(): number;
   random(): number;
 }

@@ -149,6 +149,7 @@ export class SinkRunner {
       shutdown: this.shutdown.signal,
       stopping: this.stopping.signal,
       paused: () => !this.connected || this.pausedUntil > this.now() || this.operatorPaused,
+      leaseLost: (lane) => this.options.store.leaseLost?.(lane) ?? false,
       now: this.now,
       random: this.random,
     };

@@ -258,4 +258,20 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     const [lane] = await store.claim('archive', ALL);
     expect(lane!.deliveries.map((d) => d.body.toString())).toEqual(['first', 'last']);
   });
+
+  it('tells a replica whose lane was taken over that it lost the lease, at its next renewal', async () => {
+    fresh();
+    const start = Date.now();
+    // a's clock stands still (its renewals keep moving the expiry to start + 900); b lives 10 s later.
+    const a = await replica({ leaseMs: 900, now: () => start });
+    const b = await replica({ leaseMs: 900, now: () => start + 10_000 });
+    await a.enqueue(item('j', 'e1'));
+    await a.enqueue(item('j', 'e2'));
+    const [mine] = await a.claim('archive', ALL);
+    expect(a.leaseLost(mine!)).toBe(false);
+    const [taken] = await b.claim('archive', ALL);
+    expect(taken!.jobId).toBe('j');
+    await eventually(() => a.leaseLost(mine!));
+    expect(b.leaseLost(taken!)).toBe(false);
+  });
 });

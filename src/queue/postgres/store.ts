@@ -124,7 +124,7 @@ export class PostgresQueueStore implements QueueStore {
       (client, sinks) => this.notifyIn(client, sinks),
       () => this.historyKeepAfter(),
     );
-    this.leases = new LeaseKeeper(pool, this.leaseMs, this.now);
+    this.leases = new LeaseKeeper(pool, this.leaseMs, this.now, this.owner);
     this.wakeups = new Wakeups({
       config: clientConfig(options),
       channel: this.channel,
@@ -296,6 +296,10 @@ export class PostgresQueueStore implements QueueStore {
     } catch (err) {
       for (const g of group) g.reject(err);
     }
+  }
+
+  leaseLost(lane: ClaimedLane): boolean {
+    return this.leases.isLost(lane.token);
   }
 
   async nextDueAt(sink: string): Promise<number | null> {
