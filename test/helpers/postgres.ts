@@ -60,18 +60,23 @@ export interface PostgresCluster {
   thaw(): void;
   /** Stops the server and removes its directory. */
   destroy(): Promise<void>;
-  /** CPU time (user + system, µs) the server's processes have used so far: postmaster and children alive now. */
+  /** CPU time (user + system, µs) the server's processes have used so far: postmaster, live children and exited ones. */
   cpuMicros(): number;
 }
 
-/** User + system CPU of a process and its live children, in µs (Linux /proc, 100 ticks/s). */
+/**
+ * User + system CPU of a process and its live children, in µs (Linux /proc, 100 ticks/s),
+ * plus what its exited children used (the root's cutime and cstime): PostgreSQL backends
+ * come and go with connections, and a tree of live processes alone would miss them.
+ */
 export function processTreeCpuMicros(pid: number): number {
   let ticks = 0;
   const visit = (id: number): void => {
     try {
       const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      // Fields 14-17 of stat(5): utime, stime, cutime, cstime (children waited for).
+      ticks += Number(fields[11]) + Number(fields[12]) + (id === pid ? Number(fields[13]) + Number(fields[14]) : 0);
       const children = readFileSync(`/proc/${id}/task/${id}/children`, 'utf8').trim();
       for (const child of children ? children.split(' ') : []) visit(Number(child));
     } catch {

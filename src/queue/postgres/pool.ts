@@ -86,11 +86,12 @@ const RETRYABLE = new Set(['40P01', '40001']);
  * Runs `work` in one transaction on one connection. `durable: false` commits without
  * waiting for the WAL flush: for claims, settles and lease renewals, whose loss in a crash
  * of PostgreSQL only means a lane is claimed again and its events delivered twice.
+ * `afterCommit` runs on the same connection once committed (a NOTIFY outside the transaction).
  */
 export async function transaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
-  { durable = true }: { durable?: boolean } = {},
+  { durable = true, afterCommit }: { durable?: boolean; afterCommit?: (client: pg.PoolClient, result: T) => Promise<void> } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
@@ -99,6 +100,8 @@ export async function transaction<T>(
       await client.query(durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off');
       const result = await work(client);
       await client.query('COMMIT');
+      // Best effort on the same connection (no second checkout); its failure undoes nothing.
+      if (afterCommit) await afterCommit(client, result).catch(() => undefined);
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));

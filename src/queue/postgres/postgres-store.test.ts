@@ -274,4 +274,13 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     await eventually(() => a.leaseLost(mine!));
     expect(b.leaseLost(taken!)).toBe(false);
   });
+
+  it('sends NOTIFY after COMMIT: a wake-up PostgreSQL refuses does not undo the events it announced', async () => {
+    fresh();
+    const store = await replica();
+    // More than NOTIFY's 8,000-byte payload: pg_notify fails, as it would inside the transaction.
+    const sinks = Array.from({ length: 90 }, (_, i) => `sink-${String(i).padStart(3, '0')}-${'x'.repeat(90)}`);
+    expect((await store.enqueue(item('j', 'e1', { sinks }))).eventId).toEqual(expect.any(Number));
+    expect(await store.claim(sinks[0]!, ALL)).toHaveLength(1);
+  });
 });

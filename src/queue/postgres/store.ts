@@ -183,7 +183,7 @@ export class PostgresQueueStore implements QueueStore {
     this.emit(wake);
   }
 
-  /** NOTIFY inside a transaction: delivered to the other replicas only if it commits. */
+  /** NOTIFY on this connection: inside a transaction it is delivered only if that commits. */
   private async notifyIn(client: pg.PoolClient, sinks: ReadonlySet<string>): Promise<void> {
     await client.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, sinks)]);
   }
@@ -227,8 +227,13 @@ export class PostgresQueueStore implements QueueStore {
             pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
           },
         );
-        if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         return result;
+      }, {
+        // NOTIFY after COMMIT, not in it: a notifying commit holds a cluster-wide lock through
+        // its WAL flush, which would serialize every replica's ingress. Polling covers a lost one.
+        afterCommit: async (client, result) => {
+          if (result.touched.size > 0) await this.notifyIn(client, result.touched);
+        },
       });
       // Bounded as a whole: a group that does not commit in time fails (503, not ready) and the next one forms.
       committed = await withDeadline(commit, this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, 'the commit to PostgreSQL');
