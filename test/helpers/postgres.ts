@@ -64,30 +64,7 @@ export interface PostgresCluster {
   cpuMicros(): number;
 }
 
-/**
- * User + system CPU of a process and its live children, in µs (Linux /proc, 100 ticks/s),
- * plus what its exited children used (the root's cutime and cstime): PostgreSQL backends
- * come and go with connections, and a tree of live processes alone would miss them.
- */
-export function processTreeCpuMicros(pid: number): number {
-  let ticks = 0;
-  const visit = (id: number): void => {
-    try {
-      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Fields 14-17 of stat(5): utime, stime, cutime, cstime (children waited for).
-      ticks += Number(fields[11]) + Number(fields[12]) + (id === pid ? Number(fields[13]) + Number(fields[14]) : 0);
-      const children = readFileSync(`/proc/${id}/task/${id}/children`, 'utf8').trim();
-      for (const child of children ? children.split(' ') : []) visit(Number(child));
-    } catch {
-      // exited meanwhile
-    }
-  };
-  visit(pid);
-  return ticks * 10_000;
-}
-
-/** The postmaster and its children (backends, background workers), postmaster first. */
+/** A process and its live descendants, the process first (the postmaster: its backends and workers). */
 function processTree(pid: number): number[] {
   const found: number[] = [];
   const visit = (id: number): void => {
@@ -102,6 +79,27 @@ function processTree(pid: number): number[] {
   visit(pid);
   return found;
 }
+
+/**
+ * User + system CPU of a process and its live children, in µs (Linux /proc, 100 ticks/s),
+ * plus what its exited children used (the root's cutime and cstime): PostgreSQL backends
+ * come and go with connections, and a tree of live processes alone would miss them.
+ */
+export function processTreeCpuMicros(pid: number): number {
+  let ticks = 0;
+  for (const id of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14-17 of stat(5): utime, stime, cutime, cstime (children waited for).
+      ticks += Number(fields[11]) + Number(fields[12]) + (id === pid ? Number(fields[13]) + Number(fields[14]) : 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks * 10_000;
+}
+
 
 /**
  * A throwaway cluster: `initdb -A trust -U relay` in a temporary directory, served on a free
