@@ -80,6 +80,15 @@ function processTree(pid: number): number[] {
   return found;
 }
 
+/** Signals a process; one that exited meanwhile (a backend whose connection closed) is skipped. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
 /**
  * User + system CPU of a process and its live children, in µs (Linux /proc, 100 ticks/s),
  * plus what its exited children used (the root's cutime and cstime): PostgreSQL backends
@@ -155,16 +164,16 @@ export async function startPostgres(): Promise<PostgresCluster> {
     start: () => ctl('start').then(() => undefined),
     restart: () => ctl('restart', '-m', 'fast').then(() => undefined),
     freeze: () => {
-      for (const pid of processTree(postmaster())) process.kill(pid, 'SIGSTOP');
+      for (const pid of processTree(postmaster())) signal(pid, 'SIGSTOP');
     },
     thaw: () => {
-      for (const pid of processTree(postmaster()).reverse()) process.kill(pid, 'SIGCONT');
+      for (const pid of processTree(postmaster()).reverse()) signal(pid, 'SIGCONT');
     },
     cpuMicros: () => processTreeCpuMicros(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])),
     async destroy() {
       if (destroyed) return;
       try {
-        for (const pid of processTree(postmaster())) process.kill(pid, 'SIGCONT');
+        for (const pid of processTree(postmaster())) signal(pid, 'SIGCONT');
       } catch {
         // not running
       }

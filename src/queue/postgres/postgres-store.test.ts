@@ -190,7 +190,7 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     }
     await eventually(() => store.writable().ready);
     expect((await store.enqueue(item('j', 'after'))).eventId).toEqual(expect.any(Number));
-  });
+  }, 60_000);
 
   it('refuses to start with a coded error naming the database when PostgreSQL does not answer', async () => {
     fresh();
@@ -232,7 +232,7 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     const late = await replica();
     await late.settle([{ lane: stale!, delivered: [], failure: { id: stale!.deliveries[0]!.id, error: 'late', retryAt: 0, countAttempt: true } }]);
     expect(await late.claim('archive', ALL)).toEqual([]);
-  });
+  }, 60_000);
 
   it('commits a group of 8,200 events from one tick (more than one statement`s 65,535 parameters)', async () => {
     fresh();
@@ -242,7 +242,7 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     expect(new Set(results.map((r) => r.eventId)).size).toBe(8_200);
     const lanes = await store.claim('archive', { lanes: 30, events: 10_000, bytes: 1 << 30 });
     expect(lanes.flatMap((l) => l.deliveries)).toHaveLength(8_200);
-  });
+  }, 60_000);
 
   it('fails only the event PostgreSQL refuses (a NUL in its job id), not the others of its group', async () => {
     fresh();
