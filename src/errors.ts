@@ -46,6 +46,10 @@ export const ERRORS = {
     status: 0,
     message: 'the queue in %s is at schema version %s, newer than this relay understands (%s): run the newer relay on it, or point this one at another database or schema',
   },
+  RELAY_ERR_QUEUE_UNREACHABLE: {
+    status: 0,
+    message: 'the queue database %s did not answer at start (%s): expected a PostgreSQL that accepts a connection and a statement within %s ms; check queue.url and that the server is up',
+  },
   RELAY_ERR_SHUTTING_DOWN: { status: 503, message: 'the relay is shutting down, retry later' },
   RELAY_ERR_INGRESS_BUSY: {
     status: 503,

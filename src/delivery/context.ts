@@ -1,7 +1,7 @@
 import type { SinkConfig } from '../config/types.js';
 import type { RelayMetrics } from '../metrics.js';
 import { PermanentError, RetryableError } from '../plugin-api/errors.js';
-import type { AttemptRecord, LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
+import type { AttemptRecord, ClaimedLane, LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
 import { laneFailure } from './failure.js';
 import type { PayloadCache } from './payload-cache.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -23,6 +23,8 @@ export interface WriteContext {
   paused(): boolean;
   /** A write ran past write_timeout_ms (it may still run): the sink is down until one succeeds. */
   overran(timeout: Error): void;
+  /** True once the store knows another relay took this lane over (its lease ran out): the lane stops. */
+  leaseLost?(lane: ClaimedLane): boolean;
   now(): number;
   random(): number;
 }

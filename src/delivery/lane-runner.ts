@@ -8,7 +8,7 @@ import { unreadable } from './failure.js';
 /**
  * Delivers one lane of a per-event sink: its events one at a time, in order, stopping at
  * the first failure (the events behind it wait with it). Stops early, leaving the rest
- * untouched, when the runner stops or the whole sink pauses.
+ * untouched, when the runner stops, the whole sink pauses or another relay took the lane over.
  */
 export async function runLane(lane: ClaimedLane, sink: EventSink, context: WriteContext): Promise<LaneResult> {
   const delivered: number[] = [];
@@ -19,7 +19,7 @@ export async function runLane(lane: ClaimedLane, sink: EventSink, context: Write
   let failure: LaneFailure | undefined;
   let error: unknown;
   for (const delivery of lane.deliveries) {
-    if (context.stopping.aborted || context.paused()) break;
+    if (context.stopping.aborted || context.paused() || context.leaseLost?.(lane)) break;
     let event;
     try {
       event = toEvent(delivery, context.payloads);

@@ -171,6 +171,7 @@ export class SinkRunner {
         this.overrun = describeError(timeout);
         this.failures.warn({ err: this.overrun, code: 'RELAY_ERR_SINK_TIMEOUT' }, 'sink write overran write_timeout_ms; sink marked down until a write succeeds');
       },
+      leaseLost: (lane) => this.options.store.leaseLost?.(lane) ?? false,
       now: this.now,
       random: this.random,
     };

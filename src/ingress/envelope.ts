@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import secureJson from 'secure-json-parse';
 import { RelayError } from '../errors.js';
 import { assertJsonDepth } from './json-depth.js';
+import { assertNoNulInIds } from './nul-free.js';
 import type { FirecrawlPayload } from '../plugin-api/types.js';
 
 const ENVELOPE_SCHEMA = {
@@ -110,6 +111,7 @@ export function parseEnvelope(received: Buffer): Envelope {
   }
   if (!validate(value)) throw new RelayError('RELAY_ERR_INGRESS_ENVELOPE_INVALID', [why()]);
   assertStoredStringsWellFormed(value);
+  assertNoNulInIds(value);
   const payload = normalizePayload(value as FirecrawlPayload & { jobId?: string });
   return { payload, type: payload.type, jobId: payload.id, body };
 }

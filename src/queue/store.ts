@@ -235,6 +235,8 @@ export interface HistoryStore {
 export interface QueueStore {
   /** Durable before it resolves; requests of one event-loop turn share one commit. */
   enqueue(item: EnqueueItem): Promise<EnqueueResult>;
+  /** A store shared by several relays: true once a lease renewal found the lane taken over by another. */
+  leaseLost?(lane: ClaimedLane): boolean;
   /** Called after each commit with the sinks that got new deliveries. */
   onEnqueued(listener: (sinks: ReadonlySet<string>) => void): () => void;
 

@@ -50,22 +50,26 @@ export interface PostgresCluster {
   /** `pg_ctl stop -m fast` (connections cut, then a clean shutdown). */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** `pg_ctl stop -m immediate`: a crash, commits made without the WAL flush may be lost. */
+  crash(): Promise<void>;
   /** `pg_ctl restart -m fast`. */
   restart(): Promise<void>;
+  /** SIGSTOP to the postmaster and every backend: a server that hangs, as under a partition. */
+  freeze(): void;
+  /** SIGCONT to the same processes. */
+  thaw(): void;
   /** Stops the server and removes its directory. */
   destroy(): Promise<void>;
-  /** CPU time (user + system, µs) the server's processes have used so far: postmaster and children alive now. */
+  /** CPU time (user + system, µs) the server's processes have used so far: postmaster, live children and exited ones. */
   cpuMicros(): number;
 }
 
-/** User + system CPU of a process and its live children, in µs (Linux /proc, 100 ticks/s). */
-export function processTreeCpuMicros(pid: number): number {
-  let ticks = 0;
+/** A process and its live descendants, the process first (the postmaster: its backends and workers). */
+function processTree(pid: number): number[] {
+  const found: number[] = [];
   const visit = (id: number): void => {
+    found.push(id);
     try {
-      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
       const children = readFileSync(`/proc/${id}/task/${id}/children`, 'utf8').trim();
       for (const child of children ? children.split(' ') : []) visit(Number(child));
     } catch {
@@ -73,8 +77,38 @@ export function processTreeCpuMicros(pid: number): number {
     }
   };
   visit(pid);
+  return found;
+}
+
+/** Signals a process; one that exited meanwhile (a backend whose connection closed) is skipped. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/**
+ * User + system CPU of a process and its live children, in µs (Linux /proc, 100 ticks/s),
+ * plus what its exited children used (the root's cutime and cstime): PostgreSQL backends
+ * come and go with connections, and a tree of live processes alone would miss them.
+ */
+export function processTreeCpuMicros(pid: number): number {
+  let ticks = 0;
+  for (const id of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14-17 of stat(5): utime, stime, cutime, cstime (children waited for).
+      ticks += Number(fields[11]) + Number(fields[12]) + (id === pid ? Number(fields[13]) + Number(fields[14]) : 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
   return ticks * 10_000;
 }
+
 
 /**
  * A throwaway cluster: `initdb -A trust -U relay` in a temporary directory, served on a free
@@ -110,6 +144,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
   }
   const url = `postgres://relay@127.0.0.1:${port}/postgres`;
   let destroyed = false;
+  const postmaster = (): number => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
     url,
     port,
@@ -125,11 +160,23 @@ export async function startPostgres(): Promise<PostgresCluster> {
       return `postgres://relay@127.0.0.1:${port}/${name}`;
     },
     stop: () => ctl('stop', '-m', 'fast').then(() => undefined),
+    crash: () => ctl('stop', '-m', 'immediate').then(() => undefined),
     start: () => ctl('start').then(() => undefined),
     restart: () => ctl('restart', '-m', 'fast').then(() => undefined),
+    freeze: () => {
+      for (const pid of processTree(postmaster())) signal(pid, 'SIGSTOP');
+    },
+    thaw: () => {
+      for (const pid of processTree(postmaster()).reverse()) signal(pid, 'SIGCONT');
+    },
     cpuMicros: () => processTreeCpuMicros(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])),
     async destroy() {
       if (destroyed) return;
+      try {
+        for (const pid of processTree(postmaster())) signal(pid, 'SIGCONT');
+      } catch {
+        // not running
+      }
       destroyed = true;
       await exec(pgCtl, ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });

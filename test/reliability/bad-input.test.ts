@@ -207,8 +207,11 @@ describe('property-based fuzzing of the ingress', () => {
 
   it('accepts long and non-ASCII job ids, and names their folder with one safe, distinct segment', async () => {
     const ids = fc.string({ unit: fc.oneof(fc.constantFrom('.', '/', '%', '~', '\\', '\u0000', 'é', '😀'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), minLength: 1, maxLength: 500 });
+    // A NUL in an id is refused at the envelope (400: the PostgreSQL queue stores ids as text);
+    // the posted id goes without, the folder names are still checked with it.
+    const posted = ids.map((id) => id.replace(/\u0000/g, '\u0001'));
     await fc.assert(
-      fc.asyncProperty(ids, ids, async (a, b) => {
+      fc.asyncProperty(posted, ids, async (a, b) => {
         const response = await relay.app.inject(signedRequest({ success: true, type: 'crawl.completed', id: a, data: [] }));
         expect(response.statusCode, response.body).toBe(200);
         for (const id of [a, b]) {

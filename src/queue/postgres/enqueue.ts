@@ -5,6 +5,12 @@ import { CounterDeltas } from './counters.js';
 import { upsertLanes } from './events.js';
 import { prepared } from './pool.js';
 
+/**
+ * Events per INSERT: 8 parameters each, and a statement takes at most 65,535. Bodies stay
+ * binary parameters (an unnest of bytea[] would send them as hex text, twice the bytes).
+ */
+export const EVENTS_PER_INSERT = 8_000;
+
 export interface EnqueueContext {
   now: number;
   dedupeWindowMs: number;
@@ -73,7 +79,7 @@ async function findDuplicates(client: pg.PoolClient, planned: readonly Planned[]
 }
 
 /**
- * One group commit: dedupe keys, events (one multi-row insert, bodies as binary
+ * One group commit: dedupe keys, events (multi-row inserts of up to 8,000, bodies as binary
  * parameters), their deliveries and lanes (one statement), parked dead letters, counters.
  * Returns the outcome of each item, the counter changes and the sinks given new deliveries.
  */
@@ -98,14 +104,16 @@ export async function commitEnqueue(
     await prepared<{ id: number }>(client, 'event_ids', `SELECT nextval('events_id_seq') AS id FROM generate_series(1, $1::int)`, [stored.length])
   ).rows.map((r) => r.id);
 
-  const params: unknown[] = [];
-  const rows = stored.map(({ item, deliver, parked }, i) => {
-    const b = params.length;
-    params.push(ids[i], ctx.now, item.source, item.type, item.jobId, item.body.length, deliver.length + parked.length, item.body);
-    deltas.usedBytes += item.body.length;
-    return `($${b + 1}::bigint,$${b + 2}::bigint,$${b + 3},$${b + 4},$${b + 5},$${b + 6}::int,$${b + 7}::int,$${b + 8}::bytea)`;
-  });
-  await client.query(`INSERT INTO events (id, received_at, source, type, job_id, bytes, refs, body) VALUES ${rows.join(',')}`, params);
+  for (let start = 0; start < stored.length; start += EVENTS_PER_INSERT) {
+    const params: unknown[] = [];
+    const rows = stored.slice(start, start + EVENTS_PER_INSERT).map(({ item, deliver, parked }, i) => {
+      const b = params.length;
+      params.push(ids[start + i], ctx.now, item.source, item.type, item.jobId, item.body.length, deliver.length + parked.length, item.body);
+      deltas.usedBytes += item.body.length;
+      return `($${b + 1}::bigint,$${b + 2}::bigint,$${b + 3},$${b + 4},$${b + 5},$${b + 6}::int,$${b + 7}::int,$${b + 8}::bytea)`;
+    });
+    await client.query(`INSERT INTO events (id, received_at, source, type, job_id, bytes, refs, body) VALUES ${rows.join(',')}`, params);
+  }
 
   const d = { event: [] as number[], sink: [] as string[], job: [] as string[], bytes: [] as number[] };
   const p = { event: [] as number[], sink: [] as string[], job: [] as string[], type: [] as string[], bytes: [] as number[], reason: [] as string[] };

@@ -5,17 +5,21 @@ import { prepared, transaction } from './pool.js';
  * Keeps this replica's leases alive while their writes run: every third of the lease,
  * one statement moves the expiry of every lane still held. A lane is held from claim to
  * settle; if the renewals fail (PostgreSQL unreachable) the leases run out and another
- * replica takes the lanes over, which at-least-once allows.
+ * replica takes the lanes over, which at-least-once allows. A renewal that finds a lane's
+ * token gone (taken over meanwhile) marks it lost: its runner stops before the next event.
  */
 export class LeaseKeeper {
   /** token -> sink, for the lanes claimed and not yet settled. */
   private readonly held = new Map<string, string>();
+  /** Tokens a renewal found taken over, until their settle. */
+  private readonly lost = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly leaseMs: number,
     private readonly now: () => number,
+    private readonly owner: string,
   ) {
     this.timer = setInterval(() => void this.renew().catch(() => undefined), Math.max(10, Math.floor(leaseMs / 3)));
     this.timer.unref();
@@ -27,23 +31,38 @@ export class LeaseKeeper {
 
   release(token: string): void {
     this.held.delete(token);
+    this.lost.delete(token);
   }
 
-  /** Extends every held lease; returns how many lanes were still ours. */
+  /** Whether a renewal found this lane taken over by another replica. */
+  isLost(token: string): boolean {
+    return this.lost.has(token);
+  }
+
+  /** Extends every held lease; returns how many lanes were still ours (the others are marked lost). */
   async renew(): Promise<number> {
-    if (this.held.size === 0) return 0;
-    const tokens = [...this.held.keys()];
-    return transaction(
+    const tokens = [...this.held.keys()].filter((token) => !this.lost.has(token));
+    if (tokens.length === 0) return 0;
+    const renewed = await transaction(
       this.pool,
       async (client) =>
-        (await prepared(client, 'lease_renew', 'UPDATE lanes SET ready_at = $2 WHERE token = ANY($1::bigint[])', [tokens, this.now() + this.leaseMs]))
-          .rowCount ?? 0,
+        (
+          await prepared<{ token: number }>(client, 'lease_renew_owned',
+            'UPDATE lanes SET ready_at = $2 WHERE token = ANY($1::bigint[]) AND owner = $3 RETURNING token',
+            [tokens, this.now() + this.leaseMs, this.owner],
+          )
+        ).rows.map((r) => String(r.token)),
       { durable: false },
     );
+    const still = new Set(renewed);
+    // Only lanes still held: one settled meanwhile is no longer anybody's concern here.
+    for (const token of tokens) if (!still.has(token) && this.held.has(token)) this.lost.add(token);
+    return still.size;
   }
 
   close(): void {
     clearInterval(this.timer);
     this.held.clear();
+    this.lost.clear();
   }
 }

@@ -6,7 +6,11 @@ export interface PgConnectOptions {
   schema?: string | undefined;
   /** Connections this relay opens at most (the LISTEN connection is one more). */
   maxConnections?: number;
+  /** Longest a statement or a connection attempt may take before it fails (default 5 s). */
+  queryTimeoutMs?: number;
 }
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 
 /** bigint (int8) columns hold ids, times in ms and byte counts: all far below 2^53. */
 const types = {
@@ -32,6 +36,7 @@ export function describePostgres(options: Pick<PgConnectOptions, 'url' | 'schema
 
 /** What a connection is set up with: the schema first on the path, and commits that wait for the WAL flush. */
 export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
+  const timeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const settings = ['-c synchronous_commit=on'];
   // The backslash keeps the space inside the value when the server splits `options`.
   if (options.schema) settings.push(`-c search_path=${quoteIdentifier(options.schema).replace(/ /g, '\\ ')}`);
@@ -39,9 +44,14 @@ export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
     connectionString: options.url,
     options: settings.join(' '),
     types,
+    // A server that hangs (stopped, partitioned) answers nothing: every statement gets a
+    // deadline on both sides (query_timeout here, statement_timeout there) and keepalive
+    // probes start early, so a webhook gets a 503 instead of waiting with the connection.
     keepAlive: true,
-    // Fail fast when PostgreSQL is unreachable: a webhook waits for the answer.
-    connectionTimeoutMillis: 5_000,
+    keepAliveInitialDelayMillis: 5_000,
+    query_timeout: timeout,
+    statement_timeout: timeout,
+    connectionTimeoutMillis: timeout,
     application_name: 'firecrawl-relay',
   };
 }
@@ -76,11 +86,12 @@ const RETRYABLE = new Set(['40P01', '40001']);
  * Runs `work` in one transaction on one connection. `durable: false` commits without
  * waiting for the WAL flush: for claims, settles and lease renewals, whose loss in a crash
  * of PostgreSQL only means a lane is claimed again and its events delivered twice.
+ * `afterCommit` runs on the same connection once committed (a NOTIFY outside the transaction).
  */
 export async function transaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
-  { durable = true }: { durable?: boolean } = {},
+  { durable = true, afterCommit }: { durable?: boolean; afterCommit?: (client: pg.PoolClient, result: T) => Promise<void> } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
@@ -89,6 +100,8 @@ export async function transaction<T>(
       await client.query(durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off');
       const result = await work(client);
       await client.query('COMMIT');
+      // Best effort on the same connection (no second checkout); its failure undoes nothing.
+      if (afterCommit) await afterCommit(client, result).catch(() => undefined);
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));

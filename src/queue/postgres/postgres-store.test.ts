@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWithPostgres, startPostgres, type PostgresCluster } from '../../../test/helpers/postgres.js';
+import { freePort } from '../../../test/helpers/free-port.js';
 import { item } from '../../../test/store-contract/store-contract.js';
 import type { ClaimLimits } from '../store.js';
 import { SCHEMA_VERSION } from './migrations.js';
@@ -171,5 +172,115 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     expect((await store.enqueue(item('j', 'after'))).eventId).toEqual(expect.any(Number));
     const [lane] = await store.claim('archive', ALL);
     expect(lane!.deliveries.map((d) => d.body.toString())).toEqual(['before', 'after']);
+  });
+
+  it('answers 503-worthy errors instead of hanging while PostgreSQL is frozen, and recovers after', async () => {
+    fresh();
+    const store = await replica({ refreshMs: 100, queryTimeoutMs: 1_000 });
+    expect((await store.enqueue(item('j', 'before'))).eventId).toEqual(expect.any(Number));
+    cluster.freeze();
+    try {
+      // Two groups: the first one stuck must not hold the second one up.
+      const stuck = store.enqueue(item('j', 'during-1'));
+      await expect(stuck).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+      await expect(store.enqueue(item('j', 'during-2'))).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE' });
+      expect(store.writable()).toMatchObject({ ready: false, error: expect.stringContaining('PostgreSQL is unavailable') });
+    } finally {
+      cluster.thaw();
+    }
+    await eventually(() => store.writable().ready);
+    expect((await store.enqueue(item('j', 'after'))).eventId).toEqual(expect.any(Number));
+  }, 60_000);
+
+  it('refuses to start with a coded error naming the database when PostgreSQL does not answer', async () => {
+    fresh();
+    const url = cluster.url.replace(`:${cluster.port}/`, `:${await freePort()}/`);
+    await expect(replica({ url, queryTimeoutMs: 1_000 })).rejects.toMatchObject({
+      code: 'RELAY_ERR_QUEUE_UNREACHABLE',
+      message: expect.stringContaining('the queue database postgres://127.0.0.1:'),
+    });
+    cluster.freeze();
+    try {
+      await expect(replica({ queryTimeoutMs: 1_000 })).rejects.toMatchObject({ code: 'RELAY_ERR_QUEUE_UNREACHABLE' });
+    } finally {
+      cluster.thaw();
+    }
+  });
+
+  it('fences a settle from before a crash of PostgreSQL when the lane is claimed again after it', async () => {
+    fresh();
+    const a = await replica({ leaseMs: 10_000 });
+    await a.enqueue(item('j', 'e1'));
+    const [stale] = await a.claim('archive', ALL);
+    await a.close();
+    await cluster.crash();
+    await cluster.start();
+    // What the crash leaves when the claim's commit (synchronous_commit off) had not reached
+    // the WAL: the lane unclaimed, and a token sequence back where it was before the claim.
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    try {
+      await client.query(`UPDATE ${schema}.lanes SET owner = NULL, token = NULL, ready_at = 0`);
+      await client.query(`SELECT setval('${schema}.lease_tokens', $1, false)`, [stale!.token]);
+    } finally {
+      await client.end();
+    }
+    const b = await replica({ leaseMs: 10_000 });
+    const [taken] = await b.claim('archive', ALL);
+    expect(taken!.token).not.toBe(stale!.token);
+    // A's late settle (a retry: it would release the lane at once) must leave B's lease alone.
+    const late = await replica();
+    await late.settle([{ lane: stale!, delivered: [], failure: { id: stale!.deliveries[0]!.id, error: 'late', retryAt: 0, countAttempt: true } }]);
+    expect(await late.claim('archive', ALL)).toEqual([]);
+  }, 60_000);
+
+  it('commits a group of 8,200 events from one tick (more than one statement`s 65,535 parameters)', async () => {
+    fresh();
+    const store = await replica();
+    const results = await Promise.all(Array.from({ length: 8_200 }, (_, i) => store.enqueue(item(`job-${i % 30}`, `e${i}`))));
+    expect(store.commits).toBe(1);
+    expect(new Set(results.map((r) => r.eventId)).size).toBe(8_200);
+    const lanes = await store.claim('archive', { lanes: 30, events: 10_000, bytes: 1 << 30 });
+    expect(lanes.flatMap((l) => l.deliveries)).toHaveLength(8_200);
+  }, 60_000);
+
+  it('fails only the event PostgreSQL refuses (a NUL in its job id), not the others of its group', async () => {
+    fresh();
+    const store = await replica();
+    const settled = await Promise.allSettled([
+      store.enqueue(item('j', 'first')),
+      store.enqueue(item('bad\u0000job', 'nul')),
+      store.enqueue(item('j', 'last')),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(settled[1]).toMatchObject({ reason: { code: 'RELAY_ERR_QUEUE_UNAVAILABLE' } });
+    expect(store.writable().ready).toBe(true);
+    const [lane] = await store.claim('archive', ALL);
+    expect(lane!.deliveries.map((d) => d.body.toString())).toEqual(['first', 'last']);
+  });
+
+  it('tells a replica whose lane was taken over that it lost the lease, at its next renewal', async () => {
+    fresh();
+    const start = Date.now();
+    // a's clock stands still (its renewals keep moving the expiry to start + 900); b lives 10 s later.
+    const a = await replica({ leaseMs: 900, now: () => start });
+    const b = await replica({ leaseMs: 900, now: () => start + 10_000 });
+    await a.enqueue(item('j', 'e1'));
+    await a.enqueue(item('j', 'e2'));
+    const [mine] = await a.claim('archive', ALL);
+    expect(a.leaseLost(mine!)).toBe(false);
+    const [taken] = await b.claim('archive', ALL);
+    expect(taken!.jobId).toBe('j');
+    await eventually(() => a.leaseLost(mine!));
+    expect(b.leaseLost(taken!)).toBe(false);
+  });
+
+  it('sends NOTIFY after COMMIT: a wake-up PostgreSQL refuses does not undo the events it announced', async () => {
+    fresh();
+    const store = await replica();
+    // More than NOTIFY's 8,000-byte payload: pg_notify fails, as it would inside the transaction.
+    const sinks = Array.from({ length: 90 }, (_, i) => `sink-${String(i).padStart(3, '0')}-${'x'.repeat(90)}`);
+    expect((await store.enqueue(item('j', 'e1', { sinks }))).eventId).toEqual(expect.any(Number));
+    expect(await store.claim(sinks[0]!, ALL)).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type pg from 'pg';
+import pg from 'pg';
 import { RelayError, describeError } from '../../errors.js';
 import type {
   ClaimLimits,
@@ -22,7 +22,8 @@ import { GroupCommit } from './group-commit.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
+import { withDeadline } from './deadline.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_SINK, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -51,6 +52,14 @@ interface Settling {
   outcomes: readonly LaneSettlement[];
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+/**
+ * PostgreSQL refused what was sent (SQLSTATE class 22, data exception: a NUL in text, a
+ * value out of range), not a failure of the server: the group can be retried item by item.
+ */
+function refusedData(err: unknown): boolean {
+  return err instanceof pg.DatabaseError && typeof err.code === 'string' && err.code.startsWith('22');
 }
 
 /** The deliveries found, up to the first one gone meanwhile (a parked sink): order is never skipped over. */
@@ -117,7 +126,7 @@ export class PostgresQueueStore implements QueueStore {
       (client, sinks) => this.notifyIn(client, sinks),
       () => this.historyKeepAfter(),
     );
-    this.leases = new LeaseKeeper(pool, this.leaseMs, this.now);
+    this.leases = new LeaseKeeper(pool, this.leaseMs, this.now, this.owner);
     this.wakeups = new Wakeups({
       config: clientConfig(options),
       channel: this.channel,
@@ -146,7 +155,11 @@ export class PostgresQueueStore implements QueueStore {
       return store;
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw err;
+      if (err instanceof RelayError) throw err;
+      // Named, so that `serve` says which database did not answer rather than `connect ECONNREFUSED`.
+      throw new RelayError('RELAY_ERR_QUEUE_UNREACHABLE', [describePostgres(options), describeError(err), options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS], {
+        cause: err,
+      });
     }
   }
 
@@ -172,7 +185,7 @@ export class PostgresQueueStore implements QueueStore {
     this.emit(wake);
   }
 
-  /** NOTIFY inside a transaction: delivered to the other replicas only if it commits. */
+  /** NOTIFY on this connection: inside a transaction it is delivered only if that commits. */
   private async notifyIn(client: pg.PoolClient, sinks: ReadonlySet<string>): Promise<void> {
     await client.query('SELECT pg_notify($1, $2)', [this.channel, Wakeups.payload(this.owner, sinks)]);
   }
@@ -223,7 +236,7 @@ export class PostgresQueueStore implements QueueStore {
     }
     let committed: { outcomes: Outcome[]; deltas: CounterDeltas; touched: Set<string> };
     try {
-      committed = await transaction(this.pool, async (client) => {
+      const commit = transaction(this.pool, async (client) => {
         const result = await commitEnqueue(
           client,
           batch.map((w) => w.item),
@@ -234,15 +247,29 @@ export class PostgresQueueStore implements QueueStore {
             pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
           },
         );
-        if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         return result;
+      }, {
+        // NOTIFY after COMMIT, not in it: a notifying commit holds a cluster-wide lock through
+        // its WAL flush, which would serialize every replica's ingress. Polling covers a lost one.
+        afterCommit: async (client, result) => {
+          if (result.touched.size > 0) await this.notifyIn(client, result.touched);
+        },
       });
+      // Bounded as a whole: a group that does not commit in time fails (503, not ready) and the next one forms.
+      committed = await withDeadline(commit, this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, 'the commit to PostgreSQL');
       this.commits++;
       this.failure = null;
       this.commitFailure = null;
     } catch (err) {
-      this.failure = describeError(err);
-      this.commitFailure = this.failure;
+      if (batch.length > 1 && refusedData(err)) {
+        // One item PostgreSQL refuses (a NUL in a text field) must not fail its neighbours: each alone.
+        for (const waiter of batch) await this.commitEnqueues([waiter]);
+        return;
+      }
+      if (!refusedData(err)) {
+        this.failure = describeError(err);
+        this.commitFailure = this.failure;
+      }
       const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [describeError(err)], { cause: err });
       for (const waiter of batch) waiter.reject(error);
       return;
@@ -298,6 +325,10 @@ export class PostgresQueueStore implements QueueStore {
     } catch (err) {
       for (const g of group) g.reject(err);
     }
+  }
+
+  leaseLost(lane: ClaimedLane): boolean {
+    return this.leases.isLost(lane.token);
   }
 
   async nextDueAt(sink: string): Promise<number | null> {
