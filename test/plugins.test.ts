@@ -147,10 +147,14 @@ describe('a broken plugin affects only its own deliveries', () => {
 
 // Issue 17 item 2: a plugins folder outside the checkout failed with
 // "Cannot find module 'firecrawl-relay/plugin-api'": nothing there to resolve the package from.
+// The folder gets its own package.json without "type", as /etc/relay or a mount has none that
+// says "module": tsx then loads .ts and .js plugins as CommonJS (require), .mjs as ESM (import),
+// whatever lies above the test's temporary folder.
 describe('a plugins folder outside the checkout', () => {
-  it('loads a TypeScript and a JavaScript plugin that import the API, and delivers through them', async () => {
+  it('loads .ts, .js and .mjs plugins that import the API, CommonJS and ESM, and delivers through them', async () => {
     const tmp = tempDir('relay-outside-');
     cleanup = tmp.cleanup;
+    writeFileSync(join(tmp.dir, 'package.json'), JSON.stringify({ name: 'relay-host', private: true }));
     const outside = join(tmp.dir, 'etc', 'relay', 'plugins');
     mkdirSync(outside, { recursive: true });
     for (let up = outside; up !== dirname(up); up = dirname(up)) expect(existsSync(join(up, 'node_modules')), up).toBe(false);
@@ -164,16 +168,15 @@ export default defineSink({
 });
 `;
     writeFileSync(join(outside, 'typed.ts'), recorder('outside_ts'));
-    writeFileSync(join(outside, 'plain.mjs'), recorder('outside_js'));
+    writeFileSync(join(outside, 'plain.js'), recorder('outside_js'));
+    writeFileSync(join(outside, 'module.mjs'), recorder('outside_mjs'));
     const registry = await loadPlugins(outside, builtinSinks(), tmp.dir);
-    const [ts, js] = [join(tmp.dir, 'ts.txt'), join(tmp.dir, 'js.txt')];
-    relay = await testRelay(
-      testConfig(configYaml(tmp.dir, `\nsinks:\n  a: { type: outside_ts, file: ${ts} }\n  b: { type: outside_js, file: ${js} }\nroutes: [{ name: all, to: [a, b] }]\n`), registry),
-      registry,
-    );
+    const files = ['ts', 'js', 'mjs'].map((ext) => join(tmp.dir, `${ext}.txt`));
+    const sinks = ['ts', 'js', 'mjs'].map((ext, i) => `  ${ext}: { type: outside_${ext}, file: ${files[i]} }`).join('\n');
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks:\n${sinks}\nroutes: [{ name: all, to: [ts, js, mjs] }]\n`), registry), registry);
     relay.startDelivery();
     for (const job of ['j1', 'j2']) expect((await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: job })))).statusCode).toBe(200);
-    await until(() => pendingOf(relay!, 'a') === 0 && pendingOf(relay!, 'b') === 0, 5000);
-    expect([readFileSync(ts, 'utf8'), readFileSync(js, 'utf8')]).toEqual(['j1\nj2\n', 'j1\nj2\n']);
+    await until(() => ['ts', 'js', 'mjs'].every((sink) => pendingOf(relay!, sink) === 0), 5000);
+    expect(files.map((file) => readFileSync(file, 'utf8'))).toEqual(['j1\nj2\n', 'j1\nj2\n', 'j1\nj2\n']);
   });
 });
