@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       const ago = values.since === undefined ? undefined : parseDuration(values.since);
       const at = values.since === undefined ? NaN : ago !== undefined ? Date.now() - ago : Date.parse(values.since);
       if (Number.isNaN(at)) usage(`replay needs --since as a duration (24h, 90m, 2d) or an ISO date, got "${values.since ?? ''}"`);
-      await replay((await loadConfig(values.config)).config, { sink: values.sink, since: at, type: values.type, jobId: values.job }, (line) => console.log(line));
+      await replay((await loadConfig(values.config, { serving: false })).config, { sink: values.sink, since: at, type: values.type, jobId: values.job }, (line) => console.log(line));
       return 0;
     }
     default:
