@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
     case 'plugin': {
       const [action, name] = rest;
       if (action !== 'new' || !name) usage('plugin takes: new NAME');
-      for (const file of (await import('./plugin-new.js')).newPlugin(name, values.dir)) console.log(`wrote ${file}`);
+      for (const file of (await (await import('./plugin-new.js')).newPlugin(name, values.dir))) console.log(`wrote ${file}`);
       console.log('run its contract test with: npx vitest run');
       return 0;
     }
