@@ -108,6 +108,27 @@ describe('plugin loading', () => {
       /relay.config.yaml:\d+:\d+ sinks.t.lable: unknown key "lable" \(known: label\): did you mean "label"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]/,
     );
   });
+
+  // An invalid configSchema made check print ajv's bare "schema is invalid", with no file and no code.
+  it("reports a plugin's invalid configSchema as a config issue at the plugin's file, with a code", async () => {
+    writeFileSync(
+      join(pluginsDir, 'objekt.mjs'),
+      "export default { type: 'objekt', configSchema: { type: 'objekt' }, create: () => ({ async deliver() {} }) };\n",
+    );
+    const registry = await loadPlugins(pluginsDir, builtinSinks(), ROOT);
+    let error: unknown;
+    try {
+      testConfig(configYaml('/tmp/x', `\nsinks:\n  o: { type: objekt }\nroutes: [{ name: all, to: [o] }]\n`), registry);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map(formatIssue)).toEqual([
+      expect.stringMatching(
+        /^\.tmp\/plugins-[^/]+\/objekt\.mjs:1:1 \(plugin\): expected a valid JSON Schema as `configSchema` of sink type "objekt" \(used by sink "o"\), got one ajv refuses: schema is invalid: data\/type must be equal to one of the allowed values.* \[RELAY_ERR_PLUGIN_SCHEMA_INVALID\]$/,
+      ),
+    ]);
+  });
 });
 
 describe('a broken plugin affects only its own deliveries', () => {
