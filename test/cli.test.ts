@@ -100,6 +100,13 @@ describe('firecrawl-relay check', () => {
     expect(JSON.parse(route.stdout)).toMatchObject({ sinks: ['archive', 'console'] });
   });
 
+  // Issue 17 item 7: replay serves no webhooks either, yet refused to run without the secret.
+  it('replays offline without the ingress secret', () => {
+    const result = cli(['replay', '--config', SHIPPED, '--sink', 'archive', '--since', '24h'], { RELAY_DATA_DIR: dir });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
   it('refuses to serve without the secret', () => {
     const result = cli(['serve', '--config', SHIPPED]);
     expect(result.code).toBe(1);

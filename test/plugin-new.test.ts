@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,5 +41,22 @@ describe('firecrawl-relay plugin new NAME', () => {
     expect(run([CLI, 'plugin', 'new', 'twice'], dir).status).toBe(0);
     const again = run([CLI, 'plugin', 'new', 'twice'], dir);
     expect([again.status, again.stderr]).toEqual([2, expect.stringContaining('writes no file over another')]);
+  });
+
+  // A sink type the relay or another plugin already has made check and serve refuse afterwards.
+  it('refuses a built-in type name and the type of a plugin already in the folder, writing nothing', () => {
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    dir = mkdtempSync(join(ROOT, '.tmp', 'plugin-new-'));
+    const builtin = run([CLI, 'plugin', 'new', 'slack'], dir);
+    expect([builtin.status, builtin.stderr]).toEqual([2, expect.stringContaining('got "slack", the type of a built-in sink')]);
+    expect(readdirSync(dir)).toEqual([]);
+    mkdirSync(join(dir, 'plugins'));
+    writeFileSync(
+      join(dir, 'plugins', 'renamed.ts'),
+      "import { defineSink, Type } from 'firecrawl-relay/plugin-api';\nexport default defineSink({ type: 'pages_db', configSchema: Type.Object({}), create: () => ({ async deliver() {} }) });\n",
+    );
+    const plugin = run([CLI, 'plugin', 'new', 'pages_db'], dir);
+    expect([plugin.status, plugin.stderr]).toEqual([2, expect.stringContaining('got "pages_db", the type of a plugin already in plugins/')]);
+    expect(readdirSync(join(dir, 'plugins'))).toEqual(['renamed.ts']);
   });
 });

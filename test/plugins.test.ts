@@ -108,6 +108,27 @@ describe('plugin loading', () => {
       /relay.config.yaml:\d+:\d+ sinks.t.lable: unknown key "lable" \(known: label\): did you mean "label"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]/,
     );
   });
+
+  // An invalid configSchema made check print ajv's bare "schema is invalid", with no file and no code.
+  it("reports a plugin's invalid configSchema as a config issue at the plugin's file, with a code", async () => {
+    writeFileSync(
+      join(pluginsDir, 'objekt.mjs'),
+      "export default { type: 'objekt', configSchema: { type: 'objekt' }, create: () => ({ async deliver() {} }) };\n",
+    );
+    const registry = await loadPlugins(pluginsDir, builtinSinks(), ROOT);
+    let error: unknown;
+    try {
+      testConfig(configYaml('/tmp/x', `\nsinks:\n  o: { type: objekt }\nroutes: [{ name: all, to: [o] }]\n`), registry);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map(formatIssue)).toEqual([
+      expect.stringMatching(
+        /^\.tmp\/plugins-[^/]+\/objekt\.mjs:1:1 \(plugin\): expected a valid JSON Schema as `configSchema` of sink type "objekt" \(used by sink "o"\), got one ajv refuses: schema is invalid: data\/type must be equal to one of the allowed values.* \[RELAY_ERR_PLUGIN_SCHEMA_INVALID\]$/,
+      ),
+    ]);
+  });
 });
 
 describe('a broken plugin affects only its own deliveries', () => {
@@ -147,10 +168,14 @@ describe('a broken plugin affects only its own deliveries', () => {
 
 // Issue 17 item 2: a plugins folder outside the checkout failed with
 // "Cannot find module 'firecrawl-relay/plugin-api'": nothing there to resolve the package from.
+// The folder gets its own package.json without "type", as /etc/relay or a mount has none that
+// says "module": tsx then loads .ts and .js plugins as CommonJS (require), .mjs as ESM (import),
+// whatever lies above the test's temporary folder.
 describe('a plugins folder outside the checkout', () => {
-  it('loads a TypeScript and a JavaScript plugin that import the API, and delivers through them', async () => {
+  it('loads .ts, .js and .mjs plugins that import the API, CommonJS and ESM, and delivers through them', async () => {
     const tmp = tempDir('relay-outside-');
     cleanup = tmp.cleanup;
+    writeFileSync(join(tmp.dir, 'package.json'), JSON.stringify({ name: 'relay-host', private: true }));
     const outside = join(tmp.dir, 'etc', 'relay', 'plugins');
     mkdirSync(outside, { recursive: true });
     for (let up = outside; up !== dirname(up); up = dirname(up)) expect(existsSync(join(up, 'node_modules')), up).toBe(false);
@@ -164,16 +189,15 @@ export default defineSink({
 });
 `;
     writeFileSync(join(outside, 'typed.ts'), recorder('outside_ts'));
-    writeFileSync(join(outside, 'plain.mjs'), recorder('outside_js'));
+    writeFileSync(join(outside, 'plain.js'), recorder('outside_js'));
+    writeFileSync(join(outside, 'module.mjs'), recorder('outside_mjs'));
     const registry = await loadPlugins(outside, builtinSinks(), tmp.dir);
-    const [ts, js] = [join(tmp.dir, 'ts.txt'), join(tmp.dir, 'js.txt')];
-    relay = await testRelay(
-      testConfig(configYaml(tmp.dir, `\nsinks:\n  a: { type: outside_ts, file: ${ts} }\n  b: { type: outside_js, file: ${js} }\nroutes: [{ name: all, to: [a, b] }]\n`), registry),
-      registry,
-    );
+    const files = ['ts', 'js', 'mjs'].map((ext) => join(tmp.dir, `${ext}.txt`));
+    const sinks = ['ts', 'js', 'mjs'].map((ext, i) => `  ${ext}: { type: outside_${ext}, file: ${files[i]} }`).join('\n');
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `\nsinks:\n${sinks}\nroutes: [{ name: all, to: [ts, js, mjs] }]\n`), registry), registry);
     relay.startDelivery();
     for (const job of ['j1', 'j2']) expect((await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: job })))).statusCode).toBe(200);
-    await until(() => pendingOf(relay!, 'a') === 0 && pendingOf(relay!, 'b') === 0, 5000);
-    expect([readFileSync(ts, 'utf8'), readFileSync(js, 'utf8')]).toEqual(['j1\nj2\n', 'j1\nj2\n']);
+    await until(() => ['ts', 'js', 'mjs'].every((sink) => pendingOf(relay!, sink) === 0), 5000);
+    expect(files.map((file) => readFileSync(file, 'utf8'))).toEqual(['j1\nj2\n', 'j1\nj2\n', 'j1\nj2\n']);
   });
 });

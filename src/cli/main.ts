@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
     case 'plugin': {
       const [action, name] = rest;
       if (action !== 'new' || !name) usage('plugin takes: new NAME');
-      for (const file of (await import('./plugin-new.js')).newPlugin(name, values.dir)) console.log(`wrote ${file}`);
+      for (const file of (await (await import('./plugin-new.js')).newPlugin(name, values.dir))) console.log(`wrote ${file}`);
       console.log('run its contract test with: npx vitest run');
       return 0;
     }
@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       const ago = values.since === undefined ? undefined : parseDuration(values.since);
       const at = values.since === undefined ? NaN : ago !== undefined ? Date.now() - ago : Date.parse(values.since);
       if (Number.isNaN(at)) usage(`replay needs --since as a duration (24h, 90m, 2d) or an ISO date, got "${values.since ?? ''}"`);
-      await replay((await loadConfig(values.config)).config, { sink: values.sink, since: at, type: values.type, jobId: values.job }, (line) => console.log(line));
+      await replay((await loadConfig(values.config, { serving: false })).config, { sink: values.sink, since: at, type: values.type, jobId: values.job }, (line) => console.log(line));
       return 0;
     }
     default:

@@ -1,6 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { ConfigError } from '../config/config-error.js';
 import { RelayError } from '../errors.js';
+import { loadPlugins } from '../plugins/load-plugins.js';
+import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -69,8 +72,21 @@ sinkContract({
 });
 `;
 
+/**
+ * Who already has the sink type `name`, or null. A second sink of one type makes check and
+ * serve refuse, so plugin new must not write one. Plugins that fail to load are left to check.
+ */
+async function ownerOfType(name: string, dir: string): Promise<string | null> {
+  if (BUILTIN_SINK_TYPES.includes(name)) return 'a built-in sink';
+  const registry = await loadPlugins(dir, new Map()).catch((err: unknown) => {
+    if (err instanceof ConfigError) return new Map();
+    throw err;
+  });
+  return registry.has(name) ? `a plugin already in ${relative(process.cwd(), dir) || '.'}/` : null;
+}
+
 /** `firecrawl-relay plugin new NAME`: writes `NAME.ts` and `NAME.test.ts` into `dir`; returns their paths. */
-export function newPlugin(name: string, dir: string): string[] {
+export async function newPlugin(name: string, dir: string): Promise<string[]> {
   if (!NAME.test(name)) {
     const suggestion = name.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^[^a-z]+/, '');
     throw new RelayError('RELAY_ERR_CLI_USAGE', [
@@ -80,6 +96,8 @@ export function newPlugin(name: string, dir: string): string[] {
   const files = [join(resolve(dir), `${name}.ts`), join(resolve(dir), `${name}.test.ts`)];
   const taken = files.filter((f) => existsSync(f));
   if (taken.length > 0) throw new RelayError('RELAY_ERR_CLI_USAGE', [`plugin new writes no file over another: ${taken.join(', ')} exists`]);
+  const owner = await ownerOfType(name, resolve(dir));
+  if (owner) throw new RelayError('RELAY_ERR_CLI_USAGE', [`plugin new expects a NAME no sink has as its type yet, got "${name}", the type of ${owner}: choose another`]);
   mkdirSync(resolve(dir), { recursive: true });
   writeFileSync(files[0]!, skeleton(name));
   writeFileSync(files[1]!, contractTest(name));

@@ -1,6 +1,7 @@
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { KeyPath } from './config-error.js';
+import { pluginFileOf } from '../plugins/plugin-file.js';
+import { issueMessage, type KeyPath } from './config-error.js';
 import { didYouMean } from './did-you-mean.js';
 import { pointerOf, type TypedCandidates } from './interpolate.js';
 import { COMMON_SINK_KEYS } from './schema.js';
@@ -66,7 +67,17 @@ export function checkSinkOptions(
     source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [type, known.join(', '), didYouMean(type, known)]);
     return undefined;
   }
-  const validate = sinkValidator(definition);
+  let validate: ValidateFunction;
+  try {
+    validate = sinkValidator(definition);
+  } catch (err) {
+    // A plugin's configSchema ajv cannot compile: the plugin is at fault, not the config.
+    const args = [type, name, (err as Error).message];
+    const file = pluginFileOf(definition);
+    if (!file) source.report('RELAY_ERR_PLUGIN_SCHEMA_INVALID', [...base, 'type'], args);
+    else source.issues.push({ code: 'RELAY_ERR_PLUGIN_SCHEMA_INVALID', file, line: 1, column: 1, path: '(plugin)', message: issueMessage('RELAY_ERR_PLUGIN_SCHEMA_INVALID', args) });
+    return definition;
+  }
   if (!validateWithTypedValues(validate, options, typed, pointerOf(base))) {
     source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
   } else {

@@ -34,6 +34,19 @@ describe('defineSink derives the options type from configSchema', () => {
       // @ts-expect-error create reads an option the schema does not declare
       create: (options) => ({ async deliver() { void options.lable.length; } }),
     });
+    defineSink({
+      type: 'd',
+      configSchema: Type.Object({ label: Type.String() }),
+      // @ts-expect-error create declares an option the schema does not give (timeout_ms)
+      create: (_options: { label: string; timeout_ms: number }) => ({ async deliver() {} }),
+    });
+    defineSink({
+      type: 'e',
+      configSchema: Type.Object({ label: Type.String() }),
+      // @ts-expect-error check declares an option the schema does not give (timeout_ms)
+      check: (_options: { label: string; timeout_ms: number }) => [],
+      create: () => ({ async deliver() {} }),
+    });
     expect(true).toBe(true);
   });
 });

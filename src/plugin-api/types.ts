@@ -169,7 +169,9 @@ export interface SinkDefinition<Options = Record<string, unknown>> {
    * Checks beyond the schema, at load (e.g. that a template can resolve). Each problem
    * is shown like any config error, at the file line of `path` inside the sink's options.
    */
-  check?(options: Options): ReadonlyArray<OptionProblem>;
+  // Function-typed properties, not methods: a method's parameters are bivariant, so a
+  // `create` asking for options the schema does not give would still compile.
+  readonly check?: (options: Options) => ReadonlyArray<OptionProblem>;
   /** Called once per configured sink, after its options passed `configSchema` and `check`. */
-  create(options: Options, ctx: SinkContext): Sink | Promise<Sink>;
+  readonly create: (options: Options, ctx: SinkContext) => Sink | Promise<Sink>;
 }

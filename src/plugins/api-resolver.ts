@@ -1,4 +1,5 @@
-import { register } from 'node:module';
+import Module, { register } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /**
  * A module resolve hook, run in Node's loader thread: maps the relay's public specifiers to
@@ -34,4 +35,22 @@ export function resolveRelayApiForPlugins(): void {
   if (registered) return;
   registered = true;
   register(`data:text/javascript,${encodeURIComponent(HOOK)}`, { data: RELAY_API });
+  resolveForRequire();
+}
+
+type ResolveFilename = (request: string, ...rest: unknown[]) => string;
+
+/**
+ * The same mapping for CommonJS: where no package.json above a plugin says "type": "module"
+ * (/etc/relay/plugins, a bare mount), tsx loads its .ts and .js as CommonJS, and their
+ * require() never reaches the ESM hook. Node 20 has no synchronous hooks API
+ * (module.registerHooks), so the resolver of `require` is wrapped instead.
+ */
+function resolveForRequire(): void {
+  const files: Record<string, string> = Object.fromEntries(Object.entries(RELAY_API).map(([name, url]) => [name, fileURLToPath(url)]));
+  const cjs = Module as unknown as { _resolveFilename: ResolveFilename };
+  const original = cjs._resolveFilename;
+  cjs._resolveFilename = function (request, ...rest) {
+    return files[request] ?? original.call(this, request, ...rest);
+  };
 }

@@ -8,6 +8,7 @@ import type { SinkDefinition } from '../plugin-api/types.js';
 import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 import { resolveRelayApiForPlugins } from './api-resolver.js';
 import { describeLoadFailure } from './load-error.js';
+import { recordPluginFile } from './plugin-file.js';
 
 const MODULE = /\.(m?[jt]s)$/;
 const SKIPPED = /\.(test|spec)\.[mc]?[jt]s$|\.d\.[mc]?ts$/;
@@ -91,6 +92,7 @@ export async function loadPlugins(dir: string, builtins: SinkRegistry, labelFrom
     }
     registry.set(definition.type, definition);
     origin.set(definition.type, relative(labelFrom, file) || file);
+    recordPluginFile(definition, relative(labelFrom, file) || file);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return registry;
