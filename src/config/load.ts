@@ -56,10 +56,12 @@ export function loadConfigFile(file: string, options: LoadOptions): RelayConfig 
  */
 export function configPreview(file: string, env: Env = process.env): { pluginsDir: string; sinkTypes: string[] } {
   const source = new YamlSource(file, readConfigText(file));
+  const unparsable = source.issues.length > 0;
+  // An unset variable does not hide the sink types: the full validation reports it (or allows it offline).
   interpolate(source, env);
   const dir = source.doc.getIn(['plugins', 'dir']);
   // A file that does not parse (an alias without anchor) is reported by the full validation.
-  const sinks = source.issues.length > 0 ? undefined : (source.doc.toJS()?.sinks as unknown);
+  const sinks = unparsable ? undefined : (source.doc.toJS()?.sinks as unknown);
   const sinkTypes = typeof sinks === 'object' && sinks !== null ? Object.values(sinks).map((s) => (s as { type?: unknown } | null)?.type) : [];
   return {
     pluginsDir: resolve(dirname(resolve(file)), typeof dir === 'string' && dir ? dir : './plugins'),
