@@ -153,11 +153,16 @@ export class SqliteHistory implements HistoryStore {
 
   /** Drops one chunk of the oldest kept events (nothing waits for them), at once; how many. */
   dropOldest(): number {
+    return this.pruneChunk(null);
+  }
+
+  /** One short transaction: the oldest unreferenced events received before `before` (any, when null). */
+  private pruneChunk(before: number | null): number {
     const { db } = this.deps;
-    const ids = db
-      .prepare(`SELECT e.id FROM events e WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id) ORDER BY e.id LIMIT ${PRUNE_CHUNK}`)
-      .pluck()
-      .all() as number[];
+    const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
+    const age = before === null ? '' : 'e.received_at <= ? AND ';
+    const select = db.prepare(`SELECT e.id FROM events e WHERE ${age}${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`).pluck();
+    const ids = (before === null ? select.all() : select.all(before)) as number[];
     const dropEvent = db.prepare('DELETE FROM events WHERE id = ?');
     const dropAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
     db.transaction(() => {
@@ -170,27 +175,14 @@ export class SqliteHistory implements HistoryStore {
   }
 
   async prune(): Promise<number> {
-    const { db } = this.deps;
-    const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
-    const byAge = db.prepare(`SELECT e.id FROM events e WHERE e.received_at <= ? AND ${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`).pluck();
-    const oldest = db.prepare(`SELECT e.id FROM events e WHERE ${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`).pluck();
-    const dropEvent = db.prepare('DELETE FROM events WHERE id = ?');
-    const dropAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
-    const dropOldAttempts = db.prepare(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= ? ORDER BY at LIMIT ${PRUNE_CHUNK})`);
+    const dropOldAttempts = this.deps.db.prepare(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= ? ORDER BY at LIMIT ${PRUNE_CHUNK})`);
     let pruned = 0;
-    const drop = db.transaction((ids: number[]) => {
-      for (const id of ids) {
-        dropAttempts.run(id);
-        dropEvent.run(id);
-      }
-    });
     // Short transactions with a turn of the event loop between: ingress commits go in between.
     for (;;) {
       const overBytes = this.deps.usedBytes() > this.deps.options.maxBytes;
-      const ids = (overBytes ? oldest.all() : byAge.all(this.cutoff())) as number[];
-      if (ids.length === 0) break;
-      drop(ids);
-      pruned += ids.length;
+      const count = this.pruneChunk(overBytes ? null : this.cutoff());
+      if (count === 0) break;
+      pruned += count;
       await yieldToIngress();
     }
     while (dropOldAttempts.run(this.cutoff()).changes > 0) await yieldToIngress();
