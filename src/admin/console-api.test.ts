@@ -34,7 +34,7 @@ routes: [{ name: all, to: [archive] }]
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/admin/backfill', '/admin/dead-letters', '/admin/dead-letters/drop', '/admin/dead-letters/replay', '/admin/dead-letters/{id}',
-      '/admin/events', '/admin/events/{id}', '/admin/overview', '/admin/sinks', '/admin/sinks/{name}/pause', '/admin/sinks/{name}/resume',
+      '/admin/events', '/admin/events/{id}', '/admin/events/{id}/attempts', '/admin/events/{id}/raw', '/admin/overview', '/admin/sinks', '/admin/sinks/{name}/pause', '/admin/sinks/{name}/resume',
       '/admin/stream', '/admin/test-event',
     ]);
     expect(doc.paths['/admin/events'].get.parameters.map((p: { name: string }) => p.name)).toContain('job');
@@ -54,6 +54,54 @@ routes: [{ name: all, to: [archive] }]
     expect([...(await r.queue.pausedSinks())]).toEqual(['archive']);
     const unknown = await r.app.inject({ method: 'POST', url: '/admin/sinks/nope/pause', headers: auth });
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'RELAY_ERR_ADMIN_SINK_UNKNOWN']);
+  });
+
+  it('answers a bounded preview of a large event; its raw route streams the stored bytes while /healthz still answers', async () => {
+    const r = await build();
+    const body = sampleEvent('crawl.page', { id: 'job-large' });
+    const page = (body.data as Array<{ markdown: string }>)[0]!;
+    // 4 MiB of markdown with a two-byte character across the preview's cut.
+    page.markdown = 'é'.repeat(2 * 1024 * 1024);
+    const raw = Buffer.from(JSON.stringify(body));
+    expect((await r.app.inject(signedRequest(raw))).statusCode).toBe(200);
+    const [{ id }] = (await r.app.inject({ method: 'GET', url: '/admin/events?job=job-large', headers: auth })).json().events;
+
+    const detail = await r.app.inject({ method: 'GET', url: `/admin/events/${id}`, headers: auth });
+    expect(detail.rawPayload.length).toBeLessThan(300 * 1024);
+    const one = detail.json();
+    expect([one.size, one.truncated, one.payload]).toEqual([raw.length, true, null]);
+    expect(raw.toString('utf8').startsWith(one.preview)).toBe(true);
+    expect(Buffer.byteLength(one.preview)).toBeGreaterThan(256 * 1024 - 4);
+    expect(one.routing).toEqual([{ route: 'all', to: ['archive'], matched: true, checks: [] }]);
+
+    // Live updates read outcomes and attempts only: no payload at all.
+    const attempts = (await r.app.inject({ method: 'GET', url: `/admin/events/${id}/attempts`, headers: auth })).json();
+    expect(Object.keys(attempts).sort()).toEqual(['attempts', 'id', 'sinks']);
+
+    const base = (await r.listen(0)).replace('[::1]', '127.0.0.1');
+    const download = await fetch(`${base}/admin/events/${id}/raw`, { headers: auth });
+    expect([download.status, download.headers.get('content-type'), download.headers.get('content-disposition')]).toEqual([
+      200,
+      'application/json',
+      `attachment; filename="event-${id}.json"`,
+    ]);
+    const reader = download.body!.getReader();
+    const chunks: Uint8Array[] = [(await reader.read()).value!];
+    // The download is under way (not read to its end) and the relay answers other requests.
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) chunks.push(chunk.value);
+    expect(Buffer.concat(chunks).equals(raw)).toBe(true);
+
+    const small = (await r.app.inject({ method: 'GET', url: `/admin/events/${id + 1}/raw`, headers: auth })).json();
+    expect(small.error.code).toBe('RELAY_ERR_ADMIN_EVENT_NOT_FOUND');
+  });
+
+  it('answers a small event whole: payload parsed, no preview', async () => {
+    const r = await build();
+    expect((await r.app.inject(signedRequest(sampleEvent('crawl.started', { id: 'job-small' })))).statusCode).toBe(200);
+    const [{ id }] = (await r.app.inject({ method: 'GET', url: '/admin/events?job=job-small', headers: auth })).json().events;
+    const one = (await r.app.inject({ method: 'GET', url: `/admin/events/${id}`, headers: auth })).json();
+    expect([one.truncated, one.preview, one.payload.id, one.attempts]).toEqual([false, null, 'job-small', []]);
   });
 
   it('streams a notice for each event received, without its payload, and ends open streams when the relay closes', async () => {

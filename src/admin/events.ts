@@ -1,9 +1,11 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { payloadOf } from '../ingress/envelope.js';
 import { RelayError } from '../errors.js';
-import type { EventFilter, EventSummary, SinkOutcome } from '../queue/store.js';
+import type { EventDetail, EventFilter, EventSummary, SinkOutcome } from '../queue/store.js';
 import type { OperatorDeps } from './operator.js';
-import { eventFilterQuery, eventListResponse, idParams } from './schemas.js';
+import { PREVIEW_BYTES, textPrefix } from './payload-preview.js';
+import { eventAttemptsResponse, eventDetailResponse, eventFilterQuery, eventListResponse, idParams, rawEventResponse } from './schemas.js';
 
 export interface EventQuery {
   type?: string;
@@ -47,7 +49,29 @@ const summaryJson = (e: EventSummary) => ({
   sinks: e.sinks,
 });
 
-/** GET /admin/events (filters, newest first, cursor paging) and GET /admin/events/:id (payload, routing, attempts). */
+const attemptsJson = (e: EventDetail) =>
+  e.attempts.map((a) => ({
+    sink: a.sink,
+    delivery_id: a.deliveryId,
+    at: new Date(a.at).toISOString(),
+    duration_ms: a.durationMs,
+    outcome: a.outcome,
+    status_code: a.statusCode,
+    error: a.error,
+  }));
+
+/** The raw body goes out in slices of this size, so the socket's pace (backpressure) sets the sending. */
+const RAW_SLICE_BYTES = 64 * 1024;
+
+function* slices(body: Buffer): Generator<Buffer> {
+  for (let at = 0; at < body.length; at += RAW_SLICE_BYTES) yield body.subarray(at, at + RAW_SLICE_BYTES);
+}
+
+/**
+ * GET /admin/events (filters, newest first, cursor paging); GET /admin/events/:id (a bounded
+ * payload preview, routing, attempts); /:id/attempts (what a live page refreshes) and
+ * /:id/raw (the whole stored body, as a download).
+ */
 export function registerEventRoutes(admin: FastifyInstance, deps: OperatorDeps): void {
   admin.get('/admin/events', { schema: { summary: 'Events received, newest first', querystring: eventFilterQuery, response: eventListResponse } }, async (request) => {
     const filter = eventFilterOf(request.query as EventQuery);
@@ -60,33 +84,47 @@ export function registerEventRoutes(admin: FastifyInstance, deps: OperatorDeps):
     };
   });
 
-  admin.get('/admin/events/:id', { schema: { summary: 'One event: payload, routing explanation, attempts per sink', params: idParams } }, async (request) => {
-    const { id } = request.params as { id: number };
+  const stored = async (id: number): Promise<EventDetail> => {
     const event = await deps.history.get(id);
     if (!event) throw new RelayError('RELAY_ERR_ADMIN_EVENT_NOT_FOUND', [id]);
+    return event;
+  };
+
+  admin.get('/admin/events/:id', { schema: { summary: 'One event: payload (whole up to 256 KiB, else a preview), routing explanation, attempts per sink', params: idParams, response: eventDetailResponse } }, async (request) => {
+    const event = await stored((request.params as { id: number }).id);
+    const truncated = event.body.length > PREVIEW_BYTES;
     let payload: unknown = null;
     let routing: unknown = null;
     try {
       const parsed = payloadOf(event.body, event.jobId);
-      payload = parsed;
       routing = deps.explain(parsed, event.source);
+      if (!truncated) payload = parsed;
     } catch {
       // A body stored by an older release that no longer parses: shown as text.
-      payload = event.body.toString('utf8');
+      if (!truncated) payload = event.body.toString('utf8');
     }
     return {
       ...summaryJson(event),
+      size: event.body.length,
+      truncated,
       payload,
+      preview: truncated ? textPrefix(event.body, PREVIEW_BYTES) : null,
       routing,
-      attempts: event.attempts.map((a) => ({
-        sink: a.sink,
-        delivery_id: a.deliveryId,
-        at: new Date(a.at).toISOString(),
-        duration_ms: a.durationMs,
-        outcome: a.outcome,
-        status_code: a.statusCode,
-        error: a.error,
-      })),
+      attempts: attemptsJson(event),
     };
+  });
+
+  admin.get('/admin/events/:id/attempts', { schema: { summary: 'One event’s outcome per sink and its attempts, without the payload', params: idParams, response: eventAttemptsResponse } }, async (request) => {
+    const event = await stored((request.params as { id: number }).id);
+    return { id: event.id, sinks: event.sinks, attempts: attemptsJson(event) };
+  });
+
+  admin.get('/admin/events/:id/raw', { schema: { summary: 'One event’s stored body, byte for byte, as a download', params: idParams, response: rawEventResponse } }, async (request, reply) => {
+    const event = await stored((request.params as { id: number }).id);
+    return reply
+      .header('content-type', 'application/json')
+      .header('content-disposition', `attachment; filename="event-${event.id}.json"`)
+      .header('content-length', event.body.length)
+      .send(Readable.from(slices(event.body)));
   });
 }
