@@ -46,6 +46,7 @@ const summaryJson = (e: EventSummary) => ({
   source: e.source,
   type: e.type,
   job_id: e.jobId,
+  url: e.url,
   sinks: e.sinks,
 });
 

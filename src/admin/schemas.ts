@@ -26,6 +26,7 @@ const eventSummary = {
     source: { type: 'string' },
     type: { type: 'string' },
     job_id: { type: 'string' },
+    url: { type: ['string', 'null'], description: 'page events: the first page’s metadata.url (else sourceURL), as sent, at most 2048 characters; else null' },
     sinks: { type: 'object', additionalProperties: outcome },
   },
 } as const;

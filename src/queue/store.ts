@@ -182,6 +182,8 @@ export interface EventSummary {
   source: string;
   type: string;
   jobId: string;
+  /** A page event's page: its first page's `metadata.url` (else `sourceURL`), as the payload says; null for other events. */
+  url: string | null;
   /** Each sink the event went to, with where it stands now. */
   sinks: Record<string, SinkOutcome>;
 }

@@ -35,6 +35,22 @@ export function historyContract(target: HistoryTarget): void {
       error,
     });
 
+    it('lists a page event with its page URL (metadata.url, else sourceURL), other events without', async () => {
+      const store = await open(24 * HOUR);
+      const page = (type: string, metadata: Record<string, unknown>) =>
+        store.enqueue({ source: 'firecrawl', type, jobId: `job-${type}`, dedupeKey: null, body: Buffer.from(JSON.stringify({ type, id: 'j', data: [{ markdown: '"url": "no"', metadata }] })), sinks: ['hook'] });
+      await page('crawl.page', { sourceURL: 'https://a.test/from', url: 'https://a.test/to' });
+      await page('batch_scrape.page', { sourceURL: 'https://b.test/' });
+      await page('crawl.started', { url: 'https://not-a-page.test/' });
+      await page('monitor.page', { url: 'x'.repeat(3000) });
+      expect((await store.history.list({ oldestFirst: true })).map((e) => [e.type, e.url])).toEqual([
+        ['crawl.page', 'https://a.test/to'],
+        ['batch_scrape.page', 'https://b.test/'],
+        ['crawl.started', null],
+        ['monitor.page', 'x'.repeat(2048)],
+      ]);
+    });
+
     it('keeps a delivered event with every attempt, in order, and lists it by job and outcome', async () => {
       const store = await open(24 * HOUR);
       const { eventId } = await enqueue(store, 'job-a');
