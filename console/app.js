@@ -5,6 +5,7 @@ const TOKEN_KEY = 'relay-admin-token';
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
 const login = document.getElementById('login');
+const live = document.getElementById('live');
 let stream = null;
 let refreshTimer = null;
 
@@ -44,31 +45,69 @@ async function api(path, options = {}) {
   return body;
 }
 
-/** Reads /admin/stream (server-sent events) with fetch, so the token stays in a header. */
+/** Waits `ms`, or less when `signal` aborts. */
+const pause = (ms, signal) => new Promise((resolve) => {
+  const timer = setTimeout(resolve, ms);
+  signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+});
+
+/** Waits between attempts to reopen a dropped stream: quick at first, then every 10 s at most. */
+const RECONNECT_MS = [500, 1000, 2000, 5000, 10_000];
+
+/** What the header says of the stream: live, reconnecting, or nothing (this page does not listen). */
+function liveState(state) {
+  live.textContent = state;
+  live.className = `badge ${state}`;
+  live.hidden = state === '';
+}
+
+/** Reads one opened stream until it ends, passing each notice on. */
+async function readNotices(response, onNotice) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const chunk = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = chunk.split('\n').find((line) => line.startsWith('data: '));
+      if (data) onNotice(JSON.parse(data.slice(6)));
+    }
+  }
+}
+
+/**
+ * Reads /admin/stream (server-sent events) with fetch, so the token stays in a header. A
+ * stream that drops (relay restarted, proxy timeout) is reopened with backoff; once it is
+ * back, `onNotice` hears `{ kind: 'reconnected' }` so the page reloads what it missed.
+ */
 function listen(onNotice) {
   stopListening();
   const controller = new AbortController();
+  const { signal } = controller;
   stream = controller;
   (async () => {
-    try {
-      const response = await fetch('/admin/stream', { headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ''}` }, signal: controller.signal });
-      if (!response.ok || !response.body) return;
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const chunk = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = chunk.split('\n').find((line) => line.startsWith('data: '));
-          if (data) onNotice(JSON.parse(data.slice(6)));
+    for (let failures = 0; !signal.aborted; failures++) {
+      try {
+        const response = await fetch('/admin/stream', { headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ''}` }, signal });
+        // Another token now (the relay restarted with a new one): the page's next call shows the login.
+        if (response.status === 401) return void route();
+        if (response.ok && response.body) {
+          liveState('live');
+          if (failures > 0) onNotice({ kind: 'reconnected' });
+          failures = 0;
+          await readNotices(response, onNotice);
         }
+      } catch {
+        // Aborted on navigation (the loop ends), or the relay is away: try again below.
       }
-    } catch {
-      // Aborted on navigation, or the relay went away: the page's next load starts again.
+      if (signal.aborted) return;
+      liveState('reconnecting');
+      const wait = RECONNECT_MS[Math.min(failures, RECONNECT_MS.length - 1)];
+      await pause(wait / 2 + Math.random() * (wait / 2), signal);
     }
   })();
 }
@@ -76,6 +115,14 @@ function listen(onNotice) {
 function stopListening() {
   stream?.abort();
   stream = null;
+  liveState('');
+}
+
+/** Runs a background refresh; a relay away for a moment keeps what is shown, a refused token shows the login. */
+function quietly(refresh) {
+  return () => void refresh().catch((err) => {
+    if (err instanceof Unauthorized) void route();
+  });
 }
 
 /** Calls `fn` at most once per `ms`, at the end of a burst. */
@@ -154,20 +201,58 @@ async function overview() {
 
 // ---- Events -----------------------------------------------------------------------------
 
+const pad = (n) => String(n).padStart(2, '0');
+
+/**
+ * A datetime-local input holds local wall time ("2026-11-20T10:00") and no zone; the API and
+ * the page's URL hold ISO 8601 in UTC ("2026-11-20T04:30:00.000Z"). Converted explicitly both
+ * ways, so a filter survives a reload in any time zone.
+ */
+function localInputOf(iso) {
+  const at = new Date(iso ?? '');
+  if (!iso || Number.isNaN(at.getTime())) return '';
+  const seconds = at.getSeconds() ? `:${pad(at.getSeconds())}` : '';
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}${seconds}`;
+}
+
+function isoOf(local) {
+  const m = /^(\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(local);
+  if (!m) return '';
+  const at = new Date(0);
+  at.setFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  at.setHours(Number(m[4]), Number(m[5]), Number(m[6] ?? 0), 0);
+  return at.toISOString();
+}
+
 function filtersForm(fields, values, onSubmit) {
   const form = el('form', { class: 'filters' },
     fields.map(([name, label, type = 'text', options]) => el('label', {}, label,
       options
         ? el('select', { name }, options.map((o) => el('option', { value: o, selected: values[name] === o }, o || 'any')))
-        : el('input', { name, type, value: values[name] ?? '' }))),
+        : el('input', { name, type, value: type === 'datetime-local' ? localInputOf(values[name]) : values[name] ?? '' }))),
     el('button', { type: 'submit' }, 'Filter'));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const params = new URLSearchParams();
-    for (const [key, value] of new FormData(form)) if (value) params.set(key, String(value));
+    for (const [key, value] of new FormData(form)) {
+      const local = form.elements[key]?.type === 'datetime-local';
+      if (value) params.set(key, local ? isoOf(String(value)) : String(value));
+    }
     onSubmit(params);
   });
   return form;
+}
+
+/** A page's URL from the payload: a link only when it is http(s), always shown as its text. */
+function pageUrl(url) {
+  let parsed = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not a URL: text only.
+  }
+  const web = parsed !== null && (parsed.protocol === 'http:' || parsed.protocol === 'https:');
+  return web ? el('a', { href: parsed.href, rel: 'noopener noreferrer nofollow', target: '_blank' }, url) : el('span', {}, url);
 }
 
 async function events(params) {
@@ -185,7 +270,7 @@ async function events(params) {
     const page = await api(`/admin/events?${q}`);
     const rows = page.events.map((e) => el('tr', { 'data-event': e.id },
       el('td', {}, el('a', { href: `#/events/${e.id}` }, time(e.received_at))),
-      el('td', {}, e.type),
+      el('td', {}, e.type, e.url ? el('div', { class: 'page-url' }, pageUrl(e.url)) : null),
       el('td', {}, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id)),
       el('td', { class: 'hide-narrow' }, e.source),
       el('td', {}, Object.entries(e.sinks).map(([sink, outcome]) => el('span', { class: `badge ${outcome}`, title: outcome }, `${sink}: ${outcome}`))),
@@ -201,10 +286,7 @@ async function events(params) {
     filtersForm(
       [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
       Object.fromEntries(query),
-      (p) => {
-        for (const key of ['since', 'until']) if (p.get(key)) p.set(key, new Date(p.get(key)).toISOString());
-        location.hash = `#/events?${p}`;
-      },
+      (p) => (location.hash = `#/events?${p}`),
     ),
     el('div', { class: 'table-wrap' }, el('table', { id: 'events' },
       el('thead', {}, el('tr', {}, el('th', {}, 'time'), el('th', {}, 'type'), el('th', {}, 'job'), el('th', { class: 'hide-narrow' }, 'source'), el('th', {}, 'sinks'))),
@@ -212,16 +294,72 @@ async function events(params) {
     more,
   );
   await load(false);
-  // Live: each notice reloads what is shown (debounced), so arrivals and outcomes show.
-  listen(debounce(() => void (cursor === null || !job ? load(false) : undefined), 300));
+  // Live: each notice reloads what is shown (debounced), so arrivals and outcomes show; after
+  // a reconnect, the first page again (what arrived meanwhile).
+  const reload = quietly(() => load(false));
+  const soon = debounce(() => (cursor === null || !job ? reload() : undefined), 300);
+  listen((notice) => (notice.kind === 'reconnected' ? reload() : soon()));
 }
 
+/** Per sink, where it stands with the event and every attempt. */
+function deliveryCards(d) {
+  const bySink = new Map();
+  for (const a of d.attempts) bySink.set(a.sink, [...(bySink.get(a.sink) ?? []), a]);
+  for (const sink of Object.keys(d.sinks)) if (!bySink.has(sink)) bySink.set(sink, []);
+  return [...bySink].map(([sink, attempts]) => el('div', { class: 'card' },
+    el('div', {}, el('strong', {}, sink), ' ', badge(d.sinks[sink] ?? 'unknown')),
+    attempts.length === 0 ? el('div', { class: 'muted' }, 'no attempt yet') : el('div', { class: 'table-wrap' }, el('table', {},
+      el('tr', {}, el('th', {}, 'time'), el('th', {}, 'duration'), el('th', {}, 'outcome'), el('th', {}, 'status'), el('th', {}, 'error')),
+      attempts.map((a) => el('tr', {}, el('td', {}, time(a.at)), el('td', {}, `${a.duration_ms} ms`), el('td', {}, badge(a.outcome)), el('td', {}, a.status_code ?? ''), el('td', {}, a.error ?? ''))))),
+  ));
+}
+
+/** Fetches the stored body with the bearer header and saves it through a Blob URL. */
+async function downloadRaw(id) {
+  const response = await fetch(`/admin/events/${encodeURIComponent(id)}/raw`, { headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ''}` } });
+  if (response.status === 401) return void route();
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const url = URL.createObjectURL(await response.blob());
+  const link = el('a', { href: url, download: `event-${id}.json`, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download has taken the blob by the next turn; keeping the URL would keep the bytes.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+/** The payload: whole up to 256 KiB (pages' markdown as text, collapsed JSON), else its start; always downloadable. */
+function payloadSection(e) {
+  const status = el('span', { id: 'download-status', class: 'error', role: 'alert' });
+  const download = el('button', {
+    type: 'button',
+    id: 'download',
+    onclick: () => void downloadRaw(e.id).catch((err) => (status.textContent = `download failed: ${err.message}`)),
+  }, `Download raw JSON (${bytes(e.size)})`);
+  const pages = Array.isArray(e.payload?.data) ? e.payload.data.filter((p) => p && typeof p.markdown === 'string') : [];
+  return [
+    el('h2', {}, 'Payload'),
+    el('p', {}, download, ' ', status),
+    e.truncated ? el('p', { class: 'muted', id: 'truncated' }, `Too large to show whole: the first ${bytes(new TextEncoder().encode(e.preview).length)} of ${bytes(e.size)} follow.`) : null,
+    pages.length ? el('div', {}, pages.map((p, i) => el('details', {}, el('summary', {}, `page ${i + 1}: ${p.metadata?.title ?? p.metadata?.sourceURL ?? ''}`), el('pre', { class: 'markdown' }, p.markdown)))) : null,
+    el('details', { id: 'payload-json' }, el('summary', {}, e.truncated ? 'JSON (start)' : 'JSON'), el('pre', { id: 'payload' }, e.truncated ? e.preview : JSON.stringify(e.payload, null, 2))),
+  ];
+}
+
+/**
+ * One event, fetched once. Live updates refresh its deliveries only: sections the reader
+ * opened stay open, the scroll stays put, and the payload is not downloaded again.
+ */
 async function eventDetail(id) {
   const e = await api(`/admin/events/${encodeURIComponent(id)}`);
-  const bySink = new Map();
-  for (const a of e.attempts) bySink.set(a.sink, [...(bySink.get(a.sink) ?? []), a]);
-  for (const sink of Object.keys(e.sinks)) if (!bySink.has(sink)) bySink.set(sink, []);
-  const pages = Array.isArray(e.payload?.data) ? e.payload.data.filter((p) => p && typeof p.markdown === 'string') : [];
+  const deliveries = el('div', { id: 'attempts' });
+  const showDeliveries = (d) => {
+    deliveries.replaceChildren(...deliveryCards(d));
+    // A settle may land before the stream is open: while something waits, look again.
+    clearTimeout(refreshTimer);
+    if (Object.values(d.sinks).some((o) => o === 'pending' || o === 'retrying')) refreshTimer = setTimeout(refresh, 1000);
+  };
+  const refresh = quietly(async () => showDeliveries(await api(`/admin/events/${encodeURIComponent(id)}/attempts`)));
   show(
     el('h1', {}, `Event ${e.id}`),
     el('p', {}, `${e.type} · job `, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id), ` · from ${e.source} · ${time(e.received_at)}`),
@@ -239,20 +377,11 @@ async function eventDetail(id) {
           )))),
     el('p', { class: 'muted' }, 'Explained against the routes in force now.'),
     el('h2', {}, 'Deliveries'),
-    el('div', { id: 'attempts' }, [...bySink].map(([sink, attempts]) => el('div', { class: 'card' },
-      el('div', {}, el('strong', {}, sink), ' ', badge(e.sinks[sink] ?? 'unknown')),
-      attempts.length === 0 ? el('div', { class: 'muted' }, 'no attempt yet') : el('div', { class: 'table-wrap' }, el('table', {},
-        el('tr', {}, el('th', {}, 'time'), el('th', {}, 'duration'), el('th', {}, 'outcome'), el('th', {}, 'status'), el('th', {}, 'error')),
-        attempts.map((a) => el('tr', {}, el('td', {}, time(a.at)), el('td', {}, `${a.duration_ms} ms`), el('td', {}, badge(a.outcome)), el('td', {}, a.status_code ?? ''), el('td', {}, a.error ?? ''))))),
-    ))),
-    el('h2', {}, 'Payload'),
-    pages.length ? el('div', {}, pages.map((p, i) => el('details', {}, el('summary', {}, `page ${i + 1}: ${p.metadata?.title ?? p.metadata?.sourceURL ?? ''}`), el('pre', { class: 'markdown' }, p.markdown)))) : null,
-    el('details', {}, el('summary', {}, 'JSON'), el('pre', { id: 'payload' }, JSON.stringify(e.payload, null, 2))),
+    deliveries,
+    ...payloadSection(e),
   );
-  listen(debounce(() => void eventDetail(id), 500));
-  // A settle may land before the stream is open: while something waits, look again.
-  clearTimeout(refreshTimer);
-  if (Object.values(e.sinks).some((o) => o === 'pending' || o === 'retrying')) refreshTimer = setTimeout(() => void eventDetail(id), 1000);
+  showDeliveries(e);
+  listen(debounce(refresh, 500));
 }
 
 // ---- Dead letters -----------------------------------------------------------------------
@@ -298,9 +427,9 @@ async function sinks() {
   show(
     el('h1', {}, 'Sinks'),
     el('div', { class: 'table-wrap' }, el('table', { id: 'sinks' },
-      el('tr', {}, el('th', {}, 'sink'), el('th', {}, 'state'), el('th', {}, 'pending'), el('th', {}, 'oldest'), el('th', {}, 'dead letters'), el('th', {}, '')),
+      el('tr', {}, el('th', {}, 'sink'), el('th', {}, 'state'), el('th', {}, 'pending'), el('th', { class: 'hide-narrow' }, 'oldest'), el('th', {}, 'dead letters'), el('th', {}, '')),
       data.sinks.map((s) => el('tr', { 'data-sink': s.name },
-        el('td', {}, s.name), el('td', {}, badge(s.state)), el('td', { class: 'count-pending' }, s.pending), el('td', {}, ago(s.oldest_pending_age_ms)), el('td', {}, s.dead_letters),
+        el('td', {}, s.name), el('td', {}, badge(s.state)), el('td', { class: 'count-pending' }, s.pending), el('td', { class: 'hide-narrow' }, ago(s.oldest_pending_age_ms)), el('td', {}, s.dead_letters),
         el('td', {}, el('button', {
           type: 'button',
           onclick: async () => {
@@ -341,7 +470,7 @@ async function backfill() {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const body = {};
-    for (const [key, value] of new FormData(form)) if (value) body[key] = key === 'since' || key === 'until' ? new Date(String(value)).toISOString() : String(value);
+    for (const [key, value] of new FormData(form)) if (value) body[key] = key === 'since' || key === 'until' ? isoOf(String(value)) : String(value);
     listen((notice) => {
       if (notice.kind === 'backfill') progress.textContent = `${notice.done} of ${notice.total} queued for ${notice.sink}`;
     });

@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RelayConfig } from '../../src/config/types.js';
 import type { Relay } from '../../src/relay.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../helpers/relay.js';
 import { until } from '../helpers/sinks.js';
-import { postSigned, sampleEvent } from '../helpers/webhooks.js';
+import { postSigned, sampleEvent, signedRequest } from '../helpers/webhooks.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'console-admin-token-0123456789';
@@ -21,6 +22,7 @@ if (!haveChromium) {
 describe.skipIf(!haveChromium)('operator console in a real browser', () => {
   let browser: Browser;
   let relay: Relay;
+  let config: RelayConfig;
   let base: string;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let refuse = false;
@@ -36,8 +38,11 @@ describe.skipIf(!haveChromium)('operator console in a real browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   };
 
-  const openPage = async (width = 1280, height = 800): Promise<Page> => {
-    const page = await browser.newPage({ viewport: { width, height } });
+  const admin = async (method: 'GET' | 'POST', path: string): Promise<Response> =>
+    fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+
+  const openPage = async (width = 1280, height = 800, options: BrowserContextOptions = {}): Promise<Page> => {
+    const page = await browser.newPage({ ...options, viewport: { width, height } });
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(`console: ${m.text()}`);
     });
@@ -64,7 +69,7 @@ describe.skipIf(!haveChromium)('operator console in a real browser', () => {
     });
     const tmp = tempDir('relay-console-');
     cleanups.push(tmp.cleanup, receiver.close);
-    const config = testConfig(
+    config = testConfig(
       configYaml(
         tmp.dir,
         `
@@ -130,6 +135,13 @@ routes:
     const row = page.locator('#events tr', { hasText: 'job-live-1' });
     await row.waitFor();
     await expect.poll(() => row.textContent()).toContain('hook: delivered');
+    // A page event shows its page's URL, an http(s) one as a link that takes nothing along.
+    const url = row.locator('.page-url a');
+    expect([await url.textContent(), await url.getAttribute('href'), await url.getAttribute('rel')]).toEqual([
+      'https://example.com/page',
+      'https://example.com/page',
+      'noopener noreferrer nofollow',
+    ]);
     await shot(page, 'events');
 
     await row.locator('a').first().click();
@@ -200,10 +212,13 @@ routes:
     const data = body.data as Array<{ markdown: string; metadata: Record<string, unknown> }>;
     data[0]!.markdown = `# ${evil}`;
     data[0]!.metadata.title = evil;
+    data[0]!.metadata.url = 'javascript:window.__pwned=3';
     await send(body);
     await page.goto(`${base}/console/#/events?job=job-evil`);
     const row = page.locator('#events tr', { hasText: 'job-evil' });
     await row.waitFor();
+    expect(await row.locator('.page-url').textContent()).toBe('javascript:window.__pwned=3');
+    expect(await row.locator('.page-url a').count()).toBe(0);
     await row.locator('a').first().click();
     await page.waitForSelector('pre.markdown', { state: 'attached' });
     await page.click('details summary');
@@ -248,7 +263,111 @@ routes:
     await shot(page, 'phone-events');
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow).toBeLessThanOrEqual(0);
+
+    // The sink's buttons sit inside the screen as it opens (no sideways scroll needed), and work.
+    await page.goto(`${base}/console/#/sinks`);
+    const hook = page.locator('#sinks tr[data-sink=hook]');
+    const inside = async (name: string): Promise<void> => {
+      const box = (await hook.locator('button', { hasText: name }).boundingBox())!;
+      expect([box.x >= 0, box.x + box.width <= 390]).toEqual([true, true]);
+    };
+    await hook.locator('button', { hasText: 'Pause' }).waitFor();
+    await inside('Pause');
+    await shot(page, 'phone-sinks');
+    await hook.locator('button', { hasText: 'Pause' }).click();
+    await expect.poll(() => hook.textContent()).toContain('paused');
+    await inside('Resume');
+    await hook.locator('button', { hasText: 'Resume' }).click();
+    await expect.poll(() => hook.textContent()).toContain('delivering');
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('keeps a time filter across a reload in a browser east of UTC, sending UTC to the API', async () => {
+    const page = await openPage(1280, 800, { timezoneId: 'Asia/Kolkata' });
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/admin/events?')) asked.push(new URL(request.url()).searchParams.get('since') ?? '');
+    });
+    await logIn(page);
+    await page.goto(`${base}/console/#/events`);
+    await page.waitForSelector('#events');
+    // 10:00 in Kolkata (UTC+05:30) is 04:30 UTC.
+    await page.fill('input[name=since]', '2026-11-20T10:00');
+    await page.fill('input[name=until]', '2099-01-01T00:00');
+    await page.click('form.filters button[type=submit]');
+    await expect.poll(() => page.evaluate('location.hash')).toContain('since=2026-11-20T04%3A30%3A00.000Z');
+    expect(await page.evaluate('location.hash')).toContain('until=2098-12-31T18%3A30%3A00.000Z');
+    await page.reload();
+    await page.waitForSelector('#events');
+    expect(await page.inputValue('input[name=since]')).toBe('2026-11-20T10:00');
+    expect(await page.inputValue('input[name=until]')).toBe('2099-01-01T00:00');
+    expect(asked.at(-1)).toBe('2026-11-20T04:30:00.000Z');
+    // Submitted again unchanged, it asks for the same instant (no shift by the zone's offset).
+    await page.click('form.filters button[type=submit]');
+    await expect.poll(() => asked.length).toBeGreaterThan(2);
+    expect(asked.at(-1)).toBe('2026-11-20T04:30:00.000Z');
+    await shot(page, 'events-time-filter');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('fetches a large payload once: a live update refreshes the deliveries only, an opened section stays open; downloads it whole', async () => {
+    const page = await openPage();
+    const detailFetches: string[] = [];
+    page.on('request', (request) => {
+      if (/\/admin\/events\/\d+$/.test(new URL(request.url()).pathname)) detailFetches.push(request.url());
+    });
+    await logIn(page);
+    expect((await admin('POST', '/admin/sinks/hook/pause')).status).toBe(200);
+    const body = sampleEvent('crawl.page', { id: 'job-large' });
+    (body.data as Array<{ markdown: string }>)[0]!.markdown = '# large\n'.repeat(400_000);
+    const raw = JSON.stringify(body);
+    await send(body);
+    const [{ id }] = await relay.queue.history.list({ jobId: 'job-large' });
+    await page.goto(`${base}/console/#/events/${id}`);
+    await expect.poll(() => page.textContent('#attempts')).toContain('pending');
+    expect(await page.textContent('#truncated')).toContain(`of ${(raw.length / (1 << 20)).toFixed(1)} MiB`);
+    await page.click('#payload-json summary');
+    await page.evaluate("document.querySelector('#payload-json').dataset.opened = 'by the reader'");
+
+    expect((await admin('POST', '/admin/sinks/hook/resume')).status).toBe(200);
+    await expect.poll(() => page.textContent('#attempts')).toContain('delivered');
+    expect(await page.evaluate("[document.querySelector('#payload-json').open, document.querySelector('#payload-json').dataset.opened]")).toEqual([
+      true,
+      'by the reader',
+    ]);
+    expect(detailFetches).toHaveLength(1);
+    await shot(page, 'event-large-payload');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    expect(download.suggestedFilename()).toBe(`event-${id}.json`);
+    expect(readFileSync((await download.path())!, 'utf8')).toBe(raw);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  // Last: it restarts the relay the other tests share.
+  it('reopens the live stream after the relay restarts (same port and data), catching up on what it missed', async () => {
+    const page = await openPage();
+    await logIn(page);
+    await page.goto(`${base}/console/#/events`);
+    await page.waitForSelector('#events');
+    await expect.poll(() => page.textContent('#live')).toBe('live');
+
+    await relay.close(1000);
+    await expect.poll(() => page.textContent('#live')).toBe('reconnecting');
+    await shot(page, 'events-reconnecting');
+    relay = await testRelay(config);
+    // Accepted before the relay listens: no stream hears of it, only the catch-up shows it.
+    expect((await relay.app.inject(signedRequest(sampleEvent('crawl.started', { id: 'job-while-away' })))).statusCode).toBe(200);
+    await relay.listen(Number(new URL(base).port));
+    await page.locator('#events tr', { hasText: 'job-while-away' }).waitFor({ timeout: 15_000 });
+    expect(await page.textContent('#live')).toBe('live');
+    await send(sampleEvent('crawl.page', { id: 'job-after-restart' }));
+    await page.locator('#events tr', { hasText: 'job-after-restart' }).waitFor();
+    // While the relay was away, each attempt to reopen the stream failed to connect; nothing else went wrong.
+    expect(problems.filter((p) => !/\/admin\/stream.*ERR_CONNECTION_REFUSED|ERR_CONNECTION_REFUSED.*\/admin\/stream|Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(p))).toEqual([]);
     await page.close();
   });
 });
