@@ -324,7 +324,7 @@ routes:
     (body.data as Array<{ markdown: string }>)[0]!.markdown = '# large\n'.repeat(400_000);
     const raw = JSON.stringify(body);
     await send(body);
-    const [{ id }] = await relay.queue.history.list({ jobId: 'job-large' });
+    const id = (await relay.queue.history.list({ jobId: 'job-large' }))[0]!.id;
     await page.goto(`${base}/console/#/events/${id}`);
     await expect.poll(() => page.textContent('#attempts')).toContain('pending');
     expect(await page.textContent('#truncated')).toContain(`of ${(raw.length / (1 << 20)).toFixed(1)} MiB`);
