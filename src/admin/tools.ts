@@ -11,8 +11,8 @@ const BACKFILL_CHUNK = 500;
 export function registerToolRoutes(admin: FastifyInstance, deps: OperatorDeps): void {
   admin.post('/admin/test-event', { schema: { summary: 'Accept a sample webhook of a type; see where it goes', body: testEventBody } }, async (request) => {
     const { type } = request.body as { type: string };
-    const { eventId, sinks } = await deps.sendTest(type);
-    return { event_id: eventId, sinks };
+    const { eventId, jobId, sinks } = await deps.sendTest(type);
+    return { event_id: eventId, job_id: jobId, sinks };
   });
 
   admin.post('/admin/backfill', { schema: { summary: 'Queue stored events matching a filter for one sink; progress on /admin/stream', body: backfillBody } }, async (request) => {
