@@ -5,7 +5,9 @@ import { RelayError } from '../errors.js';
 import { deadLetterView } from '../queue/dead-letter-view.js';
 import { assertReplayTarget } from '../queue/replay-target.js';
 import type { DeadLetterFilter, DeadLetterStore } from '../queue/store.js';
+import { audit, filterForAudit } from './audit.js';
 import { bearerAuth } from './auth.js';
+import { FailedLogins } from './failed-logins.js';
 import { registerEventRoutes } from './events.js';
 import type { OperatorDeps } from './operator.js';
 import { registerSinkRoutes } from './sinks.js';
@@ -81,7 +83,10 @@ function selectionOf(raw: unknown): DeadLetterFilter {
  */
 export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
   app.register(async (admin) => {
-    admin.addHook('onRequest', bearerAuth(deps.token));
+    // Rate-limited: a peer guessing tokens costs one warning a minute, with a count.
+    const failedLogins = new FailedLogins((peer, count) => admin.log.warn({ audit: 'login_failed', peer, count }, 'admin requests refused: missing or wrong token'));
+    admin.addHook('onClose', async () => failedLogins.stop());
+    admin.addHook('onRequest', bearerAuth(deps.token, (request) => failedLogins.record(request.ip)));
     // The ingress keeps JSON as bytes for signatures; admin bodies are parsed (and validated) here.
     admin.removeAllContentTypeParsers();
     admin.addContentTypeParser('application/json', { parseAs: 'string' }, admin.getDefaultJsonParser('error', 'error'));
@@ -120,12 +125,16 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
         deps.operator?.activity.emit({ kind: 'replay', done, total, at: Date.now() }),
       );
       if (replayed > 0) deps.onReplay?.();
+      audit(request, 'dead_letters.replay', { count: replayed, filter: filterForAudit(selection) }, 'dead letters replayed');
       return { replayed };
     });
 
-    admin.post('/admin/dead-letters/drop', { schema: { summary: 'Drop dead letters by ids, filter or all' } }, async (request) => ({
-      dropped: await deps.deadLetters.drop(selectionOf(request.body)),
-    }));
+    admin.post('/admin/dead-letters/drop', { schema: { summary: 'Drop dead letters by ids, filter or all' } }, async (request) => {
+      const selection = selectionOf(request.body);
+      const dropped = await deps.deadLetters.drop(selection);
+      audit(request, 'dead_letters.drop', { count: dropped, filter: filterForAudit(selection) }, 'dead letters dropped');
+      return { dropped };
+    });
 
     if (deps.operator) {
       registerEventRoutes(admin, deps.operator);

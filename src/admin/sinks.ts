@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../errors.js';
 import type { OperatorDeps } from './operator.js';
+import { audit } from './audit.js';
 import { sinkParams } from './schemas.js';
 
 const HOUR_MS = 3_600_000;
@@ -41,6 +42,7 @@ export function registerSinkRoutes(admin: FastifyInstance, deps: OperatorDeps, n
       const { name } = request.params as { name: string };
       known(name);
       await deps.setPaused(name, action === 'pause');
+      audit(request, `sink.${action}`, { sink: name }, action === 'pause' ? 'sink paused' : 'sink resumed');
       return { sink: name, paused: action === 'pause' };
     });
   }

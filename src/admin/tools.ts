@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../errors.js';
 import type { OperatorDeps } from './operator.js';
+import { audit, filterForAudit } from './audit.js';
 import { backfillBody, testEventBody } from './schemas.js';
 import { eventFilterOf } from './events.js';
 
@@ -12,6 +13,7 @@ export function registerToolRoutes(admin: FastifyInstance, deps: OperatorDeps): 
   admin.post('/admin/test-event', { schema: { summary: 'Accept a sample webhook of a type; see where it goes', body: testEventBody } }, async (request) => {
     const { type } = request.body as { type: string };
     const { eventId, jobId, sinks } = await deps.sendTest(type);
+    audit(request, 'test_event', { count: eventId === null ? 0 : 1, type, event_id: eventId, job_id: jobId, sinks }, 'test event sent');
     return { event_id: eventId, job_id: jobId, sinks };
   });
 
@@ -23,6 +25,7 @@ export function registerToolRoutes(admin: FastifyInstance, deps: OperatorDeps): 
     const queued = await deps.history.backfill(body.sink, filter, BACKFILL_CHUNK, (done, total) =>
       deps.activity.emit({ kind: 'backfill', sink: body.sink, done, total, at: Date.now() }),
     );
+    audit(request, 'backfill', { sink: body.sink, count: queued, filter: filterForAudit(filter) }, 'events backfilled');
     return { sink: body.sink, queued };
   });
 }

@@ -1,25 +1,34 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Relay } from '../../src/relay.js';
+import type { SinkRegistry } from '../../src/config/load.js';
+import { builtinSinks } from '../../src/sinks/registry.js';
 import { configYaml, tempDir, testConfig, testRelay } from './relay.js';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 /**
- * A relay (not listening, delivery not started) with the admin API on, one `archive` file
- * sink and one route to it; `close` stops it and removes its folder.
+ * A relay (not listening, delivery not started) with the admin API on and, unless `sinks`
+ * (YAML, with `registry` for test sink types) says otherwise, one `archive` file sink; one
+ * route to the first sink. `close` stops it and removes its folder.
  */
-export async function adminRelay(options: { logger?: Logger } = {}): Promise<{ relay: Relay; close: () => Promise<void> }> {
+export async function adminRelay(
+  options: { logger?: Logger; sinks?: string; registry?: SinkRegistry } = {},
+): Promise<{ relay: Relay; close: () => Promise<void> }> {
   const tmp = tempDir('relay-admin-');
+  const sinks = options.sinks ?? `{ archive: { type: file, dir: "${join(tmp.dir, 'out')}" } }`;
+  const first = /^\{\s*(\w+)/.exec(sinks)![1];
+  const registry = options.registry ?? builtinSinks();
   const config = testConfig(
     configYaml(tmp.dir, `
 admin: { token: ${ADMIN_TOKEN} }
-sinks: { archive: { type: file, dir: "${join(tmp.dir, 'out')}" } }
-routes: [{ name: all, to: [archive] }]
+sinks: ${sinks}
+routes: [{ name: all, to: [${first}] }]
 `),
+    registry,
   );
-  const relay = await testRelay(config, undefined, options.logger ? { logger: options.logger } : {});
+  const relay = await testRelay(config, registry, options.logger ? { logger: options.logger } : {});
   return {
     relay,
     close: async () => {
