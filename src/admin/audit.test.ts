@@ -1,11 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PermanentError } from '../plugin-api/errors.js';
-import { ADMIN_TOKEN, adminAuth, adminRelay } from '../../test/helpers/admin.js';
+import { ADMIN_TOKEN, adminAuth, adminRelayWithDeadLetters } from '../../test/helpers/admin.js';
 import { capturedLogger } from '../../test/helpers/logs.js';
-import { deadLetterCount } from '../../test/helpers/queue.js';
-import { registryWith } from '../../test/helpers/relay.js';
-import { RecordingSink, until } from '../../test/helpers/sinks.js';
-import { sampleEvent, signedRequest } from '../../test/helpers/webhooks.js';
 
 type Line = Record<string, unknown>;
 
@@ -13,16 +8,10 @@ describe('admin audit lines', () => {
   let close = async (): Promise<void> => {};
   afterEach(() => close());
 
-  /** A relay whose one sink refuses every event: three jobs end as dead letters. */
   async function withDeadLetters() {
     const logs = capturedLogger();
-    const sink = new RecordingSink();
-    sink.behaviour = (batch) => ({ failed: batch.map((_, index) => ({ index, error: new PermanentError('HTTP 400') })) });
-    const built = await adminRelay({ logger: logs.logger, sinks: '{ rec: { type: recording } }', registry: registryWith(sink.definition()) });
+    const built = await adminRelayWithDeadLetters({ logger: logs.logger });
     close = built.close;
-    built.relay.startDelivery();
-    for (const id of ['job-1', 'job-2', 'job-3']) await built.relay.app.inject(signedRequest(sampleEvent('crawl.page', { id, data: [{ markdown: 'PAYLOAD-TEXT' }] })));
-    await until(() => deadLetterCount(built.relay, 'rec') === 3);
     const audits = () => logs.lines.map((line) => JSON.parse(line) as Line).filter((line) => 'audit' in line);
     return { relay: built.relay, logs, audits };
   }

@@ -3,6 +3,7 @@ import { payloadOf } from '../ingress/envelope.js';
 import { RelayError } from '../errors.js';
 import type { EventFilter, EventSummary, SinkOutcome } from '../queue/store.js';
 import type { OperatorDeps } from './operator.js';
+import { eventDetailReplies } from './event-detail-schema.js';
 import { eventFilterQuery, eventListResponse, idParams } from './schemas.js';
 
 export interface EventQuery {
@@ -60,7 +61,7 @@ export function registerEventRoutes(admin: FastifyInstance, deps: OperatorDeps):
     };
   });
 
-  admin.get('/admin/events/:id', { schema: { summary: 'One event: payload, routing explanation, attempts per sink', params: idParams } }, async (request) => {
+  admin.get('/admin/events/:id', { schema: { summary: 'One event: payload, routing explanation, attempts per sink', params: idParams, response: eventDetailReplies } }, async (request) => {
     const { id } = request.params as { id: number };
     const event = await deps.history.get(id);
     if (!event) throw new RelayError('RELAY_ERR_ADMIN_EVENT_NOT_FOUND', [id]);

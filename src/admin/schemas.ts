@@ -1,4 +1,5 @@
 /** JSON schemas of the admin routes: validation, and the OpenAPI document at /admin/openapi.json. */
+import { errorReplies } from './reply-schemas.js';
 
 const outcome = { type: 'string', enum: ['pending', 'retrying', 'delivered', 'dead_lettered'] } as const;
 
@@ -39,6 +40,7 @@ export const eventListResponse = {
       history: { type: 'boolean', description: 'false: delivered events are not kept (history.retention_seconds 0, or PostgreSQL)' },
     },
   },
+  ...errorReplies,
 } as const;
 
 export const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;

@@ -3,7 +3,11 @@ import type { Logger } from 'pino';
 import type { Relay } from '../../src/relay.js';
 import type { SinkRegistry } from '../../src/config/load.js';
 import { builtinSinks } from '../../src/sinks/registry.js';
-import { configYaml, tempDir, testConfig, testRelay } from './relay.js';
+import { PermanentError } from '../../src/plugin-api/errors.js';
+import { deadLetterCount } from './queue.js';
+import { configYaml, registryWith, tempDir, testConfig, testRelay } from './relay.js';
+import { RecordingSink, until } from './sinks.js';
+import { sampleEvent, signedRequest } from './webhooks.js';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -36,4 +40,15 @@ routes: [{ name: all, to: [${first}] }]
       tmp.cleanup();
     },
   };
+}
+
+/** An admin relay whose one sink `rec` refuses every event: jobs job-1, job-2, job-3 end as dead letters. */
+export async function adminRelayWithDeadLetters(options: { logger?: Logger } = {}) {
+  const sink = new RecordingSink();
+  sink.behaviour = (batch) => ({ failed: batch.map((_, index) => ({ index, error: new PermanentError('HTTP 400') })) });
+  const built = await adminRelay({ ...options, sinks: '{ rec: { type: recording } }', registry: registryWith(sink.definition()) });
+  built.relay.startDelivery();
+  for (const id of ['job-1', 'job-2', 'job-3']) await built.relay.app.inject(signedRequest(sampleEvent('crawl.page', { id, data: [{ markdown: 'PAYLOAD-TEXT' }] })));
+  await until(() => deadLetterCount(built.relay, 'rec') === 3);
+  return built;
 }
