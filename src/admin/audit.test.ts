@@ -21,6 +21,7 @@ describe('admin audit lines', () => {
     const post = (url: string, payload?: object) => relay.app.inject({ method: 'POST', url, headers: adminAuth, ...(payload && { payload }) });
     await post('/admin/dead-letters/replay', { job: 'job-1' });
     await post('/admin/dead-letters/drop', { sink: 'rec', job: 'job-2', since: '2020-01-01T00:00:00.000Z' });
+    await post('/admin/dead-letters/drop', { all: true });
     await post('/admin/sinks/rec/pause');
     await post('/admin/sinks/rec/resume');
     await post('/admin/backfill', { sink: 'rec', since: '2020-01-01T00:00:00Z', type: 'crawl.page' });
@@ -30,6 +31,7 @@ describe('admin audit lines', () => {
     expect(lines.map((l) => [l.audit, l.msg, l.level])).toEqual([
       ['dead_letters.replay', 'dead letters replayed', 30],
       ['dead_letters.drop', 'dead letters dropped', 30],
+      ['dead_letters.drop', 'dead letters dropped', 30],
       ['sink.pause', 'sink paused', 30],
       ['sink.resume', 'sink resumed', 30],
       ['backfill', 'events backfilled', 30],
@@ -38,9 +40,10 @@ describe('admin audit lines', () => {
     for (const line of lines) expect(line.peer).toBe('127.0.0.1');
     expect(lines[0]).toMatchObject({ count: 1, filter: { jobId: 'job-1' } });
     expect(lines[1]).toMatchObject({ count: 1, filter: { sink: 'rec', jobId: 'job-2', since: '2020-01-01T00:00:00.000Z' } });
-    expect(lines[2]).toMatchObject({ sink: 'rec' });
-    expect(lines[4]).toMatchObject({ sink: 'rec', count: expect.any(Number), filter: { type: 'crawl.page', since: '2020-01-01T00:00:00.000Z' } });
-    expect(lines[5]).toMatchObject({ count: 1, type: 'crawl.started', event_id: test.event_id, job_id: test.job_id, sinks: ['rec'] });
+    expect(lines[2]).toMatchObject({ count: expect.any(Number), filter: { all: true } });
+    expect(lines[3]).toMatchObject({ sink: 'rec' });
+    expect(lines[5]).toMatchObject({ sink: 'rec', count: expect.any(Number), filter: { type: 'crawl.page', since: '2020-01-01T00:00:00.000Z' } });
+    expect(lines[6]).toMatchObject({ count: 1, type: 'crawl.started', event_id: test.event_id, job_id: test.job_id, sinks: ['rec'] });
     const text = logs.lines.join('');
     expect(text).not.toContain(ADMIN_TOKEN);
     expect(text).not.toContain('PAYLOAD-TEXT');

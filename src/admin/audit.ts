@@ -15,7 +15,7 @@ export function audit(request: FastifyRequest, action: AuditAction, fields: Reco
   request.log.info({ audit: action, peer: request.ip, ...fields }, message);
 }
 
-/** A selection as an audit line shows it: times as ISO dates, at most IDS_SHOWN ids. */
+/** A selection as an audit line shows it: times as ISO dates, at most IDS_SHOWN ids; nothing narrowed is `all`. */
 export function filterForAudit(filter: DeadLetterFilter | EventFilter): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(filter)) {
@@ -27,5 +27,5 @@ export function filterForAudit(filter: DeadLetterFilter | EventFilter): Record<s
       if (ids.length > IDS_SHOWN) out.ids_total = ids.length;
     } else out[key] = value;
   }
-  return out;
+  return Object.keys(out).length > 0 ? out : { all: true };
 }
