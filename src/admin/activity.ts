@@ -23,6 +23,11 @@ export class ActivityFeed {
     if (this.emitter.listenerCount('notice') > 0) this.emitter.emit('notice', notice);
   }
 
+  /** Open streams, for tests and metrics. */
+  listening(): number {
+    return this.emitter.listenerCount('notice');
+  }
+
   subscribe(listener: (notice: ActivityNotice) => void): () => void {
     this.emitter.on('notice', listener);
     return () => this.emitter.off('notice', listener);

@@ -5,7 +5,8 @@ import { RelayError } from '../errors.js';
 import type { EventDetail, EventFilter, EventSummary, SinkOutcome } from '../queue/store.js';
 import type { OperatorDeps } from './operator.js';
 import { PREVIEW_BYTES, textPrefix } from './payload-preview.js';
-import { eventAttemptsResponse, eventDetailResponse, eventFilterQuery, eventListResponse, idParams, rawEventResponse } from './schemas.js';
+import { eventAttemptsReplies, eventDetailReplies, rawEventReplies } from './event-detail-schema.js';
+import { eventFilterQuery, eventListResponse, idParams } from './schemas.js';
 
 export interface EventQuery {
   type?: string;
@@ -91,7 +92,7 @@ export function registerEventRoutes(admin: FastifyInstance, deps: OperatorDeps):
     return event;
   };
 
-  admin.get('/admin/events/:id', { schema: { summary: 'One event: payload (whole up to 256 KiB, else a preview), routing explanation, attempts per sink', params: idParams, response: eventDetailResponse } }, async (request) => {
+  admin.get('/admin/events/:id', { schema: { summary: 'One event: payload (whole up to 256 KiB, else a preview), routing explanation, attempts per sink', params: idParams, response: eventDetailReplies } }, async (request) => {
     const event = await stored((request.params as { id: number }).id);
     const truncated = event.body.length > PREVIEW_BYTES;
     let payload: unknown = null;
@@ -115,12 +116,12 @@ export function registerEventRoutes(admin: FastifyInstance, deps: OperatorDeps):
     };
   });
 
-  admin.get('/admin/events/:id/attempts', { schema: { summary: 'One event’s outcome per sink and its attempts, without the payload', params: idParams, response: eventAttemptsResponse } }, async (request) => {
+  admin.get('/admin/events/:id/attempts', { schema: { summary: 'One event’s outcome per sink and its attempts, without the payload', params: idParams, response: eventAttemptsReplies } }, async (request) => {
     const event = await stored((request.params as { id: number }).id);
     return { id: event.id, sinks: event.sinks, attempts: attemptsJson(event) };
   });
 
-  admin.get('/admin/events/:id/raw', { schema: { summary: 'One event’s stored body, byte for byte, as a download', params: idParams, response: rawEventResponse } }, async (request, reply) => {
+  admin.get('/admin/events/:id/raw', { schema: { summary: 'One event’s stored body, byte for byte, as a download', params: idParams, response: rawEventReplies } }, async (request, reply) => {
     const event = await stored((request.params as { id: number }).id);
     return reply
       .header('content-type', 'application/json')

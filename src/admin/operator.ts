@@ -19,8 +19,8 @@ export interface OperatorDeps {
   sinks(): SinkOverview[];
   setPaused(sink: string, paused: boolean): Promise<void>;
   explain(payload: FirecrawlPayload, source: string): RouteExplanation[];
-  /** Accepts a sample webhook of `type` as if a source had sent it; returns its event id (null: no route). */
-  sendTest(type: string): Promise<{ eventId: number | null; sinks: string[] }>;
+  /** Accepts a sample webhook of `type` (fresh job id) as if a source had sent it; returns its event id (null: no route). */
+  sendTest(type: string): Promise<{ eventId: number | null; jobId: string; sinks: string[] }>;
   /** Webhooks accepted since start, per event type. */
   receivedByType(): Promise<Record<string, number>>;
   queueBytes(): { used: number; max: number };

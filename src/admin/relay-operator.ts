@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { RelayError } from '../errors.js';
 import { parseEnvelope } from '../ingress/envelope.js';
 import type { RelayConfig } from '../config/types.js';
@@ -46,11 +47,13 @@ export function relayOperator(relay: RelayView): OperatorDeps {
       const config = relay.config();
       // Routed as if the first source had sent it, so routes that name a source behave as for real.
       const source = config.sources[0]?.name ?? 'console';
-      const { payload, jobId, body } = parseEnvelope(Buffer.from(JSON.stringify(sample(type))));
+      // Fresh ids each time: two tests are two jobs, never one merged "whole job" view.
+      const fresh = { ...sample(type), id: `test-${randomUUID()}`, webhookId: randomUUID() };
+      const { payload, jobId, body } = parseEnvelope(Buffer.from(JSON.stringify(fresh)));
       const { sinks } = config.router.match(payload, source);
       const result = await relay.queue.enqueue({ source, type, jobId, dedupeKey: null, body, sinks });
       if (result.eventId !== null) relay.activity.emit({ kind: 'received', id: result.eventId, type, jobId, source, at: Date.now() });
-      return { eventId: result.eventId, sinks };
+      return { eventId: result.eventId, jobId, sinks };
     },
     async receivedByType() {
       const out: Record<string, number> = {};

@@ -1,4 +1,5 @@
 /** JSON schemas of the admin routes: validation, and the OpenAPI document at /admin/openapi.json. */
+import { errorReplies } from './reply-schemas.js';
 
 const outcome = { type: 'string', enum: ['pending', 'retrying', 'delivered', 'dead_lettered'] } as const;
 
@@ -40,6 +41,7 @@ export const eventListResponse = {
       history: { type: 'boolean', description: 'false: delivered events are not kept (history.retention_seconds 0, or PostgreSQL)' },
     },
   },
+  ...errorReplies,
 } as const;
 
 export const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
@@ -63,44 +65,4 @@ export const testEventBody = {
   additionalProperties: false,
   required: ['type'],
   properties: { type: { type: 'string', description: 'a documented event type; a sample of it is accepted' } },
-} as const;
-
-const attempt = {
-  type: 'object',
-  properties: {
-    sink: { type: 'string' },
-    delivery_id: { type: 'integer' },
-    at: { type: 'string', format: 'date-time' },
-    duration_ms: { type: 'number' },
-    outcome: { type: 'string' },
-    status_code: { type: ['integer', 'null'] },
-    error: { type: ['string', 'null'] },
-  },
-} as const;
-const attempts = { type: 'array', items: attempt, description: 'oldest first' } as const;
-
-export const eventDetailResponse = {
-  200: {
-    type: 'object',
-    properties: {
-      ...eventSummary.properties,
-      size: { type: 'integer', description: 'bytes of the stored body' },
-      truncated: { type: 'boolean', description: 'true: the body is over 256 KiB; payload is null, preview holds its start, /raw serves it whole' },
-      payload: { description: 'the parsed body (text if it does not parse); null when truncated' },
-      preview: { type: ['string', 'null'], description: 'when truncated: the first 256 KiB of the body, as text' },
-      routing: { type: ['array', 'null'], items: {}, description: 'every route, whether it matched, and each condition with the value it saw; null if the body does not parse' },
-      attempts,
-    },
-  },
-} as const;
-
-export const eventAttemptsResponse = {
-  200: { type: 'object', properties: { id: { type: 'integer' }, sinks: eventSummary.properties.sinks, attempts } },
-} as const;
-
-export const rawEventResponse = {
-  200: {
-    description: 'the stored body as received (content-disposition: attachment)',
-    content: { 'application/json': { schema: { type: 'string', format: 'binary' } } },
-  },
 } as const;

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../errors.js';
 import type { OperatorDeps } from './operator.js';
+import { audit } from './audit.js';
 import { sinkParams } from './schemas.js';
+import { overviewReplies, pauseReplies, sinksReplies } from './sink-schemas.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -19,9 +21,9 @@ export function registerSinkRoutes(admin: FastifyInstance, deps: OperatorDeps, n
       dead_letters: s.counters.deadLetters,
     }));
 
-  admin.get('/admin/sinks', { schema: { summary: 'Each sink: state, pending, oldest pending age, dead letters' } }, async () => ({ sinks: sinksJson() }));
+  admin.get('/admin/sinks', { schema: { summary: 'Each sink: state, pending, oldest pending age, dead letters', response: sinksReplies } }, async () => ({ sinks: sinksJson() }));
 
-  admin.get('/admin/overview', { schema: { summary: 'Sinks, delivered and failed per minute over the last hour, queue bytes, events per type' } }, async () => {
+  admin.get('/admin/overview', { schema: { summary: 'Sinks, delivered and failed per minute over the last hour, queue bytes, events per type', response: overviewReplies } }, async () => {
     const since = now() - HOUR_MS;
     return {
       sinks: sinksJson(),
@@ -37,10 +39,11 @@ export function registerSinkRoutes(admin: FastifyInstance, deps: OperatorDeps, n
     if (!names.includes(name)) throw new RelayError('RELAY_ERR_ADMIN_SINK_UNKNOWN', [name, names.join(', ')]);
   };
   for (const action of ['pause', 'resume'] as const) {
-    admin.post(`/admin/sinks/:name/${action}`, { schema: { summary: `${action === 'pause' ? 'Pause' : 'Resume'} a sink (events keep queueing while paused)`, params: sinkParams } }, async (request) => {
+    admin.post(`/admin/sinks/:name/${action}`, { schema: { summary: `${action === 'pause' ? 'Pause' : 'Resume'} a sink (events keep queueing while paused)`, params: sinkParams, response: pauseReplies } }, async (request) => {
       const { name } = request.params as { name: string };
       known(name);
       await deps.setPaused(name, action === 'pause');
+      audit(request, `sink.${action}`, { sink: name }, action === 'pause' ? 'sink paused' : 'sink resumed');
       return { sink: name, paused: action === 'pause' };
     });
   }

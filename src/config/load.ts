@@ -9,7 +9,7 @@ import { checkLaterLayers, checkRouteReferences, checkSinkOptions, optionsOf, ty
 import { CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import { validateWithTypedValues } from './typed-values.js';
-import { checkTokenAuth } from './token-checks.js';
+import { checkAdminToken, checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
 
@@ -97,6 +97,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
   const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, { typed, knownTypes: options.knownTypes }).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
+  checkAdminToken(source, doc.admin.token, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
     (code, path, args) => source.report(code, path, args),

@@ -45,3 +45,24 @@ export function checkTokenAuth(source: YamlSource, base: KeyPath, raw: RawTokenS
     }
   });
 }
+
+/** The admin token can drop every dead letter: longer than an ingress token, and varied. */
+export const ADMIN_TOKEN_MIN_LENGTH = 24;
+/** `changeme…`, `aaaa…`, `1234…`: fewer different characters than this is a guessable pattern. */
+export const ADMIN_TOKEN_MIN_DISTINCT = 8;
+
+/** Warnings for a weak `admin.token` ('' is the API turned off). Messages never hold the token. */
+export function checkAdminToken(source: YamlSource, token: string, warnings: ConfigIssue[]): void {
+  if (token === '') return;
+  const advice = 'a weak admin token is easy to guess, and it can replay or drop every dead letter (openssl rand -hex 16 makes a good one)';
+  if (token.length < ADMIN_TOKEN_MIN_LENGTH) {
+    warnings.push(source.issue('RELAY_ERR_CONFIG_INVALID', ['admin', 'token'], [`expected a token of at least ${ADMIN_TOKEN_MIN_LENGTH} characters, got ${token.length}: ${advice}`]));
+    return;
+  }
+  const distinct = new Set(token).size;
+  if (distinct < ADMIN_TOKEN_MIN_DISTINCT) {
+    warnings.push(
+      source.issue('RELAY_ERR_CONFIG_INVALID', ['admin', 'token'], [`expected a token of at least ${ADMIN_TOKEN_MIN_DISTINCT} different characters, got ${distinct}: ${advice}`]),
+    );
+  }
+}
