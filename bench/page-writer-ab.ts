@@ -1,8 +1,9 @@
 /**
- * Page writer A/B: what handing a batch of pages to the file sink's worker costs the main
- * thread (the synchronous part of PageWriter.write: encoding and posting), for two builds
+ * Page writer A/B: the file sink's page files written by PageWriter alone, for two builds
  * in alternation, in one process. Batches of 100 pages of ~5 KB, as bench:shipped makes.
- * Prints µs per page of the main thread, median and spread over the rounds.
+ * Prints, median and spread over the rounds: pages/s (wall), process CPU µs per page (all
+ * threads), and what handing a batch to the writer costs the main thread (the synchronous
+ * part of PageWriter.write) per page.
  *
  *   npx tsx bench/page-writer-ab.ts a/dist,b/dist [rounds=7] [batches=50]
  */
@@ -30,11 +31,15 @@ const writers = await Promise.all(
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-pw-'));
 const texts = Array.from({ length: 100 }, (_, i) => (JSON.parse(crawlPage('job', i).body) as { data: Array<{ markdown: string }> }).data[0]!.markdown);
 const results = builds.map(() => [] as number[]);
+const rates = builds.map(() => [] as number[]);
+const cpus = builds.map(() => [] as number[]);
 let seq = 0;
 try {
   for (let round = 0; round < rounds; round++) {
     for (const [b, writer] of writers.entries()) {
       let spent = 0;
+      const cpuBefore = process.cpuUsage();
+      const began = performance.now();
       for (let n = 0; n < batches; n++) {
         const pages = texts.map((text, i) => ({ index: i, path: join(dir, `b${b}`, `p${seq++}.md`), text }));
         const started = performance.now();
@@ -42,6 +47,9 @@ try {
         spent += performance.now() - started;
         await written;
       }
+      const cpu = process.cpuUsage(cpuBefore);
+      rates[b]!.push((batches * texts.length * 1000) / (performance.now() - began));
+      cpus[b]!.push((cpu.user + cpu.system) / (batches * texts.length));
       results[b]!.push((spent * 1000) / (batches * texts.length));
     }
   }
@@ -50,12 +58,13 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 builds.forEach((dist, b) => {
-  const us = results[b]!;
+  const span = (values: number[]): string => `${median(values).toFixed(1)} (${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)})`;
   printResult('page writer A/B', {
     build: dist,
     rounds,
-    'main-thread µs/page median': Number(median(us).toFixed(2)),
-    'min–max': `${Math.min(...us).toFixed(2)}–${Math.max(...us).toFixed(2)}`,
+    'pages/s median (min–max)': span(rates[b]!),
+    'process CPU µs/page median (min–max)': span(cpus[b]!),
+    'main thread µs/page to hand a batch over, median (min–max)': span(results[b]!),
     'load avg 1 min': loadavg()[0]!.toFixed(1),
   });
 });
