@@ -6,17 +6,24 @@
  * print acks/s, pages written/s, how far behind delivery was when the burst ended and how
  * long after it delivery caught up. Only lifecycle events reach stdout (a few lines).
  *
+ * The load generator is cheap (bench/raw-load.ts: every signed request is built before the
+ * burst and written on a raw keep-alive socket) and prints its own CPU per request; the same
+ * generator, in the same run, first measures a bare Fastify route that answers 200 (the
+ * baseline: what Node's HTTP alone acks here, with the generator on the same cores).
+ * SHIPPED_MAX_RATE (default 10000) × seconds requests are built: a burst that sends them all
+ * ends early and says so.
+ *
  *   npm run bench:shipped -- [seconds=10] [connections=64] [jobs=20]
  */
 import { copyFileSync, existsSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Pool } from 'undici';
 import { CLI } from '../test/helpers/process.js';
-import { SECRET, postPage, printResult, stopChild } from './lib.js';
+import { SECRET, crawlPage, printResult, startServer, stopChild } from './lib.js';
+import { burst, serialisePost } from './raw-load.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 64);
@@ -48,12 +55,38 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Every request of the burst, signed and serialised: `scrape-<seq>` of job `crawl-<seq % jobs>`. */
+function buildRequests(url: string, count: number): Buffer[] {
+  return Array.from({ length: count }, (_, n) => {
+    const { body, signature } = crawlPage(`crawl-${n % jobs}`, n);
+    return serialisePost(url, '/webhooks/firecrawl', { 'content-type': 'application/json', 'x-firecrawl-signature': signature }, body);
+  });
+}
+
+const maxRate = Number(process.env.SHIPPED_MAX_RATE ?? 10_000);
+const built = performance.now();
+// The host header is the only part that names the server: both targets listen on 127.0.0.1.
+const requests = buildRequests('http://127.0.0.1', seconds * maxRate);
+const buildMs = performance.now() - built;
+
+// Baseline, same generator and requests: a Fastify route that reads the body and answers 200.
+const bare = await startServer(fileURLToPath(new URL('servers/bare.ts', import.meta.url)));
+let baseline: Awaited<ReturnType<typeof burst>>;
+let bareCpuUs: number;
+try {
+  const cpuBefore = cpuSeconds(bare.child.pid!);
+  baseline = await burst(bare.url, requests, connections, seconds);
+  bareCpuUs = ((cpuSeconds(bare.child.pid!) - cpuBefore) * 1e6) / Math.max(1, baseline.acked);
+} finally {
+  await stopChild(bare.child);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'relay-bench-shipped-'));
 const config = join(dir, 'relay.config.yaml');
 // SHIPPED_CONFIG=<file> measures another config the same way (for comparisons).
 copyFileSync(process.env.SHIPPED_CONFIG ?? fileURLToPath(new URL('../relay.config.yaml', import.meta.url)), config);
 // stdout (the stdout sink's lines) goes to /dev/null; RELAY_PROFILE=<dir> writes a CPU profile
-// there; RELAY_CLI=<path to dist/cli/main.js> runs another build (e.g. a release, for an A/B).
+// there (one per thread); RELAY_CLI=<path to dist/cli/main.js> runs another build (e.g. a release, for an A/B).
 const profile = process.env.RELAY_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROFILE] : [];
 const child = spawn(process.execPath, [...profile, process.env.RELAY_CLI ?? CLI, 'serve', '--config', config], {
   env: { ...process.env, FIRECRAWL_WEBHOOK_SECRET: SECRET, RELAY_DATA_DIR: join(dir, 'data'), RELAY_PORT: '0' },
@@ -73,54 +106,54 @@ const url = await new Promise<string>((resolve, reject) => {
     else if ((entry.level ?? 0) >= 40) process.stderr.write(`${line}\n`);
   });
 });
-const relay = { url, child };
-const http = new Pool(relay.url, { connections });
 const written = lineCounter(join(dir, 'data', 'out', 'events.jsonl'));
 try {
-  const cpuBefore = cpuSeconds(relay.child.pid!);
-  const started = Date.now();
-  const until = started + seconds * 1000;
-  let acked = 0;
-  let seq = 0;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (Date.now() < until) {
-        const n = seq++;
-        await postPage(http, `crawl-${n % jobs}`, n);
-        acked++;
-      }
-    }),
-  );
-  const burstMs = Date.now() - started;
+  const cpuBefore = cpuSeconds(child.pid!);
+  const run = await burst(url, requests, connections, seconds);
+  const { acked, elapsedMs: burstMs } = run;
   const atBurstEnd = written();
+  const cpuAtBurstEnd = cpuSeconds(child.pid!);
   let done = atBurstEnd;
   // Until every acked page is written, or nothing was written for 15 s (a stalled sink).
-  for (let progressAt = Date.now(); done < acked && Date.now() - progressAt < 15_000; ) {
+  const drainStarted = performance.now();
+  for (let progressAt = performance.now(); done < acked && performance.now() - progressAt < 15_000; ) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const now = written();
-    if (now > done) progressAt = Date.now();
+    if (now > done) progressAt = performance.now();
     done = now;
   }
-  const deliveredMs = Date.now() - started;
-  const cpu = cpuSeconds(relay.child.pid!) - cpuBefore;
+  const drainMs = performance.now() - drainStarted;
+  const cpu = cpuSeconds(child.pid!) - cpuBefore;
+  const perSecond = (n: number, ms: number): number => Math.round((n / Math.max(1, ms)) * 1000);
   printResult('shipped config (file sink: markdown pages + JSON lines; stdout for lifecycle)', {
     build: process.env.RELAY_CLI ?? 'this one',
     seconds,
     connections,
     jobs,
+    'load avg 1 min': loadavg()[0]!.toFixed(1),
+    'requests pre-built (s to build)': `${requests.length} (${(buildMs / 1000).toFixed(1)})`,
+    'baseline: bare Fastify acks/s': perSecond(baseline.acked, baseline.elapsedMs),
+    'baseline: bare Fastify CPU µs/request': Math.round(bareCpuUs),
+    'baseline: generator CPU µs/request': baseline.generatorCpuUsPerRequest,
     'pages acked': acked,
-    'acks/s': Math.round((acked / burstMs) * 1000),
-    'pages written': done,
-    'pages written/s (burst start to last page)': Math.round((done / deliveredMs) * 1000),
+    refused: run.refused,
+    'generator ran out of requests': run.ranOut ? 'yes: raise SHIPPED_MAX_RATE' : 'no',
+    'acks/s': perSecond(acked, burstMs),
+    'acks/s ÷ bare Fastify acks/s': Number((perSecond(acked, burstMs) / perSecond(baseline.acked, baseline.elapsedMs)).toFixed(2)),
+    'generator CPU µs/request': run.generatorCpuUsPerRequest,
+    'pages written/s during the burst': perSecond(atBurstEnd, burstMs),
     'target pages/s': 5000,
+    'written/acked at burst end (1: the sink kept up)': Number((atBurstEnd / Math.max(1, acked)).toFixed(2)),
     'pages behind when the burst ended': acked - atBurstEnd,
-    'delivery ended after the burst, s': Number(((deliveredMs - burstMs) / 1000).toFixed(1)),
+    'delivery ended after the burst, s': Number((drainMs / 1000).toFixed(1)),
+    'pages written/s (burst start to last page)': perSecond(done, burstMs + drainMs),
     // Pages/s once the burst is over: the sink alone, without ingress on the same core.
-    'pages written/s after the burst': Math.round(((done - atBurstEnd) / Math.max(1, deliveredMs - burstMs)) * 1000),
-    'relay CPU µs/page (ingress + delivery)': Math.round((cpu * 1e6) / Math.max(1, done)),
+    'pages written/s after the burst': perSecond(done - atBurstEnd, drainMs),
+    'pages written': done,
+    'relay CPU µs/ack during the burst (ingress + delivery)': Math.round(((cpuAtBurstEnd - cpuBefore) * 1e6) / Math.max(1, acked)),
+    'relay CPU µs/page (ingress + delivery, to the last page)': Math.round((cpu * 1e6) / Math.max(1, done)),
   });
 } finally {
-  await http.close();
   await stopChild(child);
   rmSync(dir, { recursive: true, force: true });
 }
