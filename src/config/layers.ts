@@ -1,6 +1,6 @@
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { createRequire } from 'node:module';
-import type { Ajv } from 'ajv';
+import type { Ajv, AnySchema } from 'ajv';
 import { isBuiltinSink } from '../sinks/loaders.js';
 import { pluginFileOf } from '../plugins/plugin-file.js';
 import { issueMessage, type KeyPath } from './config-error.js';
@@ -25,8 +25,9 @@ const require = createRequire(import.meta.url);
 function sinkValidator(definition: SinkDefinition<unknown>): Validator {
   let validate = sinkValidators.get(definition);
   if (!validate) {
-    const built = isBuiltinSink(definition) ? (generated as Record<string, ((data: unknown) => boolean) | undefined>)[`sink_${definition.type}`] : undefined;
-    if (built) validate = Object.assign(built, { schema: definition.configSchema });
+    const built = isBuiltinSink(definition) ? (generated as unknown as Record<string, ((data: unknown) => boolean) | undefined>)[`sink_${definition.type}`] : undefined;
+    // With the generated copy of its schema: reading `configSchema` may load TypeBox (file sink).
+    if (built) validate = Object.assign(built, { schema: (generated.sinkSchemas as Record<string, AnySchema>)[definition.type]! });
     else {
       ajv ??= new (require('ajv') as typeof import('ajv')).Ajv(AJV_OPTIONS);
       validate = ajv.compile(definition.configSchema);

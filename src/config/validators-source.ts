@@ -17,10 +17,12 @@ export const VALIDATORS_FILE = fileURLToPath(new URL('./validators.generated.ts'
 export async function validatorsSource(): Promise<string> {
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, esm: true } });
   const exports: Record<string, string> = { config: 'config' };
+  const schemas: Record<string, unknown> = {};
   ajv.addSchema(CONFIG_SCHEMA, 'config');
   for (const [type, definition] of await loadBuiltinSinks(BUILTIN_SINK_TYPES)) {
     ajv.addSchema(definition.configSchema, `sink:${type}`);
     exports[`sink_${type}`] = `sink:${type}`;
+    schemas[type] = definition.configSchema;
   }
   const code = standaloneModule.default(ajv, exports);
   return [
@@ -31,6 +33,8 @@ export async function validatorsSource(): Promise<string> {
     "import { createRequire } from 'node:module';",
     'const require = createRequire(import.meta.url);',
     code.replace(/^"use strict";/, ''),
+    '// Each built-in sink\'s options schema as JSON, for what reads the schema beside the validator (typed-values.ts).',
+    `export const sinkSchemas = ${JSON.stringify(schemas)};`,
     '',
   ].join('\n');
 }
