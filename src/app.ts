@@ -79,6 +79,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // A sender that stalls before or inside its body is cut off (408), so a few idle
     // connections cannot hold the in-flight budget. Node's requestTimeout covers the whole
     // request, body included; its checks run every connectionsCheckingInterval.
+    // Given twice on purpose: Fastify sets server.requestTimeout from its own option after
+    // creating the server (0 when absent), and Node refuses at creation a headersTimeout above
+    // the requestTimeout it is given (300 s when absent). test/reliability/slow-senders.test.ts.
     requestTimeout: body_timeout_ms,
     http: {
       requestTimeout: body_timeout_ms,

@@ -34,14 +34,14 @@ afterEach(async () => {
 });
 
 /** The packages a CLI run loaded, by name (e.g. kafkajs, @aws-sdk/client-s3). */
-function packagesLoaded(args: string[]): { code: number | null; packages: Set<string> } {
+function packagesLoaded(args: string[]): { code: number | null; packages: Set<string>; files: string[] } {
   const result = spawnSync(process.execPath, ['--require', new URL('./helpers/loaded-modules.cjs', import.meta.url).pathname, CLI, ...args], {
     encoding: 'utf8',
     timeout: 20_000,
   });
   const files = JSON.parse(/LOADED (.*)/.exec(result.stderr)?.[1] ?? '[]') as string[];
   const packages = files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1]).filter((p): p is string => p !== undefined);
-  return { code: result.status, packages: new Set(packages) };
+  return { code: result.status, packages: new Set(packages), files };
 }
 
 describe('what the CLI loads', () => {
@@ -61,6 +61,13 @@ describe('what the CLI loads', () => {
       for (const heavy of HEAVY) expect(packages.has(heavy), `${args[0]} loaded ${heavy}`).toBe(false);
       if (args[0] !== 'check') expect([...packages]).toEqual([]);
     }
+  });
+
+  it('checks a file-only config without the ajv compiler or a queue store driver (validators generated at build)', () => {
+    const { code, packages, files } = packagesLoaded(['check', '--config', configWith(`a: { type: file, dir: ${join(dir, 'out')} }`)]);
+    expect(code).toBe(0);
+    expect(files.filter((f) => /ajv\/dist\/(ajv|core)\.js$/.test(f))).toEqual([]);
+    expect(['pg', 'better-sqlite3'].filter((p) => packages.has(p))).toEqual([]);
   });
 
   it('loads a sink library once a config uses its sink', () => {

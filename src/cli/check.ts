@@ -1,4 +1,4 @@
-import { describeQueue } from '../queue/open-store.js';
+import { describeQueue } from '../queue/describe-queue.js';
 import { formatIssue } from '../config/config-error.js';
 import type { RelayConfig } from '../config/types.js';
 

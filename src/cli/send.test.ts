@@ -1,8 +1,9 @@
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configYaml, tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
 import { signedRequest } from '../../test/helpers/webhooks.js';
 import type { Relay } from '../relay.js';
-import { bodyToSend } from './send.js';
+import { bodyToSend, send } from './send.js';
 
 const webhookIdOf = (body: Buffer): unknown => (JSON.parse(body.toString('utf8')) as { webhookId?: unknown }).webhookId;
 
@@ -32,5 +33,30 @@ describe('send --sample', () => {
   it('keeps the webhookId given with --webhook-id, on every post', () => {
     const pinned = { sample: 'crawl.page', webhookId: 'pinned-1' };
     expect([webhookIdOf(bodyToSend(pinned)), webhookIdOf(bodyToSend(pinned))]).toEqual(['pinned-1', 'pinned-1']);
+  });
+});
+
+describe('send', () => {
+  it('posts the signed body and returns the answer; a refusal is RELAY_ERR_CLI_SEND with its status and body', async () => {
+    const received: Array<{ signature: unknown; length: unknown; body: string }> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        received.push({ signature: req.headers['x-firecrawl-signature'], length: req.headers['content-length'], body: Buffer.concat(chunks).toString() });
+        res.statusCode = received.length === 1 ? 200 : 503;
+        res.end(received.length === 1 ? '{"ok":true}' : 'busy');
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/webhooks/firecrawl`;
+    try {
+      const answer = await send({ url, secret: 's', sample: 'crawl.started', jobId: 'j1' });
+      expect(answer).toEqual({ status: 200, body: '{"ok":true}' });
+      expect(received[0]!.signature).toMatch(/^sha256=[0-9a-f]{64}$/);
+      expect(Number(received[0]!.length)).toBe(Buffer.byteLength(received[0]!.body));
+      await expect(send({ url, secret: 's', sample: 'crawl.started' })).rejects.toMatchObject({ code: 'RELAY_ERR_CLI_SEND', message: expect.stringContaining('busy') });
+    } finally {
+      server.close();
+    }
   });
 });

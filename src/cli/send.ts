@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { RelayError } from '../errors.js';
 import { sign } from '../ingress/verify.js';
 import { sample } from './samples.js';
@@ -38,8 +40,22 @@ export async function send(options: SendOptions): Promise<{ status: number; body
     ...options.headers,
   };
   if (options.secret !== undefined) headers['x-firecrawl-signature'] = sign(options.secret, body);
-  const response = await fetch(options.url, { method: 'POST', headers, body });
-  const text = await response.text();
-  if (!response.ok) throw new RelayError('RELAY_ERR_CLI_SEND', [response.status, text]);
-  return { status: response.status, body: text };
+  const { status, text } = await post(new URL(options.url), headers, body);
+  if (status < 200 || status > 299) throw new RelayError('RELAY_ERR_CLI_SEND', [status, text]);
+  return { status, body: text };
+}
+
+/** node:http, not fetch: loading fetch's undici took more CPU than all the rest of `send`. */
+function post(url: URL, headers: Record<string, string>, body: Buffer): Promise<{ status: number; text: string }> {
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

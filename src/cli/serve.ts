@@ -1,4 +1,4 @@
-import { describeQueue } from '../queue/open-store.js';
+import { describeQueue } from '../queue/describe-queue.js';
 import { createLogger, stderrDestination } from '../logger.js';
 import { RelayMetrics } from '../metrics.js';
 import { Relay } from '../relay.js';

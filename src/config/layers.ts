@@ -1,24 +1,37 @@
 import type { SinkDefinition } from '../plugin-api/types.js';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, AnySchema } from 'ajv';
+import { isBuiltinSink } from '../sinks/loaders.js';
 import { pluginFileOf } from '../plugins/plugin-file.js';
 import { issueMessage, type KeyPath } from './config-error.js';
 import { didYouMean } from './did-you-mean.js';
 import { pointerOf, type TypedCandidates } from './interpolate.js';
+import { AJV_OPTIONS } from './ajv-options.js';
 import { COMMON_SINK_KEYS } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
-import { validateWithTypedValues } from './typed-values.js';
+import { validateWithTypedValues, type Validator } from './typed-values.js';
+import * as generated from './validators.generated.js';
 import type { YamlSource } from './yaml-document.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type SinkRegistry = ReadonlyMap<string, SinkDefinition<any>>;
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
-const sinkValidators = new WeakMap<SinkDefinition<unknown>, ValidateFunction>();
+const sinkValidators = new WeakMap<SinkDefinition<unknown>, Validator>();
+/** Required on the first plugin (ajv is CommonJS, so synchronously): built-in sinks alone never pay for it. */
+let ajv: Ajv | undefined;
+const require = createRequire(import.meta.url);
 
-function sinkValidator(definition: SinkDefinition<unknown>): ValidateFunction {
+/** A built-in sink's validator was generated at build; a plugin's schema is compiled here. */
+function sinkValidator(definition: SinkDefinition<unknown>): Validator {
   let validate = sinkValidators.get(definition);
   if (!validate) {
-    validate = ajv.compile(definition.configSchema);
+    const built = isBuiltinSink(definition) ? (generated as unknown as Record<string, ((data: unknown) => boolean) | undefined>)[`sink_${definition.type}`] : undefined;
+    // With the generated copy of its schema: reading `configSchema` may load TypeBox (file sink).
+    if (built) validate = Object.assign(built, { schema: (generated.sinkSchemas as Record<string, AnySchema>)[definition.type]! });
+    else {
+      ajv ??= new (require('ajv') as typeof import('ajv')).Ajv(AJV_OPTIONS);
+      validate = ajv.compile(definition.configSchema);
+    }
     sinkValidators.set(definition, validate);
   }
   return validate;
@@ -67,7 +80,7 @@ export function checkSinkOptions(
     source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [type, known.join(', '), didYouMean(type, known)]);
     return undefined;
   }
-  let validate: ValidateFunction;
+  let validate: Validator;
   try {
     validate = sinkValidator(definition);
   } catch (err) {

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv } from 'ajv';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { compileRouter } from '../routing/router.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-error.js';
 import { interpolate, type Env, type UnsetAllowance, type VariableUses } from './interpolate.js';
 import { checkLaterLayers, checkRouteReferences, checkSinkOptions, optionsOf, type SinkCheckContext, type SinkRegistry } from './layers.js';
 import { CONFIG_SCHEMA } from './schema.js';
+import { config as generatedConfigValidator } from './validators.generated.js';
 import { schemaIssues } from './schema-issues.js';
-import { validateWithTypedValues } from './typed-values.js';
+import { validateWithTypedValues, type Validator } from './typed-values.js';
 import { checkAdminToken, checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
 import { YamlSource } from './yaml-document.js';
@@ -31,8 +31,8 @@ export interface LoadOptions {
 /** Paths the relay answers itself; a source may not take them. */
 const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics', '/admin'];
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
-const validateConfig = ajv.compile(CONFIG_SCHEMA);
+// Generated at build (validators-source.ts); `schema` is what typed-values reads, as on ajv's own.
+const validateConfig: Validator = Object.assign(generatedConfigValidator, { schema: CONFIG_SCHEMA });
 
 function readConfigText(file: string): string {
   try {

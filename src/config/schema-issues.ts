@@ -3,7 +3,7 @@ import type { ErrorCode } from '../errors.js';
 import { didYouMean } from './did-you-mean.js';
 import type { ConfigIssue, KeyPath } from './config-error.js';
 import type { YamlSource } from './yaml-document.js';
-import { describeHidden, isSecretBearing } from './secret-keys.js';
+import { isSecretBearing } from './secret-keys.js';
 
 /** JSON pointer `/routes/2/to` → ['routes', 2, 'to'] */
 function pointerToPath(pointer: string): KeyPath {
@@ -15,13 +15,16 @@ function pointerToPath(pointer: string): KeyPath {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
+/** What a value was; under a secret-bearing key its kind and size, never any of it. */
 function describe(value: unknown, path: KeyPath): string {
-  if (isSecretBearing(path, value)) return describeHidden(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === 'object') return 'a map';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  return `${typeof value} ${String(value)}`;
+  const hidden = isSecretBearing(path, value) ? ' (not shown: the key may hold a secret)' : undefined;
+  if (typeof value === 'string') {
+    return hidden ? `a string of ${value.length} characters${hidden}` : JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  }
+  return hidden ? `a ${typeof value}${hidden}` : `${typeof value} ${String(value)}`;
 }
 
 const article = (type: string): string =>

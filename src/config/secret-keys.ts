@@ -23,12 +23,3 @@ export function isSecretBearing(path: KeyPath, value?: unknown): boolean {
   // A Slack hook's path is the credential; a text that is no http(s) URL may be anything.
   return /^[^/]*\/\/[^/]*@/.test(value) || /slack/i.test(value) || value.includes('?') || !/^https?:\/\//i.test(value);
 }
-
-/** What a secret-bearing value was, without any of it. */
-export function describeHidden(value: unknown): string {
-  if (typeof value === 'string') return `a string of ${value.length} characters (not shown: the key may hold a secret)`;
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `a list of ${value.length}`;
-  if (typeof value === 'object') return 'a map';
-  return `a ${typeof value} (not shown: the key may hold a secret)`;
-}

@@ -1,4 +1,7 @@
 import type { ValidateFunction } from 'ajv';
+
+/** What is needed of a validator: ajv's compiled ones and the generated ones (validators.generated.ts) alike. */
+export type Validator = ((data: unknown) => boolean) & Pick<ValidateFunction, 'schema' | 'errors'>;
 import type { TypedCandidates } from './interpolate.js';
 import { acceptsAnyType } from './untyped-places.js';
 
@@ -24,7 +27,7 @@ function setAt(data: unknown, pointer: string, value: unknown): boolean {
  * A place the schema takes of any type (no `type`) gets the typed value up front.
  * `base` is the pointer of `data` in the whole file, when only part of it is checked.
  */
-export function validateWithTypedValues(validate: ValidateFunction, data: unknown, typed: TypedCandidates, base = ''): boolean {
+export function validateWithTypedValues(validate: Validator, data: unknown, typed: TypedCandidates, base = ''): boolean {
   // Where the schema takes any type, the YAML type is the one meant (a route's `equals`).
   for (const [pointer, value] of typed) {
     if (!pointer.startsWith(`${base}/`)) continue;

@@ -1,4 +1,4 @@
-import { payloadOf } from '../ingress/envelope.js';
+import { payloadOf, withoutBom } from '../ingress/envelope.js';
 import type { RelayEvent } from '../plugin-api/types.js';
 import type { StoredDelivery } from '../queue/store.js';
 import type { PayloadCache } from './payload-cache.js';
@@ -21,6 +21,7 @@ export function toEvent(delivery: StoredDelivery, parsed?: PayloadCache): RelayE
     jobId: delivery.jobId,
     success: payload.success,
     payload,
-    raw: delivery.body,
+    // A body stored by a 0.1 queue kept its BOM; the ingress strips it from newer ones.
+    raw: withoutBom(delivery.body),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PermanentError } from './errors.js';
 import { encodePathSegment } from './path-segment.js';
-import { Type } from './schema.js';
+import type { TInteger } from '@sinclair/typebox';
 import type { RelayEvent } from './types.js';
 
 /** A scraped page as crawl.page / batch_scrape.page events carry it in `data`. */
@@ -124,7 +124,13 @@ export const DEFAULT_MAX_PAGES_PER_EVENT = 10_000;
  * a TypeBox schema (`max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION` in a `Type.Object`),
  * which is also plain JSON Schema.
  */
-export const MAX_PAGES_PER_EVENT_OPTION = Type.Integer({ minimum: 1, default: DEFAULT_MAX_PAGES_PER_EVENT });
+export const MAX_PAGES_PER_EVENT_OPTION = {
+  // What Type.Integer(…) returns, written out so that loading the plugin API loads no TypeBox.
+  [Symbol.for('TypeBox.Kind')]: 'Integer',
+  type: 'integer',
+  minimum: 1,
+  default: DEFAULT_MAX_PAGES_PER_EVENT,
+} as unknown as TInteger;
 
 /**
  * Throws the PermanentError (dead letter) of an event that would become more than `max`

@@ -14,7 +14,7 @@ describe('received JSON forwarded with the relay fields', () => {
   });
 
   it('puts a pretty-printed body on one line, still valid JSON with the same strings', () => {
-    const raw = '\uFEFF{\r\n  "a": "x\\ny",\n  "b": [1,\n 2]\n}\n\n';
+    const raw = '{\r\n  "a": "x\\ny",\n  "b": [1,\n 2]\n}\n\n';
     const line = rawWithRelay(raw, RELAY);
     expect(line).not.toMatch(/[\r\n]/);
     expect(JSON.parse(line)).toEqual({ a: 'x\ny', b: [1, 2], _relay: RELAY });

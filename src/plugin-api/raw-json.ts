@@ -4,11 +4,10 @@
  * key order, escapes), which a parse and re-serialise would change. JSON allows raw line
  * breaks only between tokens, so turning them into spaces keeps it valid on one line.
  * A `_relay` the sender sent stays, and ours comes last: JSON readers keep the last one.
+ * `raw` carries no BOM: the ingress strips it, and toEvent the one an older queue kept.
  */
 export function rawWithRelay(raw: Buffer | string, relayFields: Record<string, unknown>): string {
-  let text = typeof raw === 'string' ? raw : raw.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  text = text.replace(/[\r\n]+/g, ' ').trimEnd();
+  const text = (typeof raw === 'string' ? raw : raw.toString('utf8')).replace(/[\r\n]+/g, ' ').trimEnd();
   const close = text.length - 1;
   if (text[close] !== '}') throw new TypeError('expected the body of a JSON object');
   const empty = /^\s*\{\s*$/.test(text.slice(0, close));
@@ -17,6 +16,5 @@ export function rawWithRelay(raw: Buffer | string, relayFields: Record<string, u
 
 /** The received bytes on one line (stdout's `format: event`). */
 export function rawLine(raw: Buffer | string): string {
-  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
-  return (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).replace(/[\r\n]+/g, ' ').trim();
+  return (typeof raw === 'string' ? raw : raw.toString('utf8')).replace(/[\r\n]+/g, ' ').trim();
 }

@@ -1,5 +1,4 @@
 import type { RelayConfig } from '../config/types.js';
-import { describePostgres } from './postgres/pool.js';
 import { PostgresQueueStore } from './postgres/store.js';
 import { openSqliteStore } from './sqlite/store.js';
 import type { QueueStore } from './store.js';
@@ -22,9 +21,4 @@ export async function openStore(queue: RelayConfig['queue'], options: OpenStoreO
   const history = options.history && { retentionMs: options.history.retention_seconds * 1000, maxBytes: options.history.max_bytes };
   if (queue.store === 'postgres') return PostgresQueueStore.open({ ...common, url: queue.url!, schema: queue.schema, leaseMs: queue.lease_ms, ...(history ? { history } : {}) });
   return openSqliteStore({ ...common, dir: queue.dir, ...(history ? { history } : {}) });
-}
-
-/** Where the queue is, for logs and `check`: never the credentials of a database URL. */
-export function describeQueue(queue: RelayConfig['queue']): string {
-  return queue.store === 'postgres' ? describePostgres({ url: queue.url ?? '', schema: queue.schema }) : queue.dir;
 }

@@ -24,5 +24,13 @@ export const BUILTIN_SINK_TYPES: readonly string[] = Object.keys(LOADERS);
 export async function loadBuiltinSinks(types: Iterable<string>): Promise<SinkRegistry> {
   const wanted = [...new Set(types)].filter((type) => Object.hasOwn(LOADERS, type));
   const modules = await Promise.all(wanted.map((type) => LOADERS[type]!()));
+  for (const module of modules) builtins.add(module.default);
   return new Map(modules.map((module) => [module.default.type, module.default]));
+}
+
+const builtins = new WeakSet<SinkDefinition<unknown>>();
+
+/** One of the relay's own sinks, whose options validator was generated at build (config/validators-source.ts). */
+export function isBuiltinSink(definition: SinkDefinition<unknown>): boolean {
+  return builtins.has(definition);
 }

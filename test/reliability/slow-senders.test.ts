@@ -139,6 +139,13 @@ describe('slow and idle senders', () => {
     expect(await post('127.0.0.1', 'after-timeout')).toBe('200');
   });
 
+  // Both places src/app.ts sets it are needed: without Fastify's option the server had no
+  // request timeout; without Node's, a headers timeout past 300 s threw at start.
+  it('runs with the configured timeouts, even above Node\'s 300 s default', async () => {
+    await start('server: { headers_timeout_ms: 400000, body_timeout_ms: 500000 }');
+    expect([relay.app.server.headersTimeout, relay.app.server.requestTimeout]).toEqual([400_000, 500_000]);
+  });
+
   /** Connections the relay's server has open now. */
   const openConnections = () => new Promise<number>((resolve, reject) => relay.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
 

@@ -22,18 +22,6 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** Where the queue is, for messages and logs: the URL without its credentials, and the schema. */
-export function describePostgres(options: Pick<PgConnectOptions, 'url' | 'schema'>): string {
-  let where = 'postgres';
-  try {
-    const url = new URL(options.url);
-    where = `postgres://${url.host}${url.pathname}`;
-  } catch {
-    // not a URL (a libpq keyword string): say nothing of it
-  }
-  return options.schema ? `${where} (schema ${options.schema})` : where;
-}
-
 /** What a connection is set up with: the schema first on the path, and commits that wait for the WAL flush. */
 export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
   const timeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;

@@ -23,7 +23,8 @@ import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
 import { withDeadline } from './deadline.js';
-import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
+import { describePostgres } from '../describe-queue.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_SINK, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 

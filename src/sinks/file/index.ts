@@ -16,22 +16,27 @@ import {
 } from '../../plugin-api/index.js';
 import { PageWriter, type PageFile } from './page-writer.js';
 
-/** The file sink's options: the schema validated at load, and (Static) their type. */
-const FILE_OPTIONS_SCHEMA = Type.Object(
-  {
-    /** Folder everything goes under; relative to the config file. */
-    dir: Type.String({ minLength: 1 }),
-    /** JSON Lines file of every event, inside `dir`; null to write none. */
-    jsonl: Type.Unsafe<string | null>({ type: ['string', 'null'], default: 'events.jsonl' }),
-    /** One markdown file per page for events whose `data` holds pages. */
-    markdown: Type.Boolean({ default: true }),
-    /** An event with more pages is dead-lettered instead of becoming that many files. */
-    max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
-  },
-  { additionalProperties: false },
-);
+/**
+ * The file sink's options: the schema validated at load, and (Static) their type. Built on
+ * first use: `check` validates with the generated validator and need not load TypeBox.
+ */
+const fileOptionsSchema = () =>
+  Type.Object(
+    {
+      /** Folder everything goes under; relative to the config file. */
+      dir: Type.String({ minLength: 1 }),
+      /** JSON Lines file of every event, inside `dir`; null to write none. */
+      jsonl: Type.Unsafe<string | null>({ type: ['string', 'null'], default: 'events.jsonl' }),
+      /** One markdown file per page for events whose `data` holds pages. */
+      markdown: Type.Boolean({ default: true }),
+      /** An event with more pages is dead-lettered instead of becoming that many files. */
+      max_pages_per_event: MAX_PAGES_PER_EVENT_OPTION,
+    },
+    { additionalProperties: false },
+  );
 
-export type FileSinkOptions = Static<typeof FILE_OPTIONS_SCHEMA>;
+export type FileSinkOptions = Static<ReturnType<typeof fileOptionsSchema>>;
+let optionsSchema: ReturnType<typeof fileOptionsSchema> | undefined;
 
 /** The received bytes (not a re-serialisation: numbers keep every digit) with `_relay` added. */
 function jsonLine(event: RelayEvent): string {
@@ -57,7 +62,9 @@ function pageFiles(root: string, event: RelayEvent, index: number, maxPages: num
  */
 export default defineSink({
   type: 'file',
-  configSchema: FILE_OPTIONS_SCHEMA,
+  get configSchema() {
+    return (optionsSchema ??= fileOptionsSchema());
+  },
   create(options, ctx) {
     const root = resolve(ctx.configDir, options.dir);
     const pages = new PageWriter();
