@@ -44,6 +44,8 @@ async function settleSink(
   );
   const tokens = new Map(locked.rows.map((r) => [r.job_id, r.token === null ? null : String(r.token)]));
   const owned = new Set(outcomes.filter((o) => tokens.get(o.lane.jobId) === o.lane.token).map((o) => o.lane.jobId));
+  // Held lanes (still being written) keep their owner, token and lease; the others owned are released.
+  const releasing = new Set(outcomes.filter((o) => !o.hold && owned.has(o.lane.jobId)).map((o) => o.lane.jobId));
   const removed = new Map<string, number>();
   const count = (job: string): void => void removed.set(job, (removed.get(job) ?? 0) + 1);
 
@@ -65,8 +67,8 @@ async function settleSink(
   }
 
   const retryAt = new Map<string, number>();
-  for (const { lane, failure } of outcomes) {
-    if (!failure || !owned.has(lane.jobId)) continue;
+  for (const { lane, failure, hold } of outcomes) {
+    if (!failure || hold || !owned.has(lane.jobId)) continue;
     if ('dead' in failure) {
       const dead = await client.query<{ bytes: number }>(KILL_DELIVERY, [failure.id, sink, now, failure.error]);
       for (const row of dead.rows) {
@@ -83,26 +85,34 @@ async function settleSink(
     }
   }
 
-  // Owned lanes: deleted when empty, else released, due at the retry time or at once (ordered
-  // by their head's age). Lanes lost to a newer owner: only their count of pending goes down.
+  // Owned lanes released: deleted when empty, else due at the retry time or at once (ordered
+  // by their head's age). Held lanes: their head moves, they stay leased (an emptied one stays
+  // until its release). Lanes lost to a newer owner: only their count of pending goes down.
   const lanes = jobs.filter((job) => owned.has(job) || (tokens.has(job) && (removed.get(job) ?? 0) > 0));
   if (lanes.length === 0) return false;
-  const released = await prepared<{ job_id: string }>(client, 'settle_release', 
-    `WITH u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bool[], $5::bigint[]) AS u(job_id, removed, mine, retry_at)),
+  const released = await prepared<{ job_id: string }>(client, 'settle_release_held',
+    `WITH u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bool[], $5::bigint[], $6::bool[]) AS u(job_id, removed, mine, retry_at, release)),
      h AS (SELECT u.*, hd.id AS head, hd.created_at FROM u
            LEFT JOIN LATERAL (SELECT id, created_at FROM deliveries d WHERE d.sink = $1 AND d.job_id = u.job_id ORDER BY id LIMIT 1) hd
            ON u.mine),
-     emptied AS (DELETE FROM lanes l USING h WHERE l.sink = $1 AND l.job_id = h.job_id AND h.mine AND h.head IS NULL),
+     emptied AS (DELETE FROM lanes l USING h WHERE l.sink = $1 AND l.job_id = h.job_id AND h.release AND h.head IS NULL),
      kept AS (
        UPDATE lanes l SET pending = l.pending - h.removed,
-         head_id = CASE WHEN h.mine THEN h.head ELSE l.head_id END,
-         ready_at = CASE WHEN h.mine THEN coalesce(h.retry_at, h.created_at) ELSE l.ready_at END,
-         owner = CASE WHEN h.mine THEN NULL ELSE l.owner END,
-         token = CASE WHEN h.mine THEN NULL ELSE l.token END
-       FROM h WHERE l.sink = $1 AND l.job_id = h.job_id AND (h.head IS NOT NULL OR NOT h.mine)
-       RETURNING l.job_id, h.mine)
-     SELECT job_id FROM kept WHERE mine`,
-    [sink, lanes, lanes.map((job) => removed.get(job) ?? 0), lanes.map((job) => owned.has(job)), lanes.map((job) => retryAt.get(job) ?? null)],
+         head_id = CASE WHEN h.mine THEN coalesce(h.head, l.head_id) ELSE l.head_id END,
+         ready_at = CASE WHEN h.release THEN coalesce(h.retry_at, h.created_at) ELSE l.ready_at END,
+         owner = CASE WHEN h.release THEN NULL ELSE l.owner END,
+         token = CASE WHEN h.release THEN NULL ELSE l.token END
+       FROM h WHERE l.sink = $1 AND l.job_id = h.job_id AND (h.head IS NOT NULL OR NOT h.release)
+       RETURNING l.job_id, h.release)
+     SELECT job_id FROM kept WHERE release`,
+    [
+      sink,
+      lanes,
+      lanes.map((job) => removed.get(job) ?? 0),
+      lanes.map((job) => owned.has(job)),
+      lanes.map((job) => retryAt.get(job) ?? null),
+      lanes.map((job) => releasing.has(job)),
+    ],
   );
   const kept = new Set(released.rows.map((r) => r.job_id));
   return outcomes.some((o) => kept.has(o.lane.jobId) && o.delivered.length === 0 && !o.failure);

@@ -311,7 +311,8 @@ export class PostgresQueueStore implements QueueStore {
   settle(outcomes: readonly LaneSettlement[]): Promise<void> {
     if (outcomes.length === 0) return Promise.resolve();
     // Whatever happens to the settle, these leases are no longer renewed: at worst they run out.
-    for (const o of outcomes) this.leases.release(o.lane.token);
+    // A held lane is still being written: its lease goes on.
+    for (const o of outcomes) if (!o.hold) this.leases.release(o.lane.token);
     return new Promise((resolve, reject) => this.settles.add({ outcomes, resolve, reject }));
   }
 
