@@ -163,8 +163,11 @@ export interface DeadLetterStore {
   trimToBytes(maxBytes: number): Promise<number>;
 }
 
-/** Where one sink stands with one event. */
-export type SinkOutcome = 'pending' | 'retrying' | 'delivered' | 'dead_lettered';
+/**
+ * Where one sink stands with one event (`sink-outcome.ts` says how each is read). `dropped`:
+ * it failed and nothing will deliver it any more (its dead letter was dropped or expired).
+ */
+export type SinkOutcome = 'pending' | 'retrying' | 'delivered' | 'dead_lettered' | 'dropped';
 
 export interface EventFilter {
   type?: string;

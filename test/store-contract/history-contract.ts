@@ -69,6 +69,28 @@ export function historyContract(target: HistoryTarget): void {
       expect(await store.history.activity(0)).toEqual([{ sink: 'hook', minute: Math.floor(clock / 60_000) * 60_000, delivered: 1, failed: 1 }]);
     });
 
+    it('shows a dead letter that was dropped as dropped, not retrying, and lists it by that outcome', async () => {
+      const store = await open(24 * HOUR);
+      const { eventId: dead } = await enqueue(store, 'job-dead');
+      const { eventId: recovered } = await enqueue(store, 'job-recovered');
+      for (const lane of await store.claim('hook', { lanes: 2, events: 2, bytes: 1 << 20 })) {
+        const failure = lane.jobId === 'job-dead'
+          ? { id: lane.deliveries[0]!.id, error: 'HTTP 400', dead: true as const }
+          : { id: lane.deliveries[0]!.id, error: 'HTTP 503', retryAt: clock, countAttempt: true };
+        await store.settle([{ lane, delivered: [], attempts: [attempt(lane, 'dead' in failure ? 'dead_lettered' : 'failed', null, failure.error)], failure }]);
+      }
+      const [again] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: again!, delivered: [again!.deliveries[0]!.id], attempts: [attempt(again!, 'delivered', 200, null)] }]);
+      expect((await store.history.get(dead!))?.sinks).toEqual({ hook: 'dead_lettered' });
+
+      expect(await store.deadLetters.drop({ jobId: 'job-dead' })).toBe(1);
+      expect((await store.history.get(dead!))?.sinks).toEqual({ hook: 'dropped' });
+      expect((await store.history.get(recovered!))?.sinks).toEqual({ hook: 'delivered' });
+      expect((await store.history.list({ outcome: 'dropped' })).map((e) => e.id)).toEqual([dead]);
+      expect((await store.history.list({ sink: 'hook', outcome: 'dropped' })).map((e) => e.id)).toEqual([dead]);
+      expect(await store.history.list({ outcome: 'retrying' })).toEqual([]);
+    });
+
     it('prunes events and attempts past retention, never what is pending', async () => {
       const store = await open(HOUR);
       const { eventId: delivered } = await enqueue(store, 'job-a');

@@ -11,6 +11,7 @@ import type {
   StoredAttempt,
 } from '../store.js';
 import { eventWhere } from '../event-filter.js';
+import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
 import { CounterDeltas } from './counters.js';
 import { upsertLanes } from './events.js';
 import { transaction } from './pool.js';
@@ -61,24 +62,18 @@ export class PgHistory implements HistoryStore {
     return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
   }
 
-  /** Where each sink stands with each event: waiting, retrying, dead-lettered, else its last attempt. */
+  /** Where each sink stands with each event (the mapping is sink-outcome.ts's, shared with SQLite). */
   private async outcomes(ids: readonly number[]): Promise<Map<number, Record<string, SinkOutcome>>> {
-    const out = new Map<number, Record<string, SinkOutcome>>(ids.map((id) => [id, {}]));
-    if (ids.length === 0) return out;
-    const rows = await this.deps.pool.query<{ eventId: number; sink: string; outcome: SinkOutcome; rank: number }>(
-      `SELECT "eventId", sink, outcome, rank FROM (
-         SELECT DISTINCT ON (event_id, sink) event_id::float8 AS "eventId", sink,
-           CASE WHEN outcome = 'delivered' THEN 'delivered' ELSE 'retrying' END AS outcome, 0 AS rank
+    if (ids.length === 0) return new Map();
+    const rows = await this.deps.pool.query<OutcomeFact>(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (event_id, sink) event_id::float8 AS "eventId", sink, 'last_attempt' AS kind, outcome, NULL::int AS attempts
          FROM attempts WHERE event_id = ANY($1::bigint[]) ORDER BY event_id, sink, id DESC) a
-       UNION ALL
-       SELECT event_id::float8, sink, CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, 1 FROM deliveries WHERE event_id = ANY($1::bigint[])
-       UNION ALL
-       SELECT event_id::float8, sink, 'dead_lettered', 2 FROM dead_letters WHERE event_id = ANY($1::bigint[])
-       ORDER BY rank`,
+       UNION ALL SELECT event_id::float8, sink, 'pending', NULL, attempts FROM deliveries WHERE event_id = ANY($1::bigint[])
+       UNION ALL SELECT event_id::float8, sink, 'dead_letter', NULL, NULL FROM dead_letters WHERE event_id = ANY($1::bigint[])`,
       [ids],
     );
-    for (const r of rows.rows) out.get(r.eventId)![r.sink] = r.outcome;
-    return out;
+    return sinkOutcomes(ids, rows.rows);
   }
 
   async get(id: number): Promise<EventDetail | undefined> {

@@ -11,6 +11,7 @@ import type {
   StoredAttempt,
 } from '../store.js';
 import { eventWhere } from '../event-filter.js';
+import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
 
@@ -63,36 +64,19 @@ export class SqliteHistory implements HistoryStore {
     return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
   }
 
-  /** Where each sink stands with each event: waiting, retrying, dead-lettered, else its last attempt. */
+  /** Where each sink stands with each event (the mapping is sink-outcome.ts's, shared with PostgreSQL). */
   private outcomes(ids: readonly number[]): Map<number, Record<string, SinkOutcome>> {
-    const out = new Map<number, Record<string, SinkOutcome>>(ids.map((id) => [id, {}]));
-    if (ids.length === 0) return out;
+    if (ids.length === 0) return new Map();
     const list = ids.map(() => '?').join(',');
-    const { db } = this.deps;
-    const set = (eventId: number, sink: string, outcome: SinkOutcome): void => {
-      out.get(eventId)![sink] = outcome;
-    };
-    const last = db
+    const facts = this.deps.db
       .prepare(
-        `SELECT event_id AS eventId, sink, outcome FROM attempts WHERE id IN
-           (SELECT max(id) FROM attempts WHERE event_id IN (${list}) GROUP BY event_id, sink)`,
+        `SELECT event_id AS eventId, sink, 'last_attempt' AS kind, outcome, NULL AS attempts FROM attempts WHERE id IN
+           (SELECT max(id) FROM attempts WHERE event_id IN (${list}) GROUP BY event_id, sink)
+         UNION ALL SELECT event_id, sink, 'pending', NULL, attempts FROM deliveries WHERE event_id IN (${list})
+         UNION ALL SELECT event_id, sink, 'dead_letter', NULL, NULL FROM dead_letters WHERE event_id IN (${list})`,
       )
-      .all(...ids) as Array<{ eventId: number; sink: string; outcome: string }>;
-    for (const a of last) set(a.eventId, a.sink, a.outcome === 'delivered' ? 'delivered' : 'retrying');
-    for (const d of db.prepare(`SELECT event_id AS eventId, sink, attempts FROM deliveries WHERE event_id IN (${list})`).all(...ids) as Array<{
-      eventId: number;
-      sink: string;
-      attempts: number;
-    }>) {
-      set(d.eventId, d.sink, d.attempts > 0 ? 'retrying' : 'pending');
-    }
-    for (const d of db.prepare(`SELECT event_id AS eventId, sink FROM dead_letters WHERE event_id IN (${list})`).all(...ids) as Array<{
-      eventId: number;
-      sink: string;
-    }>) {
-      set(d.eventId, d.sink, 'dead_lettered');
-    }
-    return out;
+      .all(...ids, ...ids, ...ids) as OutcomeFact[];
+    return sinkOutcomes(ids, facts);
   }
 
   async get(id: number): Promise<EventDetail | undefined> {
