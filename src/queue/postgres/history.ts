@@ -29,6 +29,24 @@ function where(filter: EventFilter, params: unknown[]): string {
 
 const EVENT_COLUMNS = `e.id::float8 AS id, e.received_at::float8 AS "receivedAt", e.source, e.type, e.job_id AS "jobId"`;
 
+/** An event listing (exported for the test that reads its plan: a time filter reads events_by_time). */
+export function listQuery(filter: EventFilter): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const sql = where(filter, params);
+  const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
+  return { sql: `SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`, params };
+}
+
+/**
+ * One prune chunk's victims: the oldest events nothing refers to, received at or before $1
+ * (by age, through events_by_time), or any of them (over the byte bound).
+ */
+export function pruneVictims(byAge: boolean): string {
+  return byAge
+    ? `SELECT id FROM events WHERE refs <= 0 AND received_at <= $1 ORDER BY received_at, id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED`
+    : `SELECT id FROM events WHERE refs <= 0 ORDER BY id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED`;
+}
+
 export interface PgHistoryDeps {
   pool: pg.Pool;
   options: HistoryOptions;
@@ -54,10 +72,8 @@ export class PgHistory implements HistoryStore {
   }
 
   async list(filter: EventFilter): Promise<EventSummary[]> {
-    const params: unknown[] = [];
-    const sql = where(filter, params);
-    const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
-    const rows = (await this.deps.pool.query<Omit<EventSummary, 'sinks'>>(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`, params)).rows;
+    const { sql, params } = listQuery(filter);
+    const rows = (await this.deps.pool.query<Omit<EventSummary, 'sinks'>>(sql, params)).rows;
     const outcomes = await this.outcomes(rows.map((r) => r.id));
     return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
   }
@@ -141,7 +157,7 @@ export class PgHistory implements HistoryStore {
       // Oldest first; pending deliveries and dead letters hold a reference, so never theirs.
       const n = await transaction(pool, async (client) => {
         const gone = await client.query<{ bytes: number }>(
-          `WITH victims AS (SELECT id FROM events WHERE refs <= 0 ${overBytes ? '' : 'AND received_at <= $1'} ORDER BY id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED),
+          `WITH victims AS (${pruneVictims(!overBytes)}),
            dropped AS (DELETE FROM attempts WHERE event_id IN (SELECT id FROM victims))
            DELETE FROM events WHERE id IN (SELECT id FROM victims) RETURNING bytes`,
           overBytes ? [] : [this.cutoff()],

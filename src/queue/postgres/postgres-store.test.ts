@@ -4,6 +4,7 @@ import { describeWithPostgres, startPostgres, type PostgresCluster } from '../..
 import { freePort } from '../../../test/helpers/free-port.js';
 import { item } from '../../../test/store-contract/store-contract.js';
 import type { ClaimLimits } from '../store.js';
+import { listQuery, pruneVictims } from './history.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { PostgresQueueStore, type PostgresStoreOptions } from './store.js';
 
@@ -155,6 +156,34 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
       code: 'RELAY_ERR_QUEUE_SCHEMA_NEWER',
       message: expect.stringContaining(`schema ${schema}) is at schema version ${SCHEMA_VERSION + 1}`),
     });
+  });
+
+  it('upgrades a schema-3 queue to events_by_time, which the by-age prune and time-filtered lists read', async () => {
+    fresh();
+    await (await replica()).close();
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    try {
+      // A schema-3 queue, as the previous release left it (step 4 only adds the index).
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query(`DROP INDEX events_by_time; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+      await client.query(
+        `INSERT INTO events (received_at, source, type, job_id, bytes, refs, body)
+         SELECT 1700000000000 + g * 1000, 'firecrawl', 'crawl.page', 'job-' || (g % 50), 2, 0, '\\x7b7d' FROM generate_series(1, 20000) g`,
+      );
+      await client.query('ANALYZE events');
+      const plan = async (sql: string, params: unknown[]): Promise<string> =>
+        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      const window = listQuery({ since: 1_700_000_100_000, until: 1_700_000_200_000 });
+      expect(await plan(window.sql, window.params)).not.toContain('events_by_time');
+
+      await replica();
+      expect((await client.query(`SELECT value FROM meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+      expect(await plan(window.sql, window.params)).toContain('events_by_time');
+      expect(await plan(pruneVictims(true), [1_700_000_300_000])).toContain('events_by_time');
+    } finally {
+      await client.end();
+    }
   });
 
   it('answers 503-worthy errors while PostgreSQL is down, reports not ready, and recovers by itself', async () => {

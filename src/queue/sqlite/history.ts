@@ -30,6 +30,25 @@ function where(filter: EventFilter): { sql: string; params: unknown[] } {
 
 const EVENT_COLUMNS = 'e.id, e.received_at AS receivedAt, e.source, e.type, e.job_id AS jobId';
 
+/** An event listing (exported for the test that reads its plan: a time filter reads events_by_time). */
+export function listQuery(filter: EventFilter): { sql: string; params: unknown[] } {
+  const { sql, params } = where(filter);
+  const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
+  // A job's events are read through events_by_job, a time range through events_by_time.
+  return { sql: `SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`, params };
+}
+
+/**
+ * The ids of one prune chunk: the oldest events nothing refers to, received at or before
+ * the one parameter (by age, through events_by_time), or any of them (over the byte bound).
+ */
+export function pruneQuery(byAge: boolean): string {
+  const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
+  return byAge
+    ? `SELECT e.id FROM events e WHERE e.received_at <= ? AND ${unreferenced} ORDER BY e.received_at, e.id LIMIT ${PRUNE_CHUNK}`
+    : `SELECT e.id FROM events e WHERE ${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`;
+}
+
 export interface SqliteHistoryDeps {
   db: Database;
   stmt: Statements;
@@ -54,12 +73,8 @@ export class SqliteHistory implements HistoryStore {
   }
 
   async list(filter: EventFilter): Promise<EventSummary[]> {
-    const { sql, params } = where(filter);
-    const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
-    // A job's events are read through events_by_job.
-    const rows = this.deps.db
-      .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`)
-      .all(...params) as Array<Omit<EventSummary, 'sinks'>>;
+    const { sql, params } = listQuery(filter);
+    const rows = this.deps.db.prepare(sql).all(...params) as Array<Omit<EventSummary, 'sinks'>>;
     const outcomes = this.outcomes(rows.map((r) => r.id));
     return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
   }
@@ -143,9 +158,7 @@ export class SqliteHistory implements HistoryStore {
   /** One short transaction: the oldest unreferenced events received before `before` (any, when null). */
   private pruneChunk(before: number | null): number {
     const { db } = this.deps;
-    const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
-    const age = before === null ? '' : 'e.received_at <= ? AND ';
-    const select = db.prepare(`SELECT e.id FROM events e WHERE ${age}${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`).pluck();
+    const select = db.prepare(pruneQuery(before !== null)).pluck();
     const ids = (before === null ? select.all() : select.all(before)) as number[];
     const dropEvent = db.prepare('DELETE FROM events WHERE id = ?');
     const dropAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
