@@ -6,7 +6,7 @@ const HOUR = 3_600_000;
 export interface HistoryTarget {
   name: string;
   /** A fresh, empty store (or, with `again`, the one the previous call opened). */
-  open(options: { retentionMs: number; now: () => number; again?: boolean }): Promise<QueueStore>;
+  open(options: { retentionMs: number; now: () => number; again?: boolean; maxBytes?: number }): Promise<QueueStore>;
 }
 
 /** History, backfill and paused sinks: the same behaviour from every store. */
@@ -18,8 +18,8 @@ export function historyContract(target: HistoryTarget): void {
     });
 
     let clock = 1_000_000;
-    const open = async (retentionMs: number, again = false): Promise<QueueStore> => {
-      const store = await target.open({ retentionMs, now: () => clock, again });
+    const open = async (retentionMs: number, again = false, maxBytes?: number): Promise<QueueStore> => {
+      const store = await target.open({ retentionMs, now: () => clock, again, ...(maxBytes ? { maxBytes } : {}) });
       cleanups.push(() => store.close());
       return store;
     };
@@ -89,6 +89,25 @@ export function historyContract(target: HistoryTarget): void {
       expect((await store.history.list({ outcome: 'dropped' })).map((e) => e.id)).toEqual([dead]);
       expect((await store.history.list({ sink: 'hook', outcome: 'dropped' })).map((e) => e.id)).toEqual([dead]);
       expect(await store.history.list({ outcome: 'retrying' })).toEqual([]);
+    });
+
+    it('gives kept history way at enqueue, oldest first, before a webhook would be refused for max_bytes', async () => {
+      const store = await open(24 * HOUR, false, 1 << 20);
+      const page = (n: number) => ({ source: 'firecrawl', type: 'crawl.page', jobId: `j${n}`, dedupeKey: null, body: Buffer.alloc(100_000, 97 + (n % 26)), sinks: ['hook'] });
+      const { eventId: waiting } = await store.enqueue(page(0)); // never delivered: never dropped
+      const kept: number[] = [];
+      for (let n = 1; n <= 25; n++) {
+        const { eventId } = await store.enqueue(page(n));
+        kept.push(eventId!);
+        const lanes = (await store.claim('hook', { lanes: 10, events: 10, bytes: 1 << 30 })).filter((l) => l.jobId !== 'j0');
+        await store.settle(lanes.map((lane) => ({ lane, delivered: lane.deliveries.map((d) => d.id) })));
+        for (const lane of await store.claim('hook', { lanes: 10, events: 10, bytes: 1 << 30 })) await store.settle([{ lane, delivered: [] }]);
+      }
+      // 26 pages of 100 kB went into a 1 MiB queue: the oldest delivered ones made room.
+      expect(await store.history.get(kept[0]!)).toBeUndefined();
+      expect((await store.history.get(kept.at(-1)!))?.jobId).toBe('j25');
+      expect((await store.history.get(waiting!))?.sinks).toEqual({ hook: 'pending' });
+      expect(store.usedBytes()).toBeLessThanOrEqual(1 << 20);
     });
 
     it('prunes events and attempts past retention, never what is pending', async () => {

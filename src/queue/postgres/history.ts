@@ -148,25 +148,35 @@ export class PgHistory implements HistoryStore {
     return done;
   }
 
+  /** Drops one chunk of the oldest kept events (nothing waits for them), whatever their age; how many. */
+  dropOldest(): Promise<number> {
+    return this.pruneChunk(false);
+  }
+
+  /** One short transaction: the oldest events nothing refers to, by age (past retention) or any. */
+  private async pruneChunk(byAge: boolean): Promise<number> {
+    const deltas = new CounterDeltas();
+    // Oldest first; pending deliveries and dead letters hold a reference, so never theirs.
+    const n = await transaction(this.deps.pool, async (client) => {
+      const gone = await client.query<{ bytes: number }>(
+        `WITH victims AS (${pruneVictims(byAge)}),
+         dropped AS (DELETE FROM attempts WHERE event_id IN (SELECT id FROM victims))
+         DELETE FROM events WHERE id IN (SELECT id FROM victims) RETURNING bytes`,
+        byAge ? [this.cutoff()] : [],
+      );
+      for (const row of gone.rows) deltas.usedBytes -= row.bytes;
+      await deltas.write(client);
+      return gone.rows.length;
+    });
+    this.deps.committed(deltas, new Set());
+    return n;
+  }
+
   async prune(): Promise<number> {
     const { pool } = this.deps;
     let pruned = 0;
     for (;;) {
-      const overBytes = this.deps.usedBytes() > this.deps.options.maxBytes;
-      const deltas = new CounterDeltas();
-      // Oldest first; pending deliveries and dead letters hold a reference, so never theirs.
-      const n = await transaction(pool, async (client) => {
-        const gone = await client.query<{ bytes: number }>(
-          `WITH victims AS (${pruneVictims(!overBytes)}),
-           dropped AS (DELETE FROM attempts WHERE event_id IN (SELECT id FROM victims))
-           DELETE FROM events WHERE id IN (SELECT id FROM victims) RETURNING bytes`,
-          overBytes ? [] : [this.cutoff()],
-        );
-        for (const row of gone.rows) deltas.usedBytes -= row.bytes;
-        await deltas.write(client);
-        return gone.rows.length;
-      });
-      this.deps.committed(deltas, new Set());
+      const n = await this.pruneChunk(this.deps.usedBytes() <= this.deps.options.maxBytes);
       if (n === 0) break;
       pruned += n;
       await yieldToIngress();

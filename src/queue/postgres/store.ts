@@ -228,7 +228,12 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   private async commitEnqueues(batch: readonly Waiter[]): Promise<void> {
-    const used = this.snapshot.usedBytes();
+    let used = this.snapshot.usedBytes();
+    // Kept history never turns a webhook away: it gives way first, oldest first (as on SQLite).
+    // A failure to drop it is the commit's to report, below.
+    while (used >= this.options.maxBytes && this.history.enabled && (await this.history.dropOldest().catch(() => 0)) > 0) {
+      used = this.snapshot.usedBytes();
+    }
     if (used >= this.options.maxBytes) {
       const error = new RelayError('RELAY_ERR_QUEUE_FULL', [used, this.options.maxBytes]);
       for (const waiter of batch) waiter.reject(error);
