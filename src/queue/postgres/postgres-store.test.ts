@@ -186,6 +186,55 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     }
   });
 
+  it('parks a removed sink and expires dead letters in chunks: other commits go through between them', async () => {
+    fresh();
+    const store = await replica();
+    const total = 1800;
+    for (let i = 0; i < total; i += 300) {
+      await Promise.all(Array.from({ length: 300 }, (_, j) => store.enqueue(item(`job-${(i + j) % 40}`, `e${i + j}`, { sinks: ['gone'] }))));
+    }
+    const locker = new pg.Client({ connectionString: cluster.url });
+    const reader = new pg.Client({ connectionString: cluster.url });
+    await locker.connect();
+    await reader.connect();
+    try {
+      for (const c of [locker, reader]) await c.query(`SET search_path TO ${schema}`);
+      const count = async (table: string): Promise<number> =>
+        Number((await reader.query(`SELECT count(*) AS n FROM ${table} WHERE sink = 'gone'`)).rows[0].n);
+      /**
+       * Runs `work` while another transaction holds the newest matching row: one statement over
+       * every row would wait with nothing done; chunks commit the rows before it meanwhile, and an
+       * enqueue commits too. Then lets go, and `work` ends.
+       */
+      const whileNewestLocked = async <T>(table: string, work: () => Promise<T>): Promise<T> => {
+        await locker.query('BEGIN');
+        await locker.query(`SELECT id FROM ${table} WHERE sink = 'gone' ORDER BY id DESC LIMIT 1 FOR UPDATE`);
+        let ended = false;
+        const running = work().finally(() => (ended = true));
+        await eventually(async () => (await count(table)) <= total - 1000);
+        expect(ended).toBe(false);
+        expect((await store.enqueue(item('other', 'between chunks'))).eventId).toEqual(expect.any(Number));
+        expect(ended).toBe(false);
+        await locker.query('ROLLBACK');
+        return running;
+      };
+
+      const parked = await whileNewestLocked('deliveries', () => store.parkSinksExcept(new Set(['archive']), () => 'removed'));
+      expect([...parked]).toEqual([['gone', total]]);
+      expect(await count('deliveries')).toBe(0);
+      expect(await count('lanes')).toBe(0);
+      expect(await count('dead_letters')).toBe(total);
+
+      expect(await whileNewestLocked('dead_letters', () => store.deadLetters.expire(Date.now() + 1000))).toBe(total);
+      expect(await count('dead_letters')).toBe(0);
+      await eventually(() => store.counters().get('gone')?.deadLetters === 0);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await reader.end();
+    }
+  }, 60_000);
+
   it('answers 503-worthy errors while PostgreSQL is down, reports not ready, and recovers by itself', async () => {
     fresh();
     const store = await replica({ refreshMs: 100 });

@@ -11,9 +11,15 @@ export const KILL_DELIVERY = `
   SELECT g.id, g.event_id, g.sink, g.job_id, e.type, g.bytes, g.attempts + 1, g.created_at, $3, $4
   FROM gone g JOIN events e ON e.id = g.event_id RETURNING bytes`;
 
-/** Moves every pending delivery of a sink to the dead letters, attempts unchanged; how many and their bytes. */
-export const PARK_SINK = `
-  WITH gone AS (DELETE FROM deliveries WHERE sink = $1 RETURNING *),
+/** Pending deliveries of a sink moved to its dead letters per transaction when it is parked. */
+export const PARK_CHUNK = 500;
+
+/**
+ * Moves pending deliveries of a sink to the dead letters, attempts unchanged, the oldest
+ * `PARK_CHUNK` of them or (`all`) every one; how many and their bytes.
+ */
+export const parkSink = (all: boolean): string => `
+  WITH gone AS (DELETE FROM deliveries WHERE ${all ? 'sink = $1' : `id IN (SELECT id FROM deliveries WHERE sink = $1 ORDER BY id LIMIT ${PARK_CHUNK})`} RETURNING *),
   parked AS (
     INSERT INTO dead_letters (id, event_id, sink, job_id, type, bytes, attempts, created_at, failed_at, last_error)
     SELECT g.id, g.event_id, g.sink, g.job_id, e.type, g.bytes, g.attempts, g.created_at, $2, $3

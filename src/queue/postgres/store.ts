@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { RelayError, describeError } from '../../errors.js';
@@ -24,7 +25,7 @@ import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
 import { withDeadline } from './deadline.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
-import { PARK_SINK, settleLanes } from './settle.js';
+import { PARK_CHUNK, parkSink, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
 export interface PostgresStoreOptions extends PgConnectOptions {
@@ -371,18 +372,31 @@ export class PostgresQueueStore implements QueueStore {
       .sort();
     const parked = new Map<string, number>();
     for (const sink of sinks) {
-      const now = this.now();
-      const deltas = new CounterDeltas();
-      const count = await transaction(this.pool, async (client) => {
-        // Lanes first: the lock order of every other transaction.
-        await client.query('DELETE FROM lanes WHERE sink = $1', [sink]);
-        const dead = await client.query<{ n: number; bytes: number | null }>(PARK_SINK, [sink, now, reason(sink)]);
-        const { n, bytes } = dead.rows[0]!;
-        deltas.add(sink, -n, -(bytes ?? 0), n);
-        await deltas.write(client);
+      // Chunks of the oldest deliveries, one transaction each with a turn of the event loop
+      // between: no transaction holds 100k rows. The last one takes the lanes (first: the
+      // lock order of every other transaction) with whatever an enqueue added meanwhile.
+      const step = async (last: boolean): Promise<number> => {
+        const now = this.now();
+        const deltas = new CounterDeltas();
+        const n = await transaction(this.pool, async (client) => {
+          if (last) await client.query('DELETE FROM lanes WHERE sink = $1', [sink]);
+          const dead = await client.query<{ n: number; bytes: number | null }>(parkSink(last), [sink, now, reason(sink)]);
+          const { n, bytes } = dead.rows[0]!;
+          deltas.add(sink, -n, -(bytes ?? 0), n);
+          await deltas.write(client);
+          return n;
+        });
+        this.snapshot.apply(deltas, now);
         return n;
-      });
-      this.snapshot.apply(deltas, now);
+      };
+      let count = 0;
+      for (;;) {
+        const n = await step(false);
+        count += n;
+        if (n < PARK_CHUNK) break;
+        await setImmediatePromise();
+      }
+      count += await step(true);
       if (count > 0) parked.set(sink, count);
     }
     return parked;
