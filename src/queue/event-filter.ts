@@ -43,3 +43,9 @@ export function eventWhere(filter: EventFilter, param: (value: unknown) => strin
   }
   return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
 }
+
+/** An event listing over `events e` for both stores: `columns`, the filter's WHERE, by id, at most 500. */
+export function eventListSql(filter: EventFilter, columns: string, param: (value: unknown) => string): string {
+  const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
+  return `SELECT ${columns} FROM events e ${eventWhere(filter, param)} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`;
+}

@@ -10,7 +10,7 @@ import type {
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
-import { eventWhere } from '../event-filter.js';
+import { eventListSql, eventWhere } from '../event-filter.js';
 import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
 import { CounterDeltas } from './counters.js';
 import { upsertLanes } from './events.js';
@@ -32,9 +32,11 @@ const EVENT_COLUMNS = `e.id::float8 AS id, e.received_at::float8 AS "receivedAt"
 /** An event listing (exported for the test that reads its plan: a time filter reads events_by_time). */
 export function listQuery(filter: EventFilter): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
-  const sql = where(filter, params);
-  const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
-  return { sql: `SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`, params };
+  const sql = eventListSql(filter, EVENT_COLUMNS, (value) => {
+    params.push(value);
+    return `$${params.length}`;
+  });
+  return { sql, params };
 }
 
 /**

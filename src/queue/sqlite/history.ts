@@ -10,7 +10,7 @@ import type {
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
-import { eventWhere } from '../event-filter.js';
+import { eventListSql, eventWhere } from '../event-filter.js';
 import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
@@ -32,10 +32,13 @@ const EVENT_COLUMNS = 'e.id, e.received_at AS receivedAt, e.source, e.type, e.jo
 
 /** An event listing (exported for the test that reads its plan: a time filter reads events_by_time). */
 export function listQuery(filter: EventFilter): { sql: string; params: unknown[] } {
-  const { sql, params } = where(filter);
-  const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
+  const params: unknown[] = [];
   // A job's events are read through events_by_job, a time range through events_by_time.
-  return { sql: `SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`, params };
+  const sql = eventListSql(filter, EVENT_COLUMNS, (value) => {
+    params.push(value);
+    return '?';
+  });
+  return { sql, params };
 }
 
 /**
