@@ -5,7 +5,11 @@
  * of 100). Prints process CPU per event for each phase, median and spread over the rounds.
  * Less noisy than bench:ingress on a shared machine; it leaves out HTTP and the sinks.
  *
- *   npx tsx bench/store-ab.ts <dist folder>[,<another>…] [rounds=5] [events=20000] [group=54]
+ * With `settle=event`, each delivery is settled on its own as a per-event sink's lane does
+ * (a held settle per event, then the lane's release); `settle=lane` (default) settles each
+ * claimed lane once, as a batch sink does.
+ *
+ *   npx tsx bench/store-ab.ts <dist folder>[,<another>…] [rounds=5] [events=20000] [group=54] [settle=lane|event]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,6 +22,7 @@ const builds = (process.argv[2] ?? '').split(',').filter(Boolean).map((path) => 
 const rounds = Number(process.argv[3] ?? 5);
 const events = Number(process.argv[4] ?? 20_000);
 const group = Number(process.argv[5] ?? 54);
+const perEvent = process.argv[6] === 'event';
 if (builds.length === 0) throw new Error('usage: bench/store-ab.ts <dist folder>[,<another>…] [rounds] [events] [group]');
 const body = Buffer.from(crawlPage('bench-job', 1).body);
 
@@ -42,7 +47,10 @@ async function measure(open: Open): Promise<{ enqueue: number; claimSettle: numb
       for (;;) {
         const lanes = await store.claim('discard', { lanes: 100, events: 100, bytes: 16 << 20 });
         if (lanes.length === 0) break;
-        await store.settle(lanes.map((lane) => ({ lane, delivered: lane.deliveries.map((d) => d.id) })));
+        if (perEvent) {
+          for (const lane of lanes) for (const d of lane.deliveries) await store.settle([{ lane, delivered: [d.id], hold: true }]);
+          await store.settle(lanes.map((lane) => ({ lane, delivered: [] })));
+        } else await store.settle(lanes.map((lane) => ({ lane, delivered: lane.deliveries.map((d) => d.id) })));
       }
       claimSettle += cpu() - start;
     }
@@ -68,6 +76,7 @@ for (const [build, list] of runs) {
     build,
     rounds,
     'events per commit': group,
+    settle: perEvent ? 'each event' : 'each lane',
     'enqueue CPU µs/event median (min–max)': span(list.map((r) => r.enqueue)),
     'claim+settle CPU µs/event median (min–max)': span(list.map((r) => r.claimSettle)),
     'total median': median(list.map((r) => r.enqueue + r.claimSettle)).toFixed(1),

@@ -284,7 +284,7 @@ async function events(params) {
   show(
     el('h1', {}, query.get('job') ? `Job ${query.get('job')}` : 'Events'),
     filtersForm(
-      [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
+      [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
       Object.fromEntries(query),
       (p) => (location.hash = `#/events?${p}`),
     ),

@@ -1,7 +1,7 @@
 /** JSON schemas of the admin routes: validation, and the OpenAPI document at /admin/openapi.json. */
 import { errorReplies } from './reply-schemas.js';
 
-const outcome = { type: 'string', enum: ['pending', 'retrying', 'delivered', 'dead_lettered'] } as const;
+const outcome = { type: 'string', enum: ['pending', 'retrying', 'delivered', 'dead_lettered', 'dropped'] } as const;
 
 export const eventFilterQuery = {
   type: 'object',

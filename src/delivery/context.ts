@@ -25,6 +25,11 @@ export interface WriteContext {
   overran(timeout: Error): void;
   /** True once the store knows another relay took this lane over (its lease ran out): the lane stops. */
   leaseLost?(lane: ClaimedLane): boolean;
+  /**
+   * Records what a lane delivered so far while the lane stays claimed (a settlement with
+   * `hold`). Without it, a lane's deliveries are all recorded when the lane ends.
+   */
+  settleHeld?(settlement: LaneSettlement): Promise<void>;
   now(): number;
   random(): number;
 }
@@ -95,4 +100,6 @@ export function failureOf(context: WriteContext, delivery: StoredDelivery, outco
 export interface LaneResult {
   settlement: LaneSettlement;
   error?: unknown;
+  /** Deliveries of the lane already recorded while it ran (held settles), not in `settlement.delivered`. */
+  settledEarly?: number;
 }

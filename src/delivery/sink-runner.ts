@@ -172,6 +172,7 @@ export class SinkRunner {
         this.failures.warn({ err: this.overrun, code: 'RELAY_ERR_SINK_TIMEOUT' }, 'sink write overran write_timeout_ms; sink marked down until a write succeeds');
       },
       leaseLost: (lane) => this.options.store.leaseLost?.(lane) ?? false,
+      settleHeld: (settlement) => this.options.store.settle([settlement]),
       now: this.now,
       random: this.random,
     };
@@ -315,8 +316,8 @@ export class SinkRunner {
     let firstError: unknown;
     let notConnected = false;
     let retryAfter = 0;
-    for (const { settlement, error } of results) {
-      delivered += settlement.delivered.length;
+    for (const { settlement, error, settledEarly = 0 } of results) {
+      delivered += settlement.delivered.length + settledEarly;
       const failure = settlement.failure;
       if (!failure) continue;
       // Aborted at shutdown or reload: no attempt, says nothing of the destination, no warning.

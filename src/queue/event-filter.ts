@@ -36,6 +36,19 @@ export function eventWhere(filter: EventFilter, param: (value: unknown) => strin
     case 'delivered':
       clauses.push(`EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id AND outcome = 'delivered'${sink()})`);
       break;
+    case 'dropped':
+      // As sink-outcome.ts reads it: the last attempt did not deliver, and no dead letter or delivery is left.
+      clauses.push(`EXISTS (SELECT 1 FROM attempts a WHERE a.event_id = e.id AND a.outcome <> 'delivered'${sink()}
+          AND a.id = (SELECT max(id) FROM attempts x WHERE x.event_id = e.id AND x.sink = a.sink)
+          AND NOT EXISTS (SELECT 1 FROM dead_letters x WHERE x.event_id = e.id AND x.sink = a.sink)
+          AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.event_id = e.id AND x.sink = a.sink))`);
+      break;
   }
   return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+}
+
+/** An event listing over `events e` for both stores: `columns`, the filter's WHERE, by id, at most 500. */
+export function eventListSql(filter: EventFilter, columns: string, param: (value: unknown) => string): string {
+  const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
+  return `SELECT ${columns} FROM events e ${eventWhere(filter, param)} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`;
 }

@@ -101,6 +101,13 @@ export interface LaneSettlement {
    * the lane is simply given back.
    */
   failure?: LaneFailure;
+  /**
+   * The lane is still being written: record `delivered` and `attempts` only and keep the
+   * claim (and its lease); a later settlement without `hold` gives the lane back. A
+   * per-event sink settles each event so, as it is delivered, so that a relay killed
+   * mid-lane repeats at most the event it was writing. Never with a `failure`.
+   */
+  hold?: boolean;
 }
 
 /** Maintained per sink: reading them is O(sinks), never a scan. */
@@ -156,8 +163,11 @@ export interface DeadLetterStore {
   trimToBytes(maxBytes: number): Promise<number>;
 }
 
-/** Where one sink stands with one event. */
-export type SinkOutcome = 'pending' | 'retrying' | 'delivered' | 'dead_lettered';
+/**
+ * Where one sink stands with one event (`sink-outcome.ts` says how each is read). `dropped`:
+ * it failed and nothing will deliver it any more (its dead letter was dropped or expired).
+ */
+export type SinkOutcome = 'pending' | 'retrying' | 'delivered' | 'dead_lettered' | 'dropped';
 
 export interface EventFilter {
   type?: string;

@@ -6,7 +6,7 @@ const HOUR = 3_600_000;
 export interface HistoryTarget {
   name: string;
   /** A fresh, empty store (or, with `again`, the one the previous call opened). */
-  open(options: { retentionMs: number; now: () => number; again?: boolean }): Promise<QueueStore>;
+  open(options: { retentionMs: number; now: () => number; again?: boolean; maxBytes?: number }): Promise<QueueStore>;
 }
 
 /** History, backfill and paused sinks: the same behaviour from every store. */
@@ -18,8 +18,8 @@ export function historyContract(target: HistoryTarget): void {
     });
 
     let clock = 1_000_000;
-    const open = async (retentionMs: number, again = false): Promise<QueueStore> => {
-      const store = await target.open({ retentionMs, now: () => clock, again });
+    const open = async (retentionMs: number, again = false, maxBytes?: number): Promise<QueueStore> => {
+      const store = await target.open({ retentionMs, now: () => clock, again, ...(maxBytes ? { maxBytes } : {}) });
       cleanups.push(() => store.close());
       return store;
     };
@@ -83,6 +83,47 @@ export function historyContract(target: HistoryTarget): void {
       expect((await store.history.list({ oldestFirst: true })).map((e) => e.jobId)).toEqual(['job-a', 'job-b']);
       expect((await store.history.list({ oldestFirst: true, cursor: eventId! })).map((e) => e.jobId)).toEqual(['job-b']);
       expect(await store.history.activity(0)).toEqual([{ sink: 'hook', minute: Math.floor(clock / 60_000) * 60_000, delivered: 1, failed: 1 }]);
+    });
+
+    it('shows a dead letter that was dropped as dropped, not retrying, and lists it by that outcome', async () => {
+      const store = await open(24 * HOUR);
+      const { eventId: dead } = await enqueue(store, 'job-dead');
+      const { eventId: recovered } = await enqueue(store, 'job-recovered');
+      for (const lane of await store.claim('hook', { lanes: 2, events: 2, bytes: 1 << 20 })) {
+        const failure = lane.jobId === 'job-dead'
+          ? { id: lane.deliveries[0]!.id, error: 'HTTP 400', dead: true as const }
+          : { id: lane.deliveries[0]!.id, error: 'HTTP 503', retryAt: clock, countAttempt: true };
+        await store.settle([{ lane, delivered: [], attempts: [attempt(lane, 'dead' in failure ? 'dead_lettered' : 'failed', null, failure.error)], failure }]);
+      }
+      const [again] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: again!, delivered: [again!.deliveries[0]!.id], attempts: [attempt(again!, 'delivered', 200, null)] }]);
+      expect((await store.history.get(dead!))?.sinks).toEqual({ hook: 'dead_lettered' });
+
+      expect(await store.deadLetters.drop({ jobId: 'job-dead' })).toBe(1);
+      expect((await store.history.get(dead!))?.sinks).toEqual({ hook: 'dropped' });
+      expect((await store.history.get(recovered!))?.sinks).toEqual({ hook: 'delivered' });
+      expect((await store.history.list({ outcome: 'dropped' })).map((e) => e.id)).toEqual([dead]);
+      expect((await store.history.list({ sink: 'hook', outcome: 'dropped' })).map((e) => e.id)).toEqual([dead]);
+      expect(await store.history.list({ outcome: 'retrying' })).toEqual([]);
+    });
+
+    it('gives kept history way at enqueue, oldest first, before a webhook would be refused for max_bytes', async () => {
+      const store = await open(24 * HOUR, false, 1 << 20);
+      const page = (n: number) => ({ source: 'firecrawl', type: 'crawl.page', jobId: `j${n}`, dedupeKey: null, body: Buffer.alloc(100_000, 97 + (n % 26)), sinks: ['hook'] });
+      const { eventId: waiting } = await store.enqueue(page(0)); // never delivered: never dropped
+      const kept: number[] = [];
+      for (let n = 1; n <= 25; n++) {
+        const { eventId } = await store.enqueue(page(n));
+        kept.push(eventId!);
+        const lanes = (await store.claim('hook', { lanes: 10, events: 10, bytes: 1 << 30 })).filter((l) => l.jobId !== 'j0');
+        await store.settle(lanes.map((lane) => ({ lane, delivered: lane.deliveries.map((d) => d.id) })));
+        for (const lane of await store.claim('hook', { lanes: 10, events: 10, bytes: 1 << 30 })) await store.settle([{ lane, delivered: [] }]);
+      }
+      // 26 pages of 100 kB went into a 1 MiB queue: the oldest delivered ones made room.
+      expect(await store.history.get(kept[0]!)).toBeUndefined();
+      expect((await store.history.get(kept.at(-1)!))?.jobId).toBe('j25');
+      expect((await store.history.get(waiting!))?.sinks).toEqual({ hook: 'pending' });
+      expect(store.usedBytes()).toBeLessThanOrEqual(1 << 20);
     });
 
     it('prunes events and attempts past retention, never what is pending', async () => {

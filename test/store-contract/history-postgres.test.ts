@@ -13,13 +13,13 @@ describeWithPostgres('PostgreSQL history', () => {
 
   historyContract({
     name: 'postgres',
-    open: ({ retentionMs, now, again }) =>
+    open: ({ retentionMs, now, again, maxBytes = 1 << 30 }) =>
       PostgresQueueStore.open({
         url: cluster.url,
         schema: `history_${again ? schemas : ++schemas}`,
-        maxBytes: 1 << 30,
+        maxBytes,
         dedupeWindowSeconds: 0,
-        history: { retentionMs, maxBytes: 1 << 30 },
+        history: { retentionMs, maxBytes },
         now,
       }),
   });

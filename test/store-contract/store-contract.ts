@@ -147,6 +147,21 @@ export function storeContract(harness: StoreHarness): void {
       expect(await store.claim('archive', ALL)).toEqual([]);
     });
 
+    it('records the deliveries of a held lane one by one and keeps it claimed until its release', async () => {
+      for (let i = 1; i <= 3; i++) await store.enqueue(item('j', `e${i}`));
+      const [lane] = await store.claim('archive', ALL);
+      const [d1, d2] = lane!.deliveries;
+      await store.settle([{ lane: lane!, delivered: [d1!.id], hold: true }]);
+      expect(store.counters().get('archive')).toMatchObject({ pending: 2, pendingBytes: 4 });
+      // Still this writer's: nobody else is handed the rest of the lane meanwhile.
+      expect(await store.claim('archive', ALL)).toEqual([]);
+      await store.settle([{ lane: lane!, delivered: [d2!.id], hold: true }]);
+      await store.settle([{ lane: lane!, delivered: [] }]);
+      expect(store.counters().get('archive')).toMatchObject({ pending: 1, pendingBytes: 2 });
+      const [rest] = await store.claim('archive', ALL);
+      expect(bodies([rest!])).toEqual([['e3']]);
+    });
+
     it('holds a failed lane in backoff without reading it, then retries from its head with the attempt counted', async () => {
       await store.enqueue(item('j', 'first'));
       await store.enqueue(item('j', 'second'));

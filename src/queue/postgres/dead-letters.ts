@@ -1,3 +1,4 @@
+import { setImmediate as yieldToIngress } from 'node:timers/promises';
 import type pg from 'pg';
 import type { DeadLetter, DeadLetterFilter, DeadLetterStore } from '../store.js';
 import { CounterDeltas } from './counters.js';
@@ -20,8 +21,12 @@ function where(filter: DeadLetterFilter, params: unknown[]): string {
   return clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
 }
 
-/** Dead letters dropped per transaction by a trim. */
-const TRIM_CHUNK = 500;
+/**
+ * Dead letters dropped per transaction (drop, expire, trim), with a turn of the event loop
+ * between two: no transaction holds locks on more rows than this, so ingress commits and
+ * other replicas' settles never queue behind a long delete.
+ */
+const DROP_CHUNK = 500;
 
 const COLUMNS = `id, event_id AS "eventId", sink, job_id AS "jobId", type, attempts, created_at AS "createdAt",
   failed_at AS "failedAt", last_error AS "lastError"`;
@@ -100,13 +105,25 @@ export class PgDeadLetters implements DeadLetterStore {
     return done;
   }
 
-  /** Deletes the matching dead letters, and the events nothing refers to any more. */
+  /** Deletes the matching dead letters, and the events nothing refers to any more, in chunks. */
   async drop(filter: DeadLetterFilter): Promise<number> {
+    let dropped = 0;
+    for (;;) {
+      const n = await this.dropChunk(filter);
+      if (n === 0) return dropped;
+      dropped += n;
+      await yieldToIngress();
+    }
+  }
+
+  /** One transaction: the oldest `DROP_CHUNK` matching dead letters; how many. */
+  private async dropChunk(filter: DeadLetterFilter): Promise<number> {
     const deltas = new CounterDeltas();
     const dropped = await transaction(this.pool, async (client) => {
       const params: unknown[] = [];
       const gone = await client.query<{ sink: string; event_id: number }>(
-        `DELETE FROM dead_letters ${where(filter, params)} RETURNING sink, event_id`,
+        `DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ${where(filter, params)} ORDER BY id LIMIT ${DROP_CHUNK})
+         RETURNING sink, event_id`,
         params,
       );
       for (const row of gone.rows) deltas.add(row.sink, 0, 0, -1);
@@ -127,7 +144,7 @@ export class PgDeadLetters implements DeadLetterStore {
     );
     const ids = over.rows.map((r) => Number(r.id));
     let dropped = 0;
-    for (let i = 0; i < ids.length; i += TRIM_CHUNK) dropped += await this.drop({ ids: ids.slice(i, i + TRIM_CHUNK) });
+    for (let i = 0; i < ids.length; i += DROP_CHUNK) dropped += await this.drop({ ids: ids.slice(i, i + DROP_CHUNK) });
     return dropped;
   }
 

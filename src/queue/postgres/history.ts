@@ -10,7 +10,8 @@ import type {
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
-import { MAX_URL_CHARS, eventWhere } from '../event-filter.js';
+import { MAX_URL_CHARS, eventListSql, eventWhere } from '../event-filter.js';
+import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
 import { CounterDeltas } from './counters.js';
 import { upsertLanes } from './events.js';
 import { transaction } from './pool.js';
@@ -35,6 +36,26 @@ const PAGE_URL = `CASE WHEN e.type LIKE '%.page' THEN left(coalesce(convert_from
   convert_from(e.body, 'UTF8')::json #>> '{data,0,metadata,sourceURL}'), ${MAX_URL_CHARS}) END`;
 
 const EVENT_COLUMNS = `e.id::float8 AS id, e.received_at::float8 AS "receivedAt", e.source, e.type, e.job_id AS "jobId", ${PAGE_URL} AS url`;
+
+/** An event listing (exported for the test that reads its plan: a time filter reads events_by_time). */
+export function listQuery(filter: EventFilter): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const sql = eventListSql(filter, EVENT_COLUMNS, (value) => {
+    params.push(value);
+    return `$${params.length}`;
+  });
+  return { sql, params };
+}
+
+/**
+ * One prune chunk's victims: the oldest events nothing refers to, received at or before $1
+ * (by age, through events_by_time), or any of them (over the byte bound).
+ */
+export function pruneVictims(byAge: boolean): string {
+  return byAge
+    ? `SELECT id FROM events WHERE refs <= 0 AND received_at <= $1 ORDER BY received_at, id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED`
+    : `SELECT id FROM events WHERE refs <= 0 ORDER BY id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED`;
+}
 
 export interface PgHistoryDeps {
   pool: pg.Pool;
@@ -61,32 +82,24 @@ export class PgHistory implements HistoryStore {
   }
 
   async list(filter: EventFilter): Promise<EventSummary[]> {
-    const params: unknown[] = [];
-    const sql = where(filter, params);
-    const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
-    const rows = (await this.deps.pool.query<Omit<EventSummary, 'sinks'>>(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`, params)).rows;
+    const { sql, params } = listQuery(filter);
+    const rows = (await this.deps.pool.query<Omit<EventSummary, 'sinks'>>(sql, params)).rows;
     const outcomes = await this.outcomes(rows.map((r) => r.id));
     return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
   }
 
-  /** Where each sink stands with each event: waiting, retrying, dead-lettered, else its last attempt. */
+  /** Where each sink stands with each event (the mapping is sink-outcome.ts's, shared with SQLite). */
   private async outcomes(ids: readonly number[]): Promise<Map<number, Record<string, SinkOutcome>>> {
-    const out = new Map<number, Record<string, SinkOutcome>>(ids.map((id) => [id, {}]));
-    if (ids.length === 0) return out;
-    const rows = await this.deps.pool.query<{ eventId: number; sink: string; outcome: SinkOutcome; rank: number }>(
-      `SELECT "eventId", sink, outcome, rank FROM (
-         SELECT DISTINCT ON (event_id, sink) event_id::float8 AS "eventId", sink,
-           CASE WHEN outcome = 'delivered' THEN 'delivered' ELSE 'retrying' END AS outcome, 0 AS rank
+    if (ids.length === 0) return new Map();
+    const rows = await this.deps.pool.query<OutcomeFact>(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (event_id, sink) event_id::float8 AS "eventId", sink, 'last_attempt' AS kind, outcome, NULL::int AS attempts
          FROM attempts WHERE event_id = ANY($1::bigint[]) ORDER BY event_id, sink, id DESC) a
-       UNION ALL
-       SELECT event_id::float8, sink, CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, 1 FROM deliveries WHERE event_id = ANY($1::bigint[])
-       UNION ALL
-       SELECT event_id::float8, sink, 'dead_lettered', 2 FROM dead_letters WHERE event_id = ANY($1::bigint[])
-       ORDER BY rank`,
+       UNION ALL SELECT event_id::float8, sink, 'pending', NULL, attempts FROM deliveries WHERE event_id = ANY($1::bigint[])
+       UNION ALL SELECT event_id::float8, sink, 'dead_letter', NULL, NULL FROM dead_letters WHERE event_id = ANY($1::bigint[])`,
       [ids],
     );
-    for (const r of rows.rows) out.get(r.eventId)![r.sink] = r.outcome;
-    return out;
+    return sinkOutcomes(ids, rows.rows);
   }
 
   async get(id: number): Promise<EventDetail | undefined> {
@@ -145,25 +158,35 @@ export class PgHistory implements HistoryStore {
     return done;
   }
 
+  /** Drops one chunk of the oldest kept events (nothing waits for them), whatever their age; how many. */
+  dropOldest(): Promise<number> {
+    return this.pruneChunk(false);
+  }
+
+  /** One short transaction: the oldest events nothing refers to, by age (past retention) or any. */
+  private async pruneChunk(byAge: boolean): Promise<number> {
+    const deltas = new CounterDeltas();
+    // Oldest first; pending deliveries and dead letters hold a reference, so never theirs.
+    const n = await transaction(this.deps.pool, async (client) => {
+      const gone = await client.query<{ bytes: number }>(
+        `WITH victims AS (${pruneVictims(byAge)}),
+         dropped AS (DELETE FROM attempts WHERE event_id IN (SELECT id FROM victims))
+         DELETE FROM events WHERE id IN (SELECT id FROM victims) RETURNING bytes`,
+        byAge ? [this.cutoff()] : [],
+      );
+      for (const row of gone.rows) deltas.usedBytes -= row.bytes;
+      await deltas.write(client);
+      return gone.rows.length;
+    });
+    this.deps.committed(deltas, new Set());
+    return n;
+  }
+
   async prune(): Promise<number> {
     const { pool } = this.deps;
     let pruned = 0;
     for (;;) {
-      const overBytes = this.deps.usedBytes() > this.deps.options.maxBytes;
-      const deltas = new CounterDeltas();
-      // Oldest first; pending deliveries and dead letters hold a reference, so never theirs.
-      const n = await transaction(pool, async (client) => {
-        const gone = await client.query<{ bytes: number }>(
-          `WITH victims AS (SELECT id FROM events WHERE refs <= 0 ${overBytes ? '' : 'AND received_at <= $1'} ORDER BY id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED),
-           dropped AS (DELETE FROM attempts WHERE event_id IN (SELECT id FROM victims))
-           DELETE FROM events WHERE id IN (SELECT id FROM victims) RETURNING bytes`,
-          overBytes ? [] : [this.cutoff()],
-        );
-        for (const row of gone.rows) deltas.usedBytes -= row.bytes;
-        await deltas.write(client);
-        return gone.rows.length;
-      });
-      this.deps.committed(deltas, new Set());
+      const n = await this.pruneChunk(this.deps.usedBytes() <= this.deps.options.maxBytes);
       if (n === 0) break;
       pruned += n;
       await yieldToIngress();

@@ -106,6 +106,12 @@ CREATE INDEX attempts_by_time ON attempts (at);
 CREATE INDEX events_by_job ON events (job_id, id);
 CREATE TABLE paused_sinks (sink text PRIMARY KEY, paused_at bigint NOT NULL);`,
   },
+  {
+    // 4 — events by time, as SQLite's step 4: the by-age prune and the time-filtered event
+    // lists read a range instead of walking the table.
+    version: 4,
+    sql: `CREATE INDEX events_by_time ON events (received_at, id);`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -4,6 +4,7 @@ import { describeWithPostgres, startPostgres, type PostgresCluster } from '../..
 import { freePort } from '../../../test/helpers/free-port.js';
 import { item } from '../../../test/store-contract/store-contract.js';
 import type { ClaimLimits } from '../store.js';
+import { listQuery, pruneVictims } from './history.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { PostgresQueueStore, type PostgresStoreOptions } from './store.js';
 
@@ -156,6 +157,83 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
       message: expect.stringContaining(`schema ${schema}) is at schema version ${SCHEMA_VERSION + 1}`),
     });
   });
+
+  it('upgrades a schema-3 queue to events_by_time, which the by-age prune and time-filtered lists read', async () => {
+    fresh();
+    await (await replica()).close();
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    try {
+      // A schema-3 queue, as the previous release left it (step 4 only adds the index).
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query(`DROP INDEX events_by_time; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+      await client.query(
+        `INSERT INTO events (received_at, source, type, job_id, bytes, refs, body)
+         SELECT 1700000000000 + g * 1000, 'firecrawl', 'crawl.page', 'job-' || (g % 50), 2, 0, '\\x7b7d' FROM generate_series(1, 20000) g`,
+      );
+      await client.query('ANALYZE events');
+      const plan = async (sql: string, params: unknown[]): Promise<string> =>
+        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      const window = listQuery({ since: 1_700_000_100_000, until: 1_700_000_200_000 });
+      expect(await plan(window.sql, window.params)).not.toContain('events_by_time');
+
+      await replica();
+      expect((await client.query(`SELECT value FROM meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+      expect(await plan(window.sql, window.params)).toContain('events_by_time');
+      expect(await plan(pruneVictims(true), [1_700_000_300_000])).toContain('events_by_time');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('parks a removed sink and expires dead letters in chunks: other commits go through between them', async () => {
+    fresh();
+    const store = await replica();
+    const total = 1800;
+    for (let i = 0; i < total; i += 300) {
+      await Promise.all(Array.from({ length: 300 }, (_, j) => store.enqueue(item(`job-${(i + j) % 40}`, `e${i + j}`, { sinks: ['gone'] }))));
+    }
+    const locker = new pg.Client({ connectionString: cluster.url });
+    const reader = new pg.Client({ connectionString: cluster.url });
+    await locker.connect();
+    await reader.connect();
+    try {
+      for (const c of [locker, reader]) await c.query(`SET search_path TO ${schema}`);
+      const count = async (table: string): Promise<number> =>
+        Number((await reader.query(`SELECT count(*) AS n FROM ${table} WHERE sink = 'gone'`)).rows[0].n);
+      /**
+       * Runs `work` while another transaction holds the newest matching row: one statement over
+       * every row would wait with nothing done; chunks commit the rows before it meanwhile, and an
+       * enqueue commits too. Then lets go, and `work` ends.
+       */
+      const whileNewestLocked = async <T>(table: string, work: () => Promise<T>): Promise<T> => {
+        await locker.query('BEGIN');
+        await locker.query(`SELECT id FROM ${table} WHERE sink = 'gone' ORDER BY id DESC LIMIT 1 FOR UPDATE`);
+        let ended = false;
+        const running = work().finally(() => (ended = true));
+        await eventually(async () => (await count(table)) <= total - 1000);
+        expect(ended).toBe(false);
+        expect((await store.enqueue(item('other', 'between chunks'))).eventId).toEqual(expect.any(Number));
+        expect(ended).toBe(false);
+        await locker.query('ROLLBACK');
+        return running;
+      };
+
+      const parked = await whileNewestLocked('deliveries', () => store.parkSinksExcept(new Set(['archive']), () => 'removed'));
+      expect([...parked]).toEqual([['gone', total]]);
+      expect(await count('deliveries')).toBe(0);
+      expect(await count('lanes')).toBe(0);
+      expect(await count('dead_letters')).toBe(total);
+
+      expect(await whileNewestLocked('dead_letters', () => store.deadLetters.expire(Date.now() + 1000))).toBe(total);
+      expect(await count('dead_letters')).toBe(0);
+      await eventually(() => store.counters().get('gone')?.deadLetters === 0);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await reader.end();
+    }
+  }, 60_000);
 
   it('answers 503-worthy errors while PostgreSQL is down, reports not ready, and recovers by itself', async () => {
     fresh();

@@ -11,9 +11,15 @@ export const KILL_DELIVERY = `
   SELECT g.id, g.event_id, g.sink, g.job_id, e.type, g.bytes, g.attempts + 1, g.created_at, $3, $4
   FROM gone g JOIN events e ON e.id = g.event_id RETURNING bytes`;
 
-/** Moves every pending delivery of a sink to the dead letters, attempts unchanged; how many and their bytes. */
-export const PARK_SINK = `
-  WITH gone AS (DELETE FROM deliveries WHERE sink = $1 RETURNING *),
+/** Pending deliveries of a sink moved to its dead letters per transaction when it is parked. */
+export const PARK_CHUNK = 500;
+
+/**
+ * Moves pending deliveries of a sink to the dead letters, attempts unchanged, the oldest
+ * `PARK_CHUNK` of them or (`all`) every one; how many and their bytes.
+ */
+export const parkSink = (all: boolean): string => `
+  WITH gone AS (DELETE FROM deliveries WHERE ${all ? 'sink = $1' : `id IN (SELECT id FROM deliveries WHERE sink = $1 ORDER BY id LIMIT ${PARK_CHUNK})`} RETURNING *),
   parked AS (
     INSERT INTO dead_letters (id, event_id, sink, job_id, type, bytes, attempts, created_at, failed_at, last_error)
     SELECT g.id, g.event_id, g.sink, g.job_id, e.type, g.bytes, g.attempts, g.created_at, $2, $3
@@ -44,6 +50,8 @@ async function settleSink(
   );
   const tokens = new Map(locked.rows.map((r) => [r.job_id, r.token === null ? null : String(r.token)]));
   const owned = new Set(outcomes.filter((o) => tokens.get(o.lane.jobId) === o.lane.token).map((o) => o.lane.jobId));
+  // Held lanes (still being written) keep their owner, token and lease; the others owned are released.
+  const releasing = new Set(outcomes.filter((o) => !o.hold && owned.has(o.lane.jobId)).map((o) => o.lane.jobId));
   const removed = new Map<string, number>();
   const count = (job: string): void => void removed.set(job, (removed.get(job) ?? 0) + 1);
 
@@ -65,8 +73,8 @@ async function settleSink(
   }
 
   const retryAt = new Map<string, number>();
-  for (const { lane, failure } of outcomes) {
-    if (!failure || !owned.has(lane.jobId)) continue;
+  for (const { lane, failure, hold } of outcomes) {
+    if (!failure || hold || !owned.has(lane.jobId)) continue;
     if ('dead' in failure) {
       const dead = await client.query<{ bytes: number }>(KILL_DELIVERY, [failure.id, sink, now, failure.error]);
       for (const row of dead.rows) {
@@ -83,26 +91,34 @@ async function settleSink(
     }
   }
 
-  // Owned lanes: deleted when empty, else released, due at the retry time or at once (ordered
-  // by their head's age). Lanes lost to a newer owner: only their count of pending goes down.
+  // Owned lanes released: deleted when empty, else due at the retry time or at once (ordered
+  // by their head's age). Held lanes: their head moves, they stay leased (an emptied one stays
+  // until its release). Lanes lost to a newer owner: only their count of pending goes down.
   const lanes = jobs.filter((job) => owned.has(job) || (tokens.has(job) && (removed.get(job) ?? 0) > 0));
   if (lanes.length === 0) return false;
-  const released = await prepared<{ job_id: string }>(client, 'settle_release', 
-    `WITH u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bool[], $5::bigint[]) AS u(job_id, removed, mine, retry_at)),
+  const released = await prepared<{ job_id: string }>(client, 'settle_release_held',
+    `WITH u AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bool[], $5::bigint[], $6::bool[]) AS u(job_id, removed, mine, retry_at, release)),
      h AS (SELECT u.*, hd.id AS head, hd.created_at FROM u
            LEFT JOIN LATERAL (SELECT id, created_at FROM deliveries d WHERE d.sink = $1 AND d.job_id = u.job_id ORDER BY id LIMIT 1) hd
            ON u.mine),
-     emptied AS (DELETE FROM lanes l USING h WHERE l.sink = $1 AND l.job_id = h.job_id AND h.mine AND h.head IS NULL),
+     emptied AS (DELETE FROM lanes l USING h WHERE l.sink = $1 AND l.job_id = h.job_id AND h.release AND h.head IS NULL),
      kept AS (
        UPDATE lanes l SET pending = l.pending - h.removed,
-         head_id = CASE WHEN h.mine THEN h.head ELSE l.head_id END,
-         ready_at = CASE WHEN h.mine THEN coalesce(h.retry_at, h.created_at) ELSE l.ready_at END,
-         owner = CASE WHEN h.mine THEN NULL ELSE l.owner END,
-         token = CASE WHEN h.mine THEN NULL ELSE l.token END
-       FROM h WHERE l.sink = $1 AND l.job_id = h.job_id AND (h.head IS NOT NULL OR NOT h.mine)
-       RETURNING l.job_id, h.mine)
-     SELECT job_id FROM kept WHERE mine`,
-    [sink, lanes, lanes.map((job) => removed.get(job) ?? 0), lanes.map((job) => owned.has(job)), lanes.map((job) => retryAt.get(job) ?? null)],
+         head_id = CASE WHEN h.mine THEN coalesce(h.head, l.head_id) ELSE l.head_id END,
+         ready_at = CASE WHEN h.release THEN coalesce(h.retry_at, h.created_at) ELSE l.ready_at END,
+         owner = CASE WHEN h.release THEN NULL ELSE l.owner END,
+         token = CASE WHEN h.release THEN NULL ELSE l.token END
+       FROM h WHERE l.sink = $1 AND l.job_id = h.job_id AND (h.head IS NOT NULL OR NOT h.release)
+       RETURNING l.job_id, h.release)
+     SELECT job_id FROM kept WHERE release`,
+    [
+      sink,
+      lanes,
+      lanes.map((job) => removed.get(job) ?? 0),
+      lanes.map((job) => owned.has(job)),
+      lanes.map((job) => retryAt.get(job) ?? null),
+      lanes.map((job) => releasing.has(job)),
+    ],
   );
   const kept = new Set(released.rows.map((r) => r.job_id));
   return outcomes.some((o) => kept.has(o.lane.jobId) && o.delivered.length === 0 && !o.failure);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { RelayError, describeError } from '../../errors.js';
@@ -25,7 +26,7 @@ import { migrate } from './migrations.js';
 import { withDeadline } from './deadline.js';
 import { describePostgres } from '../describe-queue.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, prepared, transaction, type PgConnectOptions } from './pool.js';
-import { PARK_SINK, settleLanes } from './settle.js';
+import { PARK_CHUNK, parkSink, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
 export interface PostgresStoreOptions extends PgConnectOptions {
@@ -229,7 +230,12 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   private async commitEnqueues(batch: readonly Waiter[]): Promise<void> {
-    const used = this.snapshot.usedBytes();
+    let used = this.snapshot.usedBytes();
+    // Kept history never turns a webhook away: it gives way first, oldest first (as on SQLite).
+    // A failure to drop it is the commit's to report, below.
+    while (used >= this.options.maxBytes && this.history.enabled && (await this.history.dropOldest().catch(() => 0)) > 0) {
+      used = this.snapshot.usedBytes();
+    }
     if (used >= this.options.maxBytes) {
       const error = new RelayError('RELAY_ERR_QUEUE_FULL', [used, this.options.maxBytes]);
       for (const waiter of batch) waiter.reject(error);
@@ -312,7 +318,8 @@ export class PostgresQueueStore implements QueueStore {
   settle(outcomes: readonly LaneSettlement[]): Promise<void> {
     if (outcomes.length === 0) return Promise.resolve();
     // Whatever happens to the settle, these leases are no longer renewed: at worst they run out.
-    for (const o of outcomes) this.leases.release(o.lane.token);
+    // A held lane is still being written: its lease goes on.
+    for (const o of outcomes) if (!o.hold) this.leases.release(o.lane.token);
     return new Promise((resolve, reject) => this.settles.add({ outcomes, resolve, reject }));
   }
 
@@ -366,18 +373,31 @@ export class PostgresQueueStore implements QueueStore {
       .sort();
     const parked = new Map<string, number>();
     for (const sink of sinks) {
-      const now = this.now();
-      const deltas = new CounterDeltas();
-      const count = await transaction(this.pool, async (client) => {
-        // Lanes first: the lock order of every other transaction.
-        await client.query('DELETE FROM lanes WHERE sink = $1', [sink]);
-        const dead = await client.query<{ n: number; bytes: number | null }>(PARK_SINK, [sink, now, reason(sink)]);
-        const { n, bytes } = dead.rows[0]!;
-        deltas.add(sink, -n, -(bytes ?? 0), n);
-        await deltas.write(client);
+      // Chunks of the oldest deliveries, one transaction each with a turn of the event loop
+      // between: no transaction holds 100k rows. The last one takes the lanes (first: the
+      // lock order of every other transaction) with whatever an enqueue added meanwhile.
+      const step = async (last: boolean): Promise<number> => {
+        const now = this.now();
+        const deltas = new CounterDeltas();
+        const n = await transaction(this.pool, async (client) => {
+          if (last) await client.query('DELETE FROM lanes WHERE sink = $1', [sink]);
+          const dead = await client.query<{ n: number; bytes: number | null }>(parkSink(last), [sink, now, reason(sink)]);
+          const { n, bytes } = dead.rows[0]!;
+          deltas.add(sink, -n, -(bytes ?? 0), n);
+          await deltas.write(client);
+          return n;
+        });
+        this.snapshot.apply(deltas, now);
         return n;
-      });
-      this.snapshot.apply(deltas, now);
+      };
+      let count = 0;
+      for (;;) {
+        const n = await step(false);
+        count += n;
+        if (n < PARK_CHUNK) break;
+        await setImmediatePromise();
+      }
+      count += await step(true);
       if (count > 0) parked.set(sink, count);
     }
     return parked;

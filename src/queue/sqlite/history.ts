@@ -10,7 +10,8 @@ import type {
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
-import { MAX_URL_CHARS, eventWhere } from '../event-filter.js';
+import { MAX_URL_CHARS, eventListSql, eventWhere } from '../event-filter.js';
+import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
 
@@ -37,6 +38,28 @@ const PAGE_URL = `CASE WHEN e.type LIKE '%.page' AND json_valid(CAST(e.body AS T
 
 const EVENT_COLUMNS = `e.id, e.received_at AS receivedAt, e.source, e.type, e.job_id AS jobId, ${PAGE_URL} AS url`;
 
+/** An event listing (exported for the test that reads its plan: a time filter reads events_by_time). */
+export function listQuery(filter: EventFilter): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  // A job's events are read through events_by_job, a time range through events_by_time.
+  const sql = eventListSql(filter, EVENT_COLUMNS, (value) => {
+    params.push(value);
+    return '?';
+  });
+  return { sql, params };
+}
+
+/**
+ * The ids of one prune chunk: the oldest events nothing refers to, received at or before
+ * the one parameter (by age, through events_by_time), or any of them (over the byte bound).
+ */
+export function pruneQuery(byAge: boolean): string {
+  const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
+  return byAge
+    ? `SELECT e.id FROM events e WHERE e.received_at <= ? AND ${unreferenced} ORDER BY e.received_at, e.id LIMIT ${PRUNE_CHUNK}`
+    : `SELECT e.id FROM events e WHERE ${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`;
+}
+
 export interface SqliteHistoryDeps {
   db: Database;
   stmt: Statements;
@@ -61,46 +84,25 @@ export class SqliteHistory implements HistoryStore {
   }
 
   async list(filter: EventFilter): Promise<EventSummary[]> {
-    const { sql, params } = where(filter);
-    const limit = Math.max(1, Math.min(500, Math.floor(filter.limit ?? 50)));
-    // A job's events are read through events_by_job.
-    const rows = this.deps.db
-      .prepare(`SELECT ${EVENT_COLUMNS} FROM events e ${sql} ORDER BY e.id ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ${limit}`)
-      .all(...params) as Array<Omit<EventSummary, 'sinks'>>;
+    const { sql, params } = listQuery(filter);
+    const rows = this.deps.db.prepare(sql).all(...params) as Array<Omit<EventSummary, 'sinks'>>;
     const outcomes = this.outcomes(rows.map((r) => r.id));
     return rows.map((row) => ({ ...row, sinks: outcomes.get(row.id) ?? {} }));
   }
 
-  /** Where each sink stands with each event: waiting, retrying, dead-lettered, else its last attempt. */
+  /** Where each sink stands with each event (the mapping is sink-outcome.ts's, shared with PostgreSQL). */
   private outcomes(ids: readonly number[]): Map<number, Record<string, SinkOutcome>> {
-    const out = new Map<number, Record<string, SinkOutcome>>(ids.map((id) => [id, {}]));
-    if (ids.length === 0) return out;
+    if (ids.length === 0) return new Map();
     const list = ids.map(() => '?').join(',');
-    const { db } = this.deps;
-    const set = (eventId: number, sink: string, outcome: SinkOutcome): void => {
-      out.get(eventId)![sink] = outcome;
-    };
-    const last = db
+    const facts = this.deps.db
       .prepare(
-        `SELECT event_id AS eventId, sink, outcome FROM attempts WHERE id IN
-           (SELECT max(id) FROM attempts WHERE event_id IN (${list}) GROUP BY event_id, sink)`,
+        `SELECT event_id AS eventId, sink, 'last_attempt' AS kind, outcome, NULL AS attempts FROM attempts WHERE id IN
+           (SELECT max(id) FROM attempts WHERE event_id IN (${list}) GROUP BY event_id, sink)
+         UNION ALL SELECT event_id, sink, 'pending', NULL, attempts FROM deliveries WHERE event_id IN (${list})
+         UNION ALL SELECT event_id, sink, 'dead_letter', NULL, NULL FROM dead_letters WHERE event_id IN (${list})`,
       )
-      .all(...ids) as Array<{ eventId: number; sink: string; outcome: string }>;
-    for (const a of last) set(a.eventId, a.sink, a.outcome === 'delivered' ? 'delivered' : 'retrying');
-    for (const d of db.prepare(`SELECT event_id AS eventId, sink, attempts FROM deliveries WHERE event_id IN (${list})`).all(...ids) as Array<{
-      eventId: number;
-      sink: string;
-      attempts: number;
-    }>) {
-      set(d.eventId, d.sink, d.attempts > 0 ? 'retrying' : 'pending');
-    }
-    for (const d of db.prepare(`SELECT event_id AS eventId, sink FROM dead_letters WHERE event_id IN (${list})`).all(...ids) as Array<{
-      eventId: number;
-      sink: string;
-    }>) {
-      set(d.eventId, d.sink, 'dead_lettered');
-    }
-    return out;
+      .all(...ids, ...ids, ...ids) as OutcomeFact[];
+    return sinkOutcomes(ids, facts);
   }
 
   async get(id: number): Promise<EventDetail | undefined> {
@@ -167,9 +169,7 @@ export class SqliteHistory implements HistoryStore {
   /** One short transaction: the oldest unreferenced events received before `before` (any, when null). */
   private pruneChunk(before: number | null): number {
     const { db } = this.deps;
-    const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
-    const age = before === null ? '' : 'e.received_at <= ? AND ';
-    const select = db.prepare(`SELECT e.id FROM events e WHERE ${age}${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`).pluck();
+    const select = db.prepare(pruneQuery(before !== null)).pluck();
     const ids = (before === null ? select.all() : select.all(before)) as number[];
     const dropEvent = db.prepare('DELETE FROM events WHERE id = ?');
     const dropAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');

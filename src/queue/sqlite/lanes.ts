@@ -102,11 +102,13 @@ export class Lanes {
       this.counters.invalidate();
       throw err;
     } finally {
-      for (const { lane } of current) this.claimed.delete(laneKey(lane.sink, lane.jobId));
+      for (const { lane, hold } of current) if (!hold) this.claimed.delete(laneKey(lane.sink, lane.jobId));
     }
   }
 
-  private settleLane({ lane, delivered, failure, attempts }: LaneSettlement, now: number, gone: number[]): void {
+  private settleLane({ lane, delivered, failure: given, attempts, hold }: LaneSettlement, now: number, gone: number[]): void {
+    // A held lane stays claimed in memory: moving its head is harmless, no claim reads it.
+    const failure = hold ? undefined : given;
     const { stmt } = this;
     if (this.history.enabled) {
       for (const a of attempts ?? []) {

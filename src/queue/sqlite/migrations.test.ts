@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openSqliteStore, type SqliteStore } from './store.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { listQuery, pruneQuery } from './history.js';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 
 // test/fixtures/queue-v1/relay.db was written by release 120b885 (make.mjs beside it), at
@@ -108,3 +109,31 @@ it('lets several processes open one new queue at once, each step running once', 
   await opened.close();
   fresh.cleanup();
 }, 60_000);
+
+it('upgrades a queue at schema 3 (history, no time index) to events_by_time, which the by-age prune and time-filtered lists read', async () => {
+  const previous = tempDir();
+  // A schema-3 queue: what the previous release wrote (step 4 only adds the index).
+  const v3 = openSqliteStore({ dir: previous.dir, maxBytes: 1e9, dedupeWindowSeconds: 60 });
+  v3.db.exec(`DROP INDEX events_by_time; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+  const insert = v3.db.prepare(`INSERT INTO events (received_at, source, type, job_id, body) VALUES (?, 'firecrawl', 'crawl.page', ?, x'7b7d')`);
+  v3.db.transaction(() => {
+    for (let i = 0; i < 5000; i++) insert.run(1_700_000_000_000 + i * 1000, `job-${i % 50}`);
+  })();
+  const plan = (store: SqliteStore, sql: string, params: unknown[]): string =>
+    (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+  const window = listQuery({ since: 1_700_000_100_000, until: 1_700_000_200_000 });
+  expect(plan(v3, window.sql, window.params)).not.toContain('events_by_time');
+  await v3.close();
+
+  const upgraded = openSqliteStore({ dir: previous.dir, maxBytes: 1e9, dedupeWindowSeconds: 60 });
+  try {
+    expect(upgraded.upgradedFrom).toBe(3);
+    expect(upgraded.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
+    expect(plan(upgraded, window.sql, window.params)).toMatch(/USING (COVERING )?INDEX events_by_time/);
+    expect(plan(upgraded, pruneQuery(true), [1_700_000_100_000])).toMatch(/USING (COVERING )?INDEX events_by_time/);
+    expect(upgraded.storedEvents()).toBe(5000);
+  } finally {
+    await upgraded.close();
+    previous.cleanup();
+  }
+});

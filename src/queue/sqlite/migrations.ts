@@ -64,6 +64,10 @@ CREATE INDEX attempts_by_event ON attempts (event_id, id);
 CREATE INDEX attempts_by_time ON attempts (at);
 CREATE INDEX events_by_job ON events (job_id, id);
 CREATE TABLE paused_sinks (sink TEXT PRIMARY KEY, paused_at INTEGER NOT NULL) WITHOUT ROWID;`),
+
+  // 4 — events by time (the rowid rides along): the by-age prune and the time-filtered
+  // event lists read a range instead of walking the table.
+  (db) => db.exec(`CREATE INDEX events_by_time ON events (received_at);`),
 ];
 
 export const SCHEMA_VERSION = STEPS.length;
