@@ -11,7 +11,7 @@ import type { LaneResult, WriteContext } from './context.js';
 import { runLane } from './lane-runner.js';
 import type { PayloadCache } from './payload-cache.js';
 import { RateLimiter } from './rate-limiter.js';
-import { FailureLog } from './warnings.js';
+import { FailureLog, failureKey } from './warnings.js';
 import { Waker } from './waker.js';
 
 /** The error's stable code, when it has one, for the log line. */
@@ -146,6 +146,9 @@ export class SinkRunner {
     } finally {
       clearTimeout(timer);
     }
+    // Counts held back by the rate limit would otherwise die with the process.
+    this.failures.flush();
+    this.deadLetterLog.flush();
     if (this.lanes.size > 0) this.options.logger.warn({ lanes: this.lanes.size }, 'writes still running at shutdown; their deliveries stay queued');
   }
 
@@ -365,9 +368,10 @@ export class SinkRunner {
     }
     if (firstError !== undefined) {
       const fields = { err: describeError(firstError), ...codeOf(firstError) };
-      this.failures.warn(fields, 'delivery failed', { retried, dead_lettered: dead, delivered });
+      const key = failureKey(firstError);
+      this.failures.warn(fields, 'delivery failed', { retried, dead_lettered: dead, delivered }, key);
       if (dead > 0) {
-        this.deadLetterLog.warn({ ...fields, replay: `firecrawl-relay dlq replay --sink ${this.name}` }, 'deliveries dead-lettered', { dead_lettered: dead });
+        this.deadLetterLog.warn({ ...fields, replay: `firecrawl-relay dlq replay --sink ${this.name}` }, 'deliveries dead-lettered', { dead_lettered: dead }, key);
       }
     }
   }
