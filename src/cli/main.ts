@@ -67,9 +67,11 @@ async function main(argv: string[]): Promise<number> {
       serving = true;
       await (await import('./serve.js')).serve(values.config);
       return -1; // keeps running
-    case 'check':
-      console.log((await import('./check.js')).describeConfig((await loadConfig(values.config, { serving: false })).config));
+    case 'check': {
+      const { config, ignoredPluginFiles } = await loadConfig(values.config, { serving: false });
+      console.log((await import('./check.js')).describeConfig(config, ignoredPluginFiles));
       return 0;
+    }
     case 'route': {
       const file = rest[0] ?? usage('route needs an EVENT.json file');
       const { config } = await loadConfig(values.config, { serving: false });
