@@ -1,4 +1,7 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { builtinSinks } from '../src/sinks/registry.js';
+import pagesJsonl from './fixtures/plugins/pages_jsonl.js';
 import { fileDestination, httpDestination, sinkContract } from '../src/testing/index.js';
 
 // The kit plugin authors get as firecrawl-relay/testing, run on the built-in sinks whose
@@ -29,4 +32,32 @@ sinkContract({
         return `${job ?? '?'}:${error ?? '?'}`;
       },
     }),
+});
+
+// A sink that reads pagesOf(event): the suite sends crawl.page events, one page each, and
+// an event of three pages; a folder where the file should be refuses writes.
+sinkContract({
+  name: 'pages_jsonl (a pages plugin)',
+  sink: pagesJsonl,
+  events: 'pages',
+  destination: async (dir) => {
+    const file = join(dir, 'pages.jsonl');
+    return {
+      options: { file },
+      // While refusing, a folder stands where the file goes: nothing to read.
+      received: () =>
+        existsSync(file) && statSync(file).isFile()
+          ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
+              const page = JSON.parse(line) as { job: string; markdown: string };
+              return `${page.job}:${page.markdown}`;
+            })
+          : [],
+      refuse: () => {
+        rmSync(file, { force: true, recursive: true });
+        mkdirSync(file);
+      },
+      restore: () => rmSync(file, { recursive: true, force: true }),
+      close: async () => {},
+    };
+  },
 });
