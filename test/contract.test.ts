@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinSinks } from '../src/sinks/registry.js';
+import batchHttp from './fixtures/plugins/batch_http.js';
 import pagesJsonl from './fixtures/plugins/pages_jsonl.js';
 import { fileDestination, httpDestination, sinkContract } from '../src/testing/index.js';
 
@@ -60,4 +61,15 @@ sinkContract({
       close: async () => {},
     };
   },
+});
+
+// A batch sink over HTTP: one request carries several events (httpDestination's eventsOf).
+sinkContract({
+  name: 'batch_http (a batch plugin)',
+  sink: batchHttp,
+  destination: () =>
+    httpDestination({
+      options: (url) => ({ url }),
+      eventsOf: (body) => (JSON.parse(body) as Array<{ id: string; error: string }>).map((event) => `${event.id}:${event.error}`),
+    }),
 });

@@ -174,6 +174,8 @@ export class SinkRunner {
         this.overrun = describeError(timeout);
         this.failures.warn({ err: this.overrun, code: 'RELAY_ERR_SINK_TIMEOUT' }, 'sink write overran write_timeout_ms; sink marked down until a write succeeds');
       },
+      // Not rate-limited: once per hung write, and a hung write holds its slot meanwhile.
+      abortIgnored: (ignored) => this.options.logger.error({ err: describeError(ignored), code: 'RELAY_ERR_SINK_ABORT_IGNORED' }, 'sink write ignored its abort'),
       leaseLost: (lane) => this.options.store.leaseLost?.(lane) ?? false,
       now: this.now,
       random: this.random,

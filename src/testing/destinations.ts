@@ -8,8 +8,14 @@ type Mode = 'ok' | 'refuse' | 'refuse-once' | 'refuse-permanently' | { slowMs: n
 export interface HttpDestinationOptions {
   /** The sink's options given the receiver's URL, e.g. `(url) => ({ url })`. */
   options: (url: string) => Record<string, unknown>;
-  /** `<job id>:<error text>` of the event a request body carries. */
-  eventOf: (body: string) => string;
+  /** `<job id>:<error text>` of the event a request body carries (a sink sending one event per request). */
+  eventOf?: (body: string) => string;
+  /**
+   * Instead of `eventOf`, for a batch sink: `<job id>:<error text>` of every event a request
+   * body carries, in order. A request is accepted or refused whole, so the destination
+   * offers no `refuseJob` (the partial-failure case is skipped, by name).
+   */
+  eventsOf?: (body: string) => string[];
   /** The status that tells the sink no retry can help (400 unless given). */
   permanentStatus?: number;
 }
@@ -19,7 +25,9 @@ export interface HttpDestinationOptions {
  * that answers 200, or 503 while refusing, `permanentStatus` once when refusing for good,
  * and answers late while slowed down (counting the requests the sink gave up on).
  */
-export async function httpDestination({ options, eventOf, permanentStatus = 400 }: HttpDestinationOptions): Promise<ContractDestination> {
+export async function httpDestination({ options, eventOf, eventsOf, permanentStatus = 400 }: HttpDestinationOptions): Promise<ContractDestination> {
+  const eventsIn = eventsOf ?? ((body: string) => [eventOf!(body)]);
+  if (!eventsOf && !eventOf) throw new TypeError('httpDestination expects eventOf (one event per request) or eventsOf (a batch per request), got neither');
   let mode: Mode = 'ok';
   let refusedJob: string | null = null;
   const accepted: string[] = [];
@@ -39,9 +47,9 @@ export async function httpDestination({ options, eventOf, permanentStatus = 400 
       mode = 'ok';
       return answer(status);
     }
-    const event = eventOf(request.body.toString());
-    if (refusedJob !== null && event.startsWith(`${refusedJob}:`)) return answer(503);
-    accepted.push(event);
+    const events = eventsIn(request.body.toString());
+    if (refusedJob !== null && events.some((event) => event.startsWith(`${refusedJob}:`))) return answer(503);
+    accepted.push(...events);
     return answer(200);
   });
   return {
@@ -49,7 +57,7 @@ export async function httpDestination({ options, eventOf, permanentStatus = 400 
     received: () => accepted,
     refuse: () => void (mode = 'refuse'),
     refuseOnce: () => void (mode = 'refuse-once'),
-    refuseJob: (job) => void (refusedJob = job),
+    ...(eventsOf ? {} : { refuseJob: (job: string) => void (refusedJob = job) }),
     refusePermanently: () => void (mode = 'refuse-permanently'),
     slowDown: (ms) => void (mode = { slowMs: ms }),
     abandoned: () => abandoned,
