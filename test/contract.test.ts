@@ -1,6 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { builtinSinks } from '../src/sinks/registry.js';
+import { kafkaDestination } from './helpers/contract-destinations.js';
+import { describeWithKafka, startMockCluster, type MockCluster } from './helpers/kafka.js';
 import batchHttp from './fixtures/plugins/batch_http.js';
 import pagesJsonl from './fixtures/plugins/pages_jsonl.js';
 import { fileDestination, httpDestination, sinkContract } from '../src/testing/index.js';
@@ -72,4 +75,16 @@ sinkContract({
       options: (url) => ({ url }),
       eventsOf: (body) => (JSON.parse(body) as Array<{ id: string; error: string }>).map((event) => `${event.id}:${event.error}`),
     }),
+});
+
+// Kafka: a librdkafka mock cluster (one for the file), faults injected through its own
+// controls: brokers down, produce errors, a slow round trip.
+describeWithKafka('kafka (built in), on a mock cluster', () => {
+  let cluster: Promise<MockCluster> | undefined;
+  afterAll(async () => (await cluster)?.stop());
+  sinkContract({
+    name: 'kafka (built in)',
+    sink: builtin.get('kafka')!,
+    destination: async () => kafkaDestination(await (cluster ??= startMockCluster(3))),
+  });
 });

@@ -242,11 +242,13 @@ export function sinkContract(target: ContractTarget): void {
     });
 
     it('honours the abort of a write past write_timeout_ms, and retries the event', async ({ skip }) => {
-      needs(skip, 'slowDown', 'abandoned');
+      needs(skip, 'slowDown');
       const r = await start({ write_timeout_ms: 200 });
       await destination!.slowDown!(60_000);
       const sent = await send(r, ['t-1']);
-      await until(() => destination!.abandoned!() >= 1, state('the sink to give up its write (abort its request) at write_timeout_ms: 200'));
+      // A destination that cannot see a write given up (a broker) lets the timeout pass instead.
+      if (destination!.abandoned) await until(() => destination!.abandoned!() >= 1, state('the sink to give up its write (abort its request) at write_timeout_ms: 200'));
+      else await pause(400);
       await destination!.restore();
       await drained(r);
       expect([...new Set(await destination!.received())]).toEqual(sent);
@@ -254,16 +256,16 @@ export function sinkContract(target: ContractTarget): void {
     });
 
     it('lets the relay close during a slow write: the write is aborted, no event lost, no attempt counted', async ({ skip }) => {
-      needs(skip, 'slowDown', 'abandoned');
+      needs(skip, 'slowDown');
       const r = await start();
       await destination!.slowDown!(60_000);
       await send(r, ['s-1', 's-2']);
       await pause(200);
-      expect(destination!.abandoned!()).toBe(0);
+      expect(destination!.abandoned?.() ?? 0).toBe(0);
       await r.close(300);
       relay = undefined;
       // The sink honoured the abort: its request was given up, not left to run.
-      await until(() => destination!.abandoned!() >= 1, state('the sink to give up its write when the relay closed'), 5000);
+      if (destination!.abandoned) await until(() => destination!.abandoned!() >= 1, state('the sink to give up its write when the relay closed'), 5000);
       const store = openSqliteStore({ dir: join(dir, 'queue'), maxBytes: 1 << 30, dedupeWindowSeconds: 0 });
       try {
         expect(store.counters().get('sink')?.pending).toBe(2);

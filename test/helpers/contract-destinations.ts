@@ -1,0 +1,46 @@
+import type { ContractDestination } from '../../src/testing/index.js';
+import { consumeWithKcat, type MockCluster } from './mock-cluster.js';
+
+/** `<job id>:<error text>` of a forwarded Firecrawl body. */
+export const eventOfBody = (body: string): string => {
+  const event = JSON.parse(body) as { id: string; error: string };
+  return `${event.id}:${event.error}`;
+};
+
+// Kafka protocol numbers the mock cluster injects (errors APIKEY COUNT CODE).
+const PRODUCE = 0;
+const REQUEST_TIMED_OUT = 7;
+const MESSAGE_TOO_LARGE = 10;
+let topics = 0;
+
+/**
+ * The Kafka sink's destination: a topic of its own on a librdkafka mock cluster, read back
+ * with kcat. Faults are the cluster's own: every broker down (refuse), one produce error
+ * (retriable once, MESSAGE_TOO_LARGE for good), a round trip of `ms` (slow down). A broker
+ * cannot tell a request the client gave up on, so there is no `abandoned()`.
+ */
+export function kafkaDestination(cluster: MockCluster): ContractDestination {
+  const topic = `relay.contract.${process.pid}.${++topics}`;
+  return {
+    options: { brokers: cluster.brokers, topic, connection_timeout_ms: 500, request_timeout_ms: 2000 },
+    received: () => {
+      try {
+        return consumeWithKcat(cluster.brokers, topic).map((m) => eventOfBody(m.payload ?? '{}'));
+      } catch {
+        return []; // no such topic yet: nothing written
+      }
+    },
+    refuse: () => cluster.command('down -1'),
+    refuseOnce: () => cluster.command(`errors ${PRODUCE} 1 ${REQUEST_TIMED_OUT}`),
+    refusePermanently: () => cluster.command(`errors ${PRODUCE} 1 ${MESSAGE_TOO_LARGE}`),
+    slowDown: (ms) => cluster.command(`rtt -1 ${ms}`),
+    restore: async () => {
+      await cluster.command('up -1');
+      await cluster.command('rtt -1 0');
+    },
+    close: async () => {
+      await cluster.command('up -1');
+      await cluster.command('rtt -1 0');
+    },
+  };
+}
