@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { builtinSinks } from '../src/sinks/registry.js';
-import { kafkaDestination } from './helpers/contract-destinations.js';
+import { kafkaDestination, s3Destination } from './helpers/contract-destinations.js';
+import { describeWithRadosgw, startRadosgw, type Radosgw } from './helpers/s3.js';
 import { describeWithKafka, startMockCluster, type MockCluster } from './helpers/kafka.js';
 import batchHttp from './fixtures/plugins/batch_http.js';
 import pagesJsonl from './fixtures/plugins/pages_jsonl.js';
@@ -86,5 +87,16 @@ describeWithKafka('kafka (built in), on a mock cluster', () => {
     name: 'kafka (built in)',
     sink: builtin.get('kafka')!,
     destination: async () => kafkaDestination(await (cluster ??= startMockCluster(3))),
+  });
+});
+
+// S3: a real radosgw behind the kit's fault proxy (refusals, a slow answer, one job refused).
+describeWithRadosgw('s3 (built in), on radosgw', () => {
+  let rgw: Promise<Radosgw> | undefined;
+  afterAll(async () => (await rgw)?.stop());
+  sinkContract({
+    name: 's3 (built in)',
+    sink: builtin.get('s3')!,
+    destination: async () => s3Destination(await (rgw ??= startRadosgw())),
   });
 });

@@ -1,4 +1,6 @@
-import type { ContractDestination } from '../../src/testing/index.js';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { faultProxy, type ContractDestination } from '../../src/testing/index.js';
+import { s3ClientFor, type Radosgw } from './radosgw.js';
 import { consumeWithKcat, type MockCluster } from './mock-cluster.js';
 
 /** `<job id>:<error text>` of a forwarded Firecrawl body. */
@@ -43,4 +45,35 @@ export function kafkaDestination(cluster: MockCluster): ContractDestination {
       await cluster.command('rtt -1 0');
     },
   };
+}
+
+let buckets = 0;
+
+/**
+ * The S3 sink's destination: a bucket of its own on a real radosgw, behind the kit's fault
+ * proxy (radosgw cannot refuse on demand). What arrived: the objects radosgw accepted, in
+ * the order it accepted them, read from the PUT bodies (the sink's json format: the event).
+ */
+export async function s3Destination(rgw: Radosgw): Promise<ContractDestination> {
+  const bucket = `relay-contract-${process.pid}-${++buckets}`;
+  await s3ClientFor(rgw).send(new CreateBucketCommand({ Bucket: bucket }));
+  return faultProxy({
+    target: rgw.endpoint,
+    options: (url) => ({
+      bucket,
+      endpoint: url,
+      force_path_style: true,
+      access_key_id: rgw.accessKeyId,
+      secret_access_key: rgw.secretAccessKey,
+      format: 'json',
+      event_key: '{{id}}/{{delivery_id}}.json',
+    }),
+    permanentStatus: 403,
+    refusal: (status) => ({
+      contentType: 'application/xml',
+      body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${status === 403 ? 'AccessDenied' : 'SlowDown'}</Code><Message>refused by the fault proxy</Message></Error>`,
+    }),
+    // A PUT body may come aws-chunked (a checksum trailer): the JSON is between its braces.
+    eventsOf: ({ method, body }) => (method === 'PUT' && body.includes('{') ? [eventOfBody(body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1))] : []),
+  });
 }
