@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { builtinSinks } from '../src/sinks/registry.js';
-import { kafkaDestination, s3Destination } from './helpers/contract-destinations.js';
+import { kafkaDestination, s3Destination, stdoutDestination } from './helpers/contract-destinations.js';
 import { describeWithRadosgw, startRadosgw, type Radosgw } from './helpers/s3.js';
 import { describeWithKafka, startMockCluster, type MockCluster } from './helpers/kafka.js';
 import batchHttp from './fixtures/plugins/batch_http.js';
@@ -19,6 +19,9 @@ const eventOfBody = (body: string): string => {
 };
 
 sinkContract({ name: 'file (built in)', sink: builtin.get('file')!, destination: fileDestination });
+
+// stdout: the worker's own standard output, refused as a closed pipe refuses (EPIPE).
+sinkContract({ name: 'stdout (built in)', sink: builtin.get('stdout')!, destination: async () => stdoutDestination() });
 
 sinkContract({
   name: 'webhook (built in)',

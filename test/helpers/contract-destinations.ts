@@ -77,3 +77,48 @@ export async function s3Destination(rgw: Radosgw): Promise<ContractDestination> 
     eventsOf: ({ method, body }) => (method === 'PUT' && body.includes('{') ? [eventOfBody(body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1))] : []),
   });
 }
+
+type WriteCallback = (err?: Error | null) => void;
+
+/**
+ * The stdout sink's destination: the process's own standard output, its `write` wrapped
+ * while the test runs. Refusing fails the write as a closed pipe does (EPIPE) — the only
+ * way a standard output refuses. A write to a pipe cannot be aborted once handed to Node,
+ * so there is no slowDown (the slow-write cases are skipped, by name); nor refuseJob
+ * (the stdout sink writes a batch at once).
+ */
+export function stdoutDestination(): ContractDestination {
+  const original = process.stdout.write;
+  const accepted: string[] = [];
+  let mode: 'ok' | 'refuse' | 'refuse-once' = 'ok';
+  const events = (text: string): string[] | null => {
+    try {
+      return text.split('\n').filter(Boolean).map(eventOfBody);
+    } catch {
+      return null; // not the sink's: someone else's output
+    }
+  };
+  process.stdout.write = function (this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, callback?: unknown) {
+    const done = (typeof encoding === 'function' ? encoding : callback) as WriteCallback | undefined;
+    const written = events(String(chunk));
+    if (!written) return original.call(this, chunk as string, encoding as BufferEncoding, callback as WriteCallback);
+    if (mode !== 'ok') {
+      if (mode === 'refuse-once') mode = 'ok';
+      setImmediate(() => done?.(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })));
+      return false;
+    }
+    accepted.push(...written);
+    setImmediate(() => done?.());
+    return true;
+  } as typeof process.stdout.write;
+  return {
+    options: { format: 'event' },
+    received: () => accepted,
+    refuse: () => void (mode = 'refuse'),
+    refuseOnce: () => void (mode = 'refuse-once'),
+    restore: () => void (mode = 'ok'),
+    close: async () => {
+      process.stdout.write = original;
+    },
+  };
+}
