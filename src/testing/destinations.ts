@@ -1,9 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { httpFaults } from './http-faults.js';
 import { startReceiver } from './receiver.js';
 import type { ContractDestination } from './sink-contract.js';
-
-type Mode = 'ok' | 'refuse' | 'refuse-once' | 'refuse-permanently' | { slowMs: number };
 
 export interface HttpDestinationOptions {
   /** The sink's options given the receiver's URL, e.g. `(url) => ({ url })`. */
@@ -28,43 +27,30 @@ export interface HttpDestinationOptions {
 export async function httpDestination({ options, eventOf, eventsOf, permanentStatus = 400 }: HttpDestinationOptions): Promise<ContractDestination> {
   const eventsIn = eventsOf ?? ((body: string) => [eventOf!(body)]);
   if (!eventsOf && !eventOf) throw new TypeError('httpDestination expects eventOf (one event per request) or eventsOf (a batch per request), got neither');
-  let mode: Mode = 'ok';
-  let refusedJob: string | null = null;
+  const faults = httpFaults(permanentStatus);
   const accepted: string[] = [];
-  let abandoned = 0;
   const receiver = await startReceiver((request, response) => {
-    response.on('close', () => {
-      if (!response.writableEnded) abandoned++;
-    });
+    faults.watch(response);
     const answer = (status: number): void => {
       response.statusCode = status;
       response.end(status === 200 ? 'ok' : 'refused');
     };
-    if (typeof mode === 'object') return void setTimeout(() => !response.destroyed && answer(503), mode.slowMs).unref();
-    if (mode === 'refuse') return answer(503);
-    if (mode === 'refuse-once' || mode === 'refuse-permanently') {
-      const status = mode === 'refuse-once' ? 503 : permanentStatus;
-      mode = 'ok';
-      return answer(status);
-    }
     const events = eventsIn(request.body.toString());
-    if (refusedJob !== null && events.some((event) => event.startsWith(`${refusedJob}:`))) return answer(503);
+    const verdict = faults.verdict(events);
+    if (verdict !== 'pass') {
+      if ('refuse' in verdict) return answer(verdict.refuse);
+      return void setTimeout(() => !response.destroyed && answer(503), verdict.slowMs).unref();
+    }
     accepted.push(...events);
     return answer(200);
   });
+  // A batched request is accepted or refused whole: no refusing one job of it.
+  const { refuseJob, ...controls } = faults.controls;
   return {
     options: options(`${receiver.url}/hook`),
     received: () => accepted,
-    refuse: () => void (mode = 'refuse'),
-    refuseOnce: () => void (mode = 'refuse-once'),
-    ...(eventsOf ? {} : { refuseJob: (job: string) => void (refusedJob = job) }),
-    refusePermanently: () => void (mode = 'refuse-permanently'),
-    slowDown: (ms) => void (mode = { slowMs: ms }),
-    abandoned: () => abandoned,
-    restore: () => {
-      mode = 'ok';
-      refusedJob = null;
-    },
+    ...controls,
+    ...(eventsOf ? {} : { refuseJob }),
     close: receiver.close,
   };
 }

@@ -1,10 +1,9 @@
 import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { httpFaults } from './http-faults.js';
 import type { ContractDestination } from './sink-contract.js';
 
 const plainRefusal = (): { contentType: string; body: string } => ({ contentType: 'text/plain', body: 'refused by the fault proxy' });
-
-type Mode = 'ok' | 'refuse' | 'refuse-once' | 'refuse-permanently' | { slowMs: number };
 
 export interface FaultProxyOptions {
   /** The real endpoint behind the proxy, e.g. `http://127.0.0.1:7480` (an S3 server, an API). */
@@ -34,14 +33,10 @@ export interface FaultProxyOptions {
  * The sink's own client, signing and retries run as in production.
  */
 export async function faultProxy({ target, options, eventsOf, permanentStatus = 400, refusal = plainRefusal }: FaultProxyOptions): Promise<ContractDestination> {
-  let mode: Mode = 'ok';
-  let refusedJob: string | null = null;
+  const faults = httpFaults(permanentStatus);
   const accepted: string[] = [];
-  let abandoned = 0;
   const server = createServer((req, res) => {
-    res.on('close', () => {
-      if (!res.writableEnded) abandoned++;
-    });
+    faults.watch(res);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -51,14 +46,11 @@ export async function faultProxy({ target, options, eventsOf, permanentStatus = 
         const { contentType, body: text } = refusal(status);
         res.writeHead(status, { 'content-type': contentType }).end(text);
       };
-      if (typeof mode === 'object') return void setTimeout(() => !res.destroyed && refuse(503), mode.slowMs).unref();
-      if (mode === 'refuse') return refuse(503);
-      if (events.length > 0 && (mode === 'refuse-once' || mode === 'refuse-permanently')) {
-        const status = mode === 'refuse-once' ? 503 : permanentStatus;
-        mode = 'ok';
-        return refuse(status);
+      const verdict = faults.verdict(events);
+      if (verdict !== 'pass') {
+        if ('refuse' in verdict) return refuse(verdict.refuse);
+        return void setTimeout(() => !res.destroyed && refuse(503), verdict.slowMs).unref();
       }
-      if (refusedJob !== null && events.some((event) => event.startsWith(`${refusedJob}:`))) return refuse(503);
       pass(req, body, (status) => {
         if (status >= 200 && status < 300) accepted.push(...events);
       }, res);
@@ -79,16 +71,7 @@ export async function faultProxy({ target, options, eventsOf, permanentStatus = 
   return {
     options: options(url),
     received: () => accepted,
-    refuse: () => void (mode = 'refuse'),
-    refuseOnce: () => void (mode = 'refuse-once'),
-    refuseJob: (job) => void (refusedJob = job),
-    refusePermanently: () => void (mode = 'refuse-permanently'),
-    slowDown: (ms) => void (mode = { slowMs: ms }),
-    abandoned: () => abandoned,
-    restore: () => {
-      mode = 'ok';
-      refusedJob = null;
-    },
+    ...faults.controls,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
