@@ -118,6 +118,11 @@ export const ERRORS = {
     message:
       'sink "%s" did not finish a write within %s ms (write_timeout_ms): the relay aborted its `signal` and waited for it to stop; pass `signal` to every I/O call of the sink, or raise write_timeout_ms if the destination is this slow',
   },
+  RELAY_ERR_SINK_ABORT_IGNORED: {
+    status: 0,
+    message:
+      'sink "%s" ignored the abort of a write past write_timeout_ms (%s ms): still running %s ms later, it holds its slot until it settles, and at shutdown the relay exits 1 waiting for it; pass `signal` to every I/O call of the sink and reject when it aborts',
+  },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
   RELAY_ERR_SINK_RESULT_INVALID: {
     status: 0,

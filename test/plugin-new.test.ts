@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPlugins } from '../src/plugins/load-plugins.js';
@@ -59,4 +60,20 @@ describe('firecrawl-relay plugin new NAME', () => {
     expect([plugin.status, plugin.stderr]).toEqual([2, expect.stringContaining('got "pages_db", the type of a plugin already in plugins/')]);
     expect(readdirSync(join(dir, 'plugins'))).toEqual(['renamed.ts']);
   });
+  // Issue 17 follow-up, item 3: a generated test outside the checkout could not import
+  // firecrawl-relay/testing (no node_modules there to find the package in).
+  it('generates beside a config outside the checkout, and plugin test runs it with the relay\'s vitest', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-outside-'));
+    for (let up = dir; up !== dirname(up); up = dirname(up)) expect(existsSync(join(up, 'node_modules')), up).toBe(false);
+    const config = join(dir, 'relay.config.yaml');
+    const made = run([CLI, 'plugin', 'new', 'far_sink', '--config', config], tmpdir());
+    expect([made.status, made.stderr]).toEqual([0, '']);
+    expect(readdirSync(join(dir, 'plugins')).sort()).toEqual(['far_sink.test.ts', 'far_sink.ts']);
+    const tested = run([CLI, 'plugin', 'test', '--config', config], tmpdir());
+    expect(tested.status, tested.stdout + tested.stderr).toBe(0);
+    expect(tested.stdout.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Tests\s+7 passed \(7\)/);
+    // A failing plugin test fails the command.
+    writeFileSync(join(dir, 'plugins', 'far_sink.ts'), readFileSync(join(dir, 'plugins', 'far_sink.ts'), 'utf8').replace('if (response.ok) return;', 'throw new PermanentError("broken");'));
+    expect(run([CLI, 'plugin', 'test', '--dir', join(dir, 'plugins'), 'far_sink'], tmpdir()).status).toBe(1);
+  }, 180_000);
 });

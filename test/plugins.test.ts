@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, formatIssue } from '../src/config/config-error.js';
+import { loadConfig } from '../src/cli/load.js';
 import { loadPlugins } from '../src/plugins/load-plugins.js';
 import type { Relay } from '../src/relay.js';
 import { builtinSinks } from '../src/sinks/registry.js';
@@ -73,8 +74,8 @@ describe('plugin loading', () => {
     expect(error.issues[1]!.message).toMatch(/sink type "twice" is already defined by \.tmp\/plugins-[^/]+\/b\.ts/);
   });
 
-  it('refuses a module that does not export a sink, and one that fails to import', async () => {
-    writeFileSync(join(pluginsDir, 'nothing.ts'), 'export const x = 1;');
+  it('refuses a module whose default export is not a sink, and one that fails to import', async () => {
+    writeFileSync(join(pluginsDir, 'nothing.ts'), 'export default 42;');
     writeFileSync(join(pluginsDir, 'broken.ts'), 'import { nope } from "./missing.js"; export default nope;');
     const codes = (await loadError()).issues.map((i) => `${i.file.split('/').pop()} ${i.code}`);
     expect(codes.sort()).toEqual(['broken.ts RELAY_ERR_PLUGIN_LOAD', 'nothing.ts RELAY_ERR_PLUGIN_INVALID']);
@@ -199,5 +200,81 @@ export default defineSink({
     for (const job of ['j1', 'j2']) expect((await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: job })))).statusCode).toBe(200);
     await until(() => ['ts', 'js', 'mjs'].every((sink) => pendingOf(relay!, sink) === 0), 5000);
     expect(files.map((file) => readFileSync(file, 'utf8'))).toEqual(['j1\nj2\n', 'j1\nj2\n', 'j1\nj2\n']);
+  });
+});
+
+// Issue 17 follow-up, item 4: a plugin that failed to load stopped check before the config's
+// own errors; a missing named import (an ES module link error) was shown at 1:1; helper
+// modules beside the plugins were refused as plugins; a typo of a key every sink has
+// (max_in_flght) under a plugin sink got no did-you-mean.
+describe('check with plugins that fail or are helpers', () => {
+  function configAt(dir: string, sinks: string, routes = 'routes: [{ name: all, to: [p] }]'): string {
+    const file = join(dir, 'relay.config.yaml');
+    writeFileSync(file, `sources: { firecrawl: { path: /hook, secrets: [s] } }\nqueue: { dir: ${join(dir, 'q')} }\nsinks:\n${sinks}\n${routes}\n`);
+    return file;
+  }
+  async function configError(file: string): Promise<string[]> {
+    try {
+      await loadConfig(file, { serving: false });
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues.map(formatIssue);
+      throw err;
+    }
+    throw new Error('expected the config to be refused');
+  }
+
+  it('reports a plugin that fails to load (a missing named import at its line and column) with every config error, in one run', async () => {
+    const tmp = tempDir('relay-check-');
+    cleanup = tmp.cleanup;
+    mkdirSync(join(tmp.dir, 'plugins'));
+    writeFileSync(join(tmp.dir, 'plugins', 'broken.mjs'), "// a plugin\nimport { defineSink, defineSinc } from 'firecrawl-relay/plugin-api';\nexport default defineSink({});\n");
+    const file = configAt(tmp.dir, '  p: { type: broken }\n  f: { type: file, dir: out, markdwon: true }', 'routes: [{ name: all, to: [p, archvie] }]');
+    const lines = await configError(file);
+    expect(lines).toEqual([
+      expect.stringMatching(/broken\.mjs:2:22 \(plugin\): failed to load: The requested module 'firecrawl-relay\/plugin-api' does not provide an export named 'defineSinc' \[RELAY_ERR_PLUGIN_LOAD\]$/),
+      expect.stringMatching(/sinks\.f\.markdwon: unknown key "markdwon".*did you mean "markdown"\?/),
+      expect.stringMatching(/routes\[0\]\.to\[1\]: unknown sink "archvie" \(known: p, f\) \[RELAY_ERR_CONFIG_UNKNOWN_SINK\]$/),
+    ]);
+    // The sink of the broken plugin's type is not also "unknown": its plugin says why.
+    expect(lines.join('\n')).not.toMatch(/unknown sink type "broken"/);
+  });
+
+  it('passes over helper modules: names starting with _, files in subfolders, modules without a default export', async () => {
+    const tmp = tempDir('relay-helpers-');
+    cleanup = tmp.cleanup;
+    const plugins = join(tmp.dir, 'plugins');
+    mkdirSync(join(plugins, 'lib'), { recursive: true });
+    writeFileSync(join(plugins, '_shared.mjs'), "export const prefix = 'p:';\n");
+    writeFileSync(join(plugins, '_broken.mjs'), 'this is not JavaScript');
+    writeFileSync(join(plugins, 'lib', 'util.mjs'), 'export const twice = (x) => x * 2;\n');
+    writeFileSync(join(plugins, 'names.mjs'), "export const NAME = 'helper';\n");
+    writeFileSync(
+      join(plugins, 'uses.mjs'),
+      [
+        "import { defineSink } from 'firecrawl-relay/plugin-api';",
+        "import { prefix } from './_shared.mjs';",
+        "import { twice } from './lib/util.mjs';",
+        "import { NAME } from './names.mjs';",
+        "export default defineSink({ type: 'uses', configSchema: { type: 'object' }, create: () => ({ async deliver() { void [prefix, twice, NAME]; } }) });",
+      ].join('\n'),
+    );
+    const { config, ignoredPluginFiles } = await loadConfig(configAt(tmp.dir, '  p: { type: uses }'), { serving: false });
+    expect(config.sinks.map((s) => s.type)).toEqual(['uses']);
+    expect(ignoredPluginFiles).toEqual([expect.stringMatching(/names\.mjs: no default export, not a plugin$/)]);
+  });
+
+  it('suggests the shared key for a typo under a plugin sink (max_in_flght, write_timeout)', async () => {
+    const tmp = tempDir('relay-typo-');
+    cleanup = tmp.cleanup;
+    mkdirSync(join(tmp.dir, 'plugins'));
+    writeFileSync(
+      join(tmp.dir, 'plugins', 'typed.mjs'),
+      "export default { type: 'typed', configSchema: { type: 'object', additionalProperties: false, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
+    );
+    const lines = await configError(configAt(tmp.dir, '  p: { type: typed, url: x, max_in_flght: 2, write_timeout: 100 }'));
+    expect(lines).toEqual([
+      expect.stringMatching(/sinks\.p\.max_in_flght: unknown key "max_in_flght" \(known: url\): did you mean "max_in_flight"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.p\.write_timeout: unknown key "write_timeout" \(known: url\): did you mean "write_timeout_ms"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+    ]);
   });
 });

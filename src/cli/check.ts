@@ -17,7 +17,7 @@ function describeAuth(config: RelayConfig['sources'][number]): string {
 }
 
 /** What `check` prints for a valid config: never a secret, only how many. */
-export function describeConfig(config: RelayConfig): string {
+export function describeConfig(config: RelayConfig, ignoredPluginFiles: readonly string[] = []): string {
   const lines = [`${config.file}: valid`, '', 'sources:'];
   for (const s of config.sources) lines.push(`  ${s.name}  POST ${s.path}  auth: ${describeAuth(s)}  dedupe: ${s.dedupe}`);
   lines.push('sinks:');
@@ -27,6 +27,8 @@ export function describeConfig(config: RelayConfig): string {
   for (const r of config.routes) lines.push(`  ${r.name}  ${JSON.stringify(r.match)} -> ${r.to.join(', ')}`);
   lines.push(`queue: ${config.queue.store} ${describeQueue(config.queue)} (at most ${config.queue.max_bytes} bytes)`);
   lines.push(`listen: ${config.server.host}:${config.server.port}`);
+  // Helpers beside the plugins: named, so an author sees why a sink type is missing.
+  for (const ignored of ignoredPluginFiles) lines.push(`plugins: ignored ${ignored}`);
   if (config.warnings.length) {
     lines.push('', 'warnings:');
     for (const w of config.warnings) lines.push(`  ${formatIssue(w)}`);

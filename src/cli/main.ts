@@ -21,8 +21,11 @@ usage:
                          [--webhook-id ID] [--header K:V]
                                                      post a signed webhook, as Firecrawl would
                                                      (a fresh webhookId each time unless pinned)
-  firecrawl-relay plugin new NAME [--dir DIR]        write a typed sink plugin and its contract test
-                                                     into DIR (default ./plugins)
+  firecrawl-relay plugin new NAME [--dir DIR | --config FILE]
+                                                     write a typed sink plugin and its contract test
+                                                     into DIR (default: the config's plugins folder)
+  firecrawl-relay plugin test [--dir DIR | --config FILE] [FILTER…]
+                                                     run the plugins' tests with the relay's vitest
   firecrawl-relay replay --sink S --since 24h [--type T] [--job J] [--config FILE]
                          queue stored past events (history) again for one sink
   firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
@@ -43,7 +46,7 @@ const OPTIONS = {
   job: { type: 'string' },
   since: { type: 'string' },
   all: { type: 'boolean', default: false },
-  dir: { type: 'string', default: 'plugins' },
+  dir: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -67,9 +70,11 @@ async function main(argv: string[]): Promise<number> {
       serving = true;
       await (await import('./serve.js')).serve(values.config);
       return -1; // keeps running
-    case 'check':
-      console.log((await import('./check.js')).describeConfig((await loadConfig(values.config, { serving: false })).config));
+    case 'check': {
+      const { config, ignoredPluginFiles } = await loadConfig(values.config, { serving: false });
+      console.log((await import('./check.js')).describeConfig(config, ignoredPluginFiles));
       return 0;
+    }
     case 'route': {
       const file = rest[0] ?? usage('route needs an EVENT.json file');
       const { config } = await loadConfig(values.config, { serving: false });
@@ -107,10 +112,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'plugin': {
-      const [action, name] = rest;
-      if (action !== 'new' || !name) usage('plugin takes: new NAME');
-      for (const file of (await (await import('./plugin-new.js')).newPlugin(name, values.dir))) console.log(`wrote ${file}`);
-      console.log('run its contract test with: npx vitest run');
+      const [action, ...names] = rest;
+      // --dir wins; else the plugins folder of --config (./plugins beside it when it does not exist yet).
+      const dir = values.dir ?? (await import('./plugins-dir.js')).pluginsDirOf(values.config);
+      if (action === 'test') return (await import('./plugin-test.js')).testPlugins(dir, names);
+      const [name] = names;
+      if (action !== 'new' || !name) usage('plugin takes: new NAME, or test');
+      for (const file of (await (await import('./plugin-new.js')).newPlugin(name, dir))) console.log(`wrote ${file}`);
+      console.log(`run its contract test with: firecrawl-relay plugin test --dir ${dir}`);
       return 0;
     }
     case 'dlq': {

@@ -25,10 +25,11 @@ function warnAbout(config: RelayConfig, logger: Logger): void {
  * the relay keeps running on the config it has.
  */
 export async function serve(file: string): Promise<void> {
-  const { config, registry } = await loadConfig(file);
+  const { config, registry, ignoredPluginFiles } = await loadConfig(file);
   const destination = stderrDestination();
   const logger = createLogger(process.env.RELAY_LOG_LEVEL ?? config.log.level, destination);
   warnAbout(config, logger);
+  for (const ignored of ignoredPluginFiles) logger.debug({ file: ignored }, 'plugins folder: module ignored');
   const metrics = new RelayMetrics({ processMetrics: true });
   metrics.observeLogDrops(() => destination.droppedLines);
   const relay = await Relay.create({ config, registry, logger, metrics });

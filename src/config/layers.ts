@@ -54,6 +54,8 @@ export interface SinkCheckContext {
   typed: TypedCandidates;
   /** Every sink type there is, when the registry holds only the built-ins in use (lazy loading). */
   knownTypes?: readonly string[] | undefined;
+  /** Types whose plugin failed to load (reported at its file): not "unknown" on top of that. */
+  failedTypes?: readonly string[] | undefined;
 }
 
 /** Every sink type there is: the registry's and the `knownTypes` not loaded, sorted. */
@@ -71,10 +73,11 @@ export function checkSinkOptions(
   type: string,
   options: Record<string, unknown>,
   registry: SinkRegistry,
-  { typed, knownTypes }: SinkCheckContext,
+  { typed, knownTypes, failedTypes = [] }: SinkCheckContext,
 ): SinkDefinition<unknown> | undefined {
   const base: KeyPath = ['sinks', name];
   const definition = registry.get(type);
+  if (!definition && failedTypes.includes(type)) return undefined;
   if (!definition) {
     const known = knownSinkTypes(registry, knownTypes);
     source.report('RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE', [...base, 'type'], [type, known.join(', '), didYouMean(type, known)]);

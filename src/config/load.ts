@@ -19,6 +19,8 @@ export interface LoadOptions {
   registry: SinkRegistry;
   /** Every sink type there is, for "unknown sink type" errors when the registry holds only those in use. */
   knownTypes?: readonly string[];
+  /** Types whose plugin failed to load: their sinks are not also reported as unknown. */
+  failedTypes?: readonly string[];
   env?: Env;
   /**
    * False for commands that do not serve (`check`, `route`, `dlq`): an unset variable under
@@ -84,7 +86,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const writtenRetryKeys = retryKeysWritten(raw);
   if (!validateWithTypedValues(validateConfig, raw, typed)) {
     source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
-    checkLaterLayers(source, raw, options.registry, { typed, knownTypes: options.knownTypes });
+    checkLaterLayers(source, raw, options.registry, { typed, knownTypes: options.knownTypes, failedTypes: options.failedTypes });
     throw new ConfigError(source.issues);
   }
   const doc = raw as RawConfig;
@@ -95,7 +97,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   }
   const sources = checkSources(source, doc, uses, warnings, unset !== undefined);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
-  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, { typed, knownTypes: options.knownTypes }).filter((s) => !disabledSinks.includes(s.name));
+  const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, { typed, knownTypes: options.knownTypes, failedTypes: options.failedTypes }).filter((s) => !disabledSinks.includes(s.name));
   const routes = checkRoutes(source, doc, sources, warnings);
   checkAdminToken(source, doc.admin.token, warnings);
   const router = compileRouter(

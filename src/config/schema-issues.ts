@@ -1,6 +1,7 @@
 import type { ErrorObject } from 'ajv';
 import type { ErrorCode } from '../errors.js';
 import { didYouMean } from './did-you-mean.js';
+import { COMMON_SINK_KEYS } from './schema.js';
 import type { ConfigIssue, KeyPath } from './config-error.js';
 import type { YamlSource } from './yaml-document.js';
 import { isSecretBearing } from './secret-keys.js';
@@ -58,7 +59,10 @@ export function schemaIssues(
         const known = Object.keys((err.parentSchema?.properties as object | undefined) ?? {});
         at = [...path, extra];
         key = true;
-        message = `unknown key "${extra}"${known.length ? ` (known: ${known.join(', ')})` : ''}${didYouMean(extra, known)}`;
+        // A sink's own keys sit beside those every sink has (max_in_flight…): a typo of one
+        // of those lands in the sink's options, so it is suggested from both.
+        const shared = code === 'RELAY_ERR_CONFIG_SINK_OPTIONS' && err.instancePath === '' ? COMMON_SINK_KEYS : [];
+        message = `unknown key "${extra}"${known.length ? ` (known: ${known.join(', ')})` : ''}${didYouMean(extra, [...known, ...shared])}`;
         break;
       }
       case 'required':

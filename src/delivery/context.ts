@@ -23,6 +23,8 @@ export interface WriteContext {
   paused(): boolean;
   /** A write ran past write_timeout_ms (it may still run): the sink is down until one succeeds. */
   overran(timeout: Error): void;
+  /** A write still running well after its timeout's abort: the sink ignores its signal. */
+  abortIgnored(ignored: Error): void;
   /** True once the store knows another relay took this lane over (its lease ran out): the lane stops. */
   leaseLost?(lane: ClaimedLane): boolean;
   /**
@@ -59,7 +61,7 @@ export async function measuredWrite<T>(context: WriteContext, write: (signal: Ab
   const started = performance.now();
   const stopTimer = metrics.deliveryDuration.startTimer({ sink: config.name });
   try {
-    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write, (timeout) => context.overran(timeout));
+    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write, (timeout) => context.overran(timeout), (ignored) => context.abortIgnored(ignored));
     return { ...outcome, at, durationMs: Math.round(performance.now() - started) };
   } finally {
     stopTimer();

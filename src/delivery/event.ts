@@ -1,6 +1,7 @@
 import { payloadOf, withoutBom } from '../ingress/envelope.js';
 import type { RelayEvent } from '../plugin-api/types.js';
 import type { StoredDelivery } from '../queue/store.js';
+import { deepFreeze } from './deep-freeze.js';
 import type { PayloadCache } from './payload-cache.js';
 
 /**
@@ -8,9 +9,14 @@ import type { PayloadCache } from './payload-cache.js';
  * delivery and before any write: a body that does not parse fails this event alone
  * (it is dead-lettered with the reason), never the batch it came in. A payload the
  * ingress parsed moments ago is taken from `parsed` instead: the same normal form.
+ *
+ * Sinks share the payload (cached) and the stored body (the store's cache), so a plugin that
+ * changes either must not change what the others get: the payload is deep-frozen (once per
+ * event: a frozen one is not walked again), and each delivery gets its own copy of the raw
+ * bytes (a Buffer cannot be frozen). Measured in docs/plugins.md ("Events").
  */
 export function toEvent(delivery: StoredDelivery, parsed?: PayloadCache): RelayEvent {
-  const payload = parsed?.get(delivery.eventId) ?? payloadOf(delivery.body, delivery.jobId);
+  const payload = deepFreeze(parsed?.get(delivery.eventId) ?? payloadOf(delivery.body, delivery.jobId));
   return {
     deliveryId: String(delivery.id),
     eventId: String(delivery.eventId),
@@ -21,7 +27,8 @@ export function toEvent(delivery: StoredDelivery, parsed?: PayloadCache): RelayE
     jobId: delivery.jobId,
     success: payload.success,
     payload,
-    // A body stored by a 0.1 queue kept its BOM; the ingress strips it from newer ones.
-    raw: withoutBom(delivery.body),
+    // A body stored by a 0.1 queue kept its BOM; the ingress strips it from newer ones. Each delivery
+    // gets its own copy: a Buffer cannot be frozen, and a plugin writing into it must not reach other sinks.
+    raw: Buffer.from(withoutBom(delivery.body)),
   };
 }

@@ -479,4 +479,22 @@ describe('what a failing sink logs', () => {
     expect(second).toMatchObject({ err: 'refused for good', dead_lettered: 2, suppressed: 1 });
     expect(logged('delivery failed').map((w) => [w.dead_lettered, w.suppressed])).toEqual([[1, 0], [2, 1]]);
   });
+  it('logs the dead letters it held back at shutdown, and rate-limits messages that differ only by id', async () => {
+    const logs = capturedLogger();
+    let n = 0;
+    const { runner, send, store } = harness({
+      async deliver() {
+        n++;
+        throw new PermanentError(`scrape ${n} refused for good`);
+      },
+    }, {}, undefined, logs.logger);
+    const logged = (msg: string) => logs.warnings().filter((w) => w.msg === msg);
+    runner.start();
+    for (const job of ['d-1', 'd-2', 'd-3']) await send(job);
+    await until(async () => (await store.deadLetters.list()).length === 3);
+    // One line for the first, the other two held back though their messages differ.
+    expect(logged('deliveries dead-lettered')).toHaveLength(1);
+    await runner.stop(100);
+    expect(logged('deliveries dead-lettered').map((w) => w.dead_lettered)).toEqual([1, 2]);
+  });
 });

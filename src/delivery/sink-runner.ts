@@ -11,7 +11,7 @@ import type { LaneResult, WriteContext } from './context.js';
 import { runLane } from './lane-runner.js';
 import type { PayloadCache } from './payload-cache.js';
 import { RateLimiter } from './rate-limiter.js';
-import { FailureLog } from './warnings.js';
+import { FailureLog, failureKey } from './warnings.js';
 import { Waker } from './waker.js';
 
 /** The error's stable code, when it has one, for the log line. */
@@ -146,6 +146,9 @@ export class SinkRunner {
     } finally {
       clearTimeout(timer);
     }
+    // Counts held back by the rate limit would otherwise die with the process.
+    this.failures.flush();
+    this.deadLetterLog.flush();
     if (this.lanes.size > 0) this.options.logger.warn({ lanes: this.lanes.size }, 'writes still running at shutdown; their deliveries stay queued');
   }
 
@@ -171,6 +174,8 @@ export class SinkRunner {
         this.overrun = describeError(timeout);
         this.failures.warn({ err: this.overrun, code: 'RELAY_ERR_SINK_TIMEOUT' }, 'sink write overran write_timeout_ms; sink marked down until a write succeeds');
       },
+      // Not rate-limited: once per hung write, and a hung write holds its slot meanwhile.
+      abortIgnored: (ignored) => this.options.logger.error({ err: describeError(ignored), code: 'RELAY_ERR_SINK_ABORT_IGNORED' }, 'sink write ignored its abort'),
       leaseLost: (lane) => this.options.store.leaseLost?.(lane) ?? false,
       settleHeld: (settlement) => this.options.store.settle([settlement]),
       now: this.now,
@@ -366,9 +371,10 @@ export class SinkRunner {
     }
     if (firstError !== undefined) {
       const fields = { err: describeError(firstError), ...codeOf(firstError) };
-      this.failures.warn(fields, 'delivery failed', { retried, dead_lettered: dead, delivered });
+      const key = failureKey(firstError);
+      this.failures.warn(fields, 'delivery failed', { retried, dead_lettered: dead, delivered }, key);
       if (dead > 0) {
-        this.deadLetterLog.warn({ ...fields, replay: `firecrawl-relay dlq replay --sink ${this.name}` }, 'deliveries dead-lettered', { dead_lettered: dead });
+        this.deadLetterLog.warn({ ...fields, replay: `firecrawl-relay dlq replay --sink ${this.name}` }, 'deliveries dead-lettered', { dead_lettered: dead }, key);
       }
     }
   }

@@ -1,5 +1,8 @@
 import { RelayError } from '../errors.js';
 
+/** How long a write may run on after its timeout's abort before it is said to ignore it. */
+export const ABORT_IGNORED_AFTER_MS = 1000;
+
 export type WriteOutcome<T> =
   | { ok: true; value: T }
   /** `aborted`: why the relay aborted the write before it failed, if it did. */
@@ -9,7 +12,9 @@ export type WriteOutcome<T> =
  * Runs one write with an abort signal that fires on `timeoutMs` or on `shutdown`, and
  * waits for the write to end either way: aborting stops a write, giving up on the promise
  * would not (the next write would run beside it). A write that resolves after its abort
- * still delivered, and counts as delivered. `onOverrun` hears of the timeout as it fires.
+ * still delivered, and counts as delivered. `onOverrun` hears of the timeout as it fires;
+ * `onAbortIgnored` hears of a write still running `ABORT_IGNORED_AFTER_MS` after that abort
+ * (a sink that does not pass `signal` on: it may never settle, and no other line would say so).
  */
 export async function timedWrite<T>(
   sink: string,
@@ -17,13 +22,16 @@ export async function timedWrite<T>(
   shutdown: AbortSignal,
   write: (signal: AbortSignal) => Promise<T>,
   onOverrun?: (timeout: RelayError) => void,
+  onAbortIgnored?: (ignored: RelayError) => void,
 ): Promise<WriteOutcome<T>> {
   const controller = new AbortController();
   const timeout = new RelayError('RELAY_ERR_SINK_TIMEOUT', [sink, timeoutMs]);
   // Told at the timeout, not when the write ends: a sink that ignores its signal may never end.
+  let ignoredTimer: NodeJS.Timeout | undefined;
   const timer = setTimeout(() => {
     controller.abort(timeout);
     onOverrun?.(timeout);
+    ignoredTimer = setTimeout(() => onAbortIgnored?.(new RelayError('RELAY_ERR_SINK_ABORT_IGNORED', [sink, timeoutMs, ABORT_IGNORED_AFTER_MS])), ABORT_IGNORED_AFTER_MS);
   }, timeoutMs);
   const onShutdown = (): void => controller.abort(shutdown.reason);
   if (shutdown.aborted) onShutdown();
@@ -37,6 +45,7 @@ export async function timedWrite<T>(
     return { ok: false, error: byTimeout ? timeout : error, aborted: byTimeout ? 'timeout' : 'shutdown' };
   } finally {
     clearTimeout(timer);
+    clearTimeout(ignoredTimer);
     shutdown.removeEventListener('abort', onShutdown);
   }
 }

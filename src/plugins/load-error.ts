@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** Where a plugin failed to load, and why, in one line. */
 export interface LoadFailure {
@@ -21,12 +22,49 @@ function syntaxErrorAt(file: string): { line: number; column: number } | undefin
   return line ? { line: Number(line), column: Math.max(1, caret.indexOf('^') + 1) } : undefined;
 }
 
+// An ES module link error: "The requested module 'x' does not provide an export named 'y'".
+const MISSING_EXPORT = /requested module '([^']+)' does not provide an export named '([^']+)'/;
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A link error's stack points into Node's loader, not the plugin: the position is that of
+ * the name in the import from that module (else its first mention), found in the source.
+ */
+function missingExportAt(file: string, specifier: string, name: string): { line: number; column: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const from = new RegExp(`import\\s*(?:[\\w$]+\\s*,\\s*)?\\{([^}]*)\\}\\s*from\\s*['"]${escape(specifier)}['"]`, 'g');
+  const word = new RegExp(`(?<![\\w$])${escape(name)}(?![\\w$])`);
+  let offset: number | undefined;
+  for (const statement of text.matchAll(from)) {
+    const inBraces = word.exec(statement[1]!);
+    if (inBraces) {
+      offset = statement.index + statement[0].indexOf('{') + 1 + inBraces.index;
+      break;
+    }
+  }
+  offset ??= word.exec(text)?.index;
+  if (offset === undefined) return undefined;
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: before.at(-1)!.length + 1 };
+}
+
 /** A load error as the line and column to show and a message that keeps the cause. */
 export function describeLoadFailure(file: string, err: unknown): LoadFailure {
   const text = err instanceof Error ? err.message : String(err);
   const esbuild = ESBUILD_LOCATION.exec(text);
   // esbuild counts columns from 0.
   if (esbuild) return { line: Number(esbuild[1]), column: Number(esbuild[2]) + 1, message: `syntax error: ${esbuild[3]}` };
+  const missing = MISSING_EXPORT.exec(text);
+  if (missing) {
+    const at = missingExportAt(file, missing[1]!, missing[2]!);
+    if (at) return { ...at, message: text.split('\n')[0] ?? text };
+  }
   if (err instanceof SyntaxError) {
     const at = syntaxErrorAt(file);
     if (at) return { ...at, message: `syntax error: ${text}` };

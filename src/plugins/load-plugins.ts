@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SinkRegistry } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
@@ -13,10 +13,16 @@ import { recordPluginFile } from './plugin-file.js';
 const MODULE = /\.(m?[jt]s)$/;
 const SKIPPED = /\.(test|spec)\.[mc]?[jt]s$|\.d\.[mc]?ts$/;
 
-/** The plugin modules of `dir`: its .js/.mjs/.ts/.mts files, and folders with an index. */
+/**
+ * The candidate plugin modules of `dir`: its top-level .js/.mjs/.ts/.mts files and folders
+ * with an index, less tests and names starting with `_` (helpers: `_shared.ts`, `_lib/`).
+ * Files deeper down (`lib/util.ts`) are never loaded by the relay, only by the plugins
+ * that import them.
+ */
 function pluginFiles(dir: string): string[] {
   const files: string[] = [];
   for (const name of readdirSync(dir).sort()) {
+    if (name.startsWith('_') || name.startsWith('.')) continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {
       const index = ['index.ts', 'index.mts', 'index.js', 'index.mjs'].map((i) => join(path, i)).find(existsSync);
@@ -52,18 +58,32 @@ function whyNotASink(value: unknown): string | null {
   return null;
 }
 
+/** What loading a plugins folder gave: the registry, and what went wrong or was passed over. */
+export interface LoadedPlugins {
+  registry: SinkRegistry;
+  /** Every plugin that could not be used, as config issues at its file. */
+  issues: ConfigIssue[];
+  /** Modules with no default export: helpers, not plugins (`file: why`), for a debug line. */
+  ignored: string[];
+  /** Sink types the config may name whose plugin failed to load (its file's base name). */
+  failedTypes: string[];
+}
+
 /**
- * Adds the sink plugins found in `dir` to a copy of `builtins`. Every problem (a module
- * that fails to import, a default export that is not a sink, a type already taken) is
- * collected and thrown as one ConfigError naming the files.
+ * Adds the sink plugins found in `dir` to a copy of `builtins`, going on past every
+ * problem (a module that fails to import, a default export that is not a sink, a type
+ * already taken) so that `check` reports them with the config's own, in one run.
  */
-export async function loadPlugins(dir: string, builtins: SinkRegistry, labelFrom = process.cwd()): Promise<SinkRegistry> {
+export async function collectPlugins(dir: string, builtins: SinkRegistry, labelFrom = process.cwd()): Promise<LoadedPlugins> {
   const registry = new Map(builtins);
-  if (!existsSync(dir)) return registry;
+  const loaded: LoadedPlugins = { registry, issues: [], ignored: [], failedTypes: [] };
+  if (!existsSync(dir)) return loaded;
   const origin = new Map<string, string>();
-  const issues: ConfigIssue[] = [];
+  const label = (file: string): string => relative(labelFrom, file) || file;
   const report = (code: ErrorCode, file: string, message: string, at = { line: 1, column: 1 }): void => {
-    issues.push({ code, file: relative(labelFrom, file) || file, ...at, path: '(plugin)', message });
+    loaded.issues.push({ code, file: label(file), ...at, path: '(plugin)', message });
+    // `plugin new NAME` writes NAME.ts with type NAME: the likeliest type of a broken plugin.
+    loaded.failedTypes.push(basename(file.endsWith(`${sep}index${extname(file)}`) ? dirname(file) : file, extname(file)));
   };
   for (const file of pluginFiles(dir)) {
     let module: { default?: unknown };
@@ -76,6 +96,10 @@ export async function loadPlugins(dir: string, builtins: SinkRegistry, labelFrom
     }
     // tsImport of a CommonJS-shaped module nests the default export once more.
     const nested = (module.default as { default?: unknown } | undefined)?.default;
+    if (module.default === undefined || (nested === undefined && isNamespaceOnly(module.default))) {
+      loaded.ignored.push(`${label(file)}: no default export, not a plugin`);
+      continue;
+    }
     const exported = nested !== undefined && whyNotASink(module.default) !== null ? nested : module.default;
     const invalid = whyNotASink(exported);
     if (invalid) {
@@ -91,9 +115,23 @@ export async function loadPlugins(dir: string, builtins: SinkRegistry, labelFrom
       continue;
     }
     registry.set(definition.type, definition);
-    origin.set(definition.type, relative(labelFrom, file) || file);
-    recordPluginFile(definition, relative(labelFrom, file) || file);
+    origin.set(definition.type, label(file));
+    recordPluginFile(definition, label(file));
   }
+  return loaded;
+}
+
+/**
+ * A CommonJS-shaped module without a default export comes back from tsImport as
+ * `{ default: { ...its named exports } }` with no `type`: a helper, like an ESM one.
+ */
+function isNamespaceOnly(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !('type' in value) && !('create' in value) && !('configSchema' in value);
+}
+
+/** `collectPlugins`, throwing every problem as one ConfigError naming the files. */
+export async function loadPlugins(dir: string, builtins: SinkRegistry, labelFrom = process.cwd()): Promise<SinkRegistry> {
+  const { registry, issues } = await collectPlugins(dir, builtins, labelFrom);
   if (issues.length > 0) throw new ConfigError(issues);
   return registry;
 }

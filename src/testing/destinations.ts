@@ -1,15 +1,20 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { httpFaults } from './http-faults.js';
 import { startReceiver } from './receiver.js';
 import type { ContractDestination } from './sink-contract.js';
-
-type Mode = 'ok' | 'refuse' | 'refuse-once' | 'refuse-permanently' | { slowMs: number };
 
 export interface HttpDestinationOptions {
   /** The sink's options given the receiver's URL, e.g. `(url) => ({ url })`. */
   options: (url: string) => Record<string, unknown>;
-  /** `<job id>:<error text>` of the event a request body carries. */
-  eventOf: (body: string) => string;
+  /** `<job id>:<error text>` of the event a request body carries (a sink sending one event per request). */
+  eventOf?: (body: string) => string;
+  /**
+   * Instead of `eventOf`, for a batch sink: `<job id>:<error text>` of every event a request
+   * body carries, in order. A request is accepted or refused whole, so the destination
+   * offers no `refuseJob` (the partial-failure case is skipped, by name).
+   */
+  eventsOf?: (body: string) => string[];
   /** The status that tells the sink no retry can help (400 unless given). */
   permanentStatus?: number;
 }
@@ -19,44 +24,33 @@ export interface HttpDestinationOptions {
  * that answers 200, or 503 while refusing, `permanentStatus` once when refusing for good,
  * and answers late while slowed down (counting the requests the sink gave up on).
  */
-export async function httpDestination({ options, eventOf, permanentStatus = 400 }: HttpDestinationOptions): Promise<ContractDestination> {
-  let mode: Mode = 'ok';
-  let refusedJob: string | null = null;
+export async function httpDestination({ options, eventOf, eventsOf, permanentStatus = 400 }: HttpDestinationOptions): Promise<ContractDestination> {
+  const eventsIn = eventsOf ?? ((body: string) => [eventOf!(body)]);
+  if (!eventsOf && !eventOf) throw new TypeError('httpDestination expects eventOf (one event per request) or eventsOf (a batch per request), got neither');
+  const faults = httpFaults(permanentStatus);
   const accepted: string[] = [];
-  let abandoned = 0;
   const receiver = await startReceiver((request, response) => {
-    response.on('close', () => {
-      if (!response.writableEnded) abandoned++;
-    });
+    faults.watch(response);
     const answer = (status: number): void => {
       response.statusCode = status;
       response.end(status === 200 ? 'ok' : 'refused');
     };
-    if (typeof mode === 'object') return void setTimeout(() => !response.destroyed && answer(503), mode.slowMs).unref();
-    if (mode === 'refuse') return answer(503);
-    if (mode === 'refuse-once' || mode === 'refuse-permanently') {
-      const status = mode === 'refuse-once' ? 503 : permanentStatus;
-      mode = 'ok';
-      return answer(status);
+    const events = eventsIn(request.body.toString());
+    const verdict = faults.verdict(events);
+    if (verdict !== 'pass') {
+      if ('refuse' in verdict) return answer(verdict.refuse);
+      return void setTimeout(() => !response.destroyed && answer(503), verdict.slowMs).unref();
     }
-    const event = eventOf(request.body.toString());
-    if (refusedJob !== null && event.startsWith(`${refusedJob}:`)) return answer(503);
-    accepted.push(event);
+    accepted.push(...events);
     return answer(200);
   });
+  // A batched request is accepted or refused whole: no refusing one job of it.
+  const { refuseJob, ...controls } = faults.controls;
   return {
     options: options(`${receiver.url}/hook`),
     received: () => accepted,
-    refuse: () => void (mode = 'refuse'),
-    refuseOnce: () => void (mode = 'refuse-once'),
-    refuseJob: (job) => void (refusedJob = job),
-    refusePermanently: () => void (mode = 'refuse-permanently'),
-    slowDown: (ms) => void (mode = { slowMs: ms }),
-    abandoned: () => abandoned,
-    restore: () => {
-      mode = 'ok';
-      refusedJob = null;
-    },
+    ...controls,
+    ...(eventsOf ? {} : { refuseJob }),
     close: receiver.close,
   };
 }

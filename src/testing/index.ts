@@ -5,4 +5,5 @@
  */
 export { sinkContract, type ContractDestination, type ContractTarget } from './sink-contract.js';
 export { fileDestination, httpDestination } from './destinations.js';
+export { faultProxy, type FaultProxyOptions } from './fault-proxy.js';
 export { startReceiver, type ReceivedRequest } from './receiver.js';

@@ -1,0 +1,25 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RELAY_API } from '../plugins/api-resolver.js';
+
+/**
+ * `firecrawl-relay plugin test`: runs the `*.test.*` files of a plugins folder with the
+ * relay's own vitest, `firecrawl-relay/plugin-api` and `/testing` resolved to the relay's
+ * files by the same map the plugin loader uses: a folder anywhere on disk (no
+ * node_modules, no package.json) tests as it would load. Resolves to the exit code.
+ */
+export async function testPlugins(dir: string, filters: string[] = []): Promise<number> {
+  // vitest is a development dependency: imported only by this command.
+  const { startVitest } = await import('vitest/node');
+  const alias = Object.entries(RELAY_API).map(([find, url]) => ({ find, replacement: fileURLToPath(url) }));
+  const root = resolve(dir);
+  const vitest = await startVitest(
+    'test',
+    filters,
+    { root, run: true, watch: false, config: false, include: ['**/*.{test,spec}.{ts,mts,js,mjs}'] },
+    { resolve: { alias } },
+  );
+  await vitest.close();
+  const failed = vitest.state.getCountOfFailedTests() > 0 || vitest.state.getFiles().length === 0 || Number(process.exitCode ?? 0) !== 0;
+  return failed ? 1 : 0;
+}
