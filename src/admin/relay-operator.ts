@@ -49,9 +49,9 @@ export function relayOperator(relay: RelayView): OperatorDeps {
       const source = config.sources[0]?.name ?? 'console';
       // Fresh ids each time: two tests are two jobs, never one merged "whole job" view.
       const fresh = { ...sample(type), id: `test-${randomUUID()}`, webhookId: randomUUID() };
-      const { payload, jobId, body } = parseEnvelope(Buffer.from(JSON.stringify(fresh)));
+      const { payload, jobId, body, url } = parseEnvelope(Buffer.from(JSON.stringify(fresh)));
       const { sinks } = config.router.match(payload, source);
-      const result = await relay.queue.enqueue({ source, type, jobId, dedupeKey: null, body, sinks });
+      const result = await relay.queue.enqueue({ source, type, jobId, dedupeKey: null, body, sinks, url });
       if (result.eventId !== null) relay.activity.emit({ kind: 'received', id: result.eventId, type, jobId, source, at: Date.now() });
       return { eventId: result.eventId, jobId, sinks };
     },

@@ -4,6 +4,7 @@ import { RelayError } from '../errors.js';
 import { assertJsonDepth } from './json-depth.js';
 import { assertNoNulInIds } from './nul-free.js';
 import type { FirecrawlPayload } from '../plugin-api/types.js';
+import { pageUrlOf } from './page-url.js';
 
 const ENVELOPE_SCHEMA = {
   type: 'object',
@@ -39,6 +40,8 @@ export interface Envelope {
   jobId: string;
   /** The bytes to store and hand to sinks: as received, less a leading UTF-8 BOM. */
   body: Buffer;
+  /** A page event's URL, for the console's lists (`pageUrlOf`). */
+  url: string | null;
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -113,5 +116,5 @@ export function parseEnvelope(received: Buffer): Envelope {
   assertStoredStringsWellFormed(value);
   assertNoNulInIds(value);
   const payload = normalizePayload(value as FirecrawlPayload & { jobId?: string });
-  return { payload, type: payload.type, jobId: payload.id, body };
+  return { payload, type: payload.type, jobId: payload.id, body, url: pageUrlOf(payload) };
 }

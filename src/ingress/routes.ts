@@ -107,7 +107,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
       if (err instanceof RelayError) return rejectWebhook(deps, request, reply, err);
       throw err;
     }
-    const { payload, type, jobId, body } = envelope;
+    const { payload, type, jobId, body, url } = envelope;
     const { sinks, routes } = router.match(payload, source.name);
 
     let result;
@@ -119,6 +119,7 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
         dedupeKey: dedupeKey(source, payload, body),
         body,
         sinks,
+        url,
       });
     } catch (err) {
       if (err instanceof RelayError) return rejectWebhook(deps, request, reply, err);

@@ -1,8 +1,5 @@
 import type { EventFilter } from './store.js';
 
-/** A page URL listed with an event is cut here: a listing stays small whatever a payload holds. */
-export const MAX_URL_CHARS = 2048;
-
 /**
  * The WHERE of an event listing over `events e`, for both stores: `param` records a value
  * and returns its placeholder (`?` for SQLite, `$n` for PostgreSQL). Outcomes are read from

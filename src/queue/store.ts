@@ -20,6 +20,8 @@ export interface EnqueueItem {
   body: Buffer;
   /** The sinks it is routed to; one delivery each. */
   sinks: readonly string[];
+  /** A page event's URL (`pageUrlOf`), kept for the console's lists; null for other events. */
+  url?: string | null;
 }
 
 export interface EnqueueResult {

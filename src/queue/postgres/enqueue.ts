@@ -6,10 +6,10 @@ import { upsertLanes } from './events.js';
 import { prepared } from './pool.js';
 
 /**
- * Events per INSERT: 8 parameters each, and a statement takes at most 65,535. Bodies stay
+ * Events per INSERT: 9 parameters each, and a statement takes at most 65,535. Bodies stay
  * binary parameters (an unnest of bytea[] would send them as hex text, twice the bytes).
  */
-export const EVENTS_PER_INSERT = 8_000;
+export const EVENTS_PER_INSERT = 7_000;
 
 export interface EnqueueContext {
   now: number;
@@ -108,11 +108,11 @@ export async function commitEnqueue(
     const params: unknown[] = [];
     const rows = stored.slice(start, start + EVENTS_PER_INSERT).map(({ item, deliver, parked }, i) => {
       const b = params.length;
-      params.push(ids[start + i], ctx.now, item.source, item.type, item.jobId, item.body.length, deliver.length + parked.length, item.body);
+      params.push(ids[start + i], ctx.now, item.source, item.type, item.jobId, item.body.length, deliver.length + parked.length, item.body, item.url ?? null);
       deltas.usedBytes += item.body.length;
-      return `($${b + 1}::bigint,$${b + 2}::bigint,$${b + 3},$${b + 4},$${b + 5},$${b + 6}::int,$${b + 7}::int,$${b + 8}::bytea)`;
+      return `($${b + 1}::bigint,$${b + 2}::bigint,$${b + 3},$${b + 4},$${b + 5},$${b + 6}::int,$${b + 7}::int,$${b + 8}::bytea,$${b + 9})`;
     });
-    await client.query(`INSERT INTO events (id, received_at, source, type, job_id, bytes, refs, body) VALUES ${rows.join(',')}`, params);
+    await client.query(`INSERT INTO events (id, received_at, source, type, job_id, bytes, refs, body, url) VALUES ${rows.join(',')}`, params);
   }
 
   const d = { event: [] as number[], sink: [] as string[], job: [] as string[], bytes: [] as number[] };

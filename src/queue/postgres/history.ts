@@ -10,7 +10,7 @@ import type {
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
-import { MAX_URL_CHARS, eventListSql, eventWhere } from '../event-filter.js';
+import { eventListSql, eventWhere } from '../event-filter.js';
 import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
 import { CounterDeltas } from './counters.js';
 import { upsertLanes } from './events.js';
@@ -27,15 +27,8 @@ function where(filter: EventFilter, params: unknown[]): string {
   });
 }
 
-/**
- * A page event's URL, read for the rows listed only. Every stored body passed ingress's
- * JSON parse (no BOM, valid UTF-8), so the cast cannot fail; `json`, not `jsonb`, keeps a
- * \u0000 in the markdown from refusing it.
- */
-const PAGE_URL = `CASE WHEN e.type LIKE '%.page' THEN left(coalesce(convert_from(e.body, 'UTF8')::json #>> '{data,0,metadata,url}',
-  convert_from(e.body, 'UTF8')::json #>> '{data,0,metadata,sourceURL}'), ${MAX_URL_CHARS}) END`;
-
-const EVENT_COLUMNS = `e.id::float8 AS id, e.received_at::float8 AS "receivedAt", e.source, e.type, e.job_id AS "jobId", ${PAGE_URL} AS url`;
+/** `url`: a page event's URL, stored at ingress (`pageUrlOf`). */
+const EVENT_COLUMNS = `e.id::float8 AS id, e.received_at::float8 AS "receivedAt", e.source, e.type, e.job_id AS "jobId", e.url`;
 
 /** An event listing (exported for the test that reads its plan: a time filter reads events_by_time). */
 export function listQuery(filter: EventFilter): { sql: string; params: unknown[] } {

@@ -112,6 +112,13 @@ CREATE TABLE paused_sinks (sink text PRIMARY KEY, paused_at bigint NOT NULL);`,
     version: 4,
     sql: `CREATE INDEX events_by_time ON events (received_at, id);`,
   },
+  {
+    // 5 — a page event's URL, as SQLite's step 5: read at ingress from the parsed payload,
+    // so listing events never casts stored bodies (a body PostgreSQL's json refuses, e.g. a
+    // lone surrogate escape in markdown, would fail the whole list).
+    version: 5,
+    sql: `ALTER TABLE events ADD COLUMN url text;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -136,7 +136,7 @@ export class Committer {
         return { eventId: null, duplicate: true, parked: [] };
       }
       if (item.sinks.length === 0) return { eventId: null, duplicate: false, parked: [] };
-      const eventId = Number(stmt.eventPut.run(now, item.source, item.type, item.jobId, item.body).lastInsertRowid);
+      const eventId = Number(stmt.eventPut.run(now, item.source, item.type, item.jobId, item.body, item.url ?? null).lastInsertRowid);
       for (const sink of item.sinks) {
         const id = Number(stmt.deliveryPut.run(eventId, sink, item.jobId, now).lastInsertRowid);
         if (parked.includes(sink)) {

@@ -10,7 +10,7 @@ import type {
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
-import { MAX_URL_CHARS, eventListSql, eventWhere } from '../event-filter.js';
+import { eventListSql, eventWhere } from '../event-filter.js';
 import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
 import type { Counters } from './counters.js';
 import type { Statements } from './statements.js';
@@ -28,15 +28,8 @@ function where(filter: EventFilter): { sql: string; params: unknown[] } {
   return { sql, params };
 }
 
-/**
- * A page event's URL, read by SQLite's JSON functions (one parse per row, cached between the
- * calls) and only for the rows listed. A body that does not parse (an older release stored a
- * BOM) has none rather than failing the listing.
- */
-const PAGE_URL = `CASE WHEN e.type LIKE '%.page' AND json_valid(CAST(e.body AS TEXT))
-  THEN substr(coalesce(json_extract(CAST(e.body AS TEXT), '$.data[0].metadata.url'), json_extract(CAST(e.body AS TEXT), '$.data[0].metadata.sourceURL')), 1, ${MAX_URL_CHARS}) END`;
-
-const EVENT_COLUMNS = `e.id, e.received_at AS receivedAt, e.source, e.type, e.job_id AS jobId, ${PAGE_URL} AS url`;
+/** `url`: a page event's URL, stored at ingress (`pageUrlOf`). */
+const EVENT_COLUMNS = `e.id, e.received_at AS receivedAt, e.source, e.type, e.job_id AS jobId, e.url`;
 
 /** An event listing (exported for the test that reads its plan: a time filter reads events_by_time). */
 export function listQuery(filter: EventFilter): { sql: string; params: unknown[] } {

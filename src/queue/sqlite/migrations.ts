@@ -68,6 +68,10 @@ CREATE TABLE paused_sinks (sink TEXT PRIMARY KEY, paused_at INTEGER NOT NULL) WI
   // 4 — events by time (the rowid rides along): the by-age prune and the time-filtered
   // event lists read a range instead of walking the table.
   (db) => db.exec(`CREATE INDEX events_by_time ON events (received_at);`),
+
+  // 5 — a page event's URL, read at ingress from the parsed payload, so the console's event
+  // lists never parse stored bodies (events stored before this step show none).
+  (db) => db.exec(`ALTER TABLE events ADD COLUMN url TEXT;`),
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

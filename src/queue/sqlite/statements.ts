@@ -5,7 +5,7 @@ const SQL = {
   /** Inserts the key, or refreshes it when its last sighting left the window; no change = a duplicate. */
   dedupeClaim: `INSERT INTO dedupe (key, seen_at) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at WHERE seen_at <= ?`,
-  eventPut: 'INSERT INTO events (received_at, source, type, job_id, body) VALUES (?, ?, ?, ?, ?)',
+  eventPut: 'INSERT INTO events (received_at, source, type, job_id, body, url) VALUES (?, ?, ?, ?, ?, ?)',
   deliveryPut: 'INSERT INTO deliveries (event_id, sink, job_id, created_at) VALUES (?, ?, ?, ?)',
   /** A new lane is due at once; a lane that exists keeps its head and its due time (backoff). */
   laneAdd: `INSERT INTO lanes (sink, job_id, next_attempt_at, head_id, pending, bytes) VALUES (?, ?, ?, ?, ?, ?)
