@@ -103,6 +103,11 @@ export const ERRORS = {
   },
   RELAY_ERR_CONFIG_BAD_CONDITION: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_INVALID: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_QUEUE_URL: {
+    status: 0,
+    message:
+      'expected queue.url as postgres://user:password@host:port/database, got one whose user, password and host do not parse (not shown: it holds a password): percent-encode @ # / ? in the password (%%40 %%23 %%2F %%3F)',
+  },
   RELAY_ERR_CONFIG_DEPRECATED: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_LOAD: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_INVALID: { status: 0, message: '%s' },

@@ -291,6 +291,22 @@ describe('config errors', () => {
       message: /postgres/,
     },
     {
+      name: 'a queue url whose password holds an unescaped # and @ (never echoed)',
+      yaml: VALID.replace('sources:', 'queue:\n  store: postgres\n  url: ${DATABASE_URL}\nsources:'),
+      env: { SECRET: 's', DATABASE_URL: 'postgres://relay:Xy7@Kq9zR2pQ#tail@host/db' },
+      code: 'RELAY_ERR_CONFIG_QUEUE_URL',
+      at: 'relay.config.yaml:4:8 queue.url',
+      message: /^(?!.*(Xy7|Kq9zR2pQ|tail)).*percent-encode @ # \/ \? in the password/,
+    },
+    {
+      name: 'a queue url whose password holds an unescaped /',
+      yaml: VALID.replace('sources:', 'queue:\n  store: postgres\n  url: postgres://relay:ab/cd@db:5432/relay\nsources:'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_QUEUE_URL',
+      at: 'relay.config.yaml:4:8 queue.url',
+      message: /^(?!.*(ab\/cd|db:5432)).*percent-encode/,
+    },
+    {
       name: 'a duplicate key in a map',
       yaml: VALID.replace('  console:', '  archive:'),
       code: 'RELAY_ERR_CONFIG_DUPLICATE',

@@ -8,6 +8,7 @@ import { interpolate, type Env, type UnsetAllowance, type VariableUses } from '.
 import { checkLaterLayers, checkRouteReferences, checkSinkOptions, optionsOf, type SinkCheckContext, type SinkRegistry } from './layers.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
+import { postgresUrlParses } from './queue-url.js';
 import { validateWithTypedValues } from './typed-values.js';
 import { checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
@@ -96,6 +97,9 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const sources = checkSources(source, doc, uses, warnings, unset !== undefined);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
   const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, { typed, knownTypes: options.knownTypes }).filter((s) => !disabledSinks.includes(s.name));
+  if (doc.queue.store === 'postgres' && doc.queue.url !== undefined && !postgresUrlParses(doc.queue.url)) {
+    source.report('RELAY_ERR_CONFIG_QUEUE_URL', ['queue', 'url'], []);
+  }
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
