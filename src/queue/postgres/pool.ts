@@ -34,10 +34,29 @@ export function describePostgres(options: Pick<PgConnectOptions, 'url' | 'schema
   return options.schema ? `${where} (schema ${options.schema})` : where;
 }
 
+/**
+ * How long the server lets one of our sessions sit idle inside a transaction before it ends
+ * the session (and its locks). Our transactions never wait on anything but PostgreSQL, so only
+ * a replica that froze (SIGSTOP, a stalled VM) holds one open that long; below the statement
+ * deadline, so a healthy replica queued on its rows is answered within its own deadline.
+ */
+export function idleInTransactionMs(timeout: number): number {
+  return Math.max(500, Math.floor(timeout / 2));
+}
+
+/** Longest a statement waits for a row lock: after a frozen peer's locks are gone, before the deadline. */
+export function lockTimeoutMs(timeout: number): number {
+  return Math.max(idleInTransactionMs(timeout) + 250, Math.floor((timeout * 4) / 5));
+}
+
 /** What a connection is set up with: the schema first on the path, and commits that wait for the WAL flush. */
 export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
   const timeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const settings = ['-c synchronous_commit=on'];
+  const settings = [
+    '-c synchronous_commit=on',
+    `-c idle_in_transaction_session_timeout=${idleInTransactionMs(timeout)}`,
+    `-c lock_timeout=${lockTimeoutMs(timeout)}`,
+  ];
   // The backslash keeps the space inside the value when the server splits `options`.
   if (options.schema) settings.push(`-c search_path=${quoteIdentifier(options.schema).replace(/ /g, '\\ ')}`);
   return {

@@ -39,6 +39,10 @@ export interface PostgresStoreOptions extends PgConnectOptions {
   owner?: string;
   /** Off (events go once delivered, no attempts kept) unless given. */
   history?: HistoryOptions;
+  /** Whether opening may migrate the shared schema (default true; `openStore` allows it for `serve` only). */
+  migrate?: boolean;
+  /** Told when another replica is migrating and this one waits for it. */
+  onMigrationWait?: () => void;
   now?: () => number;
 }
 
@@ -60,6 +64,26 @@ interface Settling {
  */
 function refusedData(err: unknown): boolean {
   return err instanceof pg.DatabaseError && typeof err.code === 'string' && err.code.startsWith('22');
+}
+
+/**
+ * Migrates on a connection of its own without the webhook deadlines: waiting for another
+ * replica's migration, or running a long step, is not a database that hangs. Connecting is
+ * still bounded (a server that does not answer at all).
+ */
+async function migrateOnce(options: PostgresStoreOptions): Promise<void> {
+  const { query_timeout: _q, statement_timeout: _s, ...config } = clientConfig(options);
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await migrate(client, options.schema, describePostgres(options), {
+      allowed: options.migrate ?? true,
+      ...(options.onMigrationWait ? { onWait: options.onMigrationWait } : {}),
+    });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** The deliveries found, up to the first one gone meanwhile (a parked sink): order is never skipped over. */
@@ -143,12 +167,7 @@ export class PostgresQueueStore implements QueueStore {
   static async open(options: PostgresStoreOptions): Promise<PostgresQueueStore> {
     const pool = createPool(options);
     try {
-      const client = await pool.connect();
-      try {
-        await migrate(client, options.schema, describePostgres(options));
-      } finally {
-        client.release();
-      }
+      await migrateOnce(options);
       const store = new PostgresQueueStore(options, pool);
       await store.snapshot.refresh(pool);
       store.wakeups.start();
@@ -156,6 +175,10 @@ export class PostgresQueueStore implements QueueStore {
     } catch (err) {
       await pool.end().catch(() => undefined);
       if (err instanceof RelayError) throw err;
+      // The server answered (a wrong password, no such database, no rights): say what it said.
+      if (err instanceof pg.DatabaseError) {
+        throw new RelayError('RELAY_ERR_QUEUE_REFUSED', [describePostgres(options), err.message, err.code ?? 'unknown'], { cause: err });
+      }
       // Named, so that `serve` says which database did not answer rather than `connect ECONNREFUSED`.
       throw new RelayError('RELAY_ERR_QUEUE_UNREACHABLE', [describePostgres(options), describeError(err), options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS], {
         cause: err,
