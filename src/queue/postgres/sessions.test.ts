@@ -96,7 +96,10 @@ describeWithPostgres('PostgreSQL queue: sessions, roles and migrations', () => {
   it('says what the server answered when it refuses the relay, with its SQLSTATE, never the password', async () => {
     await admin.query(`CREATE ROLE pw LOGIN PASSWORD 'S3cretPw'`);
     const url = cluster.url.replace('://relay@', '://pw:S3cretPw@').replace(/\/[^/]*$/, '/nosuchdb');
-    const err = await open('x', { url }).catch((e: unknown) => e as Error);
+    const err = (await open('x', { url }).then(
+      (store) => store.close(),
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toMatchObject({ code: 'RELAY_ERR_QUEUE_REFUSED', message: expect.stringContaining('(SQLSTATE 3D000)') });
     expect(err.message).not.toContain('S3cretPw');
   });
