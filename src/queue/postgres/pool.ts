@@ -101,23 +101,43 @@ export function prepared<R extends pg.QueryResultRow = pg.QueryResultRow>(
 /** Deadlock and serialization failures: the transaction did nothing and can simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
+export interface TransactionOptions<T> {
+  /** false: commit without waiting for the WAL flush. */
+  durable?: boolean;
+  /** Runs on the same connection once committed (a NOTIFY outside the transaction). */
+  afterCommit?: (client: pg.PoolClient, result: T) => Promise<void>;
+  /** Once aborted, the transaction rolls back instead of sending COMMIT. */
+  abandon?: AbortSignal;
+  /** Each statement's limit, on both sides, instead of the connection's (a group of large bodies). */
+  statementMs?: number;
+}
+
+/** The client with every query given `ms` as its client-side timeout. */
+function boundedClient(client: pg.PoolClient, ms: number): pg.PoolClient {
+  const query = (config: string | pg.QueryConfig, values?: unknown[]) =>
+    client.query({ ...(typeof config === 'string' ? { text: config, values } : config), query_timeout: ms } as pg.QueryConfig);
+  return new Proxy(client, { get: (target, key) => (key === 'query' ? query : Reflect.get(target, key)) });
+}
+
 /**
  * Runs `work` in one transaction on one connection. `durable: false` commits without
  * waiting for the WAL flush: for claims, settles and lease renewals, whose loss in a crash
  * of PostgreSQL only means a lane is claimed again and its events delivered twice.
- * `afterCommit` runs on the same connection once committed (a NOTIFY outside the transaction).
  */
 export async function transaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
-  { durable = true, afterCommit }: { durable?: boolean; afterCommit?: (client: pg.PoolClient, result: T) => Promise<void> } = {},
+  { durable = true, afterCommit, abandon, statementMs }: TransactionOptions<T> = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
       await client.query(durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off');
-      const result = await work(client);
+      if (statementMs !== undefined) await client.query(`SET LOCAL statement_timeout = ${Math.ceil(statementMs)}`);
+      const result = await work(statementMs === undefined ? client : boundedClient(client, Math.ceil(statementMs)));
+      // Its caller stopped waiting (and answered 503): what was not committed must not be.
+      abandon?.throwIfAborted();
       await client.query('COMMIT');
       // Best effort on the same connection (no second checkout); its failure undoes nothing.
       if (afterCommit) await afterCommit(client, result).catch(() => undefined);

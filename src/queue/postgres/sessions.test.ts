@@ -6,6 +6,7 @@ import { describeWithPostgres, startPostgres, type PostgresCluster } from '../..
 import { item } from '../../../test/store-contract/store-contract.js';
 import { openStore } from '../open-store.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { createPool, transaction } from './pool.js';
 import { PostgresQueueStore, type PostgresStoreOptions } from './store.js';
 
 /** Sessions the relay opens: what a frozen peer, a second role or a concurrent migration do to them. */
@@ -103,4 +104,35 @@ describeWithPostgres('PostgreSQL queue: sessions, roles and migrations', () => {
     expect(err).toMatchObject({ code: 'RELAY_ERR_QUEUE_REFUSED', message: expect.stringContaining('(SQLSTATE 3D000)') });
     expect(err.message).not.toContain('S3cretPw');
   });
+
+  it('rolls back a transaction abandoned before COMMIT (its caller answered 503): nothing of it is stored', async () => {
+    await (await open('abandon')).close();
+    const pool = createPool({ url: cluster.url, schema: 'abandon' });
+    try {
+      const gaveUp = new AbortController();
+      const run = transaction(
+        pool,
+        async (client) => {
+          await client.query(`INSERT INTO dedupe (key, seen_at) VALUES ('late', 0)`);
+          gaveUp.abort(new Error('deadline passed'));
+        },
+        { abandon: gaveUp.signal },
+      );
+      await expect(run).rejects.toThrow('deadline passed');
+      expect((await admin.query(`SELECT key FROM abandon.dedupe WHERE key = 'late'`)).rows).toEqual([]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('gives a group of large bodies time for its bytes: 30 MB commits under a 300 ms base deadline', async () => {
+    const store = await open('large', { queryTimeoutMs: 300 });
+    try {
+      const result = await store.enqueue(item('j', 'x'.repeat(30_000_000)));
+      expect(result.eventId).toEqual(expect.any(Number));
+      expect(store.writable()).toMatchObject({ ready: true });
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });

@@ -22,7 +22,7 @@ import { GroupCommit } from './group-commit.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { withDeadline } from './deadline.js';
+import { DeadlinePassed, commitReserveMs, ingressDeadlineMs, withDeadline } from './deadline.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, describePostgres, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_SINK, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
@@ -48,6 +48,8 @@ export interface PostgresStoreOptions extends PgConnectOptions {
 
 interface Waiter {
   item: EnqueueItem;
+  /** performance.now() when asked: each request's deadline runs from there, not from its group's start. */
+  arrivedAt: number;
   resolve: (result: EnqueueResult) => void;
   reject: (error: unknown) => void;
 }
@@ -247,7 +249,18 @@ export class PostgresQueueStore implements QueueStore {
 
   enqueue(item: EnqueueItem): Promise<EnqueueResult> {
     if (this.closed) return Promise.reject(new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', ['the queue is closed']));
-    return new Promise((resolve, reject) => this.enqueues.add({ item, resolve, reject }));
+    return new Promise((resolve, reject) => this.enqueues.add({ item, arrivedAt: performance.now(), resolve, reject }));
+  }
+
+  /**
+   * When a group must be answered by: from its earliest request's arrival, the base deadline
+   * plus time for the group's bytes. A group that formed behind a stuck one is therefore not
+   * given a fresh deadline of its own: no request waits much longer than its bound.
+   */
+  private groupDeadline(batch: readonly Waiter[]): number {
+    const bytes = batch.reduce((sum, w) => sum + w.item.body.length, 0);
+    const base = this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    return Math.min(...batch.map((w) => w.arrivedAt)) + ingressDeadlineMs(base, bytes);
   }
 
   private async commitEnqueues(batch: readonly Waiter[]): Promise<void> {
@@ -263,7 +276,14 @@ export class PostgresQueueStore implements QueueStore {
       return;
     }
     let committed: { outcomes: Outcome[]; deltas: CounterDeltas; touched: Set<string> };
+    const base = this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const left = this.groupDeadline(batch) - performance.now();
+    // Past the point where COMMIT could still be sent in time, the group rolls back: a request
+    // answered 503 was then not stored. Only a COMMIT already sent can be applied unanswered.
+    const abandon = new AbortController();
+    const cutoff = setTimeout(() => abandon.abort(new DeadlinePassed('the commit to PostgreSQL', left)), Math.max(0, left - commitReserveMs(base)));
     try {
+      if (left <= commitReserveMs(base)) throw new DeadlinePassed('the commit to PostgreSQL (queued behind a stuck one)', left);
       const commit = transaction(this.pool, async (client) => {
         const result = await commitEnqueue(
           client,
@@ -273,6 +293,8 @@ export class PostgresQueueStore implements QueueStore {
             dedupeWindowMs: this.options.dedupeWindowSeconds * 1000,
             limits: this.limits,
             pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
+            usedBytes: used,
+            maxBytes: this.options.maxBytes,
           },
         );
         return result;
@@ -282,9 +304,10 @@ export class PostgresQueueStore implements QueueStore {
         afterCommit: async (client, result) => {
           if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         },
+        abandon: abandon.signal,
+        statementMs: left,
       });
-      // Bounded as a whole: a group that does not commit in time fails (503, not ready) and the next one forms.
-      committed = await withDeadline(commit, this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, 'the commit to PostgreSQL');
+      committed = await withDeadline(commit, left, 'the commit to PostgreSQL');
       this.commits++;
       this.failure = null;
       this.commitFailure = null;
@@ -298,9 +321,13 @@ export class PostgresQueueStore implements QueueStore {
         this.failure = describeError(err);
         this.commitFailure = this.failure;
       }
-      const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [describeError(err)], { cause: err });
+      // Senders get a stable reason; the server's own words stay in the log (the cause).
+      const reason = err instanceof DeadlinePassed ? 'the queue database did not answer in time' : 'the queue database is unavailable';
+      const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [reason], { cause: err });
       for (const waiter of batch) waiter.reject(error);
       return;
+    } finally {
+      clearTimeout(cutoff);
     }
     batch.forEach((waiter, i) => {
       const outcome = committed.outcomes[i]!;
