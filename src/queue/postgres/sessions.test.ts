@@ -135,4 +135,24 @@ describeWithPostgres('PostgreSQL queue: sessions, roles and migrations', () => {
       await store.close();
     }
   }, 60_000);
+
+  it('replays and backfills for many sinks at once: the wake-up goes after COMMIT and fits any number of sinks', async () => {
+    const sinks = Array.from({ length: 200 }, (_, i) => `sink-with-a-rather-long-name-for-the-notify-payload-${String(i).padStart(3, '0')}`);
+    const a = await open('manysinks', { history: { retentionMs: 3_600_000, maxBytes: 1 << 26 } });
+    const b = await open('manysinks');
+    try {
+      const heard: string[] = [];
+      b.onEnqueued((woken) => heard.push(...woken));
+      await a.enqueue(item('j', 'one', { sinks }));
+      await a.parkSinksExcept(new Set(), () => 'removed');
+      expect(await a.deadLetters.replay({})).toBe(sinks.length);
+      expect(await a.history.backfill('archive', { since: 0, until: Date.now() + 60_000 }, 100, () => undefined)).toBe(1);
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => heard.includes(sinks[0]!) && (clearInterval(check), resolve()), 50);
+      });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
 });

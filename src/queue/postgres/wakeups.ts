@@ -5,6 +5,9 @@ export function channelFor(schema: string | undefined): string {
   return `firecrawl_relay_${(schema ?? 'public').toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
 }
 
+/** Below PostgreSQL's limit on a NOTIFY payload (8,000 bytes). */
+const MAX_PAYLOAD_BYTES = 7_900;
+
 export interface WakeupOptions {
   config: pg.ClientConfig;
   channel: string;
@@ -44,9 +47,13 @@ export class Wakeups {
     return this.listening;
   }
 
-  /** The NOTIFY payload: who sent it, and which sinks. */
+  /**
+   * The NOTIFY payload: who sent it, and which sinks. PostgreSQL refuses one of 8,000 bytes
+   * or more: past that (many or long sink names) it names no sink and every replica polls.
+   */
   static payload(replica: string, sinks: Iterable<string>): string {
-    return JSON.stringify({ r: replica, s: [...sinks] });
+    const named = JSON.stringify({ r: replica, s: [...sinks] });
+    return Buffer.byteLength(named) < MAX_PAYLOAD_BYTES ? named : JSON.stringify({ r: replica, s: [], all: true });
   }
 
   private schedulePoll(): void {
@@ -79,8 +86,10 @@ export class Wakeups {
     client.on('end', lost);
     client.on('notification', (message) => {
       try {
-        const { r, s } = JSON.parse(message.payload ?? '') as { r: string; s: string[] };
-        if (r !== this.options.replica && s.length > 0) this.options.wake(new Set(s));
+        const { r, s, all } = JSON.parse(message.payload ?? '') as { r: string; s: string[]; all?: boolean };
+        if (r === this.options.replica) return;
+        if (all) this.options.poll();
+        else if (s.length > 0) this.options.wake(new Set(s));
       } catch {
         // not ours
       }
