@@ -6,7 +6,8 @@ import { describeWithPostgres, startPostgres, type PostgresCluster } from '../..
 import { item } from '../../../test/store-contract/store-contract.js';
 import { openStore } from '../open-store.js';
 import { SCHEMA_VERSION } from './migrations.js';
-import { createPool, transaction } from './pool.js';
+import { clientConfig, createPool, transaction } from './pool.js';
+import { Wakeups } from './wakeups.js';
 import { PostgresQueueStore, type PostgresStoreOptions } from './store.js';
 
 /** Sessions the relay opens: what a frozen peer, a second role or a concurrent migration do to them. */
@@ -155,4 +156,28 @@ describeWithPostgres('PostgreSQL queue: sessions, roles and migrations', () => {
       await b.close();
     }
   }, 60_000);
+
+  it('wakes once for a burst of notifications from other replicas, with every sink they named', async () => {
+    const woken: Array<ReadonlySet<string>> = [];
+    const wakeups = new Wakeups({
+      config: clientConfig({ url: cluster.url }),
+      channel: 'burst',
+      replica: 'me',
+      wake: (sinks) => woken.push(sinks),
+      poll: () => undefined,
+      pollMs: { listening: 60_000, deaf: 100 },
+    });
+    wakeups.start();
+    try {
+      while (!wakeups.isListening()) await new Promise((r) => setTimeout(r, 20));
+      // Ten commits of other replicas, sent in one round trip.
+      const sends = Array.from({ length: 10 }, (_, i) => `SELECT pg_notify('burst', '${Wakeups.payload('other', [`s${i % 3}`])}')`);
+      await admin.query(sends.join(';'));
+      while (new Set(woken.flatMap((w) => [...w])).size < 3) await new Promise((r) => setTimeout(r, 20));
+      expect(woken).toHaveLength(1);
+      expect([...woken[0]!].sort()).toEqual(['s0', 's1', 's2']);
+    } finally {
+      await wakeups.close();
+    }
+  });
 });

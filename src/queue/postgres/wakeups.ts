@@ -18,6 +18,8 @@ export interface WakeupOptions {
   poll: () => void;
   /** Poll period while LISTEN works, and while it does not. */
   pollMs?: { listening: number; deaf: number };
+  /** Notifications arriving within this window wake once (default 20 ms). */
+  coalesceMs?: number;
 }
 
 /**
@@ -33,6 +35,8 @@ export class Wakeups {
   private timer: NodeJS.Timeout | null = null;
   private reconnect: NodeJS.Timeout | null = null;
   private readonly pollMs: { listening: number; deaf: number };
+  /** Sinks named by notifications not yet passed on; null while none wait. */
+  private heard: Set<string> | null = null;
 
   constructor(private readonly options: WakeupOptions) {
     this.pollMs = options.pollMs ?? { listening: 5_000, deaf: 1_000 };
@@ -54,6 +58,24 @@ export class Wakeups {
   static payload(replica: string, sinks: Iterable<string>): string {
     const named = JSON.stringify({ r: replica, s: [...sinks] });
     return Buffer.byteLength(named) < MAX_PAYLOAD_BYTES ? named : JSON.stringify({ r: replica, s: [], all: true });
+  }
+
+  /**
+   * Every commit on every replica notifies; passing each on would make each replica run a
+   * claim per commit of every other one, a cost per event that grows with the replica count.
+   * Notifications of one short window wake once, with the union of their sinks.
+   */
+  private coalesce(sinks: readonly string[]): void {
+    if (this.heard) {
+      for (const sink of sinks) this.heard.add(sink);
+      return;
+    }
+    this.heard = new Set(sinks);
+    setTimeout(() => {
+      const heard = this.heard!;
+      this.heard = null;
+      if (!this.closed) this.options.wake(heard);
+    }, this.options.coalesceMs ?? 20).unref();
   }
 
   private schedulePoll(): void {
@@ -89,7 +111,7 @@ export class Wakeups {
         const { r, s, all } = JSON.parse(message.payload ?? '') as { r: string; s: string[]; all?: boolean };
         if (r === this.options.replica) return;
         if (all) this.options.poll();
-        else if (s.length > 0) this.options.wake(new Set(s));
+        else if (s.length > 0) this.coalesce(s);
       } catch {
         // not ours
       }
