@@ -100,6 +100,16 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   if (doc.queue.store === 'postgres' && doc.queue.url !== undefined && !postgresUrlParses(doc.queue.url)) {
     source.report('RELAY_ERR_CONFIG_QUEUE_URL', ['queue', 'url'], []);
   }
+  if (doc.queue.store === 'postgres') {
+    // Every replica delivers: a sink on the replica's own disk splits the output between machines.
+    for (const sink of sinks.filter((s) => s.type === 'file')) {
+      warnings.push(
+        source.issue('RELAY_ERR_CONFIG_INVALID', ['sinks', sink.name, 'type'], [
+          `expected sinks that every replica shares with queue.store: postgres, got a file sink: with several relays each writes its own part of the output to its own disk`,
+        ]),
+      );
+    }
+  }
   const routes = checkRoutes(source, doc, sources, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
