@@ -46,6 +46,14 @@ export const ERRORS = {
     status: 0,
     message: 'the queue in %s is at schema version %s, newer than this relay understands (%s): run the newer relay on it, or point this one at another database or schema',
   },
+  RELAY_ERR_QUEUE_SCHEMA_OLDER: {
+    status: 0,
+    message: 'the queue in %s is at schema version %s, older than this relay\'s (%s): only `serve` migrates a shared queue (so a newer CLI never upgrades it under an older fleet); roll the relays out at this version first, then run this command',
+  },
+  RELAY_ERR_QUEUE_REFUSED: {
+    status: 0,
+    message: 'the queue database %s answered at start, and refused: %s (SQLSTATE %s): check the user, password and database in queue.url and the role\'s rights (docs/scale-out.md, "Roles")',
+  },
   RELAY_ERR_QUEUE_UNREACHABLE: {
     status: 0,
     message: 'the queue database %s did not answer at start (%s): expected a PostgreSQL that accepts a connection and a statement within %s ms; check queue.url and that the server is up',
@@ -103,6 +111,11 @@ export const ERRORS = {
   },
   RELAY_ERR_CONFIG_BAD_CONDITION: { status: 0, message: '%s' },
   RELAY_ERR_CONFIG_INVALID: { status: 0, message: '%s' },
+  RELAY_ERR_CONFIG_QUEUE_URL: {
+    status: 0,
+    message:
+      'expected queue.url as postgres://user:password@host:port/database, got one whose user, password and host do not parse (not shown: it holds a password): percent-encode @ # / ? in the password (%%40 %%23 %%2F %%3F)',
+  },
   RELAY_ERR_CONFIG_DEPRECATED: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_LOAD: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_INVALID: { status: 0, message: '%s' },

@@ -133,7 +133,14 @@ export class Relay {
   }
 
   static async create(options: RelayOptions): Promise<Relay> {
-    const relay = new Relay(options.config, options, await openStore(options.config.queue, { now: options.now, history: options.config.history }));
+    const logger = options.logger ?? createLogger(options.config.log.level);
+    const queue = await openStore(options.config.queue, {
+      now: options.now,
+      history: options.config.history,
+      migrate: true,
+      onMigrationWait: () => logger.info('another relay is migrating the queue schema: waiting for it (no deadline)'),
+    });
+    const relay = new Relay(options.config, { ...options, logger }, queue);
     // Maintained counters and each runner's state: a scrape reads no deliveries.
     relay.metrics.observe(() => ({
       counters: relay.queue.counters(),

@@ -71,6 +71,10 @@ describe('a valid config', () => {
     const yaml = VALID.replace('sources:', 'queue:\n  store: postgres\n  url: ${DATABASE_URL}\n  schema: relay\nsources:');
     const config = load(yaml, { SECRET: 's', DATABASE_URL: 'postgres://relay:pw@db:5432/relay' });
     expect(config.queue).toMatchObject({ store: 'postgres', url: 'postgres://relay:pw@db:5432/relay', schema: 'relay' });
+    // VALID's archive is a file sink: fine for one relay, split between machines for several.
+    expect(config.warnings.map((w) => `${w.code} ${w.path}: ${w.message}`)).toEqual([
+      expect.stringMatching(/^RELAY_ERR_CONFIG_INVALID sinks.archive.type: expected sinks that every replica shares with queue.store: postgres, got a file sink/),
+    ]);
   });
 
   it('interpolates ${VAR:-default} and gives unquoted whole references their YAML type', () => {
@@ -289,6 +293,22 @@ describe('config errors', () => {
       code: 'RELAY_ERR_CONFIG_SCHEMA',
       at: 'relay.config.yaml:4:8 queue.url',
       message: /postgres/,
+    },
+    {
+      name: 'a queue url whose password holds an unescaped # and @ (never echoed)',
+      yaml: VALID.replace('sources:', 'queue:\n  store: postgres\n  url: ${DATABASE_URL}\nsources:'),
+      env: { SECRET: 's', DATABASE_URL: 'postgres://relay:Xy7@Kq9zR2pQ#tail@host/db' },
+      code: 'RELAY_ERR_CONFIG_QUEUE_URL',
+      at: 'relay.config.yaml:4:8 queue.url',
+      message: /^(?!.*(Xy7|Kq9zR2pQ|tail)).*percent-encode @ # \/ \? in the password/,
+    },
+    {
+      name: 'a queue url whose password holds an unescaped /',
+      yaml: VALID.replace('sources:', 'queue:\n  store: postgres\n  url: postgres://relay:ab/cd@db:5432/relay\nsources:'),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_QUEUE_URL',
+      at: 'relay.config.yaml:4:8 queue.url',
+      message: /^(?!.*(ab\/cd|db:5432)).*percent-encode/,
     },
     {
       name: 'a duplicate key in a map',

@@ -8,6 +8,7 @@ import { checkLaterLayers, checkRouteReferences, checkSinkOptions, optionsOf, ty
 import { CONFIG_SCHEMA } from './schema.js';
 import { config as generatedConfigValidator } from './validators.generated.js';
 import { schemaIssues } from './schema-issues.js';
+import { postgresUrlParses } from './queue-url.js';
 import { validateWithTypedValues, type Validator } from './typed-values.js';
 import { checkAdminToken, checkTokenAuth } from './token-checks.js';
 import type { DedupeMode, MatchConfig, RelayConfig, RetryConfig, RouteConfig, SinkConfig, SourceAuth, SourceConfig } from './types.js';
@@ -98,6 +99,19 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   const sources = checkSources(source, doc, uses, warnings, unset !== undefined);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
   const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, { typed, knownTypes: options.knownTypes, failedTypes: options.failedTypes }).filter((s) => !disabledSinks.includes(s.name));
+  if (doc.queue.store === 'postgres' && doc.queue.url !== undefined && !postgresUrlParses(doc.queue.url)) {
+    source.report('RELAY_ERR_CONFIG_QUEUE_URL', ['queue', 'url'], []);
+  }
+  if (doc.queue.store === 'postgres') {
+    // Every replica delivers: a sink on the replica's own disk splits the output between machines.
+    for (const sink of sinks.filter((s) => s.type === 'file')) {
+      warnings.push(
+        source.issue('RELAY_ERR_CONFIG_INVALID', ['sinks', sink.name, 'type'], [
+          `expected sinks that every replica shares with queue.store: postgres, got a file sink: with several relays each writes its own part of the output to its own disk`,
+        ]),
+      );
+    }
+  }
   const routes = checkRoutes(source, doc, sources, warnings);
   checkAdminToken(source, doc.admin.token, warnings);
   const router = compileRouter(

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RelayConfig, SourceConfig } from '../config/types.js';
-import { RelayError } from '../errors.js';
+import { RelayError, describeError } from '../errors.js';
 import type { ActivityFeed } from '../admin/activity.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { PayloadCache } from '../delivery/payload-cache.js';
@@ -62,7 +62,9 @@ export function rejectWebhook(
   if (error.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '5');
   deps.metrics.eventsRejected.inc({ source, code: error.code });
   const level = error.statusCode >= 500 ? 'warn' : 'info';
-  deps.logger[level]({ source, code: error.code, ip: request.ip, bytes: request.headers['content-length'] }, 'webhook rejected');
+  // The queue's own failure (a server's message) is for the operator, not in the answer.
+  const cause = error.statusCode === 503 && error.cause !== undefined ? { cause: describeError(error.cause) } : {};
+  deps.logger[level]({ source, code: error.code, ip: request.ip, bytes: request.headers['content-length'], ...cause }, 'webhook rejected');
   return reply.code(error.statusCode).send(error.toJSON());
 }
 

@@ -184,4 +184,35 @@ routes: [{ name: all, to: [a, b] }]
     expect(outOfOrder).toEqual([]);
     for (const relay of relays) expect((await request(`${relay.url}/readyz`)).statusCode).toBe(200);
   }, 180_000);
+
+  it('answers 503 with Retry-After and a stable message while PostgreSQL is frozen, not ready, then 200 after SIGCONT', async () => {
+    const config = await setUp();
+    relays.push(...(await Promise.all([start(config), start(config)])));
+    const statuses: number[] = [];
+    const { acked, done } = send(
+      6,
+      20,
+      async (count) => {
+        if (count !== 40) return;
+        // A server that hangs rather than refusing: every backend stopped, connections open.
+        cluster.freeze();
+        try {
+          const { headers, payload } = signedRequest(event('probe', 0), SECRET);
+          const refused = await request(`${relays[0]!.url}/webhooks/firecrawl`, { method: 'POST', headers, body: payload, headersTimeout: 60_000 });
+          const body = (await refused.body.json()) as { error: { code: string; message: string } };
+          expect([refused.statusCode, refused.headers['retry-after']]).toEqual([503, '5']);
+          expect(body.error).toEqual({ code: 'RELAY_ERR_QUEUE_UNAVAILABLE', message: expect.stringMatching(/the queue database (did not answer in time|is unavailable)/) });
+          await until(async () => (await request(`${relays[1]!.url}/readyz`)).statusCode === 503, 30_000, 100);
+        } finally {
+          cluster.thaw();
+        }
+      },
+      statuses,
+    );
+    await done;
+    expect(acked).toHaveLength(120);
+    await until(() => checkArrivals(acked, arrivals, ['a', 'b']).missing.length === 0, 60_000, 200);
+    expect(checkArrivals(acked, arrivals, ['a', 'b']).missing).toEqual([]);
+    expect(await post(relays[0]!.url, event('after', 0))).toEqual({ status: 200, retryAfter: undefined });
+  }, 180_000);
 });

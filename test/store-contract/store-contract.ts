@@ -334,6 +334,15 @@ export function storeContract(harness: StoreHarness): void {
       expect(bounded.writable().ready).toBe(true);
     });
 
+    it('checks max_bytes before each event of a group, not once per group: passed by one body at most', async () => {
+      const bounded = await openStore({ maxBytes: 1_000_000 });
+      const page = 'x'.repeat(300_000);
+      // One event-loop turn: one group commit.
+      const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => bounded.enqueue(item(`j${i}`, page))));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected', 'rejected']);
+      expect(results[4]).toMatchObject({ reason: { code: 'RELAY_ERR_QUEUE_FULL' } });
+    });
+
     it('commits what is waiting on close; a store opened after finds it', async () => {
       const pending = store.enqueue(item('j', 'late'));
       await store.close();

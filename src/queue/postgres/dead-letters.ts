@@ -84,9 +84,13 @@ export class PgDeadLetters implements DeadLetterStore {
       );
       for (const r of rows.rows) deltas.add(r.sink, r.n, r.bytes, -r.n);
       await deltas.write(client);
-      // A `dlq replay` run beside the relays, or through one relay's admin API, wakes them all.
-      if (rows.rows.length > 0) await this.notify(client, new Set(rows.rows.map((r) => r.sink)));
       return rows.rows;
+    }, {
+      // A `dlq replay` run beside the relays, or through one relay's admin API, wakes them all:
+      // after COMMIT, as ingress does (a NOTIFY in the transaction fails it when the payload is too long).
+      afterCommit: async (client, rows) => {
+        if (rows.length > 0) await this.notify(client, new Set(rows.map((r) => r.sink)));
+      },
     });
     this.committed(deltas, new Set(moved.map((r) => r.sink)));
     return moved.reduce((sum, r) => sum + r.n, 0);

@@ -18,3 +18,23 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
   work.catch(() => undefined); // a failure after the deadline is nobody's to handle
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Bytes a group commit is given time for beyond the base deadline, per second: well below
+ * what PostgreSQL takes in on a loaded machine, so a body the relay accepts (up to 30 MB)
+ * is never refused for its size alone.
+ */
+export const INGRESS_BYTES_PER_SECOND = 4 * 1024 * 1024;
+
+/** The deadline of a group commit holding `bytes` of bodies: the base, plus time for the bytes. */
+export function ingressDeadlineMs(baseMs: number, bytes: number): number {
+  return baseMs + Math.ceil((bytes / INGRESS_BYTES_PER_SECOND) * 1000);
+}
+
+/**
+ * The end of a deadline kept for COMMIT: a group still writing when less than this is left
+ * rolls back instead of committing, so only a COMMIT already sent can be applied unanswered.
+ */
+export function commitReserveMs(baseMs: number): number {
+  return Math.min(1_000, Math.floor(baseMs / 5));
+}

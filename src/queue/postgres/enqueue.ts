@@ -17,6 +17,9 @@ export interface EnqueueContext {
   limits: ReadonlyMap<string, SinkLimit>;
   /** Pending bytes of a sink as last known (snapshot plus this replica's commits). */
   pendingBytes: (sink: string) => number;
+  /** The queue's bytes as last known, and its `max_bytes`: checked before each event of the group. */
+  usedBytes: number;
+  maxBytes: number;
 }
 
 /** What became of each item: stored (or a duplicate), or refused before the transaction. */
@@ -30,7 +33,9 @@ interface Planned {
 }
 
 /**
- * Applies `max_pending_bytes` before anything is written: a sink that is full refuses the
+ * Applies `max_bytes` and `max_pending_bytes` before anything is written. `max_bytes` is
+ * checked before each event, counting the batch's earlier ones, so a batch passes it by one
+ * event's body at most. A sink that is full refuses the
  * event (`reject`) or takes it straight into its dead letters (`dead_letter`). Bytes of the
  * batch's earlier events count, so one burst cannot overshoot by a whole batch.
  */
@@ -38,7 +43,9 @@ function planBounds(items: readonly EnqueueItem[], ctx: EnqueueContext): { plann
   const added = new Map<string, number>();
   const planned: Planned[] = [];
   const refused = new Map<number, RelayError>();
+  let used = ctx.usedBytes;
   items.forEach((item, index) => {
+    if (used >= ctx.maxBytes) return void refused.set(index, new RelayError('RELAY_ERR_QUEUE_FULL', [used, ctx.maxBytes]));
     const deliver: string[] = [];
     const parked: string[] = [];
     for (const sink of item.sinks) {
@@ -50,6 +57,7 @@ function planBounds(items: readonly EnqueueItem[], ctx: EnqueueContext): { plann
     }
     if (refused.has(index)) return;
     for (const sink of deliver) added.set(sink, (added.get(sink) ?? 0) + item.body.length);
+    if (item.sinks.length > 0) used += item.body.length;
     planned.push({ index, item, deliver, parked });
   });
   return { planned, refused };

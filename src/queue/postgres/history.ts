@@ -141,9 +141,8 @@ export class PgHistory implements HistoryStore {
         const { n, bytes } = rows.rows[0]!;
         deltas.add(sink, n, bytes);
         await deltas.write(client);
-        await this.deps.notify(client, new Set([sink]));
         return n;
-      });
+      }, { afterCommit: (client) => this.deps.notify(client, new Set([sink])) });
       done += added;
       this.deps.committed(deltas, new Set([sink]));
       progress(done, ids.length);

@@ -1,4 +1,6 @@
-import type { PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
+
+type Queryable = Pick<ClientBase, 'query'>;
 import { RelayError } from '../../errors.js';
 import { quoteIdentifier } from './pool.js';
 
@@ -123,23 +125,51 @@ CREATE TABLE paused_sinks (sink text PRIMARY KEY, paused_at bigint NOT NULL);`,
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-/** A stable 64-bit key per schema for pg_advisory_xact_lock ($1: the schema, or null for the default). */
-const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('firecrawl-relay migrate ' || coalesce($1, current_schema()), 0))`;
+/** A stable 64-bit key per schema for the migration's advisory lock ($1: the schema, or null for the default). */
+const LOCK_KEY = `hashtextextended('firecrawl-relay migrate ' || coalesce($1, current_schema()), 0)`;
+
+export interface MigrateOptions {
+  /** Whether this process may change the schema (`serve`); offline commands only read its version. */
+  allowed: boolean;
+  /** Called once when another replica holds the migration lock and this one waits for it. */
+  onWait?: () => void;
+}
+
+/** The recorded schema version (0: no tables yet), read without creating or locking anything. */
+async function readVersion(client: Queryable, schema: string | undefined): Promise<number> {
+  const meta = schema ? `${quoteIdentifier(schema)}.meta` : 'meta';
+  const found = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [meta]);
+  if (!found.rows[0]?.t) return 0;
+  const row = await client.query<{ value: string }>(`SELECT value FROM ${meta} WHERE key = 'schema_version'`);
+  return row.rows[0] ? Number(row.rows[0].value) : 0;
+}
 
 /**
- * Creates the schema if asked and brings it to SCHEMA_VERSION. Replicas starting together
- * queue on an advisory lock (CREATE SCHEMA IF NOT EXISTS itself is not safe against a
- * concurrent one), so one runs the steps and the others find them done. A database
- * written by a newer relay is refused before anything is touched.
+ * Brings the schema to SCHEMA_VERSION and returns the version found. The version is read
+ * first: a schema already current needs no lock and no DDL, so a role with DML rights only
+ * runs the relay. Otherwise replicas starting together queue on an advisory lock (CREATE
+ * SCHEMA IF NOT EXISTS itself is not safe against a concurrent one): one runs the steps, the
+ * others wait, without a deadline (steps on a large queue take what they take), and then
+ * find them done. A database written by a newer relay is refused before anything is touched;
+ * an older one is refused when migrating is not allowed here.
  */
-export async function migrate(client: PoolClient, schema: string | undefined, where: string): Promise<number> {
+export async function migrate(client: Queryable, schema: string | undefined, where: string, options: MigrateOptions): Promise<number> {
+  const seen = await readVersion(client, schema);
+  if (seen > SCHEMA_VERSION) throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_NEWER', [where, seen, SCHEMA_VERSION]);
+  if (seen === SCHEMA_VERSION) return seen;
+  if (!options.allowed) throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_OLDER', [where, seen, SCHEMA_VERSION]);
   await client.query('BEGIN');
   try {
-    await client.query(LOCK_SQL, [schema ?? null]);
+    // The session's lock and statement limits are for webhooks, not for a migration.
+    await client.query('SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0');
+    const got = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_xact_lock(${LOCK_KEY}) AS got`, [schema ?? null]);
+    if (!got.rows[0]?.got) {
+      options.onWait?.();
+      await client.query(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`, [schema ?? null]);
+    }
     if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
     await client.query('CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)');
-    const row = await client.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema_version'`);
-    const current = row.rows[0] ? Number(row.rows[0].value) : 0;
+    const current = await readVersion(client, schema);
     if (current > SCHEMA_VERSION) throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_NEWER', [where, current, SCHEMA_VERSION]);
     for (const step of MIGRATIONS) {
       if (step.version <= current) continue;

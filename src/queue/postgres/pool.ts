@@ -22,10 +22,29 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/**
+ * How long the server lets one of our sessions sit idle inside a transaction before it ends
+ * the session (and its locks). Our transactions never wait on anything but PostgreSQL, so only
+ * a replica that froze (SIGSTOP, a stalled VM) holds one open that long; below the statement
+ * deadline, so a healthy replica queued on its rows is answered within its own deadline.
+ */
+export function idleInTransactionMs(timeout: number): number {
+  return Math.max(500, Math.floor(timeout / 2));
+}
+
+/** Longest a statement waits for a row lock: after a frozen peer's locks are gone, before the deadline. */
+export function lockTimeoutMs(timeout: number): number {
+  return Math.max(idleInTransactionMs(timeout) + 250, Math.floor((timeout * 4) / 5));
+}
+
 /** What a connection is set up with: the schema first on the path, and commits that wait for the WAL flush. */
 export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
   const timeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const settings = ['-c synchronous_commit=on'];
+  const settings = [
+    '-c synchronous_commit=on',
+    `-c idle_in_transaction_session_timeout=${idleInTransactionMs(timeout)}`,
+    `-c lock_timeout=${lockTimeoutMs(timeout)}`,
+  ];
   // The backslash keeps the space inside the value when the server splits `options`.
   if (options.schema) settings.push(`-c search_path=${quoteIdentifier(options.schema).replace(/ /g, '\\ ')}`);
   return {
@@ -70,23 +89,43 @@ export function prepared<R extends pg.QueryResultRow = pg.QueryResultRow>(
 /** Deadlock and serialization failures: the transaction did nothing and can simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
+export interface TransactionOptions<T> {
+  /** false: commit without waiting for the WAL flush. */
+  durable?: boolean;
+  /** Runs on the same connection once committed (a NOTIFY outside the transaction). */
+  afterCommit?: (client: pg.PoolClient, result: T) => Promise<void>;
+  /** Once aborted, the transaction rolls back instead of sending COMMIT. */
+  abandon?: AbortSignal;
+  /** Each statement's limit, on both sides, instead of the connection's (a group of large bodies). */
+  statementMs?: number;
+}
+
+/** The client with every query given `ms` as its client-side timeout. */
+function boundedClient(client: pg.PoolClient, ms: number): pg.PoolClient {
+  const query = (config: string | pg.QueryConfig, values?: unknown[]) =>
+    client.query({ ...(typeof config === 'string' ? { text: config, values } : config), query_timeout: ms } as pg.QueryConfig);
+  return new Proxy(client, { get: (target, key) => (key === 'query' ? query : Reflect.get(target, key)) });
+}
+
 /**
  * Runs `work` in one transaction on one connection. `durable: false` commits without
  * waiting for the WAL flush: for claims, settles and lease renewals, whose loss in a crash
  * of PostgreSQL only means a lane is claimed again and its events delivered twice.
- * `afterCommit` runs on the same connection once committed (a NOTIFY outside the transaction).
  */
 export async function transaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
-  { durable = true, afterCommit }: { durable?: boolean; afterCommit?: (client: pg.PoolClient, result: T) => Promise<void> } = {},
+  { durable = true, afterCommit, abandon, statementMs }: TransactionOptions<T> = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
       await client.query(durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off');
-      const result = await work(client);
+      if (statementMs !== undefined) await client.query(`SET LOCAL statement_timeout = ${Math.ceil(statementMs)}`);
+      const result = await work(statementMs === undefined ? client : boundedClient(client, Math.ceil(statementMs)));
+      // Its caller stopped waiting (and answered 503): what was not committed must not be.
+      abandon?.throwIfAborted();
       await client.query('COMMIT');
       // Best effort on the same connection (no second checkout); its failure undoes nothing.
       if (afterCommit) await afterCommit(client, result).catch(() => undefined);

@@ -23,7 +23,7 @@ import { GroupCommit } from './group-commit.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { withDeadline } from './deadline.js';
+import { DeadlinePassed, commitReserveMs, ingressDeadlineMs, withDeadline } from './deadline.js';
 import { describePostgres } from '../describe-queue.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_CHUNK, parkSink, settleLanes } from './settle.js';
@@ -41,11 +41,17 @@ export interface PostgresStoreOptions extends PgConnectOptions {
   owner?: string;
   /** Off (events go once delivered, no attempts kept) unless given. */
   history?: HistoryOptions;
+  /** Whether opening may migrate the shared schema (default true; `openStore` allows it for `serve` only). */
+  migrate?: boolean;
+  /** Told when another replica is migrating and this one waits for it. */
+  onMigrationWait?: () => void;
   now?: () => number;
 }
 
 interface Waiter {
   item: EnqueueItem;
+  /** performance.now() when asked: each request's deadline runs from there, not from its group's start. */
+  arrivedAt: number;
   resolve: (result: EnqueueResult) => void;
   reject: (error: unknown) => void;
 }
@@ -62,6 +68,26 @@ interface Settling {
  */
 function refusedData(err: unknown): boolean {
   return err instanceof pg.DatabaseError && typeof err.code === 'string' && err.code.startsWith('22');
+}
+
+/**
+ * Migrates on a connection of its own without the webhook deadlines: waiting for another
+ * replica's migration, or running a long step, is not a database that hangs. Connecting is
+ * still bounded (a server that does not answer at all).
+ */
+async function migrateOnce(options: PostgresStoreOptions): Promise<void> {
+  const { query_timeout: _q, statement_timeout: _s, ...config } = clientConfig(options);
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await migrate(client, options.schema, describePostgres(options), {
+      allowed: options.migrate ?? true,
+      ...(options.onMigrationWait ? { onWait: options.onMigrationWait } : {}),
+    });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** The deliveries found, up to the first one gone meanwhile (a parked sink): order is never skipped over. */
@@ -145,12 +171,7 @@ export class PostgresQueueStore implements QueueStore {
   static async open(options: PostgresStoreOptions): Promise<PostgresQueueStore> {
     const pool = createPool(options);
     try {
-      const client = await pool.connect();
-      try {
-        await migrate(client, options.schema, describePostgres(options));
-      } finally {
-        client.release();
-      }
+      await migrateOnce(options);
       const store = new PostgresQueueStore(options, pool);
       await store.snapshot.refresh(pool);
       store.wakeups.start();
@@ -158,6 +179,10 @@ export class PostgresQueueStore implements QueueStore {
     } catch (err) {
       await pool.end().catch(() => undefined);
       if (err instanceof RelayError) throw err;
+      // The server answered (a wrong password, no such database, no rights): say what it said.
+      if (err instanceof pg.DatabaseError) {
+        throw new RelayError('RELAY_ERR_QUEUE_REFUSED', [describePostgres(options), err.message, err.code ?? 'unknown'], { cause: err });
+      }
       // Named, so that `serve` says which database did not answer rather than `connect ECONNREFUSED`.
       throw new RelayError('RELAY_ERR_QUEUE_UNREACHABLE', [describePostgres(options), describeError(err), options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS], {
         cause: err,
@@ -226,7 +251,18 @@ export class PostgresQueueStore implements QueueStore {
 
   enqueue(item: EnqueueItem): Promise<EnqueueResult> {
     if (this.closed) return Promise.reject(new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', ['the queue is closed']));
-    return new Promise((resolve, reject) => this.enqueues.add({ item, resolve, reject }));
+    return new Promise((resolve, reject) => this.enqueues.add({ item, arrivedAt: performance.now(), resolve, reject }));
+  }
+
+  /**
+   * When a group must be answered by: from its earliest request's arrival, the base deadline
+   * plus time for the group's bytes. A group that formed behind a stuck one is therefore not
+   * given a fresh deadline of its own: no request waits much longer than its bound.
+   */
+  private groupDeadline(batch: readonly Waiter[]): number {
+    const bytes = batch.reduce((sum, w) => sum + w.item.body.length, 0);
+    const base = this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    return Math.min(...batch.map((w) => w.arrivedAt)) + ingressDeadlineMs(base, bytes);
   }
 
   private async commitEnqueues(batch: readonly Waiter[]): Promise<void> {
@@ -242,7 +278,14 @@ export class PostgresQueueStore implements QueueStore {
       return;
     }
     let committed: { outcomes: Outcome[]; deltas: CounterDeltas; touched: Set<string> };
+    const base = this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const left = this.groupDeadline(batch) - performance.now();
+    // Past the point where COMMIT could still be sent in time, the group rolls back: a request
+    // answered 503 was then not stored. Only a COMMIT already sent can be applied unanswered.
+    const abandon = new AbortController();
+    const cutoff = setTimeout(() => abandon.abort(new DeadlinePassed('the commit to PostgreSQL', left)), Math.max(0, left - commitReserveMs(base)));
     try {
+      if (left <= commitReserveMs(base)) throw new DeadlinePassed('the commit to PostgreSQL (queued behind a stuck one)', left);
       const commit = transaction(this.pool, async (client) => {
         const result = await commitEnqueue(
           client,
@@ -252,6 +295,8 @@ export class PostgresQueueStore implements QueueStore {
             dedupeWindowMs: this.options.dedupeWindowSeconds * 1000,
             limits: this.limits,
             pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
+            usedBytes: used,
+            maxBytes: this.options.maxBytes,
           },
         );
         return result;
@@ -261,9 +306,10 @@ export class PostgresQueueStore implements QueueStore {
         afterCommit: async (client, result) => {
           if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         },
+        abandon: abandon.signal,
+        statementMs: left,
       });
-      // Bounded as a whole: a group that does not commit in time fails (503, not ready) and the next one forms.
-      committed = await withDeadline(commit, this.options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS, 'the commit to PostgreSQL');
+      committed = await withDeadline(commit, left, 'the commit to PostgreSQL');
       this.commits++;
       this.failure = null;
       this.commitFailure = null;
@@ -277,9 +323,13 @@ export class PostgresQueueStore implements QueueStore {
         this.failure = describeError(err);
         this.commitFailure = this.failure;
       }
-      const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [describeError(err)], { cause: err });
+      // Senders get a stable reason; the server's own words stay in the log (the cause).
+      const reason = err instanceof DeadlinePassed ? 'the queue database did not answer in time' : 'the queue database is unavailable';
+      const error = new RelayError('RELAY_ERR_QUEUE_UNAVAILABLE', [reason], { cause: err });
       for (const waiter of batch) waiter.reject(error);
       return;
+    } finally {
+      clearTimeout(cutoff);
     }
     batch.forEach((waiter, i) => {
       const outcome = committed.outcomes[i]!;

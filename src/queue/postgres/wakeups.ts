@@ -5,6 +5,9 @@ export function channelFor(schema: string | undefined): string {
   return `firecrawl_relay_${(schema ?? 'public').toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
 }
 
+/** Below PostgreSQL's limit on a NOTIFY payload (8,000 bytes). */
+const MAX_PAYLOAD_BYTES = 7_900;
+
 export interface WakeupOptions {
   config: pg.ClientConfig;
   channel: string;
@@ -15,6 +18,8 @@ export interface WakeupOptions {
   poll: () => void;
   /** Poll period while LISTEN works, and while it does not. */
   pollMs?: { listening: number; deaf: number };
+  /** Notifications arriving within this window wake once (default 20 ms). */
+  coalesceMs?: number;
 }
 
 /**
@@ -30,6 +35,8 @@ export class Wakeups {
   private timer: NodeJS.Timeout | null = null;
   private reconnect: NodeJS.Timeout | null = null;
   private readonly pollMs: { listening: number; deaf: number };
+  /** Sinks named by notifications not yet passed on; null while none wait. */
+  private heard: Set<string> | null = null;
 
   constructor(private readonly options: WakeupOptions) {
     this.pollMs = options.pollMs ?? { listening: 5_000, deaf: 1_000 };
@@ -44,9 +51,31 @@ export class Wakeups {
     return this.listening;
   }
 
-  /** The NOTIFY payload: who sent it, and which sinks. */
+  /**
+   * The NOTIFY payload: who sent it, and which sinks. PostgreSQL refuses one of 8,000 bytes
+   * or more: past that (many or long sink names) it names no sink and every replica polls.
+   */
   static payload(replica: string, sinks: Iterable<string>): string {
-    return JSON.stringify({ r: replica, s: [...sinks] });
+    const named = JSON.stringify({ r: replica, s: [...sinks] });
+    return Buffer.byteLength(named) < MAX_PAYLOAD_BYTES ? named : JSON.stringify({ r: replica, s: [], all: true });
+  }
+
+  /**
+   * Every commit on every replica notifies; passing each on would make each replica run a
+   * claim per commit of every other one, a cost per event that grows with the replica count.
+   * Notifications of one short window wake once, with the union of their sinks.
+   */
+  private coalesce(sinks: readonly string[]): void {
+    if (this.heard) {
+      for (const sink of sinks) this.heard.add(sink);
+      return;
+    }
+    this.heard = new Set(sinks);
+    setTimeout(() => {
+      const heard = this.heard!;
+      this.heard = null;
+      if (!this.closed) this.options.wake(heard);
+    }, this.options.coalesceMs ?? 20).unref();
   }
 
   private schedulePoll(): void {
@@ -79,8 +108,10 @@ export class Wakeups {
     client.on('end', lost);
     client.on('notification', (message) => {
       try {
-        const { r, s } = JSON.parse(message.payload ?? '') as { r: string; s: string[] };
-        if (r !== this.options.replica && s.length > 0) this.options.wake(new Set(s));
+        const { r, s, all } = JSON.parse(message.payload ?? '') as { r: string; s: string[]; all?: boolean };
+        if (r === this.options.replica) return;
+        if (all) this.options.poll();
+        else if (s.length > 0) this.coalesce(s);
       } catch {
         // not ours
       }

@@ -78,7 +78,7 @@ export class Committer {
       while (used >= deps.maxBytes && deps.makeRoom?.()) used = deps.usedBytes();
       if (used >= deps.maxBytes) return rejectAll(group, new RelayError('RELAY_ERR_QUEUE_FULL', [used, deps.maxBytes]));
       deps.counters.refreshIfChangedElsewhere();
-      results = this.commit(group);
+      results = this.commit(group, used);
       this.commits++;
       this.failure = null;
     } catch (err) {
@@ -91,11 +91,11 @@ export class Committer {
   }
 
   /** This commit syncs (FULL) before it returns; settling stays NORMAL. */
-  private commit(group: readonly Waiter[]): Array<EnqueueResult | RelayError> {
+  private commit(group: readonly Waiter[], used: number): Array<EnqueueResult | RelayError> {
     const { db } = this.deps;
     db.pragma('synchronous = FULL');
     try {
-      return db.transaction(() => this.write(group))();
+      return db.transaction(() => this.write(group, used))();
     } finally {
       db.pragma('synchronous = NORMAL');
     }
@@ -115,15 +115,21 @@ export class Committer {
     if (touched.size > 0) this.deps.committed(touched);
   }
 
-  /** Inside the transaction. Lanes are upserted once per commit, not once per event. */
-  private write(group: readonly Waiter[]): Array<EnqueueResult | RelayError> {
+  /**
+   * Inside the transaction. Lanes are upserted once per commit, not once per event.
+   * `max_bytes` is checked before each event, counting the group's earlier ones (`used`: the
+   * queue's bytes before the group), so a group passes it by one event's body at most.
+   */
+  private write(group: readonly Waiter[], used: number): Array<EnqueueResult | RelayError> {
     const { stmt, counters, limits } = this.deps;
     const now = this.deps.now();
     const stale = now - this.deps.dedupeWindowMs;
     const lanes = new Map<string, { sink: string; jobId: string; head: number; n: number; bytes: number }>();
+    let added = 0;
     const results = group.map(({ item }): EnqueueResult | RelayError => {
       const size = item.body.length;
       const parked: string[] = [];
+      if (used + added >= this.deps.maxBytes) return new RelayError('RELAY_ERR_QUEUE_FULL', [used + added, this.deps.maxBytes]);
       // Before the dedupe key is taken: a rejected event must be accepted when it comes again.
       for (const sink of item.sinks) {
         const limit = limits().get(sink);
@@ -137,6 +143,7 @@ export class Committer {
       }
       if (item.sinks.length === 0) return { eventId: null, duplicate: false, parked: [] };
       const eventId = Number(stmt.eventPut.run(now, item.source, item.type, item.jobId, item.body, item.url ?? null).lastInsertRowid);
+      added += size;
       for (const sink of item.sinks) {
         const id = Number(stmt.deliveryPut.run(eventId, sink, item.jobId, now).lastInsertRowid);
         if (parked.includes(sink)) {
