@@ -141,6 +141,17 @@ function show(...children) {
   view.replaceChildren(...children.filter((child) => child !== null && child !== undefined));
 }
 
+/** Bumped by each navigation: a page still loading when the reader moved on must not draw over the next one. */
+let generation = 0;
+
+/** `show` for the page being opened now; a no-op once another navigation has begun. */
+function renderer() {
+  const mine = generation;
+  return (...children) => {
+    if (mine === generation) show(...children);
+  };
+}
+
 // ---- Overview ---------------------------------------------------------------------------
 
 /** Delivered (green) and failed (red) per minute over the last hour, as SVG bars. */
@@ -175,9 +186,10 @@ function chart(points) {
 }
 
 async function overview() {
+  const render = renderer();
   const data = await api('/admin/overview');
   const used = data.queue.used_bytes;
-  show(
+  render(
     el('h1', {}, 'Overview'),
     el('h2', {}, 'Sinks'),
     el('div', { class: 'cards' }, data.sinks.map((s) => el('div', { class: 'card', 'data-sink': s.name },
@@ -256,6 +268,7 @@ function pageUrl(url) {
 }
 
 async function events(params) {
+  const render = renderer();
   const query = new URLSearchParams(params);
   const sinks = (await api('/admin/sinks')).sinks.map((s) => s.name);
   const tbody = el('tbody');
@@ -281,7 +294,7 @@ async function events(params) {
     more.hidden = cursor === null;
   };
   more.addEventListener('click', () => void load(true));
-  show(
+  render(
     el('h1', {}, query.get('job') ? `Job ${query.get('job')}` : 'Events'),
     filtersForm(
       [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
@@ -351,6 +364,7 @@ function payloadSection(e) {
  * opened stay open, the scroll stays put, and the payload is not downloaded again.
  */
 async function eventDetail(id) {
+  const render = renderer();
   const e = await api(`/admin/events/${encodeURIComponent(id)}`);
   const deliveries = el('div', { id: 'attempts' });
   const showDeliveries = (d) => {
@@ -360,7 +374,7 @@ async function eventDetail(id) {
     if (Object.values(d.sinks).some((o) => o === 'pending' || o === 'retrying')) refreshTimer = setTimeout(refresh, 1000);
   };
   const refresh = quietly(async () => showDeliveries(await api(`/admin/events/${encodeURIComponent(id)}/attempts`)));
-  show(
+  render(
     el('h1', {}, `Event ${e.id}`),
     el('p', {}, `${e.type} · job `, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id), ` · from ${e.source} · ${time(e.received_at)}`),
     el('h2', {}, 'Routing'),
@@ -387,6 +401,7 @@ async function eventDetail(id) {
 // ---- Dead letters -----------------------------------------------------------------------
 
 async function deadLetters(params) {
+  const render = renderer();
   const query = new URLSearchParams(params);
   const data = await api(`/admin/dead-letters?${query}`);
   const status = el('p', { id: 'dlq-status', role: 'status' });
@@ -403,7 +418,7 @@ async function deadLetters(params) {
     view.querySelector('#dlq-status').textContent = status.textContent;
   };
   const filter = Object.fromEntries(query);
-  show(
+  render(
     el('h1', {}, 'Dead letters'),
     filtersForm([['sink', 'sink'], ['type', 'type'], ['job', 'job id']], filter, (p) => (location.hash = `#/dead-letters?${p}`)),
     el('div', { class: 'filters' },
@@ -423,8 +438,9 @@ async function deadLetters(params) {
 // ---- Sinks, test event, backfill ---------------------------------------------------------
 
 async function sinks() {
+  const render = renderer();
   const data = await api('/admin/sinks');
-  show(
+  render(
     el('h1', {}, 'Sinks'),
     el('div', { class: 'table-wrap' }, el('table', { id: 'sinks' },
       el('tr', {}, el('th', {}, 'sink'), el('th', {}, 'state'), el('th', {}, 'pending'), el('th', { class: 'hide-narrow' }, 'oldest'), el('th', {}, 'dead letters'), el('th', {}, '')),
@@ -445,6 +461,7 @@ async function sinks() {
 const SAMPLE_TYPES = ['crawl.started', 'crawl.page', 'crawl.completed', 'crawl.failed', 'batch_scrape.started', 'batch_scrape.page', 'batch_scrape.completed', 'extract.started', 'extract.completed', 'extract.failed'];
 
 function testEvent() {
+  const render = renderer();
   const result = el('div', { id: 'test-result', role: 'status' });
   const select = el('select', { name: 'type' }, SAMPLE_TYPES.map((t) => el('option', { value: t }, t)));
   const form = el('form', { class: 'filters' }, el('label', {}, 'sample type', select), el('button', { type: 'submit' }, 'Send'));
@@ -454,10 +471,11 @@ function testEvent() {
     if (sent.event_id === null) result.replaceChildren('No route matched: nothing was stored.');
     else location.hash = `#/events/${sent.event_id}`;
   });
-  show(el('h1', {}, 'Send a test event'), el('p', { class: 'muted' }, 'A sample of the type is accepted as if the first source had sent it, then routed and delivered.'), form, result);
+  render(el('h1', {}, 'Send a test event'), el('p', { class: 'muted' }, 'A sample of the type is accepted as if the first source had sent it, then routed and delivered.'), form, result);
 }
 
 async function backfill() {
+  const render = renderer();
   const names = (await api('/admin/sinks')).sinks.map((s) => s.name);
   const progress = el('div', { id: 'backfill-progress', role: 'status' });
   const form = el('form', { class: 'filters' },
@@ -477,12 +495,13 @@ async function backfill() {
     const result = await api('/admin/backfill', { method: 'POST', body: JSON.stringify(body) });
     progress.textContent = `${result.queued} events queued for ${result.sink}`;
   });
-  show(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first.'), form, progress);
+  render(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first.'), form, progress);
 }
 
 // ---- Routing ------------------------------------------------------------------------------
 
 async function route() {
+  const mine = ++generation;
   stopListening();
   clearTimeout(refreshTimer);
   const hash = location.hash || '#/overview';
@@ -503,7 +522,7 @@ async function route() {
       sessionStorage.removeItem(TOKEN_KEY);
       return showLogin(err.message);
     }
-    show(el('p', { class: 'error', role: 'alert' }, String(err.message ?? err)));
+    if (mine === generation) show(el('p', { class: 'error', role: 'alert' }, String(err.message ?? err)));
   }
 }
 
