@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnvelope } from './envelope.js';
 
-const url = (body: object) => parseEnvelope(Buffer.from(JSON.stringify(body))).url;
+const url = (body: object) => parseEnvelope(Buffer.from(JSON.stringify({ success: true, ...body }))).url;
 
 describe('a page event\'s URL, read at ingress', () => {
   it('takes the first page\'s metadata.url, else its sourceURL, cut at 2048 characters; none for other events', () => {

@@ -158,7 +158,7 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     });
   });
 
-  it('upgrades a schema-3 queue to events_by_time, which the by-age prune and time-filtered lists read', async () => {
+  it('upgrades a schema-3 queue to events_by_time and a url column, which the by-age prune and time-filtered lists read', async () => {
     fresh();
     await (await replica()).close();
     const client = new pg.Client({ connectionString: cluster.url });
@@ -176,6 +176,8 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
         (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
       const window = listQuery({ since: 1_700_000_100_000, until: 1_700_000_200_000 });
       expect(await plan(window.sql, window.params)).not.toContain('events_by_time');
+      // Schema 3 had no url column either (step 5 adds it).
+      await client.query('ALTER TABLE events DROP COLUMN url');
 
       await replica();
       expect((await client.query(`SELECT value FROM meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);

@@ -110,7 +110,7 @@ it('lets several processes open one new queue at once, each step running once', 
   fresh.cleanup();
 }, 60_000);
 
-it('upgrades a queue at schema 3 (history, no time index) to events_by_time, which the by-age prune and time-filtered lists read', async () => {
+it('upgrades a queue at schema 3 (history, no time index, no url) to events_by_time and a url column, which the by-age prune and time-filtered lists read', async () => {
   const previous = tempDir();
   // A schema-3 queue: what the previous release wrote (step 4 only adds the index).
   const v3 = openSqliteStore({ dir: previous.dir, maxBytes: 1e9, dedupeWindowSeconds: 60 });
@@ -123,6 +123,8 @@ it('upgrades a queue at schema 3 (history, no time index) to events_by_time, whi
     (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
   const window = listQuery({ since: 1_700_000_100_000, until: 1_700_000_200_000 });
   expect(plan(v3, window.sql, window.params)).not.toContain('events_by_time');
+  // Schema 3 had no url column either (step 5 adds it).
+  v3.db.exec('ALTER TABLE events DROP COLUMN url');
   await v3.close();
 
   const upgraded = openSqliteStore({ dir: previous.dir, maxBytes: 1e9, dedupeWindowSeconds: 60 });
@@ -132,6 +134,7 @@ it('upgrades a queue at schema 3 (history, no time index) to events_by_time, whi
     expect(plan(upgraded, window.sql, window.params)).toMatch(/USING (COVERING )?INDEX events_by_time/);
     expect(plan(upgraded, pruneQuery(true), [1_700_000_100_000])).toMatch(/USING (COVERING )?INDEX events_by_time/);
     expect(upgraded.storedEvents()).toBe(5000);
+    expect(upgraded.db.prepare(`SELECT count(*) FROM events WHERE url IS NULL`).pluck().get()).toBe(5000);
   } finally {
     await upgraded.close();
     previous.cleanup();
