@@ -11,5 +11,6 @@ describe('a page event\'s URL, read at ingress', () => {
     expect(url({ type: 'crawl.started', id: 'j', data: [{ metadata: { url: 'https://not-a-page.test/' } }] })).toBeNull();
     expect(url({ type: 'crawl.page', id: 'j', data: [{ markdown: '"url": "no"', metadata: { url: 42 } }] })).toBeNull();
     expect(url({ type: 'crawl.page', id: 'j', data: [] })).toBeNull();
+    expect(url({ type: 'crawl.page', id: 'j', data: [{ metadata: { url: 'https://a.test/\u0000x' } }] })).toBe('https://a.test/x');
   });
 });
