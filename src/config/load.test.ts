@@ -428,6 +428,19 @@ describe('config errors', () => {
     expect(issue!.message).toMatch(message);
   });
 
+  // One flow-style slip gave 64 errors, 62 of them "unexpected text here" on every later line.
+  it('lists the YAML syntax errors of the first broken line, then how many more follow', () => {
+    const yaml = `server: { port: \${PORT} }\n${VALID}`;
+    const lines = issuesOf(yaml, { SECRET: 's', PORT: '8080' }).map(formatIssue);
+    const rest = lines.pop()!;
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatch(/^relay\.config\.yaml:1:\d+ \(yaml\): .* \[RELAY_ERR_CONFIG_YAML\]$/);
+    expect(rest).toMatch(
+      /^relay\.config\.yaml:3:1 \(yaml\): \d+ more YAML syntax errors from here on, not listed: they most likely follow from the ones? above .*a \$\{VAR\} inside \{ \} or \[ \] is read as YAML there/,
+    );
+    expect(Number(/(\d+) more/.exec(rest)![1])).toBeGreaterThan(10);
+  });
+
   it('collects every error at once', () => {
     const yaml = VALID.replace('to: [archive]', 'to: [nope]').replace('type: stdout', 'type: nope').replace('type: "*"', 'type: "a b"');
     const codes = issuesOf(yaml).map((i) => i.code).sort();
