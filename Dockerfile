@@ -1,28 +1,22 @@
 # syntax=docker/dockerfile:1
 # firecrawl-relay: build with `docker build -t firecrawl-relay .`
 
-# --- build: dependencies (better-sqlite3 compiles here) and the TypeScript build ---
+# --- build: dependencies and the TypeScript build ---
+# No compiler: on Node 24 the queue loads better-sqlite3-napi (13), whose package carries
+# prebuilt Node-API addons (src/queue/sqlite/driver.ts). better-sqlite3 12 is there for Node
+# 20 only; its install script (prebuild-install, else node-gyp, which needs python3, make and
+# g++) is skipped with --ignore-scripts, and the uncompiled package is dropped below.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# Build native addons against the image's own Node headers, not a download.
-ENV npm_config_nodedir=/usr/local
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts \
- && npm rebuild better-sqlite3
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# better-sqlite3 needs only its compiled addon at run time, not SQLite's sources and objects.
-# On Node 24 the queue loads better-sqlite3-napi (13, prebuilt Node-API addons for Linux kept);
-# 12 stays for Node 20 (src/queue/sqlite/driver.ts).
+# At run time only the Linux prebuilt addons of 13 are needed, not SQLite's sources.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/better-sqlite3-napi/deps node_modules/better-sqlite3-napi/src \
- && find node_modules/better-sqlite3-napi/prebuilds -name '*.node' ! -name 'linux*' -delete \
- && cd node_modules/better-sqlite3 \
- && rm -rf deps src build/deps build/Release/obj build/Release/obj.target build/Release/.deps build/Release/test_extension.node
+ && rm -rf node_modules/better-sqlite3-napi/deps node_modules/better-sqlite3-napi/src node_modules/better-sqlite3 \
+ && find node_modules/better-sqlite3-napi/prebuilds -name '*.node' ! -name 'linux*' -delete
 
 # --- runtime: production dependencies and the build only ---
 FROM node:24-bookworm-slim

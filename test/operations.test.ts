@@ -98,6 +98,12 @@ describe('config reload on SIGHUP', () => {
     await until(() => running!.logs.filter((l) => l.includes('config reload refused')).length === 2, 5000);
     expect(running.logs.some((l) => l.includes('invalid escape sequence'))).toBe(true);
     expect(running.logs.some((l) => l.includes('s3cr3t'))).toBe(false);
+    // Nor a webhook secret written where the signature map belongs.
+    write(`sinks:\n  w: { type: webhook, url: "https://example.com/h", signature: "whsec_s3cr3t-hook" }\nroutes: [{ name: all, to: [w] }]\n`);
+    running.child.kill('SIGHUP');
+    await until(() => running!.logs.filter((l) => l.includes('config reload refused')).length === 3, 5000);
+    expect(running.logs.some((l) => l.includes('sinks.w.signature: expected a map'))).toBe(true);
+    expect(running.logs.some((l) => l.includes('s3cr3t'))).toBe(false);
 
     write(`sinks:\n  b: { type: file, dir: ${join(dir, 'out-b')}, markdown: false }\nroutes: [{ name: all, to: [b] }]\n`);
     running.child.kill('SIGHUP');

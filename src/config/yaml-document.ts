@@ -23,6 +23,16 @@ export function yamlMessage(code: string, message: string): string {
   }
 }
 
+/** The one issue standing for the syntax errors after the first one's line: where they start, how many. */
+function followingErrors(file: string, after: ReadonlyArray<{ line: number; column: number }>, firstLineText: string): ConfigIssue {
+  const { line, column } = after[0]!;
+  const count = after.length === 1 ? '1 more YAML syntax error' : `${after.length} more YAML syntax errors`;
+  // `${` in a flow map or list is YAML's `{`: the usual slip behind a cascade like this one.
+  const hint = /[{[][^}\]]*\$\{/.test(firstLineText) ? '; a ${VAR} inside { } or [ ] is read as YAML there: write that map or list one item per line' : '';
+  const message = `${count} from here on, not listed: they most likely follow from the one${after.length === 1 ? '' : 's'} above (fix that line and check again)${hint}`;
+  return { code: 'RELAY_ERR_CONFIG_YAML', file, line, column, path: '(yaml)', message };
+}
+
 /**
  * A parsed YAML file that remembers where each key stands, so that any problem found
  * later (schema, routing, sinks) can be reported as file:line:column with its key path.
@@ -37,9 +47,18 @@ export class YamlSource {
     text: string,
   ) {
     this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+    let firstLine: number | undefined;
+    const after: Array<{ line: number; column: number }> = [];
     for (const error of this.doc.errors) {
       const { line, col } = this.lines.linePos(error.pos[0]);
       const duplicate = error.code === 'DUPLICATE_KEY';
+      // One slip (`{ port: ${PORT} }`) derails the parser for the rest of the file: the
+      // syntax errors on the first one's line are what to fix, the others are counted.
+      if (!duplicate && firstLine !== undefined && line !== firstLine) {
+        after.push({ line, column: col });
+        continue;
+      }
+      if (!duplicate) firstLine = line;
       this.issues.push({
         code: duplicate ? 'RELAY_ERR_CONFIG_DUPLICATE' : 'RELAY_ERR_CONFIG_YAML',
         file,
@@ -49,6 +68,7 @@ export class YamlSource {
         message: duplicate ? 'a key is written twice in the same map' : yamlMessage(error.code, error.message),
       });
     }
+    if (after.length > 0) this.issues.push(followingErrors(file, after, text.split('\n')[firstLine! - 1] ?? ''));
     if (this.doc.errors.length > 0) return;
     for (const { line, column } of unresolvedAliases(this.doc, this.lines)) {
       const message = 'an alias (*name) with no anchor (&name) set before it; a value starting with "*" must be quoted (not shown: it may hold a secret)';

@@ -40,6 +40,12 @@ describe('path segments built from payload values', () => {
     );
   });
 
+  // The hash is of the value's UTF-8, so a user can recompute it: printf %s "$id" | sha256sum | cut -c1-32
+  it('ends a long name in the SHA-256 of the value\'s UTF-8', () => {
+    expect(encodePathSegment('é'.repeat(100)).slice(-33)).toBe('~f42ec48e1e4b487e590e0b3d4e58437c');
+    expect(encodePathSegment('x'.repeat(5000))).toBe(`${'x'.repeat(167)}~c59d3c0480cc2d71d8f646e735e92da6`);
+  });
+
   it('hashes a value too long for a file name, keeping values apart', () => {
     const long = (tail: string) => `${'é'.repeat(150)}${tail}`;
     const a = encodePathSegment(long('a'));

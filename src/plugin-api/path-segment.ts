@@ -9,15 +9,30 @@ import { createHash } from 'node:crypto';
  * - every other byte of the value's UTF-8 is written `%XX` (upper-case hex), `%` included,
  *   so distinct values give distinct segments and `decodePathSegment` gives the value back;
  * - a segment longer than MAX_SEGMENT_BYTES (file systems stop at 255 bytes) is cut and
- *   ends in `~` and 32 hex digits of the value's SHA-256: still distinct, no longer reversible.
- *   A `~` is always encoded otherwise, so a hashed segment never equals an encoded one.
- *   A value holding a lone UTF-16 surrogate (it has no UTF-8) takes the hashed form too.
+ *   ends in `~` and the first 32 hex digits of the SHA-256 of the value's UTF-8 (as
+ *   `printf %s "$id" | sha256sum` gives): still distinct, no longer reversible. A `~` is
+ *   always encoded otherwise, so a hashed segment never equals an encoded one.
+ *   A value holding a lone UTF-16 surrogate (it has no UTF-8) takes the hashed form too,
+ *   the surrogate hashed as the three bytes UTF-8's scheme gives it (WTF-8), so
+ *   `"j\ud800"` and `"j\ud801"` stay apart.
  */
 export const MAX_SEGMENT_BYTES = 200;
 
 const KEPT = /[A-Za-z0-9_.-]/;
 const HASHED_SUFFIX_BYTES = 33;
 const LONE_SURROGATE = /\p{Cs}/u;
+
+/** UTF-8, with a lone surrogate as its three bytes (WTF-8) rather than U+FFFD. */
+function wtf8(value: string): Buffer {
+  if (!LONE_SURROGATE.test(value)) return Buffer.from(value, 'utf8');
+  const parts: Buffer[] = [];
+  for (const char of value) {
+    const unit = char.charCodeAt(0);
+    const lone = char.length === 1 && unit >= 0xd800 && unit <= 0xdfff;
+    parts.push(lone ? Buffer.from([0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)]) : Buffer.from(char, 'utf8'));
+  }
+  return Buffer.concat(parts);
+}
 
 function percent(char: string): string {
   let out = '';
@@ -40,8 +55,7 @@ export function encodePathSegment(value: string): string {
   let head = out.slice(0, MAX_SEGMENT_BYTES - HASHED_SUFFIX_BYTES);
   // Never leave half an escape before the hash.
   head = head.replace(/%[0-9A-F]?$/, '');
-  // Hashed as UTF-16, which every JavaScript string has (UTF-8 loses lone surrogates).
-  return `${head}~${createHash('sha256').update(Buffer.from(value, 'utf16le')).digest('hex').slice(0, 32)}`;
+  return `${head}~${createHash('sha256').update(wtf8(value)).digest('hex').slice(0, 32)}`;
 }
 
 /** The value an unhashed segment came from; undefined for a hashed one. */

@@ -162,7 +162,9 @@ export function compileTemplate(
     parts.push({ path, fallback, source: match[0] });
   }
   const rest = source.slice(last);
-  if (rest.includes('{{') || rest.includes('}}')) return `expected every "{{" closed by "}}", got "${source}"`;
+  const lone = rest.includes('{{') ? '{{' : rest.includes('}}') ? '}}' : undefined;
+  // Where, not what: a template may sit in a header that carries a credential.
+  if (lone) return `expected every "{{" closed by "}}", got a lone "${lone}" at character ${last + rest.indexOf(lone) + 1}`;
   if (rest) parts.push({ text: rest });
 
   const render = (input: TemplateInput): string | undefined => {

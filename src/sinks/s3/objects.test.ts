@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PermanentError } from '../../plugin-api/index.js';
 import { relayEvent } from '../../../test/helpers/webhooks.js';
 import { compileS3Templates, objectsOf } from './objects.js';
 import { DEFAULT_JSON_KEY, DEFAULT_MARKDOWN_KEY, type S3SinkOptions } from './options.js';
@@ -40,5 +41,19 @@ describe('S3 object keys built from payload values', () => {
   it('encodes values the same way as the file sink, in a custom key and the event key', () => {
     const body = { success: true, type: 'crawl.completed', id: 'j-uni-é😀', data: [], metadata: { tenant: '../t' } };
     expect(keysOf(body, { event_key: 'x/{{metadata.tenant}}/{{id}}.json' })).toEqual(['x/%2E.%2Ft/j-uni-%C3%A9%F0%9F%98%80.json']);
+  });
+});
+
+describe('S3 objects of an event with many pages', () => {
+  const pages = (n: number) => ({
+    success: true,
+    type: 'crawl.page',
+    id: 'j',
+    data: Array.from({ length: n }, (_, i) => ({ markdown: 'm', metadata: { url: 'https://e.com', scrapeId: `s${i}` } })),
+  });
+
+  it('refuses, as a dead letter with its count, an event over max_pages_per_event; takes one at the bound', () => {
+    expect(keysOf(pages(3), { max_pages_per_event: 3 })).toEqual(['crawl/j/s0.md', 'crawl/j/s1.md', 'crawl/j/s2.md']);
+    expect(() => keysOf(pages(4), { max_pages_per_event: 3 })).toThrow(new PermanentError('event has 4 elements of data, over max_pages_per_event (3)'));
   });
 });

@@ -175,6 +175,20 @@ Body one.
     });
   });
 
+  it('dead-letters a markdown event over max_pages_per_event with its count, writes none of its pages, and delivers the next', async () => {
+    const bucket = await newBucket();
+    const r = await startRelay(sinkYaml(bucket, '    max_pages_per_event: 2\n'));
+    const pages = (id: string, n: number) =>
+      sampleEvent('crawl.page', { id, data: Array.from({ length: n }, (_, i) => ({ markdown: `# ${i}`, metadata: { url: `https://e.com/${i}`, scrapeId: `s${i}` } })) });
+    expect((await r.app.inject(signedRequest(pages('job-many', 3)))).statusCode).toBe(200);
+    await until(async () => (await deadLettersOf(r)).length === 1, 20_000);
+    const [letter] = await deadLettersOf(r);
+    expect(letter).toMatchObject({ sink: 's3', jobId: 'job-many', attempts: 1, lastError: 'event has 3 elements of data, over max_pages_per_event (2)' });
+    expect((await r.app.inject(signedRequest(pages('job-two', 2)))).statusCode).toBe(200);
+    await until(() => delivered(r), 20_000);
+    expect(await keys(bucket)).toEqual(['crawl/job-two/s0.md', 'crawl/job-two/s1.md']);
+  });
+
   it('dead-letters deliveries to a missing bucket with a clear error, and keeps running', async () => {
     const r = await startRelay(sinkYaml('no-such-bucket'));
     await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'job-lost' })));
