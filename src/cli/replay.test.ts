@@ -38,4 +38,37 @@ routes: [{ name: all, to: [hook] }]
     await after.close();
     await expect(replay(config, { sink: 'nope', since: 0 }, () => undefined)).rejects.toThrow(/no sink named "nope" \(known: hook, archive\)/);
   });
+
+  it('reports progress on its error stream every 1,000 events or every second, and the total', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const config = testConfig(configYaml(tmp.dir, `
+sinks:
+  hook: { type: file, dir: "${join(tmp.dir, 'a')}" }
+  archive: { type: file, dir: "${join(tmp.dir, 'b')}" }
+  mirror: { type: file, dir: "${join(tmp.dir, 'c')}" }
+routes: [{ name: all, to: [hook] }]
+`));
+    const store = await openStore(config.queue, { history: config.history });
+    // Side by side, as ingress does: the store commits them in groups.
+    await Promise.all(
+      Array.from({ length: 2500 }, (_, i) => store.enqueue({ source: 'firecrawl', type: 'crawl.page', jobId: `job-${i % 7}`, dedupeKey: null, body: Buffer.from('{}'), sinks: ['hook'] })),
+    );
+    await store.close();
+
+    // A clock that never moves: a line per 1,000 events, then the last one.
+    const out: string[] = [];
+    const err: string[] = [];
+    const frozen = () => 0;
+    await replay(config, { sink: 'archive', since: 0 }, (l) => out.push(l), Date.now(), { err: (l) => err.push(l), clock: frozen });
+    expect(err).toEqual(['queued 1000 of ~2500 for archive', 'queued 2000 of ~2500 for archive', 'queued 2500 of ~2500 for archive']);
+    expect(out).toEqual(['queued 2500 events for archive']);
+
+    // A slow store (each chunk takes over a second): a line per chunk of 500.
+    err.length = 0;
+    let at = 0;
+    const slow = () => (at += 1500);
+    await replay(config, { sink: 'mirror', since: 0 }, () => undefined, Date.now(), { err: (l) => err.push(l), clock: slow });
+    expect(err).toEqual([500, 1000, 1500, 2000, 2500].map((n) => `queued ${n} of ~2500 for mirror`));
+  });
 });
