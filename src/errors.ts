@@ -81,6 +81,8 @@ export const ERRORS = {
   RELAY_ERR_ADMIN_TOKEN_INVALID: { status: 401, message: 'the bearer token is not the admin token' },
   RELAY_ERR_ADMIN_BAD_REQUEST: { status: 400, message: '%s' },
   RELAY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no dead letter with id %s' },
+  RELAY_ERR_ADMIN_ROUTE_NOT_FOUND: { status: 404, message: 'no admin route answers %s %s (the routes are listed at GET /admin/openapi.json)' },
+  RELAY_ERR_ADMIN_CONSOLE_NOT_FOUND: { status: 404, message: 'no console page or file at %s %s (the console is at /console/)' },
   RELAY_ERR_ADMIN_EVENT_NOT_FOUND: { status: 404, message: 'no stored event with id %s (delivered events are kept for history.retention_seconds)' },
   RELAY_ERR_QUEUE_REPLAY_SINK_UNAVAILABLE: {
     status: 409,
