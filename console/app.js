@@ -485,14 +485,18 @@ async function backfill() {
     el('label', {}, 'type', el('input', { name: 'type' })),
     el('label', {}, 'job id', el('input', { name: 'job' })),
     el('button', { type: 'submit' }, 'Backfill'));
+  const submit = form.querySelector('button[type=submit]');
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    // A double click would queue every event twice: one backfill at a time from this form.
+    if (submit.disabled) return;
+    submit.disabled = true;
     const body = {};
     for (const [key, value] of new FormData(form)) if (value) body[key] = key === 'since' || key === 'until' ? isoOf(String(value)) : String(value);
     listen((notice) => {
       if (notice.kind === 'backfill') progress.textContent = `${notice.done} of ${notice.total} queued for ${notice.sink}`;
     });
-    const result = await api('/admin/backfill', { method: 'POST', body: JSON.stringify(body) });
+    const result = await api('/admin/backfill', { method: 'POST', body: JSON.stringify(body) }).finally(() => { submit.disabled = false; });
     progress.textContent = `${result.queued} events queued for ${result.sink}`;
   });
   render(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first.'), form, progress);

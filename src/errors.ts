@@ -88,6 +88,10 @@ export const ERRORS = {
     status: 409,
     message: 'expected a replay to a running sink, got sink "%s": %s (its dead letters would be parked again within 60 s)',
   },
+  RELAY_ERR_ADMIN_BACKFILL_RUNNING: {
+    status: 409,
+    message: 'expected one backfill per sink and filter at a time, got a second for sink "%s" (%s) while the first runs: wait for its result',
+  },
   RELAY_ERR_ADMIN_SINK_UNKNOWN: { status: 404, message: 'no sink named "%s" (known: %s)' },
 
   // config: shown at load with file:line:column and key path
