@@ -297,7 +297,7 @@ async function events(params) {
   render(
     el('h1', {}, query.get('job') ? `Job ${query.get('job')}` : 'Events'),
     filtersForm(
-      [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
+      [['type', 'type (crawl.* for all)'], ['url', 'page URL contains'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
       Object.fromEntries(query),
       (p) => (location.hash = `#/events?${p}`),
     ),
@@ -484,6 +484,7 @@ async function backfill() {
     el('label', {}, 'until', el('input', { name: 'until', type: 'datetime-local' })),
     el('label', {}, 'type', el('input', { name: 'type' })),
     el('label', {}, 'job id', el('input', { name: 'job' })),
+    el('label', {}, 'page URL contains', el('input', { name: 'url' })),
     el('button', { type: 'submit' }, 'Backfill'));
   const submit = form.querySelector('button[type=submit]');
   form.addEventListener('submit', async (event) => {

@@ -21,10 +21,10 @@ export function registerToolRoutes(admin: FastifyInstance, deps: OperatorDeps): 
   });
 
   admin.post('/admin/backfill', { schema: { summary: 'Queue stored events matching a filter for one sink; progress on /admin/stream', body: backfillBody, response: backfillReplies } }, async (request) => {
-    const body = request.body as { sink: string; since: string; until?: string; type?: string; job?: string };
+    const body = request.body as { sink: string; since: string; until?: string; type?: string; job?: string; url?: string };
     const names = deps.sinks().map((s) => s.name);
     if (!names.includes(body.sink)) throw new RelayError('RELAY_ERR_ADMIN_SINK_UNKNOWN', [body.sink, names.join(', ')]);
-    const filter = eventFilterOf({ since: body.since, until: body.until, type: body.type, job: body.job });
+    const filter = eventFilterOf({ since: body.since, until: body.until, type: body.type, job: body.job, url: body.url });
     const queued = await running.run(body, () =>
       deps.history.backfill(body.sink, filter, BACKFILL_CHUNK, (done, total) => deps.activity.emit({ kind: 'backfill', sink: body.sink, done, total, at: Date.now() })),
     );

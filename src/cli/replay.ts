@@ -20,6 +20,8 @@ export interface ReplayArgs {
   since: number;
   type?: string;
   jobId?: string;
+  /** Page events whose URL contains this, in any case. */
+  url?: string;
 }
 
 /** Where progress goes (standard error by default, so standard output keeps the result alone). */
@@ -38,7 +40,7 @@ export async function replay(config: RelayConfig, args: ReplayArgs, out: (line: 
   if (!names.includes(args.sink)) throw new RelayError('RELAY_ERR_CLI_USAGE', [`replay --sink: no sink named "${args.sink}" (known: ${names.join(', ')})`]);
   const queue = await openStore(config.queue, { dedupeWindowSeconds: 0, history: config.history });
   try {
-    const filter: EventFilter = { since: args.since, until: now, type: args.type, jobId: args.jobId };
+    const filter: EventFilter = { since: args.since, until: now, type: args.type, jobId: args.jobId, url: args.url };
     const err = progress.err ?? ((line: string) => process.stderr.write(`${line}\n`));
     const report = progressLines(err, (done, total) => `queued ${done} of ~${total} for ${args.sink}`, progress.clock);
     const queued = await queue.history.backfill(args.sink, filter, CHUNK, report);
