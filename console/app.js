@@ -297,7 +297,7 @@ async function events(params) {
   render(
     el('h1', {}, query.get('job') ? `Job ${query.get('job')}` : 'Events'),
     filtersForm(
-      [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
+      [['type', 'type (crawl.* for all)'], ['url', 'page URL contains'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
       Object.fromEntries(query),
       (p) => (location.hash = `#/events?${p}`),
     ),
@@ -484,15 +484,20 @@ async function backfill() {
     el('label', {}, 'until', el('input', { name: 'until', type: 'datetime-local' })),
     el('label', {}, 'type', el('input', { name: 'type' })),
     el('label', {}, 'job id', el('input', { name: 'job' })),
+    el('label', {}, 'page URL contains', el('input', { name: 'url' })),
     el('button', { type: 'submit' }, 'Backfill'));
+  const submit = form.querySelector('button[type=submit]');
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    // A double click would queue every event twice: one backfill at a time from this form.
+    if (submit.disabled) return;
+    submit.disabled = true;
     const body = {};
     for (const [key, value] of new FormData(form)) if (value) body[key] = key === 'since' || key === 'until' ? isoOf(String(value)) : String(value);
     listen((notice) => {
       if (notice.kind === 'backfill') progress.textContent = `${notice.done} of ${notice.total} queued for ${notice.sink}`;
     });
-    const result = await api('/admin/backfill', { method: 'POST', body: JSON.stringify(body) });
+    const result = await api('/admin/backfill', { method: 'POST', body: JSON.stringify(body) }).finally(() => { submit.disabled = false; });
     progress.textContent = `${result.queued} events queued for ${result.sink}`;
   });
   render(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first.'), form, progress);

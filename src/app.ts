@@ -8,6 +8,7 @@ import { registerAdmin } from './admin/routes.js';
 import { registerConsole } from './console/plugin.js';
 import { closeConnectionsWhileDraining } from './drain-connections.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
+import { notFoundError } from './not-found.js';
 import { withoutQuery } from './request-log.js';
 import type { PayloadCache } from './delivery/payload-cache.js';
 import type { RelayMetrics } from './metrics.js';
@@ -154,9 +155,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(new RelayError('RELAY_ERR_INGRESS_NOT_FOUND', [request.method, withoutQuery(request.url)]).toJSON()),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const error = notFoundError(request.method, withoutQuery(request.url), config.admin.token !== '');
+    if (error.code !== 'RELAY_ERR_INGRESS_NOT_FOUND') reply.header('cache-control', 'no-store');
+    return reply.code(error.statusCode).send(error.toJSON());
+  });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const relayError = error instanceof RelayError ? error : toRelayError(error, config, request.headers['content-type']);
     if (relayError.code === 'RELAY_ERR_INTERNAL') logger.error({ err: error }, 'request failed');

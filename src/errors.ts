@@ -81,10 +81,16 @@ export const ERRORS = {
   RELAY_ERR_ADMIN_TOKEN_INVALID: { status: 401, message: 'the bearer token is not the admin token' },
   RELAY_ERR_ADMIN_BAD_REQUEST: { status: 400, message: '%s' },
   RELAY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no dead letter with id %s' },
+  RELAY_ERR_ADMIN_ROUTE_NOT_FOUND: { status: 404, message: 'no admin route answers %s %s (the routes are listed at GET /admin/openapi.json)' },
+  RELAY_ERR_ADMIN_CONSOLE_NOT_FOUND: { status: 404, message: 'no console page or file at %s %s (the console is at /console/)' },
   RELAY_ERR_ADMIN_EVENT_NOT_FOUND: { status: 404, message: 'no stored event with id %s (delivered events are kept for history.retention_seconds)' },
   RELAY_ERR_QUEUE_REPLAY_SINK_UNAVAILABLE: {
     status: 409,
     message: 'expected a replay to a running sink, got sink "%s": %s (its dead letters would be parked again within 60 s)',
+  },
+  RELAY_ERR_ADMIN_BACKFILL_RUNNING: {
+    status: 409,
+    message: 'expected one backfill per sink and filter at a time, got a second for sink "%s" (%s) while the first runs: wait for its result',
   },
   RELAY_ERR_ADMIN_SINK_UNKNOWN: { status: 404, message: 'no sink named "%s" (known: %s)' },
 

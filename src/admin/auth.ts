@@ -1,6 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RelayError } from '../errors.js';
+
+/** RFC 7235: the scheme is case-insensitive (`bearer`, `BEARER`), then one or more spaces. */
+const BEARER = /^bearer +(\S.*)$/i;
 
 /**
  * The admin bearer check: the token from `Authorization: Bearer …`, compared in constant
@@ -8,17 +11,20 @@ import { RelayError } from '../errors.js';
  * `onRefused` hears of each request refused for a missing or wrong token.
  */
 export function bearerAuth(configured: string, onRefused: (request: FastifyRequest) => void) {
-  const token = Buffer.from(configured);
+  // Both sides are compared as HMACs under a key of this process: equal lengths always, so
+  // neither the compare nor an early return on length tells how long the token is.
+  const key = randomBytes(32);
+  const digest = (text: string) => createHmac('sha256', key).update(text).digest();
+  const expected = digest(configured);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const fail = (error: RelayError) => reply.code(error.statusCode).send(error.toJSON());
     const refuse = (error: RelayError) => {
       onRefused(request);
       fail(error);
     };
-    if (token.length === 0) return void fail(new RelayError('RELAY_ERR_ADMIN_DISABLED'));
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) return void refuse(new RelayError('RELAY_ERR_ADMIN_TOKEN_MISSING'));
-    const given = Buffer.from(header.slice('Bearer '.length));
-    if (given.length !== token.length || !timingSafeEqual(given, token)) return void refuse(new RelayError('RELAY_ERR_ADMIN_TOKEN_INVALID'));
+    if (configured.length === 0) return void fail(new RelayError('RELAY_ERR_ADMIN_DISABLED'));
+    const given = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    if (given === undefined) return void refuse(new RelayError('RELAY_ERR_ADMIN_TOKEN_MISSING'));
+    if (!timingSafeEqual(digest(given), expected)) return void refuse(new RelayError('RELAY_ERR_ADMIN_TOKEN_INVALID'));
   };
 }

@@ -10,6 +10,7 @@ import { eventFilterQuery, eventListResponse, idParams } from './schemas.js';
 
 export interface EventQuery {
   type?: string;
+  url?: string;
   job?: string;
   sink?: string;
   outcome?: SinkOutcome;
@@ -30,6 +31,7 @@ function time(value: string | undefined, name: string): number | undefined {
 export function eventFilterOf(q: EventQuery): EventFilter {
   return {
     type: q.type || undefined,
+    url: q.url || undefined,
     jobId: q.job || undefined,
     sink: q.sink || undefined,
     outcome: q.outcome,

@@ -73,6 +73,8 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     // Rate-limited: a peer guessing tokens costs one warning a minute, with a count.
     const failedLogins = new FailedLogins((peer, count) => admin.log.warn({ audit: 'login_failed', peer, count }, 'admin requests refused: missing or wrong token'));
     admin.addHook('onClose', async () => failedLogins.stop());
+    // Before the token check, so refusals carry it too; the stream sets its own.
+    admin.addHook('onRequest', async (_request, reply) => void reply.header('cache-control', 'no-store'));
     admin.addHook('onRequest', bearerAuth(deps.token, (request) => failedLogins.record(request.ip)));
     // The ingress keeps JSON as bytes for signatures; admin bodies are parsed (and validated) here.
     admin.removeAllContentTypeParsers();

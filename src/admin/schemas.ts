@@ -7,7 +7,8 @@ export const eventFilterQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    type: { type: 'string', description: 'event type, e.g. crawl.page' },
+    type: { type: 'string', description: 'event type, e.g. crawl.page; a trailing * matches a prefix: crawl.* is every crawl event' },
+    url: { type: 'string', maxLength: 2048, description: 'page events whose URL (stored at ingress) contains this, in any case' },
     job: { type: 'string', description: 'Firecrawl job id' },
     sink: { type: 'string' },
     outcome: { ...outcome, description: 'with sink: that sink’s outcome; else any sink’s' },
@@ -55,8 +56,9 @@ export const backfillBody = {
     sink: { type: 'string' },
     since: { type: 'string', format: 'date-time' },
     until: { type: 'string', format: 'date-time' },
-    type: { type: 'string' },
+    type: { type: 'string', description: 'event type, or a prefix ending in *: crawl.*' },
     job: { type: 'string' },
+    url: { type: 'string', maxLength: 2048, description: 'page events whose URL contains this, in any case' },
   },
 } as const;
 

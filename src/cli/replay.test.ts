@@ -15,27 +15,60 @@ describe('firecrawl-relay replay', () => {
     expect(parseDuration('24 hours')).toBeUndefined();
   });
 
-  it('queues the stored events of the filter for one sink, and refuses an unknown sink', async () => {
+  /** File sinks `hook` (routed), `archive` and `mirror` (not), in a fresh folder. */
+  const threeSinks = () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
-    const config = testConfig(configYaml(tmp.dir, `
+    return testConfig(configYaml(tmp.dir, `
 sinks:
   hook: { type: file, dir: "${join(tmp.dir, 'a')}" }
   archive: { type: file, dir: "${join(tmp.dir, 'b')}" }
+  mirror: { type: file, dir: "${join(tmp.dir, 'c')}" }
 routes: [{ name: all, to: [hook] }]
 `));
+  };
+
+  it('queues the stored events of the filter for one sink, and refuses an unknown sink', async () => {
+    const config = threeSinks();
     const store = await openStore(config.queue, { history: config.history });
-    for (const [jobId, type] of [['job-1', 'crawl.page'], ['job-2', 'crawl.page'], ['job-1', 'crawl.completed']]) {
-      await store.enqueue({ source: 'firecrawl', type: type!, jobId: jobId!, dedupeKey: null, body: Buffer.from('{}'), sinks: ['hook'] });
+    for (const [jobId, type, url] of [['job-1', 'crawl.page', 'https://Example.com/a'], ['job-2', 'crawl.page', 'https://other.test/'], ['job-1', 'crawl.completed', null]]) {
+      await store.enqueue({ source: 'firecrawl', type: type!, jobId: jobId!, dedupeKey: null, body: Buffer.from('{}'), sinks: ['hook'], url });
     }
     await store.close();
 
     const lines: string[] = [];
-    expect(await replay(config, { sink: 'archive', since: Date.now() - 3_600_000, jobId: 'job-1' }, (l) => lines.push(l))).toBe(2);
+    expect(await replay(config, { sink: 'archive', since: Date.now() - 3_600_000, jobId: 'job-1' }, (l) => lines.push(l), Date.now(), { err: () => undefined })).toBe(2);
     expect(lines).toEqual(['queued 2 events for archive']);
     const after = await openStore(config.queue, { history: config.history });
     expect(after.counters().get('archive')?.pending).toBe(2);
     await after.close();
-    await expect(replay(config, { sink: 'nope', since: 0 }, () => undefined)).rejects.toThrow(/no sink named "nope" \(known: hook, archive\)/);
+    // --type with a prefix and --url with a piece of the page URL, in any case.
+    expect(await replay(config, { sink: 'mirror', since: 0, type: 'crawl.*', url: 'example.com' }, () => undefined, Date.now(), { err: () => undefined })).toBe(1);
+    await expect(replay(config, { sink: 'nope', since: 0 }, () => undefined)).rejects.toThrow(/no sink named "nope" \(known: hook, archive, mirror\)/);
+  });
+
+  it('reports progress on its error stream every 1,000 events or every second, and the total', async () => {
+    const config = threeSinks();
+    const store = await openStore(config.queue, { history: config.history });
+    // Side by side, as ingress does: the store commits them in groups.
+    await Promise.all(
+      Array.from({ length: 2500 }, (_, i) => store.enqueue({ source: 'firecrawl', type: 'crawl.page', jobId: `job-${i % 7}`, dedupeKey: null, body: Buffer.from('{}'), sinks: ['hook'] })),
+    );
+    await store.close();
+
+    // A clock that never moves: a line per 1,000 events, then the last one.
+    const out: string[] = [];
+    const err: string[] = [];
+    const frozen = () => 0;
+    await replay(config, { sink: 'archive', since: 0 }, (l) => out.push(l), Date.now(), { err: (l) => err.push(l), clock: frozen });
+    expect(err).toEqual(['queued 1000 of ~2500 for archive', 'queued 2000 of ~2500 for archive', 'queued 2500 of ~2500 for archive']);
+    expect(out).toEqual(['queued 2500 events for archive']);
+
+    // A slow store (each chunk takes over a second): a line per chunk of 500.
+    err.length = 0;
+    let at = 0;
+    const slow = () => (at += 1500);
+    await replay(config, { sink: 'mirror', since: 0 }, () => undefined, Date.now(), { err: (l) => err.push(l), clock: slow });
+    expect(err).toEqual([500, 1000, 1500, 2000, 2500].map((n) => `queued ${n} of ~2500 for mirror`));
   });
 });

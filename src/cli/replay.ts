@@ -2,6 +2,7 @@ import type { RelayConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
 import { openStore } from '../queue/open-store.js';
 import type { EventFilter } from '../queue/store.js';
+import { progressLines } from './progress-lines.js';
 
 /** Events queued per transaction: a running relay's ingress commits go in between. */
 const CHUNK = 500;
@@ -19,6 +20,14 @@ export interface ReplayArgs {
   since: number;
   type?: string;
   jobId?: string;
+  /** Page events whose URL contains this, in any case. */
+  url?: string;
+}
+
+/** Where progress goes (standard error by default, so standard output keeps the result alone). */
+export interface ReplayProgress {
+  err?: (line: string) => void;
+  clock?: () => number;
 }
 
 /**
@@ -26,15 +35,15 @@ export interface ReplayArgs {
  * events of that filter (history) again for one sink, oldest first, beside a running relay
  * or not. A sink added today gets yesterday's crawl.
  */
-export async function replay(config: RelayConfig, args: ReplayArgs, out: (line: string) => void, now = Date.now()): Promise<number> {
+export async function replay(config: RelayConfig, args: ReplayArgs, out: (line: string) => void, now = Date.now(), progress: ReplayProgress = {}): Promise<number> {
   const names = config.sinks.map((s) => s.name);
   if (!names.includes(args.sink)) throw new RelayError('RELAY_ERR_CLI_USAGE', [`replay --sink: no sink named "${args.sink}" (known: ${names.join(', ')})`]);
   const queue = await openStore(config.queue, { dedupeWindowSeconds: 0, history: config.history });
   try {
-    const filter: EventFilter = { since: args.since, until: now, type: args.type, jobId: args.jobId };
-    const queued = await queue.history.backfill(args.sink, filter, CHUNK, (done, total) => {
-      if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} queued${done === total ? '\n' : ''}`);
-    });
+    const filter: EventFilter = { since: args.since, until: now, type: args.type, jobId: args.jobId, url: args.url };
+    const err = progress.err ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const report = progressLines(err, (done, total) => `queued ${done} of ~${total} for ${args.sink}`, progress.clock);
+    const queued = await queue.history.backfill(args.sink, filter, CHUNK, report);
     out(`queued ${queued} event${queued === 1 ? '' : 's'} for ${args.sink}`);
     return queued;
   } finally {

@@ -1,13 +1,28 @@
 import type { EventFilter } from './store.js';
 
 /**
+ * `crawl.page` is that type; `crawl.*` (a trailing `*`) every type starting `crawl.`. substr,
+ * not LIKE: type names hold `_` (batch_scrape), and both stores compare it case-sensitively.
+ */
+function typeClause(type: string, param: (value: unknown) => string): string {
+  if (!type.endsWith('*')) return `e.type = ${param(type)}`;
+  const prefix = type.slice(0, -1);
+  // Characters, as substr counts them in both stores (not UTF-16 units).
+  return `substr(e.type, 1, ${[...prefix].length}) = ${param(prefix)}`;
+}
+
+/** The URL filter is a plain substring: `%`, `_` and `\` in it match themselves. */
+const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
  * The WHERE of an event listing over `events e`, for both stores: `param` records a value
  * and returns its placeholder (`?` for SQLite, `$n` for PostgreSQL). Outcomes are read from
  * what refers to the event: pending deliveries, dead letters, recorded attempts.
  */
 export function eventWhere(filter: EventFilter, param: (value: unknown) => string): string {
   const clauses: string[] = [];
-  if (filter.type !== undefined) clauses.push(`e.type = ${param(filter.type)}`);
+  if (filter.type !== undefined) clauses.push(typeClause(filter.type, param));
+  if (filter.url !== undefined) clauses.push(`lower(e.url) LIKE lower(${param(`%${escapeLike(filter.url)}%`)}) ESCAPE '\\'`);
   if (filter.jobId !== undefined) clauses.push(`e.job_id = ${param(filter.jobId)}`);
   if (filter.since !== undefined) clauses.push(`e.received_at >= ${param(filter.since)}`);
   if (filter.until !== undefined) clauses.push(`e.received_at < ${param(filter.until)}`);

@@ -172,7 +172,10 @@ export interface DeadLetterStore {
 export type SinkOutcome = 'pending' | 'retrying' | 'delivered' | 'dead_lettered' | 'dropped';
 
 export interface EventFilter {
+  /** A type (`crawl.page`), or a prefix ending in `*` (`crawl.*`). */
   type?: string;
+  /** Page events whose stored URL contains this, in any case. */
+  url?: string;
   jobId?: string;
   sink?: string;
   /** With `sink`, that sink's outcome; else any sink's. */

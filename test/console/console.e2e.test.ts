@@ -253,6 +253,37 @@ routes:
     await page.close();
   });
 
+  it('sends one backfill for a double click: the button waits for the answer', async () => {
+    const page = await openPage();
+    await logIn(page);
+    // Each backfill request is held until the test lets it through: the second click lands while the first runs.
+    const posted: string[] = [];
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/admin/backfill', async (route) => {
+      posted.push(route.request().postData() ?? '');
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${base}/console/#/backfill`);
+    await page.waitForSelector('select[name=sink]');
+    await page.selectOption('select[name=sink]', 'failures');
+    await page.fill('input[name=since]', '2000-01-01T00:00');
+    await page.fill('input[name=job]', 'job-none');
+    const button = page.locator('form.filters button[type=submit]');
+    await button.click();
+    await expect.poll(() => posted.length).toBe(1);
+    expect(await button.isDisabled()).toBe(true);
+    await button.click({ force: true });
+    await button.dispatchEvent('click');
+    release();
+    await expect.poll(() => page.textContent('#backfill-progress')).toBe('0 events queued for failures');
+    expect(posted).toHaveLength(1);
+    expect(await button.isDisabled()).toBe(false);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('fits a phone’s width', async () => {
     const page = await openPage(390, 844);
     await logIn(page);

@@ -54,6 +54,33 @@ export function historyContract(target: HistoryTarget): void {
       expect((await store.history.get(first!.id))?.url).toBe('https://b.test/');
     });
 
+    it('lists and backfills by a piece of the page URL (any case; %, _ and \\ match themselves) and by a type prefix', async () => {
+      const store = await open(24 * HOUR);
+      const stored = (type: string, url: string | null) =>
+        store.enqueue({ source: 'firecrawl', type, jobId: `job-${type}`, dedupeKey: null, body: Buffer.from('{}'), sinks: ['hook'], url });
+      await stored('crawl.page', 'https://Example.com/a');
+      await stored('batch_scrape.page', 'https://other.test/?q=100%_off');
+      await stored('crawl.completed', null);
+      await stored('crawl.page', 'https://docs.test/example.com-guide\\x');
+      await stored('crawlx.page', 'https://example.com/b');
+      const listed = async (filter: { url?: string; type?: string }) => (await store.history.list({ ...filter, oldestFirst: true })).map((e) => e.id);
+      expect(await listed({ url: 'EXAMPLE.COM' })).toEqual([1, 4, 5]);
+      expect(await listed({ url: 'example.com', type: 'crawl.*' })).toEqual([1, 4]);
+      expect(await listed({ type: 'crawl.*' })).toEqual([1, 3, 4]);
+      expect(await listed({ type: 'batch_*' })).toEqual([2]);
+      expect(await listed({ type: 'batch_scrape.page' })).toEqual([2]);
+      // The LIKE wildcards a URL holds are no wildcards here.
+      expect(await listed({ url: '100%_off' })).toEqual([2]);
+      expect(await listed({ url: '100%' })).toEqual([2]);
+      expect(await listed({ url: '_' })).toEqual([2]);
+      expect(await listed({ url: '%' })).toEqual([2]);
+      expect(await listed({ url: '-guide\\x' })).toEqual([4]);
+      expect(await listed({ url: 'example.com/c' })).toEqual([]);
+      expect(await store.history.backfill('archive', { url: 'example.com/', type: 'crawl.*', since: 0 }, 10, () => undefined)).toBe(1);
+      const [lane] = await store.claim('archive', { lanes: 5, events: 5, bytes: 1 << 20 });
+      expect(lane!.deliveries.map((d) => d.eventId)).toEqual([1]);
+    });
+
     it('keeps a delivered event with every attempt, in order, and lists it by job and outcome', async () => {
       const store = await open(24 * HOUR);
       const { eventId } = await enqueue(store, 'job-a');

@@ -1,24 +1,9 @@
-import { HeadBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { defineSink, PermanentError, RetryableError } from '../../plugin-api/index.js';
+import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { defineSink, PermanentError } from '../../plugin-api/index.js';
 import { movedOptions } from '../moved-options.js';
 import { compileS3Templates, objectsOf, type S3Object } from './objects.js';
 import { S3_OPTIONS_SCHEMA, type S3SinkOptions } from './options.js';
-
-/** S3 errors no retry can fix: the event is dead-lettered with the reason. */
-const PERMANENT = new Set(['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidBucketName', 'EntityTooLarge', 'KMS.NotFoundException']);
-
-function classify(error: unknown, bucket: string): Error {
-  if (error instanceof S3ServiceException) {
-    const status = error.$metadata.httpStatusCode ?? 0;
-    const reason = `S3 ${error.name}${status ? ` (HTTP ${status})` : ''}: ${error.message}`;
-    if (error.name === 'NoSuchBucket') return new PermanentError(`bucket "${bucket}" does not exist: ${reason}`, { cause: error });
-    if (PERMANENT.has(error.name) || (status >= 400 && status < 500 && status !== 408 && status !== 429)) {
-      return new PermanentError(reason, { cause: error });
-    }
-    return new RetryableError(reason, { cause: error });
-  }
-  return new RetryableError(error instanceof Error ? error.message : String(error), { cause: error });
-}
+import { classifyS3Error } from './s3-errors.js';
 
 export default defineSink({
   type: 's3',
@@ -71,14 +56,17 @@ export default defineSink({
           throw new PermanentError((err as Error).message);
         }
         // One object after the other: the relay runs jobs side by side (max_in_flight).
+        let statusCode: number | undefined;
         for (const object of objects) {
           try {
-            await put(object, signal);
+            statusCode = (await put(object, signal)).$metadata.httpStatusCode;
           } catch (err) {
-            throw classify(err, options.bucket);
+            throw classifyS3Error(err, options.bucket);
           }
         }
         ctx.logger.debug({ objects: objects.length }, 'objects written');
+        // The last PUT's status, as the webhook sink records its receiver's answer.
+        return statusCode === undefined ? undefined : { statusCode };
       },
       async healthcheck(signal) {
         await client.send(new HeadBucketCommand({ Bucket: options.bucket }), { abortSignal: signal });

@@ -56,6 +56,12 @@ async function startRelay(sinks: string): Promise<Relay> {
 
 const delivered = (r: Relay): boolean => pendingOf(r, 's3') === 0;
 
+/** The one stored event's attempts, as the console shows them: outcome, HTTP status, error. */
+async function attemptsOf(r: Relay): Promise<Array<[string, number | null, string | null]>> {
+  const [event] = await r.queue.history.list({});
+  return (await r.queue.history.get(event!.id))!.attempts.map((a) => [a.outcome, a.statusCode, a.error]);
+}
+
 describeWithRadosgw('s3 sink against Ceph radosgw', () => {
   beforeAll(async () => {
     rgw = await startRadosgw();
@@ -102,6 +108,7 @@ Body one.
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'crawl/job-1/scrape-b.md' }));
     expect(head.ContentType).toBe('text/markdown; charset=utf-8');
     expect(head.Metadata).toMatchObject({ 'firecrawl-job-id': 'job-1', 'firecrawl-event-type': 'crawl.page', 'firecrawl-url': 'https://example.com/b' });
+    expect(await attemptsOf(r)).toEqual([['delivered', 200, null]]);
   });
 
   it('dumps a lifecycle event as JSON, byte for byte', async () => {
@@ -196,6 +203,7 @@ Body one.
     const [letter] = await deadLettersOf(r);
     expect(letter).toMatchObject({ sink: 's3', jobId: 'job-lost', attempts: 1 });
     expect(letter!.lastError).toMatch(/^bucket "no-such-bucket" does not exist: S3 NoSuchBucket \(HTTP 404\)/);
+    expect(await attemptsOf(r)).toEqual([['dead_lettered', 404, letter!.lastError]]);
     expect((await r.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect((await r.app.inject(signedRequest(sampleEvent('crawl.completed', { id: 'job-next' })))).statusCode).toBe(200);
   });
