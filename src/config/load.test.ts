@@ -55,6 +55,7 @@ describe('a valid config', () => {
       headers_timeout_ms: 10_000,
       body_timeout_ms: 30_000,
       max_connections: 2048,
+      max_connections_per_address: 256,
       shutdown_timeout_ms: 10_000,
     });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');

@@ -181,6 +181,8 @@ export const CONFIG_SCHEMA = {
         body_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
         // Connections open at once; past it a new one is closed on arrival (each holds a socket and parser state).
         max_connections: { type: 'integer', minimum: 1, default: 2048 },
+        // Of them, from one remote address (default: an eighth, at least 64); past it a new one is closed on arrival.
+        max_connections_per_address: { type: 'integer', minimum: 1 },
       },
     },
     plugins: {

@@ -84,6 +84,8 @@ export interface RelayConfig {
     headers_timeout_ms: number;
     body_timeout_ms: number;
     max_connections: number;
+    /** Filled from max_connections (an eighth) when not written. */
+    max_connections_per_address: number;
     shutdown_timeout_ms: number;
   };
   log: { level: string };

@@ -157,6 +157,36 @@ describe('slow and idle senders', () => {
     await until(async () => (await openConnections()) === 0);
   });
 
+  /** A raw connection from `localAddress` that sends nothing, once the server has taken it. */
+  const idleConnection = (localAddress: string) =>
+    new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(socket));
+      sockets.push(socket);
+      socket.on('error', reject);
+    });
+  const closedByServer = (socket: Socket) => socket.closed || socket.readableEnded;
+
+  // One address holding every connection (idle keep-alive, or slowloris reconnecting) shut
+  // the ingress for everyone: Node closed each newcomer once the total was reached.
+  it('closes connections from one address past server.max_connections_per_address at once: another address still gets 200', async () => {
+    await start('server: { max_connections: 16, max_connections_per_address: 4 }');
+    const idle = await Promise.all(Array.from({ length: 16 }, () => idleConnection('127.0.0.2')));
+    await until(async () => idle.filter(closedByServer).length === 12);
+    expect(await openConnections()).toBe(4);
+    expect(await post('127.0.0.1', 'other-address')).toBe('200');
+  });
+
+  it('at server.max_connections, closes the oldest idle connection so a new peer gets in', async () => {
+    await start('server: { max_connections: 4, max_connections_per_address: 2 }');
+    const idle: Socket[] = [];
+    for (const peer of ['127.0.0.2', '127.0.0.2', '127.0.0.3', '127.0.0.3']) idle.push(await idleConnection(peer));
+    await until(async () => (await openConnections()) === 4);
+    expect(await post('127.0.0.1', 'new-peer')).toBe('200');
+    // The oldest idle one made room; the others are still open.
+    await until(async () => closedByServer(idle[0]!));
+    expect(idle.slice(1).map(closedByServer)).toEqual([false, false, false]);
+  });
+
   it('closes a connection past server.max_connections on arrival, and takes one again once another closed', async () => {
     await start('server: { max_connections: 2 }');
     const held = [stalledPost(LOOKS_SIGNED), stalledPost(LOOKS_SIGNED)];
