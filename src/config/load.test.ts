@@ -375,6 +375,22 @@ describe('config errors', () => {
       message: /expected a path other than the relay's own/,
     },
     {
+      name: 'a body limit past the in-flight budget (one body could never be held)',
+      yaml: `server: { body_limit_bytes: 65536, max_inflight_bytes: 40000 }\n${VALID}`,
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:1:29 server.body_limit_bytes',
+      message: /^expected server.body_limit_bytes at most server.max_inflight_bytes \(40000\), got 65536/,
+    },
+    {
+      name: 'a per-address share smaller than one body',
+      yaml: `server: { body_limit_bytes: 65536, max_inflight_bytes_per_peer: 40000 }\n${VALID}`,
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:1:65 server.max_inflight_bytes_per_peer',
+      message: /^expected server.max_inflight_bytes_per_peer at least server.body_limit_bytes \(65536\), got 40000/,
+    },
+    {
       name: 'an unknown auth mode',
       yaml: VALID.replace('secrets: ["${SECRET}"]', 'auth: hmac'),
       code: 'RELAY_ERR_CONFIG_SCHEMA',

@@ -1,3 +1,4 @@
+import { inflightPerPeer } from './inflight-limits.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { SinkDefinition } from '../plugin-api/types.js';
@@ -113,6 +114,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     }
   }
   const routes = checkRoutes(source, doc, sources, warnings);
+  const inflightPerPeerBytes = inflightPerPeer(source, doc.server);
   checkAdminToken(source, doc.admin.token, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
@@ -127,7 +129,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     dir,
     server: {
       ...doc.server,
-      max_inflight_bytes_per_peer: doc.server.max_inflight_bytes_per_peer ?? Math.floor(doc.server.max_inflight_bytes / 4),
+      max_inflight_bytes_per_peer: inflightPerPeerBytes,
       max_connections_per_address: doc.server.max_connections_per_address ?? defaultPerAddress(doc.server.max_connections),
     },
     log: doc.log,
