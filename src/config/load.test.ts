@@ -538,6 +538,11 @@ describe('secrets in config values and errors', () => {
     { name: 'a webhook header given as a number', yaml: VALID.replace('type: stdout', 'type: webhook\n    url: https://example.com/h\n    headers: { X-Key: 98765432123456 }'), at: /headers.X-Key: expected a string, got a number \(not shown/ },
     { name: 'a webhook URL without scheme', yaml: VALID.replace('type: stdout', `type: webhook\n    url: example.com/hook/${SECRET_VALUE}`), at: /console.url: expected .*, got a string of \d+ characters \(not shown/ },
     { name: 'a Slack URL that cannot be parsed', yaml: VALID.replace('type: stdout', `type: slack\n    url: "https://exa mple.com/${SECRET_VALUE}"`), at: /console.url: expected a URL that can be parsed, got a string of \d+ characters \(not shown/ },
+    { name: 'a shell default ${NAME:=word} under a secret key', yaml: withAdmin(`"\${ADM:=${SECRET_VALUE}}"`), at: /admin.token: expected a variable reference as .*, got \$\{ADM:=…\}/ },
+    { name: 'a shell default ${NAME-word} in a secret list', yaml: VALID.replace('${SECRET}', `\${TOK-${SECRET_VALUE}}`), at: /secrets\[0\]: expected a variable reference as .*, got \$\{TOK-…\}/ },
+    { name: 'a shell ${NAME:?message} under a secret key', yaml: withAdmin(`"\${ADM:?${SECRET_VALUE} must be set}"`), at: /got \$\{ADM:\?…\}/ },
+    { name: 'a reference that does not start with a name', yaml: withAdmin(`"\${!${SECRET_VALUE}}"`), at: /got a reference that does not start with a variable name/ },
+    { name: 'an unclosed ${ (read literally before)', yaml: withAdmin(`"\${ADM:-${SECRET_VALUE}"`), at: /admin.token: expected a `\}` closing the `\$\{` .*write `\$\$\{` for a literal/ },
   ];
 
   it.each(hidden)('does not echo the value: $name', ({ yaml, env, at }) => {
