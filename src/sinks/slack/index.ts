@@ -1,7 +1,7 @@
 import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, Type, type RelayEvent, type Static, type Template } from '../../plugin-api/index.js';
 import { cut, escapeTemplateValue, slackMessage, type SlackMessage } from './blocks.js';
-import { unparsableUrl, withoutUrls } from '../secret-url.js';
+import { unusableUrl, withoutUrls } from '../secret-url.js';
 
 /** The Slack sink's options: the schema validated at load, and (Static) their type. */
 const SLACK_OPTIONS_SCHEMA = Type.Object(
@@ -26,7 +26,7 @@ export default defineSink({
   type: 'slack',
   configSchema: SLACK_OPTIONS_SCHEMA,
   check(options) {
-    const badUrl = unparsableUrl(options.url);
+    const badUrl = unusableUrl(options.url);
     if (badUrl.length > 0) return badUrl;
     if (options.template === undefined) return [];
     const compiled = compileTemplate(options.template, 'event');
