@@ -547,6 +547,15 @@ describe('secrets in config values and errors', () => {
     { name: 'an unclosed ${ (read literally before)', yaml: withAdmin(`"\${ADM:-${SECRET_VALUE}"`), at: /admin.token: expected a `\}` closing the `\$\{` .*write `\$\$\{` for a literal/ },
   ];
 
+  it.each([
+    ['!!binary', 'headers: !!binary czNjcjN0VjRsdWU='],
+    ['!!timestamp', 'headers: { authorization: !!timestamp 2001-12-14 }'],
+    ['!!set', 'headers: !!set { a }'],
+  ])('reports a %s value as one error, not its internals', (tag, headers) => {
+    const issues = issuesOf(VALID.replace('type: stdout', `type: webhook\n    url: https://example.com/h\n    ${headers}`), { SECRET: 's' });
+    expect(issues.map(formatIssue)).toEqual([expect.stringMatching(new RegExp(`sinks.console.headers(.authorization)?: expected a string, number, boolean, list or map, got a ${tag} value \\(not shown`))]);
+  });
+
   it.each(hidden)('does not echo the value: $name', ({ yaml, env, at }) => {
     const issues = issuesOf(yaml, { SECRET: 's', ...env });
     const text = issues.map(formatIssue).join('\n');
