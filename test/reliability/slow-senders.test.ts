@@ -66,6 +66,13 @@ const stalledPost = (signature: string | null, localAddress?: string) =>
     localAddress,
   );
 
+/** A POST declaring 256 KiB that sends `bytes` of its body from `localAddress`, then stalls. */
+const partialPost = (bytes: number, localAddress: string) =>
+  stall(
+    ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', 'Content-Length: 262144', `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(bytes)].join('\r\n'),
+    localAddress,
+  );
+
 /** A signed webhook sent from `localAddress` (all of 127/8 is loopback on Linux): its status and error code. */
 function post(localAddress: string, id: string): Promise<string> {
   const body = JSON.stringify(sampleEvent('crawl.completed', { id }));
@@ -100,16 +107,10 @@ describe('slow and idle senders', () => {
   it('refuses with 503 PEER_BUSY the chunk that would take one peer past its share, while others still get in', async () => {
     await start('server: { body_limit_bytes: 262144, max_inflight_bytes: 1048576, max_inflight_bytes_per_peer: 262144 }');
     // One upload from 127.0.0.2 sends 200 KiB and stalls: it holds that, under the share.
-    const first = stall(
-      ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', 'Content-Length: 262144', `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(204_800)].join('\r\n'),
-      '127.0.0.2',
-    );
+    const first = partialPost(204_800, '127.0.0.2');
     await until(async () => (await inflight()) === 204_800);
     // A second from the same peer is refused once its bytes would pass the 256 KiB share.
-    const second = stall(
-      ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', 'Content-Length: 262144', `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(102_400)].join('\r\n'),
-      '127.0.0.2',
-    );
+    const second = partialPost(102_400, '127.0.0.2');
     expect(await second.answer).toBe('HTTP/1.1 503 Service Unavailable RELAY_ERR_INGRESS_PEER_BUSY');
     expect(await post('127.0.0.3', 'other-peer')).toBe('200');
     expect(await inflight()).toBe(204_800);
@@ -120,11 +121,7 @@ describe('slow and idle senders', () => {
   // nothing got 503 BUSY: the global limit was applied before the per-address promise.
   it('four addresses within their share fill the budget: a fifth holding nothing still gets 200, a second from a full one gets 503', async () => {
     await start('server: { body_limit_bytes: 262144, max_inflight_bytes: 1048576, max_inflight_bytes_per_peer: 262144 }');
-    const half = (peer: string) =>
-      stall(
-        ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', 'Content-Length: 262144', `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(131_072)].join('\r\n'),
-        peer,
-      );
+    const half = (peer: string) => partialPost(131_072, peer);
     const held = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'].flatMap((peer) => [half(peer), half(peer)]);
     await until(async () => (await inflight()) === 1_048_576);
     expect(await post('127.0.0.6', 'fifth-peer')).toBe('200');
@@ -136,11 +133,7 @@ describe('slow and idle senders', () => {
 
   it('past the budget, addresses holding nothing else share one more per-address share, no more', async () => {
     await start('server: { body_limit_bytes: 262144, max_inflight_bytes: 524288, max_inflight_bytes_per_peer: 262144 }');
-    const body = (peer: string, bytes: number) =>
-      stall(
-        ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', 'Content-Length: 262144', `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(bytes)].join('\r\n'),
-        peer,
-      );
+    const body = (peer: string, bytes: number) => partialPost(bytes, peer);
     const held = [body('127.0.0.2', 262_144 - 1), body('127.0.0.3', 262_144 - 1)];
     await until(async () => (await inflight()) === 524_286);
     const over = [body('127.0.0.4', 200_000)];
