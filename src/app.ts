@@ -6,10 +6,12 @@ import type { ActivityFeed } from './admin/activity.js';
 import type { OperatorDeps } from './admin/operator.js';
 import { registerAdmin } from './admin/routes.js';
 import { registerConsole } from './console/plugin.js';
+import { limitConnections } from './connection-limits.js';
 import { closeConnectionsWhileDraining } from './drain-connections.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
 import { notFoundError } from './not-found.js';
 import { withoutQuery } from './request-log.js';
+import { throttled } from './throttled-log.js';
 import type { PayloadCache } from './delivery/payload-cache.js';
 import type { RelayMetrics } from './metrics.js';
 import type { QueueStore } from './queue/store.js';
@@ -115,12 +117,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       socket.end(`HTTP/1.1 ${relayError.statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () =>
         socket.destroy(),
       );
-      logger.info({ code: relayError.code }, 'webhook rejected');
+      throttled(logger).write('info', relayError.code, {}, 'webhook rejected');
     },
   });
 
-  // Past it Node closes a new connection on arrival: sockets cannot pile up without bound.
-  app.server.maxConnections = config.server.max_connections;
+  // Sockets cannot pile up without bound, nor one address take them all.
+  const { max_connections, max_connections_per_address } = config.server;
+  limitConnections(app.server, { max: max_connections, perAddress: max_connections_per_address }, (reason) =>
+    throttled(logger).write('info', `connection_${reason}`, { reason }, 'connection closed by the connection limits'),
+  );
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.method === 'POST' && !request.url.startsWith('/admin/') && !request.url.startsWith('/console') && deps.draining?.()) {

@@ -3,8 +3,9 @@ import type { KeyPath } from './config-error.js';
 import { formatKeyPath } from './config-error.js';
 import type { YamlSource } from './yaml-document.js';
 
-// $${…} is a literal "${…}"; ${NAME}, ${NAME:-default} and ${NAME:+word} are references.
-const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
+// $${…} is a literal "${…}"; ${NAME}, ${NAME:-default} and ${NAME:+word} are references;
+// a ${ with no } after it is an error (its second group is then empty).
+const REFERENCE = /\$\$\{|\$\{([^}]*)(\}|$)/g;
 const NAME_AND_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\+)(.*))?$/s;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -53,12 +54,21 @@ export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance
     const names: string[] = [];
     let whole = false;
     let failed = false;
-    const result = text.replace(REFERENCE, (match, inner: string | undefined, offset: number) => {
+    const result = text.replace(REFERENCE, (match, inner: string | undefined, closing: string | undefined, offset: number) => {
       if (inner === undefined) return '${';
+      // Neither message shows the text: under a secret key the default is the secret.
+      if (closing === '') {
+        source.report('RELAY_ERR_CONFIG_INVALID', path, [
+          'expected a `}` closing the `${` of a variable reference, got none (the text is not shown: it may hold a secret); write `$${` for a literal `${`',
+        ]);
+        failed = true;
+        return match;
+      }
       const parts = NAME_AND_DEFAULT.exec(inner);
       if (!parts) {
         source.report('RELAY_ERR_CONFIG_INVALID', path, [
-          `expected a variable reference as \${NAME}, \${NAME:-default} or \${NAME:+word}, got "${match}"`,
+          `expected a variable reference as \${NAME}, \${NAME:-default} or \${NAME:+word}, got ${referenceForm(inner)} ` +
+            "(the rest is not shown: it may hold a secret; the shell's :=, :?, -, = and ? forms are not supported)",
         ]);
         failed = true;
         return match;
@@ -101,6 +111,14 @@ export function interpolate(source: YamlSource, env: Env, unset?: UnsetAllowance
 
   visit(source.doc.contents, []);
   return { uses, typed };
+}
+
+/** `OUT:=secret` → "${OUT:=…}": the name and operator of a reference, never its word. */
+function referenceForm(inner: string): string {
+  const form = /^([A-Za-z_][A-Za-z0-9_]*)(:?[-=?+])?/.exec(inner);
+  if (!form) return 'a reference that does not start with a variable name';
+  const [head, name = '', operator] = form;
+  return `\${${name}${operator ?? ''}${inner.length > head.length || operator ? '…' : ''}}`;
 }
 
 /** "8080" → 8080, "true" → true; undefined for text that reads as neither. */

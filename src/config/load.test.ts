@@ -55,6 +55,7 @@ describe('a valid config', () => {
       headers_timeout_ms: 10_000,
       body_timeout_ms: 30_000,
       max_connections: 2048,
+      max_connections_per_address: 256,
       shutdown_timeout_ms: 10_000,
     });
     expect(config.queue.dir).toBe('/srv/relay/data/queue');
@@ -374,6 +375,22 @@ describe('config errors', () => {
       message: /expected a path other than the relay's own/,
     },
     {
+      name: 'a body limit past the in-flight budget (one body could never be held)',
+      yaml: `server: { body_limit_bytes: 65536, max_inflight_bytes: 40000 }\n${VALID}`,
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:1:29 server.body_limit_bytes',
+      message: /^expected server.body_limit_bytes at most server.max_inflight_bytes \(40000\), got 65536/,
+    },
+    {
+      name: 'a per-address share smaller than one body',
+      yaml: `server: { body_limit_bytes: 65536, max_inflight_bytes_per_peer: 40000 }\n${VALID}`,
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_INVALID',
+      at: 'relay.config.yaml:1:65 server.max_inflight_bytes_per_peer',
+      message: /^expected server.max_inflight_bytes_per_peer at least server.body_limit_bytes \(65536\), got 40000/,
+    },
+    {
       name: 'an unknown auth mode',
       yaml: VALID.replace('secrets: ["${SECRET}"]', 'auth: hmac'),
       code: 'RELAY_ERR_CONFIG_SCHEMA',
@@ -538,7 +555,23 @@ describe('secrets in config values and errors', () => {
     { name: 'a webhook secret given as the signature', yaml: VALID.replace('type: stdout', `type: webhook\n    url: https://example.com/h\n    signature: "whsec_${SECRET_VALUE}"`), at: /console.signature: expected a map, got a string of \d+ characters \(not shown/ },
     { name: 'a Kafka header template left open', yaml: VALID.replace('type: stdout', `type: kafka\n    brokers: ["k:9092"]\n    headers: { Authorization: "Bearer ${SECRET_VALUE}{{id" }`), at: /headers.Authorization: expected every "\{\{" closed by "\}\}"/ },
     { name: 'a Slack URL that cannot be parsed', yaml: VALID.replace('type: stdout', `type: slack\n    url: "https://exa mple.com/${SECRET_VALUE}"`), at: /console.url: expected a URL that can be parsed, got a string of \d+ characters \(not shown/ },
+    { name: 'a webhook URL with user:password@ (never sent)', yaml: VALID.replace('type: stdout', `type: webhook\n    url: "https://relay:${SECRET_VALUE}@example.com/hook"`), at: /sinks.console.url: expected a URL without user:password@, got one with credentials \(not shown\).*headers: \{ authorization/ },
+    { name: 'a Slack URL with user:password@ (fetch refuses it)', yaml: VALID.replace('type: stdout', `type: slack\n    url: "https://u:${SECRET_VALUE}@hooks.slack.com/services/T0/B0/x"`), at: /sinks.console.url: expected a URL without user:password@, got .*\[RELAY_ERR_CONFIG_SINK_OPTIONS\]/ },
+    { name: 'a shell default ${NAME:=word} under a secret key', yaml: withAdmin(`"\${ADM:=${SECRET_VALUE}}"`), at: /admin.token: expected a variable reference as .*, got \$\{ADM:=…\}/ },
+    { name: 'a shell default ${NAME-word} in a secret list', yaml: VALID.replace('${SECRET}', `\${TOK-${SECRET_VALUE}}`), at: /secrets\[0\]: expected a variable reference as .*, got \$\{TOK-…\}/ },
+    { name: 'a shell ${NAME:?message} under a secret key', yaml: withAdmin(`"\${ADM:?${SECRET_VALUE} must be set}"`), at: /got \$\{ADM:\?…\}/ },
+    { name: 'a reference that does not start with a name', yaml: withAdmin(`"\${!${SECRET_VALUE}}"`), at: /got a reference that does not start with a variable name/ },
+    { name: 'an unclosed ${ (read literally before)', yaml: withAdmin(`"\${ADM:-${SECRET_VALUE}"`), at: /admin.token: expected a `\}` closing the `\$\{` .*write `\$\$\{` for a literal/ },
   ];
+
+  it.each([
+    ['!!binary', 'headers: !!binary czNjcjN0VjRsdWU='],
+    ['!!timestamp', 'headers: { authorization: !!timestamp 2001-12-14 }'],
+    ['!!set', 'headers: !!set { a }'],
+  ])('reports a %s value as one error, not its internals', (tag, headers) => {
+    const issues = issuesOf(VALID.replace('type: stdout', `type: webhook\n    url: https://example.com/h\n    ${headers}`), { SECRET: 's' });
+    expect(issues.map(formatIssue)).toEqual([expect.stringMatching(new RegExp(`sinks.console.headers(.authorization)?: expected a string, number, boolean, list or map, got a ${tag} value \\(not shown`))]);
+  });
 
   it.each(hidden)('does not echo the value: $name', ({ yaml, env, at }) => {
     const issues = issuesOf(yaml, { SECRET: 's', ...env });

@@ -1,3 +1,4 @@
+import { inflightPerPeer } from './inflight-limits.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { SinkDefinition } from '../plugin-api/types.js';
@@ -113,6 +114,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     }
   }
   const routes = checkRoutes(source, doc, sources, warnings);
+  const inflightPerPeerBytes = inflightPerPeer(source, doc.server);
   checkAdminToken(source, doc.admin.token, warnings);
   const router = compileRouter(
     routes.map((route) => ({ ...route, to: route.to.filter((sink) => !disabledSinks.includes(sink)) })),
@@ -125,7 +127,11 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   return Object.freeze({
     file,
     dir,
-    server: { ...doc.server, max_inflight_bytes_per_peer: doc.server.max_inflight_bytes_per_peer ?? Math.floor(doc.server.max_inflight_bytes / 4) },
+    server: {
+      ...doc.server,
+      max_inflight_bytes_per_peer: inflightPerPeerBytes,
+      max_connections_per_address: doc.server.max_connections_per_address ?? defaultPerAddress(doc.server.max_connections),
+    },
     log: doc.log,
     admin: doc.admin,
     plugins: { dir: resolve(dir, doc.plugins.dir) },
@@ -142,7 +148,10 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
 }
 
 interface RawConfig {
-  server: Omit<RelayConfig['server'], 'max_inflight_bytes_per_peer'> & { max_inflight_bytes_per_peer?: number };
+  server: Omit<RelayConfig['server'], 'max_inflight_bytes_per_peer' | 'max_connections_per_address'> & {
+    max_inflight_bytes_per_peer?: number;
+    max_connections_per_address?: number;
+  };
   log: RelayConfig['log'];
   admin: { token: string };
   plugins: { dir: string };
@@ -336,4 +345,9 @@ function checkRoutes(
     }
   }
   return doc.routes.map((route) => ({ name: route.name, match: route.match, to: route.to }));
+}
+
+/** An eighth of max_connections, but at least 64 (a Firecrawl behind one NAT keeps many), and never more than the total. */
+function defaultPerAddress(maxConnections: number): number {
+  return Math.min(maxConnections, Math.max(64, Math.floor(maxConnections / 8)));
 }

@@ -172,7 +172,7 @@ export const CONFIG_SCHEMA = {
         // drain longer than that is a stuck one, and every timer built on it stays far below
         // what setTimeout can hold (2^31-1 ms; past it Node fires at once).
         shutdown_timeout_ms: { type: 'integer', minimum: 100, maximum: 600_000, default: 10_000 },
-        // What one remote address may hold of it (default: a quarter), so a few idle
+        // What one remote address may hold of it (default: a quarter, at least body_limit_bytes), so a few idle
         // connections from one peer cannot shut the ingress for everyone else.
         max_inflight_bytes_per_peer: { type: 'integer', minimum: 1024 },
         // A request's headers must arrive within this, and the whole request (headers and
@@ -181,6 +181,8 @@ export const CONFIG_SCHEMA = {
         body_timeout_ms: { type: 'integer', minimum: 1, default: 30_000 },
         // Connections open at once; past it a new one is closed on arrival (each holds a socket and parser state).
         max_connections: { type: 'integer', minimum: 1, default: 2048 },
+        // Of them, from one remote address (default: an eighth, at least 64); past it a new one is closed on arrival.
+        max_connections_per_address: { type: 'integer', minimum: 1 },
       },
     },
     plugins: {

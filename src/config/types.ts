@@ -79,11 +79,13 @@ export interface RelayConfig {
     port: number;
     body_limit_bytes: number;
     max_inflight_bytes: number;
-    /** Filled from max_inflight_bytes (a quarter) when not written. */
+    /** Filled from max_inflight_bytes (a quarter, at least body_limit_bytes) when not written. */
     max_inflight_bytes_per_peer: number;
     headers_timeout_ms: number;
     body_timeout_ms: number;
     max_connections: number;
+    /** Filled from max_connections (an eighth) when not written. */
+    max_connections_per_address: number;
     shutdown_timeout_ms: number;
   };
   log: { level: string };

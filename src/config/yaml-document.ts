@@ -2,6 +2,7 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Docume
 import type { ErrorCode } from '../errors.js';
 import type { ConfigIssue, KeyPath } from './config-error.js';
 import { formatKeyPath, issueMessage } from './config-error.js';
+import { nonPlainValues } from './non-plain-values.js';
 import { unresolvedAliases } from './unresolved-aliases.js';
 
 /**
@@ -73,6 +74,11 @@ export class YamlSource {
     for (const { line, column } of unresolvedAliases(this.doc, this.lines)) {
       const message = 'an alias (*name) with no anchor (&name) set before it; a value starting with "*" must be quoted (not shown: it may hold a secret)';
       this.issues.push({ code: 'RELAY_ERR_CONFIG_YAML', file, line, column, path: '(yaml)', message });
+    }
+    for (const { path, tag } of nonPlainValues(this.doc)) {
+      this.report('RELAY_ERR_CONFIG_SCHEMA', path, [
+        `expected a string, number, boolean, list or map, got a ${tag} value (not shown: it may hold a secret); write it as a plain string`,
+      ]);
     }
   }
 

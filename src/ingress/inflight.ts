@@ -7,7 +7,10 @@ import { RelayError } from '../errors.js';
  * charged the bytes of its body as they arrive, not the Content-Length it declares, so
  * an idle connection holds nothing; the charge is given back once answered or aborted.
  * The one request holding bytes always goes on, and one per peer, so no body the body
- * limit allows is ever refused for being large. Held ≤ the budget + one chunk per request.
+ * limit allows is ever refused for being large (the config guarantees body limit ≤ share ≤
+ * budget). An address holding nothing else gets one request through even when other
+ * addresses fill the budget, as long as what is held past it stays within one more share:
+ * held ≤ the budget + the per-peer share + one chunk per request.
  */
 export class InflightBodies {
   private held = 0;
@@ -43,8 +46,12 @@ export class InflightBodies {
     if (mine === undefined) return null;
     const own = this.peers.get(mine.peer)!;
     const { maxBytes, maxBytesPerPeer } = this.limits;
-    // Others hold bytes (not only this request): past the limit, this one waits its turn.
-    if (this.held > mine.bytes && this.held + bytes > maxBytes) {
+    // Others hold bytes (not only this request): past the limit, this one waits its turn,
+    // unless its address holds nothing else and the overflow stays within one more share
+    // (addresses each within their share could otherwise fill the budget for everyone).
+    const overBudget = this.held > mine.bytes && this.held + bytes > maxBytes;
+    const firstOfItsPeer = own.bytes === mine.bytes && this.held + bytes <= maxBytes + maxBytesPerPeer;
+    if (overBudget && !firstOfItsPeer) {
       return new RelayError('RELAY_ERR_INGRESS_BUSY', [this.held, maxBytes, bytes]);
     }
     if (own.bytes > mine.bytes && own.bytes + bytes > maxBytesPerPeer) {

@@ -14,6 +14,7 @@ import { InflightBodies } from './inflight.js';
 import { meteredBody } from './metered-body.js';
 import type { Router } from '../routing/router.js';
 import { UnsignedWarning } from './unsigned-warning.js';
+import { throttled } from '../throttled-log.js';
 import { createVerifier, credentialsShapeError, type Verifier } from './verify.js';
 
 /** What a request is checked and routed against; replaced whole on a config reload. */
@@ -64,7 +65,8 @@ export function rejectWebhook(
   const level = error.statusCode >= 500 ? 'warn' : 'info';
   // The queue's own failure (a server's message) is for the operator, not in the answer.
   const cause = error.statusCode === 503 && error.cause !== undefined ? { cause: describeError(error.cause) } : {};
-  deps.logger[level]({ source, code: error.code, ip: request.ip, bytes: request.headers['content-length'], ...cause }, 'webhook rejected');
+  // Throttled per code: a sender can cause these at will.
+  throttled(deps.logger).write(level, error.code, { source, ip: request.ip, bytes: request.headers['content-length'], ...cause }, 'webhook rejected');
   return reply.code(error.statusCode).send(error.toJSON());
 }
 

@@ -68,6 +68,18 @@ describe('page front matter', () => {
     });
     expect(text.match(/^---$/gm)).toEqual(['---', '---']);
   });
+
+  // JSON.parse reads 1e999 as Infinity, which String() wrote as the string "Infinity".
+  it.each([
+    [Number.POSITIVE_INFINITY, '.inf'],
+    [Number.NEGATIVE_INFINITY, '-.inf'],
+    [Number.NaN, '.nan'],
+  ])('writes a status code of %s as the YAML number %s', (statusCode, written) => {
+    const payload = { success: true, type: 'crawl.page', id: 'j', data: [{ markdown: '# x', metadata: { url: 'https://e.com/', statusCode } }], metadata: {} };
+    const text = pageToMarkdown(pagesOf({ payload })[0]!, { payload, receivedAt: new Date(0) });
+    expect(text).toContain(`\nstatus_code: ${written}\n`);
+    expect((parse(text.split('\n---\n')[0]!.slice(4)) as Record<string, unknown>).status_code).toBe(statusCode);
+  });
 });
 
 describe('page names', () => {

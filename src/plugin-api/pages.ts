@@ -88,6 +88,8 @@ const NOT_A_STRING = /^(?:true|false|yes|no|on|off|null|~|\.inf|\.nan)$/i;
  * of the relay's CPU per page for these few flat keys.
  */
 function scalar(value: string | number | boolean): string {
+  // YAML's own spellings: String() would write "Infinity", which reads back as a string.
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
   if (typeof value !== 'string') return String(value);
   const plain = PLAIN.test(value) && !value.includes(': ') && !value.includes(' #') && !value.endsWith(' ') && !value.endsWith(':');
   if (plain && !NOT_A_STRING.test(value) && Number.isNaN(Number(value))) return value;

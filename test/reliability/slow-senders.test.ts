@@ -66,6 +66,13 @@ const stalledPost = (signature: string | null, localAddress?: string) =>
     localAddress,
   );
 
+/** A POST declaring 256 KiB that sends `bytes` of its body from `localAddress`, then stalls. */
+const partialPost = (bytes: number, localAddress: string) =>
+  stall(
+    ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', 'Content-Length: 262144', `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(bytes)].join('\r\n'),
+    localAddress,
+  );
+
 /** A signed webhook sent from `localAddress` (all of 127/8 is loopback on Linux): its status and error code. */
 function post(localAddress: string, id: string): Promise<string> {
   const body = JSON.stringify(sampleEvent('crawl.completed', { id }));
@@ -98,22 +105,43 @@ describe('slow and idle senders', () => {
   });
 
   it('refuses with 503 PEER_BUSY the chunk that would take one peer past its share, while others still get in', async () => {
-    await start('server: { max_inflight_bytes: 1048576, max_inflight_bytes_per_peer: 262144 }');
+    await start('server: { body_limit_bytes: 262144, max_inflight_bytes: 1048576, max_inflight_bytes_per_peer: 262144 }');
     // One upload from 127.0.0.2 sends 200 KiB and stalls: it holds that, under the share.
-    const first = stall(
-      ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', `Content-Length: ${DECLARED}`, `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(204_800)].join('\r\n'),
-      '127.0.0.2',
-    );
+    const first = partialPost(204_800, '127.0.0.2');
     await until(async () => (await inflight()) === 204_800);
     // A second from the same peer is refused once its bytes would pass the 256 KiB share.
-    const second = stall(
-      ['POST /webhooks/firecrawl HTTP/1.1', 'Host: relay', 'Content-Type: application/json', `Content-Length: ${DECLARED}`, `X-Firecrawl-Signature: ${LOOKS_SIGNED}`, '', ' '.repeat(102_400)].join('\r\n'),
-      '127.0.0.2',
-    );
+    const second = partialPost(102_400, '127.0.0.2');
     expect(await second.answer).toBe('HTTP/1.1 503 Service Unavailable RELAY_ERR_INGRESS_PEER_BUSY');
     expect(await post('127.0.0.3', 'other-peer')).toBe('200');
     expect(await inflight()).toBe(204_800);
     first.answer.catch(() => {});
+  });
+
+  // Four addresses each within their share held the whole budget, and a fifth holding
+  // nothing got 503 BUSY: the global limit was applied before the per-address promise.
+  it('four addresses within their share fill the budget: a fifth holding nothing still gets 200, a second from a full one gets 503', async () => {
+    await start('server: { body_limit_bytes: 262144, max_inflight_bytes: 1048576, max_inflight_bytes_per_peer: 262144 }');
+    const half = (peer: string) => partialPost(131_072, peer);
+    const held = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'].flatMap((peer) => [half(peer), half(peer)]);
+    await until(async () => (await inflight()) === 1_048_576);
+    expect(await post('127.0.0.6', 'fifth-peer')).toBe('200');
+    // Past the budget only an address holding nothing else gets in.
+    expect(await half('127.0.0.2').answer).toBe('HTTP/1.1 503 Service Unavailable RELAY_ERR_INGRESS_BUSY');
+    expect(await inflight()).toBe(1_048_576);
+    for (const c of held) c.answer.catch(() => {});
+  });
+
+  it('past the budget, addresses holding nothing else share one more per-address share, no more', async () => {
+    await start('server: { body_limit_bytes: 262144, max_inflight_bytes: 524288, max_inflight_bytes_per_peer: 262144 }');
+    const body = (peer: string, bytes: number) => partialPost(bytes, peer);
+    const held = [body('127.0.0.2', 262_144 - 1), body('127.0.0.3', 262_144 - 1)];
+    await until(async () => (await inflight()) === 524_286);
+    const over = [body('127.0.0.4', 200_000)];
+    await until(async () => (await inflight()) === 724_286);
+    // A fourth address holding nothing would take the overflow past one share: refused.
+    expect(await body('127.0.0.5', 100_000).answer).toBe('HTTP/1.1 503 Service Unavailable RELAY_ERR_INGRESS_BUSY');
+    expect(await inflight()).toBe(724_286);
+    for (const c of [...held, ...over]) c.answer.catch(() => {});
   });
 
   it('refuses a request with no or a malformed signature before reserving anything for its body', async () => {
@@ -155,6 +183,36 @@ describe('slow and idle senders', () => {
     const halfOpen = stall('POST /webhooks/firecrawl HTTP/1.1\r\nHost: relay\r\nContent-Length: 10\r\nX-Fill', '127.0.0.1', true);
     expect(await halfOpen.answer).toBe('HTTP/1.1 408 Request Timeout RELAY_ERR_INGRESS_TIMEOUT');
     await until(async () => (await openConnections()) === 0);
+  });
+
+  /** A raw connection from `localAddress` that sends nothing, once the server has taken it. */
+  const idleConnection = (localAddress: string) =>
+    new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(socket));
+      sockets.push(socket);
+      socket.on('error', reject);
+    });
+  const closedByServer = (socket: Socket) => socket.closed || socket.readableEnded;
+
+  // One address holding every connection (idle keep-alive, or slowloris reconnecting) shut
+  // the ingress for everyone: Node closed each newcomer once the total was reached.
+  it('closes connections from one address past server.max_connections_per_address at once: another address still gets 200', async () => {
+    await start('server: { max_connections: 16, max_connections_per_address: 4 }');
+    const idle = await Promise.all(Array.from({ length: 16 }, () => idleConnection('127.0.0.2')));
+    await until(async () => idle.filter(closedByServer).length === 12);
+    expect(await openConnections()).toBe(4);
+    expect(await post('127.0.0.1', 'other-address')).toBe('200');
+  });
+
+  it('at server.max_connections, closes the oldest idle connection so a new peer gets in', async () => {
+    await start('server: { max_connections: 4, max_connections_per_address: 2 }');
+    const idle: Socket[] = [];
+    for (const peer of ['127.0.0.2', '127.0.0.2', '127.0.0.3', '127.0.0.3']) idle.push(await idleConnection(peer));
+    await until(async () => (await openConnections()) === 4);
+    expect(await post('127.0.0.1', 'new-peer')).toBe('200');
+    // The oldest idle one made room; the others are still open.
+    await until(async () => closedByServer(idle[0]!));
+    expect(idle.slice(1).map(closedByServer)).toEqual([false, false, false]);
   });
 
   it('closes a connection past server.max_connections on arrival, and takes one again once another closed', async () => {

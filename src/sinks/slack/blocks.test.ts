@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileTemplate, type Template } from '../../plugin-api/index.js';
 import { relayEvent, sampleEvent } from '../../../test/helpers/webhooks.js';
-import { escapeMrkdwn, link, slackMessage } from './blocks.js';
+import { cut, escapeMrkdwn, escapeTemplateValue, link, slackMessage } from './blocks.js';
 
 const PHISH = '<https://evil.example/a|Your account is locked>';
 const STATUSES = ['changed', 'new', 'removed', 'error'];
@@ -80,6 +80,27 @@ describe('slack text built from payload values', () => {
     const event = relayEvent({ success: true, type: 'crawl.completed', id: 'j', data: [], metadata: { team: `<!channel> ${PHISH}` } });
     const text = template.renderOrThrow({ event });
     expect(live(text)).toEqual(['<https://ops.example|runbook>']);
+  });
+
+  it('keeps the label of a template link its own when a value holds "|"', () => {
+    const template = compileTemplate('<{{data.0.metadata.url}}|Open the page>', 'event', escapeTemplateValue) as Template;
+    const event = relayEvent({ success: true, type: 'crawl.page', id: 'j', data: [{ metadata: { url: 'https://evil.example/x|Your account is locked' } }] });
+    expect(live(template.renderOrThrow({ event }))).toEqual(['<https://evil.example/x%7CYour account is locked|Open the page>']);
+  });
+
+  it('escapes a diff before cutting it: the excerpt keeps its closing fence and no half escape', () => {
+    const base = sampleEvent('monitor.page');
+    const page = (base.data as Array<Record<string, any>>)[0]!;
+    const event = relayEvent({ ...base, data: [{ ...page, status: 'changed', diff: { text: `+ ${'<&>'.repeat(1000)}` } }] });
+    const diff = slackMessage(event, STATUSES)!.blocks.map((b) => (b as any).text?.text as string | undefined).find((t) => t?.startsWith('```'))!;
+    expect(diff.endsWith('… (cut)```')).toBe(true);
+    expect(diff.length).toBeLessThanOrEqual(3000);
+    expect(diff.slice(3, -'… (cut)```'.length)).toMatch(/^\+ (&lt;&amp;&gt;)+(&lt;|&lt;&amp;)?$/);
+  });
+
+  it('never cuts inside an escape', () => {
+    expect(cut('ab&amp;cd', 10)).toBe('ab&amp;cd');
+    expect(cut(`${'x'.repeat(10)}&amp;${'y'.repeat(10)}`, 20)).toBe(`${'x'.repeat(10)}… (cut)`);
   });
 
   it('formats links only from http(s) URLs', () => {

@@ -12,9 +12,15 @@ export interface SlackMessage {
   blocks: Array<Record<string, unknown>>;
 }
 
-/** Cuts `text` to `max` characters with a visible marker, so Slack never refuses it. */
+/**
+ * Cuts `text` to `max` characters with a visible marker, so Slack never refuses it; never
+ * inside an escape (`&amp;` cut to `&am` would show as text and break what follows).
+ */
 export function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - MARKER.length)}${MARKER}`;
+  if (text.length <= max) return text;
+  const kept = text.slice(0, max - MARKER.length);
+  const partial = /&[a-z]{0,3}$/.exec(kept);
+  return `${partial ? kept.slice(0, partial.index) : kept}${MARKER}`;
 }
 
 /**
@@ -25,6 +31,15 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 const escape = escapeMrkdwn;
+
+/**
+ * A payload value placed in an operator's template: escaped, and `|` percent-encoded as
+ * link() does, since the template may put it inside `<{{url}}|label>`, where a `|` in the
+ * value would start a label of the payload's choosing.
+ */
+export function escapeTemplateValue(text: string): string {
+  return escapeMrkdwn(text).replace(/\|/g, '%7C');
+}
 
 /**
  * A link the relay formats itself: only an http(s) URL, re-serialised by the URL parser
@@ -97,7 +112,9 @@ function monitorPage(event: RelayEvent, statuses: readonly string[]): SlackMessa
       if (parts.length) blocks.push(section(parts.join('\n')));
     }
     const diff = str(obj(page.diff).text);
-    if (diff) blocks.push(section(`\`\`\`${escape(cut(diff, DIFF_EXCERPT).replace(/```/g, "'''"))}\`\`\``));
+    // Escaped, then cut: escaping can grow the text fivefold, past the section limit, whose
+    // cut would drop the closing fence.
+    if (diff) blocks.push(section(`\`\`\`${cut(escape(diff.replace(/```/g, "'''")), DIFF_EXCERPT)}\`\`\``));
     blocks.push(context(`monitor \`${escape(str(page.monitorId) ?? '?')}\` · check \`${escape(str(page.checkId) ?? event.jobId)}\``));
   }
   return finish(lines.join('\n'), blocks);

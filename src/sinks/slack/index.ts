@@ -1,7 +1,7 @@
 import { IncomingWebhook, IncomingWebhookHTTPError, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { compileTemplate, defineSink, parseRetryAfter, PermanentError, RetryableError, Type, type RelayEvent, type Static, type Template } from '../../plugin-api/index.js';
-import { cut, escapeMrkdwn, slackMessage, type SlackMessage } from './blocks.js';
-import { unparsableUrl, withoutUrls } from '../secret-url.js';
+import { cut, escapeTemplateValue, slackMessage, type SlackMessage } from './blocks.js';
+import { unusableUrl, withoutUrls } from '../secret-url.js';
 
 /** The Slack sink's options: the schema validated at load, and (Static) their type. */
 const SLACK_OPTIONS_SCHEMA = Type.Object(
@@ -26,7 +26,7 @@ export default defineSink({
   type: 'slack',
   configSchema: SLACK_OPTIONS_SCHEMA,
   check(options) {
-    const badUrl = unparsableUrl(options.url);
+    const badUrl = unusableUrl(options.url);
     if (badUrl.length > 0) return badUrl;
     if (options.template === undefined) return [];
     const compiled = compileTemplate(options.template, 'event');
@@ -36,7 +36,7 @@ export default defineSink({
   deliveryDefaults: { max_in_flight: 1, rate_limit: { per_second: 1, burst: 3 } },
   create(options, ctx) {
     // Values from the payload are escaped; the template's own text is the operator's markup.
-    const template = options.template === undefined ? undefined : (compileTemplate(options.template, 'event', escapeMrkdwn) as Template);
+    const template = options.template === undefined ? undefined : (compileTemplate(options.template, 'event', escapeTemplateValue) as Template);
     const identity = {
       ...(options.username ? { username: options.username } : {}),
       ...(options.icon_emoji ? { icon_emoji: options.icon_emoji } : {}),

@@ -187,4 +187,12 @@ describe('slack sink against a real HTTP receiver', () => {
     await until(() => receiver.requests.length === 1);
     expect(receiver.json(0).text).toBe('*monitor.check.completed* for `019df960-5f2a-75fb-a98b-bd2d32ca67d4` (production)');
   });
+
+  it('keeps a template link\'s label its own when a page URL holds "|"', async () => {
+    const r = await start('    template: "<{{data.0.metadata.url}}|Open the page>"');
+    const event = sampleEvent('crawl.page', { data: [{ markdown: 'x', metadata: { url: 'https://evil.example/x|Your account is locked' } }] });
+    await r.app.inject(signedRequest(event));
+    await until(() => receiver.requests.length === 1);
+    expect(receiver.json(0).text).toBe('<https://evil.example/x%7CYour account is locked|Open the page>');
+  });
 });

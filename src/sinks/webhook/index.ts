@@ -1,7 +1,7 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { defineSink, parseRetryAfter, PermanentError, RetryableError, type OptionProblem, type RelayEvent, type DeliverResult } from '../../plugin-api/index.js';
 import { movedOptions } from '../moved-options.js';
-import { unparsableUrl, withoutUrls } from '../secret-url.js';
+import { unusableUrl, withoutUrls } from '../secret-url.js';
 import { WEBHOOK_OPTIONS_SCHEMA, type WebhookSinkOptions } from './options.js';
 import { deliveryIdOf, firecrawlSignature, standardKey, standardSignatures } from './signing.js';
 
@@ -17,7 +17,7 @@ function secretsOf(options: WebhookSinkOptions): string[] {
 function check(options: WebhookSinkOptions): OptionProblem[] {
   const moved = movedOptions(options);
   if (moved.length > 0) return moved;
-  const badUrl = unparsableUrl(options.url);
+  const badUrl = unusableUrl(options.url);
   if (badUrl.length > 0) return badUrl;
   const { scheme } = options.signature;
   if (scheme === 'none') return [];
