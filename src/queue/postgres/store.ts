@@ -302,7 +302,8 @@ export class PostgresQueueStore implements QueueStore {
         return result;
       }, {
         // NOTIFY after COMMIT, not in it: a notifying commit holds a cluster-wide lock through
-        // its WAL flush, which would serialize every replica's ingress. Polling covers a lost one.
+        // its WAL flush, which would serialize every replica's ingress. Not waited for: the
+        // group is answered once COMMIT returns. Polling covers a lost one.
         afterCommit: async (client, result) => {
           if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         },
