@@ -167,6 +167,8 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
       // A schema-3 queue, as the previous release left it (step 4 only adds the index).
       await client.query(`SET search_path TO ${schema}`);
       await client.query(`DROP INDEX events_by_time; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+      // Nor step 6's indexes.
+      await client.query(`DROP INDEX events_unreferenced, events_unreferenced_by_time, deliveries_by_event, dead_letters_by_event`);
       await client.query(
         `INSERT INTO events (received_at, source, type, job_id, bytes, refs, body)
          SELECT 1700000000000 + g * 1000, 'firecrawl', 'crawl.page', 'job-' || (g % 50), 2, 0, '\\x7b7d' FROM generate_series(1, 20000) g`,
@@ -182,7 +184,58 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
       await replica();
       expect((await client.query(`SELECT value FROM meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
       expect(await plan(window.sql, window.params)).toContain('events_by_time');
-      expect(await plan(pruneVictims(true), [1_700_000_300_000])).toContain('events_by_time');
+      // Every event here is kept history (refs 0): the partial index by time (step 6) serves it.
+      expect(await plan(pruneVictims(true), [1_700_000_300_000])).toMatch(/events_(unreferenced_)?by_time/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('upgrades a schema-5 queue to indexes for the prune of a full queue and for an event`s deliveries and dead letters', async () => {
+    fresh();
+    await (await replica()).close();
+    const client = new pg.Client({ connectionString: cluster.url });
+    await client.connect();
+    try {
+      // A full queue as schema 5 left it: 20,000 pending events (refs > 0), a few kept for history (refs 0).
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query(`DROP INDEX events_unreferenced, events_unreferenced_by_time, deliveries_by_event, dead_letters_by_event;
+        UPDATE meta SET value = '5' WHERE key = 'schema_version'`);
+      await client.query(
+        `INSERT INTO events (received_at, source, type, job_id, bytes, refs, body)
+         SELECT 1700000000000 + g * 1000, 'firecrawl', 'crawl.page', 'job-' || (g % 50), 2, CASE WHEN g % 200 = 0 THEN 0 ELSE 1 END, '\\x7b7d'
+         FROM generate_series(1, 20000) g;
+         INSERT INTO deliveries (event_id, sink, job_id, bytes, created_at) SELECT id, 'archive', job_id, 2, received_at FROM events WHERE refs > 0;
+         INSERT INTO dead_letters (id, event_id, sink, job_id, type, bytes, attempts, created_at, failed_at)
+         SELECT id, event_id, 'archive', job_id, 'crawl.page', 2, 1, created_at, created_at FROM deliveries WHERE id % 2 = 0;
+         ANALYZE events; ANALYZE deliveries; ANALYZE dead_letters`,
+      );
+      const plan = async (sql: string, params: unknown[]): Promise<string> =>
+        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      // What an event's details and the event lists read: its deliveries and dead letters.
+      const byEvent = (table: string): string => `SELECT sink FROM ${table} WHERE event_id = ANY($1::bigint[])`;
+      const checks = async (): Promise<string[]> => [
+        await plan(pruneVictims(false), []),
+        await plan(pruneVictims(true), [1_700_010_000_000]),
+        await plan(byEvent('deliveries'), [[100, 101]]),
+        await plan(byEvent('dead_letters'), [[100, 101]]),
+      ];
+      const before = await checks();
+      expect(before[0]).not.toContain('events_unreferenced');
+      expect(before[1]).not.toContain('events_unreferenced');
+      expect(before[2]).not.toContain('deliveries_by_event');
+      expect(before[3]).not.toContain('dead_letters_by_event');
+
+      await replica();
+      expect((await client.query(`SELECT value FROM meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+      const [overBytes, byAge, deliveries, deadLetters] = await checks();
+      expect(overBytes).toContain('Index Scan using events_unreferenced on');
+      // Either partial index: few unreferenced events here (one of them by time when history is large).
+      expect(byAge).toMatch(/Index Scan on events_unreferenced|using events_unreferenced/);
+      expect(deliveries).toContain('deliveries_by_event');
+      expect(deadLetters).toContain('dead_letters_by_event');
+      // The sequence tokens came from before they were random is gone.
+      expect((await client.query(`SELECT to_regclass('lease_tokens') AS t`)).rows).toEqual([{ t: null }]);
     } finally {
       await client.end();
     }

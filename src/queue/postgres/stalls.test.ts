@@ -2,6 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithPostgres, startPostgres, type PostgresCluster } from '../../../test/helpers/postgres.js';
 import { item } from '../../../test/store-contract/store-contract.js';
+import { MIGRATIONS, SCHEMA_VERSION, migrate } from './migrations.js';
+import { clientConfig } from './pool.js';
 import { PostgresQueueStore, type PostgresStoreOptions } from './store.js';
 
 /** Polls `check` (no wall-clock assertion: only "eventually", bounded by the test timeout). */
@@ -47,4 +49,65 @@ describeWithPostgres('PostgreSQL queue: a stall in one place does not hold up wh
       await store.close();
     }
   });
+
+  /** The schema one step back: what the last step adds is gone, the version says so. */
+  const oneStepBack = async (schema: string): Promise<void> =>
+    void (await admin.query(`SET search_path TO ${schema};
+      DROP INDEX events_unreferenced, events_unreferenced_by_time, deliveries_by_event, dead_letters_by_event;
+      UPDATE meta SET value = '${SCHEMA_VERSION - 1}' WHERE key = 'schema_version'; RESET search_path`));
+
+  it('ends the transaction of a migrator that froze mid-step, so another replica`s ingress proceeds', async () => {
+    const store = await open('migfreeze');
+    await oneStepBack('migfreeze');
+    // A replica migrating with the relay's session settings (as migrateOnce) freezes right after the last step's DDL.
+    const { query_timeout: _q, statement_timeout: _s, ...config } = clientConfig({ url: cluster.url, schema: 'migfreeze', queryTimeoutMs: 1_000 });
+    const migrator = new pg.Client(config);
+    migrator.on('error', () => undefined);
+    await migrator.connect();
+    let froze!: () => void;
+    const frozen = new Promise<void>((resolve) => (froze = resolve));
+    const freezing = {
+      query: async (text: string, values?: unknown[]) => {
+        const result = await migrator.query(text, values);
+        if (text === MIGRATIONS[MIGRATIONS.length - 1]!.sql) {
+          froze();
+          await new Promise(() => undefined);
+        }
+        return result;
+      },
+    };
+    void migrate(freezing as unknown as pg.Client, 'migfreeze', 'test', { allowed: true }).catch(() => undefined);
+    try {
+      await frozen;
+      // It holds a SHARE lock on events (CREATE INDEX): inserts wait until the server ends its session.
+      // Before: idle_in_transaction_session_timeout was 0 for migrations, the insert timed out, 503.
+      expect((await store.enqueue(item('j', 'after the frozen migrator'))).eventId).toEqual(expect.any(Number));
+      expect((await admin.query(`SELECT value FROM migfreeze.meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION - 1) }]);
+    } finally {
+      await migrator.end().catch(() => undefined);
+      await store.close();
+    }
+  }, 30_000);
+
+  it('retries a step whose table lock is not granted at once, letting ingress through in between', async () => {
+    const store = await open('migwait');
+    await oneStepBack('migwait');
+    // A long transaction holds events: CREATE INDEX cannot have its SHARE lock until it ends.
+    const holder = new pg.Client({ connectionString: cluster.url });
+    await holder.connect();
+    await holder.query(`BEGIN; INSERT INTO migwait.events (received_at, source, type, job_id, bytes, refs, body) VALUES (1, 's', 't', 'j', 2, 1, '\\x7b7d')`);
+    const upgrading = open('migwait');
+    try {
+      await eventually(async () => (await admin.query(`SELECT 1 FROM pg_locks WHERE NOT granted AND relation = 'migwait.events'::regclass`)).rowCount! > 0);
+      // Before: the waiting SHARE request queued every insert behind it, until the ingress lock timeout (503).
+      expect((await store.enqueue(item('j', 'while the migration waits'))).eventId).toEqual(expect.any(Number));
+      await holder.query('COMMIT');
+      await (await upgrading).close();
+      expect((await admin.query(`SELECT value FROM migwait.meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+    } finally {
+      await holder.end();
+      await store.close();
+      await upgrading.then((s) => s.close(), () => undefined);
+    }
+  }, 30_000);
 });
