@@ -110,4 +110,26 @@ describeWithPostgres('PostgreSQL queue: a stall in one place does not hold up wh
       await upgrading.then((s) => s.close(), () => undefined);
     }
   }, 30_000);
+
+  it('counts a lane as lost once no renewal succeeded for lease_ms, when renewals fail rather than find it gone', async () => {
+    await (await open('leasefail')).close();
+    await admin.query(`CREATE ROLE leaser LOGIN;
+      GRANT USAGE ON SCHEMA leasefail TO leaser;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA leasefail TO leaser;
+      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA leasefail TO leaser;`);
+    const store = await open('leasefail', { url: cluster.url.replace('://relay@', '://leaser@'), leaseMs: 600 });
+    try {
+      await store.enqueue(item('j', 'e1'));
+      const [lane] = await store.claim('archive', { lanes: 1, events: 10, bytes: 1 << 20 });
+      // Renewals that succeed keep it: past one lease_ms, still ours.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(store.leaseLost(lane!)).toBe(false);
+      // From now on every renewal fails (an error, not a token found gone): the lease runs out on the server.
+      await admin.query('REVOKE UPDATE ON leasefail.lanes FROM leaser');
+      // Before: renewal errors were swallowed and the lane never counted as lost; its runner went on writing.
+      await eventually(() => store.leaseLost(lane!));
+    } finally {
+      await store.close();
+    }
+  });
 });

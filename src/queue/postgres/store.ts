@@ -341,13 +341,14 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   async claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]> {
+    const claimedAt = performance.now();
     const taken = await transaction(
       this.pool,
       (client) => claimLanes(client, sink, limits, { owner: this.owner, now: this.now(), leaseMs: this.leaseMs }),
       { durable: false },
     );
     if (taken.length === 0) return [];
-    for (const lane of taken) this.leases.hold(lane.token, sink);
+    for (const lane of taken) this.leases.hold(lane.token, sink, claimedAt);
     try {
       const rows = await readDeliveries(this.pool, taken.flatMap((t) => t.ids));
       return taken.map((t) => ({
