@@ -132,4 +132,23 @@ describeWithPostgres('PostgreSQL queue: a stall in one place does not hold up wh
       await store.close();
     }
   });
+
+  it('commits a small webhook apart from a large one of the same tick: a lock the large one waits on does not hold it', async () => {
+    const store = await open('splitlarge');
+    // Another transaction holds the large event's dedupe key: its insert waits until that ends.
+    const holder = new pg.Client({ connectionString: cluster.url });
+    await holder.connect();
+    await holder.query(`BEGIN; INSERT INTO splitlarge.dedupe (key, seen_at) VALUES ('firecrawl:large', 0)`);
+    try {
+      const large = store.enqueue(item('j1', 'x'.repeat(2 * 1024 * 1024), { dedupeKey: 'firecrawl:large' }));
+      const small = store.enqueue(item('j2', 'small'));
+      // Before: one transaction for both, blocked on the key until the lock timeout, both 503.
+      expect((await small).eventId).toEqual(expect.any(Number));
+      await holder.query('ROLLBACK');
+      expect((await large).eventId).toEqual(expect.any(Number));
+    } finally {
+      await holder.end();
+      await store.close();
+    }
+  });
 });
