@@ -58,13 +58,18 @@ describeWithPostgres('PostgreSQL queue: sessions, roles and migrations', () => {
     }
   }, 60_000);
 
+  /** A migrated schema and a role with DML rights only on it; the role's URL. */
+  const dmlRole = async (role: string, schema: string): Promise<string> => {
+    await (await open(schema)).close();
+    await admin.query(`CREATE ROLE ${role} LOGIN;
+      GRANT USAGE ON SCHEMA ${schema} TO ${role};
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role};
+      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role};`);
+    return cluster.url.replace('://relay@', `://${role}@`);
+  };
+
   it('runs as a role with DML rights only, once the owner migrated the schema', async () => {
-    await (await open('leastpriv')).close();
-    await admin.query(`CREATE ROLE app LOGIN;
-      GRANT USAGE ON SCHEMA leastpriv TO app;
-      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA leastpriv TO app;
-      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA leastpriv TO app;`);
-    const store = await open('leastpriv', { url: cluster.url.replace('://relay@', '://app@') });
+    const store = await open('leastpriv', { url: await dmlRole('app', 'leastpriv') });
     try {
       expect((await store.enqueue(item('j', 'by app'))).eventId).toEqual(expect.any(Number));
       const [lane] = await store.claim('archive', { lanes: 1, events: 10, bytes: 1 << 20 });
@@ -271,12 +276,7 @@ describeWithPostgres('PostgreSQL queue: sessions, roles and migrations', () => {
   }, 30_000);
 
   it('counts a lane as lost once no renewal succeeded for lease_ms, when renewals fail rather than find it gone', async () => {
-    await (await open('leasefail')).close();
-    await admin.query(`CREATE ROLE leaser LOGIN;
-      GRANT USAGE ON SCHEMA leasefail TO leaser;
-      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA leasefail TO leaser;
-      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA leasefail TO leaser;`);
-    const store = await open('leasefail', { url: cluster.url.replace('://relay@', '://leaser@'), leaseMs: 600 });
+    const store = await open('leasefail', { url: await dmlRole('leaser', 'leasefail'), leaseMs: 600 });
     try {
       await store.enqueue(item('j', 'e1'));
       const [lane] = await store.claim('archive', { lanes: 1, events: 10, bytes: 1 << 20 });
