@@ -38,3 +38,37 @@ export function ingressDeadlineMs(baseMs: number, bytes: number): number {
 export function commitReserveMs(baseMs: number): number {
   return Math.min(1_000, Math.floor(baseMs / 5));
 }
+
+/** A body larger than this is committed in a transaction of its own (its extra time: 250 ms). */
+export const ALONE_BYTES = 1024 * 1024;
+/** Bodies sharing one transaction hold at most this much (their shared extra time: at most 2 s). */
+export const SHARED_GROUP_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Cuts one tick's requests into the transactions they commit in, so that no request waits
+ * on time given for others' bytes beyond a bound: bodies up to ALONE_BYTES share groups of
+ * at most SHARED_GROUP_BYTES (in arrival order, committed first), each larger body goes
+ * alone after them. A tick of small webhooks stays one transaction.
+ */
+export function deadlineGroups<T>(items: readonly T[], bytesOf: (item: T) => number): T[][] {
+  const groups: T[][] = [];
+  const alone: T[][] = [];
+  let shared: T[] = [];
+  let sharedBytes = 0;
+  for (const item of items) {
+    const bytes = bytesOf(item);
+    if (bytes > ALONE_BYTES) {
+      alone.push([item]);
+      continue;
+    }
+    if (shared.length > 0 && sharedBytes + bytes > SHARED_GROUP_BYTES) {
+      groups.push(shared);
+      shared = [];
+      sharedBytes = 0;
+    }
+    shared.push(item);
+    sharedBytes += bytes;
+  }
+  if (shared.length > 0) groups.push(shared);
+  return [...groups, ...alone];
+}

@@ -121,6 +121,20 @@ CREATE TABLE paused_sinks (sink text PRIMARY KEY, paused_at bigint NOT NULL);`,
     version: 5,
     sql: `ALTER TABLE events ADD COLUMN url text;`,
   },
+  {
+    // 6 — indexes for what a full queue and the event details read (SQLite's step 6 is empty:
+    // it has had the by-event ones since step 2). The prune over max_bytes and by age picks
+    // events nothing refers to: partial indexes on refs <= 0 find them without walking every
+    // pending event. An event's deliveries and dead letters by event_id. The lease_tokens
+    // sequence has been unused since tokens became random.
+    version: 6,
+    sql: `
+CREATE INDEX events_unreferenced ON events (id) WHERE refs <= 0;
+CREATE INDEX events_unreferenced_by_time ON events (received_at, id) WHERE refs <= 0;
+CREATE INDEX deliveries_by_event ON deliveries (event_id);
+CREATE INDEX dead_letters_by_event ON dead_letters (event_id);
+DROP SEQUENCE IF EXISTS lease_tokens;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -133,6 +147,38 @@ export interface MigrateOptions {
   allowed: boolean;
   /** Called once when another replica holds the migration lock and this one waits for it. */
   onWait?: () => void;
+  /** How long one attempt of a step waits for its table locks (default STEP_LOCK_TIMEOUT_MS). */
+  stepLockTimeoutMs?: number;
+}
+
+/**
+ * How long a step's DDL waits for a table lock before it gives way. A waiting ACCESS
+ * EXCLUSIVE (or SHARE) request queues every later insert behind it: ingress would stall for
+ * as long as some long transaction holds the table. Short attempts with pauses between them
+ * let ingress through; each stays well below the ingress lock timeout.
+ */
+export const STEP_LOCK_TIMEOUT_MS = 500;
+/** Attempts of one step before the migration fails (about a minute of trying in all). */
+const STEP_ATTEMPTS = 60;
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** One step, retried from a savepoint while its locks are not granted within the step lock timeout. */
+async function runStep(client: Queryable, step: { version: number; sql: string }): Promise<void> {
+  if (!step.sql) return;
+  for (let attempt = 1; ; attempt++) {
+    await client.query('SAVEPOINT relay_step');
+    try {
+      await client.query(step.sql);
+      await client.query('RELEASE SAVEPOINT relay_step');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE || attempt >= STEP_ATTEMPTS) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT relay_step');
+      // The pause lets the queued inserts run; it stays below the shortest idle-in-transaction
+      // timeout (500 ms), or the server would end this session while it waits.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, 50 * attempt)));
+    }
+  }
 }
 
 /** The recorded schema version (0: no tables yet), read without creating or locking anything. */
@@ -150,7 +196,10 @@ async function readVersion(client: Queryable, schema: string | undefined): Promi
  * runs the relay. Otherwise replicas starting together queue on an advisory lock (CREATE
  * SCHEMA IF NOT EXISTS itself is not safe against a concurrent one): one runs the steps, the
  * others wait, without a deadline (steps on a large queue take what they take), and then
- * find them done. A database written by a newer relay is refused before anything is touched;
+ * find them done. Each step's DDL waits at most STEP_LOCK_TIMEOUT_MS for its table locks and
+ * is retried from a savepoint, so ingress is not queued behind it for long; a migrator that
+ * freezes is ended by the server's idle-in-transaction timeout, releasing what it locked.
+ * A database written by a newer relay is refused before anything is touched;
  * an older one is refused when migrating is not allowed here.
  */
 export async function migrate(client: Queryable, schema: string | undefined, where: string, options: MigrateOptions): Promise<number> {
@@ -160,8 +209,10 @@ export async function migrate(client: Queryable, schema: string | undefined, whe
   if (!options.allowed) throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_OLDER', [where, seen, SCHEMA_VERSION]);
   await client.query('BEGIN');
   try {
-    // The session's lock and statement limits are for webhooks, not for a migration.
-    await client.query('SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0');
+    // Waiting for the advisory lock and running a long step are active, not idle: the session's
+    // idle_in_transaction_session_timeout stays, so the server ends a migrator that froze
+    // mid-transaction (and its locks) instead of every replica's ingress queueing behind it.
+    await client.query('SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0');
     const got = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_xact_lock(${LOCK_KEY}) AS got`, [schema ?? null]);
     if (!got.rows[0]?.got) {
       options.onWait?.();
@@ -171,9 +222,10 @@ export async function migrate(client: Queryable, schema: string | undefined, whe
     await client.query('CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)');
     const current = await readVersion(client, schema);
     if (current > SCHEMA_VERSION) throw new RelayError('RELAY_ERR_QUEUE_SCHEMA_NEWER', [where, current, SCHEMA_VERSION]);
+    await client.query(`SET LOCAL lock_timeout = ${options.stepLockTimeoutMs ?? STEP_LOCK_TIMEOUT_MS}`);
     for (const step of MIGRATIONS) {
       if (step.version <= current) continue;
-      if (step.sql) await client.query(step.sql);
+      await runStep(client, step);
       await client.query(
         `INSERT INTO meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
         [String(step.version)],

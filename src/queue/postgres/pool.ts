@@ -92,7 +92,11 @@ const RETRYABLE = new Set(['40P01', '40001']);
 export interface TransactionOptions<T> {
   /** false: commit without waiting for the WAL flush. */
   durable?: boolean;
-  /** Runs on the same connection once committed (a NOTIFY outside the transaction). */
+  /**
+   * Started on the same connection once committed (a NOTIFY outside the transaction) and not
+   * waited for: the transaction's caller is answered when COMMIT returns. Its failure is
+   * swallowed (polling covers a lost wake-up); the connection goes back to the pool after it.
+   */
   afterCommit?: (client: pg.PoolClient, result: T) => Promise<void>;
   /** Once aborted, the transaction rolls back instead of sending COMMIT. */
   abandon?: AbortSignal;
@@ -120,6 +124,7 @@ export async function transaction<T>(
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken: Error | undefined;
+    let releaseAfter: Promise<void> | undefined;
     try {
       await client.query(durable ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off');
       if (statementMs !== undefined) await client.query(`SET LOCAL statement_timeout = ${Math.ceil(statementMs)}`);
@@ -127,8 +132,9 @@ export async function transaction<T>(
       // Its caller stopped waiting (and answered 503): what was not committed must not be.
       abandon?.throwIfAborted();
       await client.query('COMMIT');
-      // Best effort on the same connection (no second checkout); its failure undoes nothing.
-      if (afterCommit) await afterCommit(client, result).catch(() => undefined);
+      // Best effort on the same connection (no second checkout), not awaited: what is committed
+      // is answered now, even if the server stalls on the NOTIFY; its failure undoes nothing.
+      if (afterCommit) releaseAfter = afterCommit(client, result).catch(() => undefined);
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
@@ -136,8 +142,10 @@ export async function transaction<T>(
       if (!broken && code && RETRYABLE.has(code) && attempt < 5) continue;
       throw err;
     } finally {
-      // A connection that failed its ROLLBACK is dropped, not returned to the pool.
-      client.release(broken);
+      // A connection that failed its ROLLBACK is dropped, not returned to the pool; one still
+      // sending its post-commit NOTIFY goes back once that is done (pool.end() waits for it).
+      if (releaseAfter) void releaseAfter.then(() => client.release());
+      else client.release(broken);
     }
   }
 }

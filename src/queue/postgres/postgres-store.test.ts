@@ -158,35 +158,82 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     });
   });
 
-  it('upgrades a schema-3 queue to events_by_time and a url column, which the by-age prune and time-filtered lists read', async () => {
+  /** A fresh schema, migrated; `test` gets a client with it first on the search path. */
+  const atMigratedSchema = async (test: (client: pg.Client) => Promise<void>): Promise<void> => {
     fresh();
     await (await replica()).close();
     const client = new pg.Client({ connectionString: cluster.url });
     await client.connect();
     try {
-      // A schema-3 queue, as the previous release left it (step 4 only adds the index).
       await client.query(`SET search_path TO ${schema}`);
-      await client.query(`DROP INDEX events_by_time; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+      await test(client);
+    } finally {
+      await client.end();
+    }
+  };
+  const plan = async (client: pg.Client, sql: string, params: unknown[]): Promise<string> =>
+    (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+  const STEP_6_INDEXES = 'events_unreferenced, events_unreferenced_by_time, deliveries_by_event, dead_letters_by_event';
+
+  it('upgrades a schema-3 queue to events_by_time and a url column, which the by-age prune and time-filtered lists read', () =>
+    atMigratedSchema(async (client) => {
+      // A schema-3 queue, as the previous release left it (step 4 only adds the index), nor step 6's.
+      await client.query(`DROP INDEX events_by_time, ${STEP_6_INDEXES}; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
       await client.query(
         `INSERT INTO events (received_at, source, type, job_id, bytes, refs, body)
          SELECT 1700000000000 + g * 1000, 'firecrawl', 'crawl.page', 'job-' || (g % 50), 2, 0, '\\x7b7d' FROM generate_series(1, 20000) g`,
       );
       await client.query('ANALYZE events');
-      const plan = async (sql: string, params: unknown[]): Promise<string> =>
-        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
       const window = listQuery({ since: 1_700_000_100_000, until: 1_700_000_200_000 });
-      expect(await plan(window.sql, window.params)).not.toContain('events_by_time');
+      expect(await plan(client, window.sql, window.params)).not.toContain('events_by_time');
       // Schema 3 had no url column either (step 5 adds it).
       await client.query('ALTER TABLE events DROP COLUMN url');
 
       await replica();
       expect((await client.query(`SELECT value FROM meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
-      expect(await plan(window.sql, window.params)).toContain('events_by_time');
-      expect(await plan(pruneVictims(true), [1_700_000_300_000])).toContain('events_by_time');
-    } finally {
-      await client.end();
-    }
-  });
+      expect(await plan(client, window.sql, window.params)).toContain('events_by_time');
+      // Every event here is kept history (refs 0): the partial index by time (step 6) serves it.
+      expect(await plan(client, pruneVictims(true), [1_700_000_300_000])).toMatch(/events_(unreferenced_)?by_time/);
+    }));
+
+  it('upgrades a schema-5 queue to indexes for the prune of a full queue and for an event`s deliveries and dead letters', () =>
+    atMigratedSchema(async (client) => {
+      // A full queue as schema 5 left it: 20,000 pending events (refs > 0), a few kept for history (refs 0).
+      await client.query(`DROP INDEX ${STEP_6_INDEXES}; UPDATE meta SET value = '5' WHERE key = 'schema_version'`);
+      await client.query(
+        `INSERT INTO events (received_at, source, type, job_id, bytes, refs, body)
+         SELECT 1700000000000 + g * 1000, 'firecrawl', 'crawl.page', 'job-' || (g % 50), 2, CASE WHEN g % 200 = 0 THEN 0 ELSE 1 END, '\\x7b7d'
+         FROM generate_series(1, 20000) g;
+         INSERT INTO deliveries (event_id, sink, job_id, bytes, created_at) SELECT id, 'archive', job_id, 2, received_at FROM events WHERE refs > 0;
+         INSERT INTO dead_letters (id, event_id, sink, job_id, type, bytes, attempts, created_at, failed_at)
+         SELECT id, event_id, 'archive', job_id, 'crawl.page', 2, 1, created_at, created_at FROM deliveries WHERE id % 2 = 0;
+         ANALYZE events; ANALYZE deliveries; ANALYZE dead_letters`,
+      );
+      // What an event's details and the event lists read: its deliveries and dead letters.
+      const byEvent = (table: string): string => `SELECT sink FROM ${table} WHERE event_id = ANY($1::bigint[])`;
+      const plans = async (): Promise<string[]> => [
+        await plan(client, pruneVictims(false), []),
+        await plan(client, pruneVictims(true), [1_700_010_000_000]),
+        await plan(client, byEvent('deliveries'), [[100, 101]]),
+        await plan(client, byEvent('dead_letters'), [[100, 101]]),
+      ];
+      const before = await plans();
+      expect(before[0]).not.toContain('events_unreferenced');
+      expect(before[1]).not.toContain('events_unreferenced');
+      expect(before[2]).not.toContain('deliveries_by_event');
+      expect(before[3]).not.toContain('dead_letters_by_event');
+
+      await replica();
+      expect((await client.query(`SELECT value FROM meta WHERE key = 'schema_version'`)).rows).toEqual([{ value: String(SCHEMA_VERSION) }]);
+      const [overBytes, byAge, deliveries, deadLetters] = await plans();
+      expect(overBytes).toContain('Index Scan using events_unreferenced on');
+      // Either partial index: few unreferenced events here (the one by time serves when history is large).
+      expect(byAge).toContain('events_unreferenced');
+      expect(deliveries).toContain('deliveries_by_event');
+      expect(deadLetters).toContain('dead_letters_by_event');
+      // The sequence lease tokens came from before they were random is gone.
+      expect((await client.query(`SELECT to_regclass('lease_tokens') AS t`)).rows).toEqual([{ t: null }]);
+    }));
 
   it('parks a removed sink and expires dead letters in chunks: other commits go through between them', async () => {
     fresh();
@@ -296,12 +343,11 @@ describeWithPostgres('PostgreSQL queue store: several replicas', () => {
     await cluster.crash();
     await cluster.start();
     // What the crash leaves when the claim's commit (synchronous_commit off) had not reached
-    // the WAL: the lane unclaimed, and a token sequence back where it was before the claim.
+    // the WAL: the lane unclaimed (tokens are random, so the next claim's is another).
     const client = new pg.Client({ connectionString: cluster.url });
     await client.connect();
     try {
       await client.query(`UPDATE ${schema}.lanes SET owner = NULL, token = NULL, ready_at = 0`);
-      await client.query(`SELECT setval('${schema}.lease_tokens', $1, false)`, [stale!.token]);
     } finally {
       await client.end();
     }

@@ -23,7 +23,7 @@ import { GroupCommit } from './group-commit.js';
 import { commitEnqueue, type Outcome } from './enqueue.js';
 import { LeaseKeeper } from './leases.js';
 import { migrate } from './migrations.js';
-import { DeadlinePassed, commitReserveMs, ingressDeadlineMs, withDeadline } from './deadline.js';
+import { DeadlinePassed, commitReserveMs, deadlineGroups, ingressDeadlineMs, withDeadline } from './deadline.js';
 import { describePostgres } from '../describe-queue.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { PARK_CHUNK, parkSink, settleLanes } from './settle.js';
@@ -257,7 +257,8 @@ export class PostgresQueueStore implements QueueStore {
   /**
    * When a group must be answered by: from its earliest request's arrival, the base deadline
    * plus time for the group's bytes. A group that formed behind a stuck one is therefore not
-   * given a fresh deadline of its own: no request waits much longer than its bound.
+   * given a fresh deadline of its own: no request waits much longer than its bound. Groups are
+   * cut by deadlineGroups, so the bytes are a large body's own or at most 8 MiB of small ones.
    */
   private groupDeadline(batch: readonly Waiter[]): number {
     const bytes = batch.reduce((sum, w) => sum + w.item.body.length, 0);
@@ -266,6 +267,12 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   private async commitEnqueues(batch: readonly Waiter[]): Promise<void> {
+    // A small webhook does not share a transaction (and its deadline) with a large body.
+    const groups = deadlineGroups(batch, (w) => w.item.body.length);
+    if (groups.length > 1) {
+      for (const group of groups) await this.commitEnqueues(group);
+      return;
+    }
     let used = this.snapshot.usedBytes();
     // Kept history never turns a webhook away: it gives way first, oldest first (as on SQLite).
     // A failure to drop it is the commit's to report, below.
@@ -302,7 +309,8 @@ export class PostgresQueueStore implements QueueStore {
         return result;
       }, {
         // NOTIFY after COMMIT, not in it: a notifying commit holds a cluster-wide lock through
-        // its WAL flush, which would serialize every replica's ingress. Polling covers a lost one.
+        // its WAL flush, which would serialize every replica's ingress. Not waited for: the
+        // group is answered once COMMIT returns. Polling covers a lost one.
         afterCommit: async (client, result) => {
           if (result.touched.size > 0) await this.notifyIn(client, result.touched);
         },
@@ -340,13 +348,14 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   async claim(sink: string, limits: ClaimLimits): Promise<ClaimedLane[]> {
+    const claimedAt = performance.now();
     const taken = await transaction(
       this.pool,
       (client) => claimLanes(client, sink, limits, { owner: this.owner, now: this.now(), leaseMs: this.leaseMs }),
       { durable: false },
     );
     if (taken.length === 0) return [];
-    for (const lane of taken) this.leases.hold(lane.token, sink);
+    for (const lane of taken) this.leases.hold(lane.token, sink, claimedAt);
     try {
       const rows = await readDeliveries(this.pool, taken.flatMap((t) => t.ids));
       return taken.map((t) => ({

@@ -72,6 +72,10 @@ CREATE TABLE paused_sinks (sink TEXT PRIMARY KEY, paused_at INTEGER NOT NULL) WI
   // 5 — a page event's URL, read at ingress from the parsed payload, so the console's event
   // lists never parse stored bodies (events stored before this step show none).
   (db) => db.exec(`ALTER TABLE events ADD COLUMN url TEXT;`),
+
+  // 6 — indexes the PostgreSQL store lacked (SQLite has had deliveries_by_event and
+  // dead_letters_by_event since step 2, and keeps no reference count): nothing to do.
+  () => undefined,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

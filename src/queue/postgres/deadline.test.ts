@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { ALONE_BYTES, SHARED_GROUP_BYTES, deadlineGroups } from './deadline.js';
+
+describe('deadlineGroups', () => {
+  const groups = (sizes: number[]): number[][] => deadlineGroups(sizes, (bytes) => bytes);
+
+  it('keeps a tick of small webhooks in one transaction', () => {
+    expect(groups([10, 20, 30])).toEqual([[10, 20, 30]]);
+  });
+
+  it('commits each large body alone, after the small ones of its tick', () => {
+    const large = ALONE_BYTES + 1;
+    expect(groups([large, 10, large + 1, 20])).toEqual([[10, 20], [large], [large + 1]]);
+  });
+
+  it('cuts small ones into groups of at most SHARED_GROUP_BYTES, in arrival order', () => {
+    const size = ALONE_BYTES;
+    const count = SHARED_GROUP_BYTES / size + 1;
+    const cut = groups(Array.from({ length: count }, () => size));
+    expect(cut.map((g) => g.length)).toEqual([count - 1, 1]);
+  });
+});
