@@ -26,6 +26,7 @@ import { migrate } from './migrations.js';
 import { DeadlinePassed, commitReserveMs, deadlineGroups, ingressDeadlineMs, withDeadline } from './deadline.js';
 import { describePostgres } from '../describe-queue.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, prepared, transaction, type PgConnectOptions } from './pool.js';
+import { checkPrivileges } from './privileges.js';
 import { PARK_CHUNK, parkSink, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -73,7 +74,7 @@ function refusedData(err: unknown): boolean {
 /**
  * Migrates on a connection of its own without the webhook deadlines: waiting for another
  * replica's migration, or running a long step, is not a database that hangs. Connecting is
- * still bounded (a server that does not answer at all).
+ * still bounded (a server that does not answer at all). Then checks the role's rights.
  */
 async function migrateOnce(options: PostgresStoreOptions): Promise<void> {
   const { query_timeout: _q, statement_timeout: _s, ...config } = clientConfig(options);
@@ -85,6 +86,7 @@ async function migrateOnce(options: PostgresStoreOptions): Promise<void> {
       allowed: options.migrate ?? true,
       ...(options.onMigrationWait ? { onWait: options.onMigrationWait } : {}),
     });
+    await checkPrivileges(client, options.schema, describePostgres(options));
   } finally {
     await client.end().catch(() => undefined);
   }
