@@ -62,6 +62,10 @@ export const ERRORS = {
     status: 0,
     message: 'the queue in %s is not fully usable by role "%s": expected %s, missing %s; run as the tables\' owner: %s',
   },
+  RELAY_ERR_QUEUE_SSL: {
+    status: 0,
+    message: 'the queue database %s answered, and the SSL connection queue.url asks for (sslmode=%s) failed: %s; expected a server with SSL on and a certificate this host trusts, or sslmode=disable in queue.url on a trusted network',
+  },
   RELAY_ERR_SHUTTING_DOWN: { status: 503, message: 'the relay is shutting down, retry later' },
   RELAY_ERR_INGRESS_BUSY: {
     status: 503,

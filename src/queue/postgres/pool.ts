@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { explicitSslMode } from './ssl.js';
 
 export interface PgConnectOptions {
   url: string;
@@ -52,7 +53,7 @@ export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
   // space inside the value when the server splits `options`.
   settings.push(`-c search_path=${quoteIdentifier(options.schema ?? DEFAULT_SCHEMA).replace(/ /g, '\\ ')}`);
   return {
-    connectionString: options.url,
+    connectionString: explicitSslMode(options.url),
     options: settings.join(' '),
     types,
     // A server that hangs (stopped, partitioned) answers nothing: every statement gets a

@@ -27,6 +27,7 @@ import { DeadlinePassed, commitReserveMs, deadlineGroups, ingressDeadlineMs, wit
 import { describePostgres } from '../describe-queue.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, prepared, transaction, type PgConnectOptions } from './pool.js';
 import { checkPrivileges } from './privileges.js';
+import { sslFailure, sslModeOf } from './ssl.js';
 import { PARK_CHUNK, parkSink, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -184,6 +185,10 @@ export class PostgresQueueStore implements QueueStore {
       // The server answered (a wrong password, no such database, no rights): say what it said.
       if (err instanceof pg.DatabaseError) {
         throw new RelayError('RELAY_ERR_QUEUE_REFUSED', [describePostgres(options), err.message, err.code ?? 'unknown'], { cause: err });
+      }
+      const sslmode = sslModeOf(options.url);
+      if (sslmode !== null && sslFailure(err)) {
+        throw new RelayError('RELAY_ERR_QUEUE_SSL', [describePostgres(options), sslmode, describeError(err)], { cause: err });
       }
       // Named, so that `serve` says which database did not answer rather than `connect ECONNREFUSED`.
       throw new RelayError('RELAY_ERR_QUEUE_UNREACHABLE', [describePostgres(options), describeError(err), options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS], {
