@@ -58,6 +58,14 @@ export const ERRORS = {
     status: 0,
     message: 'the queue database %s did not answer at start (%s): expected a PostgreSQL that accepts a connection and a statement within %s ms; check queue.url and that the server is up',
   },
+  RELAY_ERR_QUEUE_PRIVILEGE: {
+    status: 0,
+    message: 'the queue in %s is not fully usable by role "%s": expected %s, missing %s; run as the tables\' owner: %s',
+  },
+  RELAY_ERR_QUEUE_SSL: {
+    status: 0,
+    message: 'the queue database %s answered, and the SSL connection queue.url asks for (sslmode=%s) failed: %s; expected a server with SSL on and a certificate this host trusts, or sslmode=disable in queue.url on a trusted network',
+  },
   RELAY_ERR_SHUTTING_DOWN: { status: 503, message: 'the relay is shutting down, retry later' },
   RELAY_ERR_INGRESS_BUSY: {
     status: 503,
@@ -122,6 +130,10 @@ export const ERRORS = {
     message:
       'expected queue.url as postgres://user:password@host:port/database, got one whose user, password and host do not parse (not shown: it holds a password): percent-encode @ # / ? in the password (%%40 %%23 %%2F %%3F)',
   },
+  RELAY_ERR_CONFIG_QUEUE_SCHEMA: {
+    status: 0,
+    message: 'expected queue.schema to name a schema of the relay\'s own, got "%s": names starting with pg_ and information_schema belong to PostgreSQL',
+  },
   RELAY_ERR_CONFIG_DEPRECATED: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_LOAD: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_INVALID: { status: 0, message: '%s' },
@@ -167,12 +179,18 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/** A code's message with its arguments; `%%` is a literal % even with none (util.format leaves it as is then). */
+export function formatMessage(code: ErrorCode, args: readonly unknown[]): string {
+  const template: string = ERRORS[code].message;
+  return args.length === 0 ? template.replace(/%%/g, '%') : format(template, ...args);
+}
+
 export class RelayError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
 
   constructor(code: ErrorCode, args: readonly unknown[] = [], options?: { cause?: unknown }) {
-    super(format(ERRORS[code].message, ...args), options);
+    super(formatMessage(code, args), options);
     this.name = 'RelayError';
     this.code = code;
     this.statusCode = ERRORS[code].status;

@@ -1,5 +1,4 @@
-import { ERRORS, type ErrorCode } from '../errors.js';
-import { format } from 'node:util';
+import { formatMessage, type ErrorCode } from '../errors.js';
 
 export type KeyPath = ReadonlyArray<string | number>;
 
@@ -29,7 +28,7 @@ export function formatIssue(issue: ConfigIssue): string {
 }
 
 export function issueMessage(code: ErrorCode, args: readonly unknown[]): string {
-  return format(ERRORS[code].message, ...args);
+  return formatMessage(code, args);
 }
 
 /** Thrown by the loader with every issue found, not just the first. */

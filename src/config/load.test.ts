@@ -301,8 +301,16 @@ describe('config errors', () => {
       env: { SECRET: 's', DATABASE_URL: 'postgres://relay:Xy7@Kq9zR2pQ#tail@host/db' },
       code: 'RELAY_ERR_CONFIG_QUEUE_URL',
       at: 'relay.config.yaml:4:8 queue.url',
-      message: /^(?!.*(Xy7|Kq9zR2pQ|tail)).*percent-encode @ # \/ \? in the password/,
+      message: /^(?!.*(Xy7|Kq9zR2pQ|tail)).*percent-encode @ # \/ \? in the password \(%40 %23 %2F %3F\)$/,
     },
+    ...['pg_relay', 'PG_temp', 'information_schema'].map((schema) => ({
+      name: `a queue schema of PostgreSQL's own: ${schema}`,
+      yaml: VALID.replace('sources:', `queue:\n  store: postgres\n  url: postgres://relay@db/relay\n  schema: ${schema}\nsources:`),
+      env: { SECRET: 's' },
+      code: 'RELAY_ERR_CONFIG_QUEUE_SCHEMA',
+      at: 'relay.config.yaml:5:11 queue.schema',
+      message: new RegExp(`got "${schema}": names starting with pg_ and information_schema belong to PostgreSQL`),
+    })),
     {
       name: 'a queue url whose password holds an unescaped /',
       yaml: VALID.replace('sources:', 'queue:\n  store: postgres\n  url: postgres://relay:ab/cd@db:5432/relay\nsources:'),

@@ -103,6 +103,10 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
   if (doc.queue.store === 'postgres' && doc.queue.url !== undefined && !postgresUrlParses(doc.queue.url)) {
     source.report('RELAY_ERR_CONFIG_QUEUE_URL', ['queue', 'url'], []);
   }
+  // PostgreSQL's own schemas: tables there would mix with the catalog (pg_*), or fail to be created.
+  if (doc.queue.schema !== undefined && /^(pg_|information_schema$)/i.test(doc.queue.schema)) {
+    source.report('RELAY_ERR_CONFIG_QUEUE_SCHEMA', ['queue', 'schema'], [doc.queue.schema]);
+  }
   if (doc.queue.store === 'postgres') {
     // Every replica delivers: a sink on the replica's own disk splits the output between machines.
     for (const sink of sinks.filter((s) => s.type === 'file')) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALONE_BYTES, SHARED_GROUP_BYTES, deadlineGroups } from './deadline.js';
+import { ALONE_BYTES, DeadlinePassed, SHARED_GROUP_BYTES, deadlineGroups } from './deadline.js';
 
 describe('deadlineGroups', () => {
   const groups = (sizes: number[]): number[][] => deadlineGroups(sizes, (bytes) => bytes);
@@ -18,5 +18,14 @@ describe('deadlineGroups', () => {
     const count = SHARED_GROUP_BYTES / size + 1;
     const cut = groups(Array.from({ length: count }, () => size));
     expect(cut.map((g) => g.length)).toEqual([count - 1, 1]);
+  });
+});
+
+describe('DeadlinePassed', () => {
+  it('says the time in whole milliseconds, and never a negative one', () => {
+    expect(new DeadlinePassed('the commit to PostgreSQL', 4321.57).message).toBe('the commit to PostgreSQL did not finish within 4322 ms');
+    expect(new DeadlinePassed('the commit to PostgreSQL (queued behind a stuck one)', -33156.43).message).toBe(
+      'the commit to PostgreSQL (queued behind a stuck one) was past its deadline before it started',
+    );
   });
 });

@@ -1,7 +1,9 @@
 /** Thrown by `withDeadline` when the work did not settle in time. */
 export class DeadlinePassed extends Error {
+  /** `ms`: the time it had, measured with performance.now(): a fraction, or below 0 when it was queued past its end. */
   constructor(what: string, ms: number) {
-    super(`${what} did not finish within ${ms} ms`);
+    const whole = Math.round(ms);
+    super(whole > 0 ? `${what} did not finish within ${whole} ms` : `${what} was past its deadline before it started`);
   }
 }
 

@@ -6,14 +6,20 @@ import { prepared } from './pool.js';
  * Drops one reference per id given (an id twice: two references), then deletes the
  * events nothing refers to any more. The count lives on the event row, so two sinks
  * settling the same event at once queue on its lock instead of each leaving it to the other.
+ * Lock order, kept by every transaction: lanes by (sink, job_id), then events by id.
  */
 export async function releaseEvents(client: pg.PoolClient, eventIds: readonly number[], deltas: CounterDeltas, keepAfter: number): Promise<void> {
   if (eventIds.length === 0) return;
   const counts = new Map<number, number>();
   for (const id of eventIds) counts.set(id, (counts.get(id) ?? 0) + 1);
   const ids = [...counts.keys()].sort((a, b) => a - b);
-  await client.query(
-    `UPDATE events SET refs = refs - u.n FROM unnest($1::bigint[], $2::int[]) AS u(id, n) WHERE events.id = u.id`,
+  // Rows locked by id first (every transaction that changes several events does so): no deadlock.
+  await prepared(
+    client,
+    'events_release_ordered',
+    `WITH locked AS (SELECT id FROM events WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
+     UPDATE events e SET refs = e.refs - u.n FROM unnest($1::bigint[], $2::int[]) AS u(id, n), locked
+     WHERE e.id = u.id AND locked.id = u.id`,
     [ids, ids.map((id) => counts.get(id)!)],
   );
   await freeEvents(client, ids, deltas, keepAfter);

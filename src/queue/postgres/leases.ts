@@ -60,8 +60,10 @@ export class LeaseKeeper {
       this.pool,
       async (client) =>
         (
-          await prepared<{ token: number }>(client, 'lease_renew_owned',
-            'UPDATE lanes SET ready_at = $2 WHERE token = ANY($1::bigint[]) AND owner = $3 RETURNING token',
+          // Rows locked in (sink, job_id) order first, as settles and ingress lock them: never a deadlock.
+          await prepared<{ token: number }>(client, 'lease_renew_ordered',
+            `WITH mine AS (SELECT sink, job_id FROM lanes WHERE token = ANY($1::bigint[]) AND owner = $3 ORDER BY sink, job_id FOR UPDATE)
+             UPDATE lanes l SET ready_at = $2 FROM mine WHERE l.sink = mine.sink AND l.job_id = mine.job_id RETURNING l.token`,
             [tokens, this.now() + this.leaseMs, this.owner],
           )
         ).rows.map((r) => String(r.token)),

@@ -1,8 +1,9 @@
 import pg from 'pg';
+import { explicitSslMode } from './ssl.js';
 
 export interface PgConnectOptions {
   url: string;
-  /** Tables live in this schema (created if missing); the connection's default otherwise. */
+  /** Tables live in this schema (created if missing); `public` otherwise, never the server's search_path. */
   schema?: string | undefined;
   /** Connections this relay opens at most (the LISTEN connection is one more). */
   maxConnections?: number;
@@ -11,6 +12,8 @@ export interface PgConnectOptions {
 }
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
+/** Where the tables live without `queue.schema`. */
+export const DEFAULT_SCHEMA = 'public';
 
 /** bigint (int8) columns hold ids, times in ms and byte counts: all far below 2^53. */
 const types = {
@@ -45,10 +48,12 @@ export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
     `-c idle_in_transaction_session_timeout=${idleInTransactionMs(timeout)}`,
     `-c lock_timeout=${lockTimeoutMs(timeout)}`,
   ];
-  // The backslash keeps the space inside the value when the server splits `options`.
-  if (options.schema) settings.push(`-c search_path=${quoteIdentifier(options.schema).replace(/ /g, '\\ ')}`);
+  // Pinned even without `schema:`: the server's default ("$user", public) would switch every
+  // replica to a schema named after the role the day one appears. The backslash keeps a
+  // space inside the value when the server splits `options`.
+  settings.push(`-c search_path=${quoteIdentifier(options.schema ?? DEFAULT_SCHEMA).replace(/ /g, '\\ ')}`);
   return {
-    connectionString: options.url,
+    connectionString: explicitSslMode(options.url),
     options: settings.join(' '),
     types,
     // A server that hangs (stopped, partitioned) answers nothing: every statement gets a

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { AttemptRecord, LaneSettlement } from '../store.js';
 import { CounterDeltas } from './counters.js';
-import { freeEvents } from './events.js';
+import { releaseEvents } from './events.js';
 import { prepared } from './pool.js';
 
 /** Moves one delivery to the dead letters; its bytes, or null when it was not there. */
@@ -26,8 +26,25 @@ export const parkSink = (all: boolean): string => `
     FROM gone g JOIN events e ON e.id = g.event_id RETURNING bytes)
   SELECT count(*)::float8 AS n, sum(bytes)::float8 AS bytes FROM parked`;
 
+/** A lane's current token (null: released), by sink and job. */
+type LaneTokens = Map<string, string | null>;
+const laneKey = (sink: string, job: string): string => `${sink}\u0000${job}`;
+
 /**
- * Settles the lanes of one sink. Each lane row is locked first and its token compared:
+ * Locks every lane settled, in (sink, job_id) order: renewals and ingress lock them in the
+ * same order, so concurrent settles, renewals and enqueues never deadlock.
+ */
+async function lockLanes(client: pg.PoolClient, outcomes: readonly LaneSettlement[]): Promise<LaneTokens> {
+  const locked = await prepared<{ sink: string; job_id: string; token: number | null }>(client, 'settle_lock_ordered',
+    `SELECT l.sink, l.job_id, l.token FROM lanes l JOIN unnest($1::text[], $2::text[]) AS u(sink, job_id)
+     ON l.sink = u.sink AND l.job_id = u.job_id ORDER BY l.sink, l.job_id FOR UPDATE OF l`,
+    [outcomes.map((o) => o.lane.sink), outcomes.map((o) => o.lane.jobId)],
+  );
+  return new Map(locked.rows.map((r) => [laneKey(r.sink, r.job_id), r.token === null ? null : String(r.token)]));
+}
+
+/**
+ * Settles the lanes of one sink, locked by `lockLanes`; each lane's token is compared:
  * - delivered ids are removed whoever holds the lane now (they did arrive; removing them
  *   spares the new owner a duplicate);
  * - a failure (retry, dead letter) and the release of the lane apply only for the lane's
@@ -41,14 +58,12 @@ async function settleSink(
   outcomes: readonly LaneSettlement[],
   now: number,
   deltas: CounterDeltas,
-  keepAfter: number,
+  lockedTokens: LaneTokens,
+  freed: number[],
 ): Promise<boolean> {
   const jobs = outcomes.map((o) => o.lane.jobId).sort();
-  const locked = await prepared<{ job_id: string; token: number | null }>(client, 'settle_lock', 
-    'SELECT job_id, token FROM lanes WHERE sink = $1 AND job_id = ANY($2::text[]) ORDER BY job_id FOR UPDATE',
-    [sink, jobs],
-  );
-  const tokens = new Map(locked.rows.map((r) => [r.job_id, r.token === null ? null : String(r.token)]));
+  const tokens = new Map<string, string | null>();
+  for (const job of jobs) if (lockedTokens.has(laneKey(sink, job))) tokens.set(job, lockedTokens.get(laneKey(sink, job))!);
   const owned = new Set(outcomes.filter((o) => tokens.get(o.lane.jobId) === o.lane.token).map((o) => o.lane.jobId));
   // Held lanes (still being written) keep their owner, token and lease; the others owned are released.
   const releasing = new Set(outcomes.filter((o) => !o.hold && owned.has(o.lane.jobId)).map((o) => o.lane.jobId));
@@ -57,19 +72,16 @@ async function settleSink(
 
   const deliveredIds = outcomes.flatMap((o) => o.delivered);
   if (deliveredIds.length > 0) {
-    // One statement removes the deliveries and drops their events' references; the next frees the events.
-    const gone = await prepared<{ event_id: number; job_id: string; bytes: number }>(client, 'settle_delivered', 
-      `WITH gone AS (DELETE FROM deliveries WHERE id = ANY($1::bigint[]) AND sink = $2 RETURNING event_id, job_id, bytes),
-       refs AS (UPDATE events e SET refs = e.refs - g.n FROM (SELECT event_id, count(*)::int AS n FROM gone GROUP BY event_id) g
-                WHERE e.id = g.event_id)
-       SELECT event_id, job_id, bytes FROM gone`,
+    // Their events' references are dropped once for all sinks, after every lane is settled (events come after lanes).
+    const gone = await prepared<{ event_id: number; job_id: string; bytes: number }>(client, 'settle_delivered_only',
+      'DELETE FROM deliveries WHERE id = ANY($1::bigint[]) AND sink = $2 RETURNING event_id, job_id, bytes',
       [deliveredIds, sink],
     );
     for (const row of gone.rows) {
       count(row.job_id);
       deltas.add(sink, -1, -row.bytes);
+      freed.push(row.event_id);
     }
-    await freeEvents(client, [...new Set(gone.rows.map((r) => r.event_id))], deltas, keepAfter);
   }
 
   const retryAt = new Map<string, number>();
@@ -125,8 +137,8 @@ async function settleSink(
 }
 
 /**
- * Records what writes achieved, sinks in name order (the lock order every transaction
- * keeps). Returns the counter changes, and the sinks with a lane given back due.
+ * Records what writes achieved in the lock order every transaction keeps: lanes by (sink,
+ * job_id), then events by id. Returns the counter changes, and the sinks with a lane given back due.
  */
 export async function settleLanes(
   client: pg.PoolClient,
@@ -138,10 +150,13 @@ export async function settleLanes(
   if (history.enabled) await recordAttempts(client, outcomes);
   const bySink = new Map<string, LaneSettlement[]>();
   for (const o of outcomes) bySink.set(o.lane.sink, [...(bySink.get(o.lane.sink) ?? []), o]);
+  const tokens = await lockLanes(client, outcomes);
   const givenBack: string[] = [];
+  const freed: number[] = [];
   for (const sink of [...bySink.keys()].sort()) {
-    if (await settleSink(client, sink, bySink.get(sink)!, now, deltas, history.keepAfter)) givenBack.push(sink);
+    if (await settleSink(client, sink, bySink.get(sink)!, now, deltas, tokens, freed)) givenBack.push(sink);
   }
+  await releaseEvents(client, freed, deltas, history.keepAfter);
   await deltas.write(client);
   return { deltas, givenBack };
 }

@@ -26,6 +26,8 @@ import { migrate } from './migrations.js';
 import { DeadlinePassed, commitReserveMs, deadlineGroups, ingressDeadlineMs, withDeadline } from './deadline.js';
 import { describePostgres } from '../describe-queue.js';
 import { DEFAULT_QUERY_TIMEOUT_MS, clientConfig, createPool, prepared, transaction, type PgConnectOptions } from './pool.js';
+import { checkPrivileges } from './privileges.js';
+import { sslFailure, sslModeOf } from './ssl.js';
 import { PARK_CHUNK, parkSink, settleLanes } from './settle.js';
 import { Wakeups, channelFor } from './wakeups.js';
 
@@ -73,7 +75,7 @@ function refusedData(err: unknown): boolean {
 /**
  * Migrates on a connection of its own without the webhook deadlines: waiting for another
  * replica's migration, or running a long step, is not a database that hangs. Connecting is
- * still bounded (a server that does not answer at all).
+ * still bounded (a server that does not answer at all). Then checks the role's rights.
  */
 async function migrateOnce(options: PostgresStoreOptions): Promise<void> {
   const { query_timeout: _q, statement_timeout: _s, ...config } = clientConfig(options);
@@ -85,6 +87,7 @@ async function migrateOnce(options: PostgresStoreOptions): Promise<void> {
       allowed: options.migrate ?? true,
       ...(options.onMigrationWait ? { onWait: options.onMigrationWait } : {}),
     });
+    await checkPrivileges(client, options.schema, describePostgres(options));
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -182,6 +185,10 @@ export class PostgresQueueStore implements QueueStore {
       // The server answered (a wrong password, no such database, no rights): say what it said.
       if (err instanceof pg.DatabaseError) {
         throw new RelayError('RELAY_ERR_QUEUE_REFUSED', [describePostgres(options), err.message, err.code ?? 'unknown'], { cause: err });
+      }
+      const sslmode = sslModeOf(options.url);
+      if (sslmode !== null && sslFailure(err)) {
+        throw new RelayError('RELAY_ERR_QUEUE_SSL', [describePostgres(options), sslmode, describeError(err)], { cause: err });
       }
       // Named, so that `serve` says which database did not answer rather than `connect ECONNREFUSED`.
       throw new RelayError('RELAY_ERR_QUEUE_UNREACHABLE', [describePostgres(options), describeError(err), options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS], {
