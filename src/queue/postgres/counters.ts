@@ -57,6 +57,10 @@ export class CounterDeltas {
 export class CounterSnapshot {
   private sinks = new Map<string, SinkCounters>();
   private used = 0;
+  /** Commits of this replica applied so far: a refresh that overlapped one is stale. */
+  private applied = 0;
+  /** Refreshes dropped in a row as stale; under steady commits the next one is kept anyway. */
+  private dropped = 0;
 
   get(): ReadonlyMap<string, SinkCounters> {
     return this.sinks;
@@ -72,6 +76,7 @@ export class CounterSnapshot {
 
   /** Sums the shards: O(sinks × 16) rows, and one index probe per sink for its oldest delivery. */
   async refresh(pool: pg.Pool): Promise<void> {
+    const before = this.applied;
     const [rows, usage] = await Promise.all([
       pool.query<{ sink: string; pending: number; pending_bytes: number; dead_letters: number; oldest: number | null }>(
         `SELECT c.sink, c.pending, c.pending_bytes, c.dead_letters,
@@ -82,6 +87,10 @@ export class CounterSnapshot {
       ),
       pool.query<{ bytes: number }>('SELECT coalesce(sum(bytes), 0)::float8 AS bytes FROM queue_usage'),
     ]);
+    // A commit of ours applied while the sums were read may be missing from them: keeping them
+    // would undo it until the next refresh (a dead letter counted twice, bytes under-counted).
+    if (this.applied !== before && ++this.dropped < 3) return;
+    this.dropped = 0;
     const sinks = new Map<string, SinkCounters>();
     for (const r of rows.rows) {
       sinks.set(r.sink, { pending: r.pending, pendingBytes: r.pending_bytes, oldestCreatedAt: r.oldest, deadLetters: r.dead_letters });
@@ -92,6 +101,7 @@ export class CounterSnapshot {
 
   /** A commit of this replica, seen at once (the oldest delivery waits for the refresh). */
   apply(deltas: CounterDeltas, now: number): void {
+    this.applied++;
     for (const [sink, d] of deltas.sinks) {
       const c = this.sinks.get(sink) ?? { pending: 0, pendingBytes: 0, oldestCreatedAt: null, deadLetters: 0 };
       const pending = c.pending + d.pending;
