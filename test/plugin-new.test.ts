@@ -76,4 +76,30 @@ describe('firecrawl-relay plugin new NAME', () => {
     writeFileSync(join(dir, 'plugins', 'far_sink.ts'), readFileSync(join(dir, 'plugins', 'far_sink.ts'), 'utf8').replace('if (response.ok) return;', 'throw new PermanentError("broken");'));
     expect(run([CLI, 'plugin', 'test', '--dir', join(dir, 'plugins'), 'far_sink'], tmpdir()).status).toBe(1);
   }, 180_000);
+
+  // Review of issue 17, item 3: the kit waits 10 s for an event, vitest gave up at 5 s first.
+  it('plugin test on a plugin that never delivers one job shows the kit\'s message (what it waited for, what arrived), not a timeout', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-broken-'));
+    const plugins = join(dir, 'plugins');
+    mkdirSync(plugins);
+    const made = run([CLI, 'plugin', 'new', 'stuck_b', '--dir', plugins], tmpdir());
+    expect([made.status, made.stderr]).toEqual([0, '']);
+    const file = join(plugins, 'stuck_b.ts');
+    // Job "b" is refused for ever: "delivers every event once" waits for it and fails.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('const response = await fetch(', "if (event.jobId === 'b') throw new RetryableError('refused b');\n      const response = await fetch("));
+    const tested = run([CLI, 'plugin', 'test', '--dir', plugins, '--', '-t', 'delivers every event once'], tmpdir());
+    const out = (tested.stdout + tested.stderr).replace(/\x1b\[[0-9;]*m/g, '');
+    expect(tested.status, out).toBe(1);
+    expect(out).not.toContain('Test timed out');
+    expect(out).toContain('waited 10000 ms: sink contract "stuck_b", case "delivers every event once, each job in order"');
+    expect(out).toMatch(/expected next: b:failure 1\n/);
+    // -t passed on to vitest: the other cases were not run.
+    expect(out).toMatch(/Tests\s+1 failed \| 6 skipped \(7\)/);
+  }, 180_000);
+
+  it('plugin test on a folder that does not exist says so (RELAY_ERR_CLI_USAGE), naming it', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-none-'));
+    const tested = run([CLI, 'plugin', 'test', '--dir', join(dir, 'missing')], tmpdir());
+    expect([tested.status, tested.stderr]).toEqual([2, expect.stringContaining(`plugin test expects a plugins folder at ${join(dir, 'missing')}, got nothing there`)]);
+  });
 });

@@ -53,6 +53,12 @@ export interface ContractTarget {
 const SECRET = 'contract-secret';
 const SAMPLES = new URL('../../samples/', import.meta.url);
 
+/**
+ * Each case's own timeout, above the sum of its waits (`until` gives up after 10 s): a case
+ * that fails says what it waited for and what arrived, not vitest's "Test timed out in 5000ms".
+ */
+const CASE_TIMEOUT_MS = 60_000;
+
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -182,7 +188,7 @@ export function sinkContract(target: ContractTarget): void {
       const received = await destination!.received();
       expect([...received].sort()).toEqual([...sent].sort());
       for (const job of ['a', 'b', 'c']) expect(ofJob(received, job)).toEqual(ofJob(sent, job));
-    });
+    }, CASE_TIMEOUT_MS);
 
     if (pages) {
       it('delivers every page of an event, in order (a pages sink)', async () => {
@@ -190,7 +196,7 @@ export function sinkContract(target: ContractTarget): void {
         const sent = await post(r, [['pg', ['page 0', 'page 1', 'page 2']], ['pg', ['page 3']]]);
         await drained(r);
         expect(await destination!.received()).toEqual(sent);
-      });
+      }, CASE_TIMEOUT_MS);
     }
 
     it("retries a job's refused first event before its later ones, each delivered once, in order", async ({ skip }) => {
@@ -200,7 +206,7 @@ export function sinkContract(target: ContractTarget): void {
       const sent = await send(r, ['job-1', 'job-1', 'job-1']);
       await drained(r);
       expect(await destination!.received()).toEqual(sent);
-    });
+    }, CASE_TIMEOUT_MS);
 
     it('keeps events through an outage and delivers them all once the destination is back', async () => {
       const r = await start();
@@ -212,7 +218,7 @@ export function sinkContract(target: ContractTarget): void {
       await drained(r);
       // At least once: an event may arrive twice after an outage, never be missing.
       expect([...new Set(await destination!.received())].sort()).toEqual(sent);
-    });
+    }, CASE_TIMEOUT_MS);
 
     it('dead-letters an event the destination refuses for good, and goes on with the next', async () => {
       const r = await start({ retry: { schedule_ms: [50], max_attempts: 3 } });
@@ -226,7 +232,7 @@ export function sinkContract(target: ContractTarget): void {
       const next = await send(r, ['p-2'], 1);
       await drained(r);
       expect(await destination!.received()).toEqual(next);
-    });
+    }, CASE_TIMEOUT_MS);
 
     it('delivers the other jobs while one job fails (a partial failure), then that job in order', async ({ skip }) => {
       needs(skip, 'refuseJob');
@@ -239,7 +245,7 @@ export function sinkContract(target: ContractTarget): void {
       await destination!.restore();
       await drained(r);
       expect(ofJob(await destination!.received(), 'stuck')).toEqual([sent[0], sent[2]]);
-    });
+    }, CASE_TIMEOUT_MS);
 
     it('honours the abort of a write past write_timeout_ms, and retries the event', async ({ skip }) => {
       needs(skip, 'slowDown');
@@ -253,7 +259,7 @@ export function sinkContract(target: ContractTarget): void {
       await drained(r);
       expect([...new Set(await destination!.received())]).toEqual(sent);
       expect(deadLetters(r)).toBe(0);
-    });
+    }, CASE_TIMEOUT_MS);
 
     it('lets the relay close during a slow write: the write is aborted, no event lost, no attempt counted', async ({ skip }) => {
       needs(skip, 'slowDown');
@@ -274,6 +280,6 @@ export function sinkContract(target: ContractTarget): void {
       } finally {
         await store.close();
       }
-    });
+    }, CASE_TIMEOUT_MS);
   });
 }
