@@ -263,6 +263,24 @@ describe('check with plugins that fail or are helpers', () => {
     expect(ignoredPluginFiles).toEqual([expect.stringMatching(/names\.mjs: no default export, not a plugin$/)]);
   });
 
+  // Review of issue 17, item 1: a check() that threw stopped check with a bare "error: …".
+  it("reports a plugin's check() that throws at the sink's line, naming where check is written, with every other error", async () => {
+    const tmp = tempDir('relay-check-throws-');
+    cleanup = tmp.cleanup;
+    mkdirSync(join(tmp.dir, 'plugins'));
+    writeFileSync(
+      join(tmp.dir, 'plugins', 'chk.mjs'),
+      "export default {\n  type: 'chk', configSchema: { type: 'object', properties: { t: { type: 'string' } } },\n  check: (o) => { if (o.t === 'boom') throw new Error('check exploded'); return [{ path: ['t'], message: 'bad template' }]; },\n  create: () => ({ async deliver() {} }) };\n",
+    );
+    const lines = await configError(configAt(tmp.dir, '  a: { type: chk, t: boom }\n  b: { type: chk, t: ok }\n  c: { type: stdout, fromat: x }', 'routes: [{ name: r, to: [a, b, c, zz] }]'));
+    expect(lines).toEqual([
+      expect.stringMatching(/relay\.config\.yaml:4:14 sinks\.a\.type: expected check\(\) of sink type "chk" \(\S*chk\.mjs:3:3\) to return a list of problems for sink "a", got an error thrown: check exploded \[RELAY_ERR_PLUGIN_CHECK_THREW\]$/),
+      expect.stringMatching(/sinks\.b\.t: bad template \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.c\.fromat: unknown key "fromat"/),
+      expect.stringMatching(/routes\[0\]\.to\[3\]: unknown sink "zz"/),
+    ]);
+  });
+
   it('suggests the shared key for a typo under a plugin sink (max_in_flght, write_timeout)', async () => {
     const tmp = tempDir('relay-typo-');
     cleanup = tmp.cleanup;

@@ -1,8 +1,10 @@
-import type { SinkDefinition } from '../plugin-api/types.js';
+import type { OptionProblem, SinkDefinition } from '../plugin-api/types.js';
+import { describeError } from '../errors.js';
+import { findInSource } from '../plugins/source-position.js';
 import { createRequire } from 'node:module';
 import type { Ajv, AnySchema } from 'ajv';
 import { isBuiltinSink } from '../sinks/loaders.js';
-import { pluginFileOf } from '../plugins/plugin-file.js';
+import { pluginFileOf, pluginPathOf } from '../plugins/plugin-file.js';
 import { issueMessage, type KeyPath } from './config-error.js';
 import { didYouMean } from './did-you-mean.js';
 import { pointerOf, type TypedCandidates } from './interpolate.js';
@@ -97,11 +99,28 @@ export function checkSinkOptions(
   if (!validateWithTypedValues(validate, options, typed, pointerOf(base))) {
     source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
   } else {
-    for (const problem of definition.check?.(options) ?? []) {
+    for (const problem of runCheck(source, definition, name, options)) {
       source.report('RELAY_ERR_CONFIG_SINK_OPTIONS', [...base, ...problem.path], [problem.message]);
     }
   }
   return definition;
+}
+
+/**
+ * A plugin's own `check()`; one that throws is reported at the sink's `type` line, naming
+ * where check is written in the plugin, and every other problem is still reported.
+ */
+function runCheck(source: YamlSource, definition: SinkDefinition<unknown>, name: string, options: Record<string, unknown>): readonly OptionProblem[] {
+  try {
+    return definition.check?.(options) ?? [];
+  } catch (err) {
+    const file = pluginFileOf(definition) ?? `the built-in sink "${definition.type}"`;
+    const path = pluginPathOf(definition);
+    const at = path === undefined ? undefined : findInSource(path, /\b(check)\s*[:(]/);
+    const where = at ? `${file}:${at.line}:${at.column}` : file;
+    source.report('RELAY_ERR_PLUGIN_CHECK_THREW', ['sinks', name, 'type'], [definition.type, where, name, describeError(err)]);
+    return [];
+  }
 }
 
 /** The references layer for one route: every sink in `to` and source in `match.source` exists. */

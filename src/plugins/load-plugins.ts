@@ -116,7 +116,7 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
     }
     registry.set(definition.type, definition);
     origin.set(definition.type, label(file));
-    recordPluginFile(definition, label(file));
+    recordPluginFile(definition, label(file), file);
   }
   return loaded;
 }
