@@ -7,6 +7,7 @@ import { isBuiltinSink } from '../sinks/loaders.js';
 import { pluginFileOf, pluginPathOf } from '../plugins/plugin-file.js';
 import { issueMessage, type KeyPath } from './config-error.js';
 import { didYouMean } from './did-you-mean.js';
+import { warnAboutEventNames, type Report } from '../routing/router.js';
 import { pointerOf, type TypedCandidates } from './interpolate.js';
 import { AJV_OPTIONS } from './ajv-options.js';
 import { COMMON_SINK_KEYS } from './schema.js';
@@ -150,9 +151,10 @@ export function checkRouteReferences(
 
 /**
  * After the schema layer failed: the sink-options and references layers on whatever has
- * the shape they need, so that one run of `check` reports every problem, not the first layer's.
+ * the shape they need, so that one run of `check` reports every problem, not the first layer's
+ * (and the warnings about route event names, through `warn`).
  */
-export function checkLaterLayers(source: YamlSource, raw: unknown, registry: SinkRegistry, context: SinkCheckContext): void {
+export function checkLaterLayers(source: YamlSource, raw: unknown, registry: SinkRegistry, context: SinkCheckContext, warn: Report): void {
   if (!isMap(raw)) return;
   const sinks = isMap(raw.sinks) ? raw.sinks : {};
   for (const [name, sink] of Object.entries(sinks)) {
@@ -162,7 +164,9 @@ export function checkLaterLayers(source: YamlSource, raw: unknown, registry: Sin
   const sourceNames = isMap(raw.sources) ? Object.keys(raw.sources) : [];
   if (Array.isArray(raw.routes)) {
     raw.routes.forEach((route: unknown, r) => {
-      if (isMap(route)) checkRouteReferences(source, route, r, Object.keys(sinks), sourceNames);
+      if (!isMap(route)) return;
+      checkRouteReferences(source, route, r, Object.keys(sinks), sourceNames);
+      if (isMap(route.match)) warnAboutEventNames(route.match, ['routes', r, 'match'], warn);
     });
   }
 }

@@ -185,6 +185,31 @@ describe('a valid config', () => {
     expect(warnings).toEqual([expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.cancelled" matches no documented event type/)]);
   });
 
+  // Review of issue 17, item 2: warnings were dropped whenever there were errors (a second round).
+  it.each([
+    ['an error of the references layer', 'to: [archive, archvie]'],
+    ['an error of the schema layer', 'to: [archive]\n    extra_key: 1'],
+  ])('reports the warnings with the errors in one ConfigError, with %s, and a did-you-mean for event names', (_, to) => {
+    const yaml = VALID.replace('to: [archive]', to).replace('match: { type: "*" }', 'match: { type: "crawl.pgae", events: [complted] }');
+    let error: unknown;
+    try {
+      load(yaml, { SECRET: 's' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { issues, warnings, message } = error as ConfigError;
+    expect(issues.length).toBe(1);
+    expect(warnings.map(formatIssue)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/routes\[0\].match.type: "crawl.pgae" matches no documented event type: did you mean "crawl.page"\? \[RELAY_ERR_CONFIG_INVALID\]$/),
+        expect.stringMatching(/routes\[0\].match.events\[0\]: "complted" is none of Firecrawl's event words \(.*\): did you mean "completed"\? \[RELAY_ERR_CONFIG_INVALID\]$/),
+      ]),
+    );
+    // What check prints: errors first, then every warning.
+    expect(message).toMatch(/^invalid configuration \(1 error\):\n.*\n\nwarnings \(\d\):\n.*"crawl.pgae"/s);
+  });
+
   it('loads the shipped relay.config.yaml', () => {
     const config = loadConfigFile(new URL('../../relay.config.yaml', import.meta.url).pathname, {
       registry,
