@@ -291,8 +291,34 @@ describe('check with plugins that fail or are helpers', () => {
     );
     const lines = await configError(configAt(tmp.dir, '  p: { type: typed, url: x, max_in_flght: 2, write_timeout: 100 }'));
     expect(lines).toEqual([
-      expect.stringMatching(/sinks\.p\.max_in_flght: unknown key "max_in_flght" \(known: url\): did you mean "max_in_flight"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
-      expect.stringMatching(/sinks\.p\.write_timeout: unknown key "write_timeout" \(known: url\): did you mean "write_timeout_ms"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.p\.max_in_flght: unknown key "max_in_flght" \(known: url; every sink also takes: enabled, retry, .*max_in_flight.*\): did you mean "max_in_flight"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.p\.write_timeout: unknown key "write_timeout" \(known: url; every sink also takes: .*write_timeout_ms.*\): did you mean "write_timeout_ms"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+    ]);
+  });
+
+  // Review of issue 17, item 6: a schema without additionalProperties: false let any key through.
+  it('refuses unknown keys of a plugin schema that does not say additionalProperties, with a did-you-mean; true keeps them', async () => {
+    const tmp = tempDir('relay-closed-');
+    cleanup = tmp.cleanup;
+    mkdirSync(join(tmp.dir, 'plugins'));
+    writeFileSync(
+      join(tmp.dir, 'plugins', 'loose.ts'),
+      "import { defineSink, Type } from 'firecrawl-relay/plugin-api';\nexport default defineSink({ type: 'loose', configSchema: Type.Object({ timeout_ms: Type.Integer({ default: 5 }), nested: Type.Optional(Type.Object({ depth: Type.Optional(Type.Integer()) })) }), create: () => ({ async deliver() {} }) });\n",
+    );
+    writeFileSync(
+      join(tmp.dir, 'plugins', 'plainjs.mjs'),
+      "export default { type: 'plainjs', configSchema: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] }, create: () => ({ async deliver() {} }) };\n",
+    );
+    writeFileSync(
+      join(tmp.dir, 'plugins', 'open.mjs'),
+      "export default { type: 'open', configSchema: { type: 'object', additionalProperties: true, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
+    );
+    const sinks = '  a: { type: loose, timeout: 3, nested: { dpeth: 1 } }\n  b: { type: plainjs, url: x, urll: y }\n  c: { type: open, anything: 1 }';
+    const lines = await configError(configAt(tmp.dir, sinks, 'routes: [{ name: all, to: [a, b, c] }]'));
+    expect(lines).toEqual([
+      expect.stringMatching(/sinks\.a\.timeout: unknown key "timeout" \(known: timeout_ms, nested\): did you mean "timeout_ms"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.a\.nested\.dpeth: unknown key "dpeth" \(known: depth\): did you mean "depth"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.b\.urll: unknown key "urll" \(known: url\): did you mean "url"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
     ]);
   });
 });

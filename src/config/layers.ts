@@ -10,6 +10,7 @@ import { didYouMean } from './did-you-mean.js';
 import { warnAboutEventNames, type Report } from '../routing/router.js';
 import { pointerOf, type TypedCandidates } from './interpolate.js';
 import { AJV_OPTIONS } from './ajv-options.js';
+import { closedSchema } from './closed-schema.js';
 import { COMMON_SINK_KEYS } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import { validateWithTypedValues, type Validator } from './typed-values.js';
@@ -33,7 +34,7 @@ function sinkValidator(definition: SinkDefinition<unknown>): Validator {
     if (built) validate = Object.assign(built, { schema: (generated.sinkSchemas as Record<string, AnySchema>)[definition.type]! });
     else {
       ajv ??= new (require('ajv') as typeof import('ajv')).Ajv(AJV_OPTIONS);
-      validate = ajv.compile(definition.configSchema);
+      validate = ajv.compile(closedSchema(definition.configSchema) as AnySchema);
     }
     sinkValidators.set(definition, validate);
   }

@@ -484,7 +484,7 @@ routes:
     expect(lines).toEqual([
       'relay.config.yaml:10:14 routes[0].match.typ: unknown key "typ" (known: type, events, success, source, where): did you mean "type"? [RELAY_ERR_CONFIG_SCHEMA]',
       'relay.config.yaml:5:38 sinks.archive.markdwon: unknown key "markdwon" (known: dir, jsonl, markdown, max_pages_per_event): did you mean "markdown"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
-      'relay.config.yaml:6:54 sinks.hook.timeout: unknown key "timeout" (known: max_concurrency, url, headers, timeout_ms, body, signature, follow_redirects): did you mean "timeout_ms"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
+      'relay.config.yaml:6:54 sinks.hook.timeout: unknown key "timeout" (known: url, headers, timeout_ms, body, signature, follow_redirects): did you mean "timeout_ms"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
       'relay.config.yaml:7:18 sinks.pages.type: unknown sink type "fiel" (known: file, kafka, s3, slack, stdout, webhook): did you mean "file"? [RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE]',
       'relay.config.yaml:11:10 routes[0].to[0]: unknown sink "archvie" (known: archive, hook, pages): did you mean "archive"? [RELAY_ERR_CONFIG_UNKNOWN_SINK]',
       'relay.config.yaml:11:25 routes[0].to[2]: unknown sink "nowhere" (known: archive, hook, pages) [RELAY_ERR_CONFIG_UNKNOWN_SINK]',
