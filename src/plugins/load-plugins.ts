@@ -9,6 +9,7 @@ import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 import { resolveRelayApiForPlugins } from './api-resolver.js';
 import { describeLoadFailure } from './load-error.js';
 import { recordPluginFile } from './plugin-file.js';
+import { withReadOnlyPayloads } from './read-only-payload.js';
 
 const MODULE = /\.(m?[jt]s)$/;
 const SKIPPED = /\.(test|spec)\.[mc]?[jt]s$|\.d\.[mc]?ts$/;
@@ -106,7 +107,8 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
       report('RELAY_ERR_PLUGIN_INVALID', file, invalid);
       continue;
     }
-    const definition = exported as SinkDefinition<unknown>;
+    // Its sinks see the payload through a read-only view: writes throw even in sloppy CommonJS.
+    const definition = withReadOnlyPayloads(exported as SinkDefinition<unknown>);
     // A built-in type is taken even when the config does not use it (built-ins load lazily).
     const builtin = registry.has(definition.type) || BUILTIN_SINK_TYPES.includes(definition.type);
     const taken = origin.get(definition.type) ?? (builtin ? 'a built-in sink' : undefined);
