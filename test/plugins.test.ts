@@ -231,12 +231,30 @@ describe('check with plugins that fail or are helpers', () => {
     const file = configAt(tmp.dir, '  p: { type: broken }\n  f: { type: file, dir: out, markdwon: true }', 'routes: [{ name: all, to: [p, archvie] }]');
     const lines = await configError(file);
     expect(lines).toEqual([
-      expect.stringMatching(/broken\.mjs:2:22 \(plugin\): failed to load: The requested module 'firecrawl-relay\/plugin-api' does not provide an export named 'defineSinc' \[RELAY_ERR_PLUGIN_LOAD\]$/),
+      expect.stringMatching(/broken\.mjs:2:22 \(plugin\): failed to load: The requested module 'firecrawl-relay\/plugin-api' does not provide an export named 'defineSinc': did you mean "defineSink"\? \[RELAY_ERR_PLUGIN_LOAD\]$/),
       expect.stringMatching(/sinks\.f\.markdwon: unknown key "markdwon".*did you mean "markdown"\?/),
       expect.stringMatching(/routes\[0\]\.to\[1\]: unknown sink "archvie" \(known: p, f\) \[RELAY_ERR_CONFIG_UNKNOWN_SINK\]$/),
     ]);
     // The sink of the broken plugin's type is not also "unknown": its plugin says why.
     expect(lines.join('\n')).not.toMatch(/unknown sink type "broken"/);
+  });
+
+  // Review of issue 17, item 7: loaded as CommonJS, a misspelled import failed at its first
+  // call, reported at 1:1 as "(0 , import_plugin_api.defineSinc) is not a function".
+  it('reports a misspelled API import of a .ts plugin loaded as CommonJS at the name, as ESM would', async () => {
+    const tmp = tempDir('relay-cjs-import-');
+    cleanup = tmp.cleanup;
+    const plugins = join(tmp.dir, 'plugins');
+    mkdirSync(plugins);
+    writeFileSync(
+      join(plugins, 'typo.ts'),
+      "// a plugin\nimport { defineSinc, Type, type RelayEvent } from 'firecrawl-relay/plugin-api';\nexport default defineSinc({ type: 'typo', configSchema: Type.Object({}), create: () => ({ async deliver(e: RelayEvent) { void e; } }) });\n",
+    );
+    writeFileSync(join(plugins, 'fine.ts'), "import type { RelayEvent } from 'firecrawl-relay/plugin-api';\nimport { defineSink, Type as T } from 'firecrawl-relay/plugin-api';\nexport default defineSink({ type: 'fine', configSchema: T.Object({}), create: () => ({ async deliver(e: RelayEvent) { void e; } }) });\n");
+    const lines = await configError(configAt(tmp.dir, '  p: { type: typo }\n  q: { type: fine }', 'routes: [{ name: all, to: [p, q] }]'));
+    expect(lines).toEqual([
+      expect.stringMatching(/typo\.ts:2:10 \(plugin\): failed to load: The requested module 'firecrawl-relay\/plugin-api' does not provide an export named 'defineSinc': did you mean "defineSink"\? \[RELAY_ERR_PLUGIN_LOAD\]$/),
+    ]);
   });
 
   it('passes over helper modules: names starting with _, files in subfolders, modules without a default export', async () => {

@@ -31,7 +31,7 @@ const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\
  * A link error's stack points into Node's loader, not the plugin: the position is that of
  * the name in the import from that module (else its first mention), found in the source.
  */
-function missingExportAt(file: string, specifier: string, name: string): { line: number; column: number } | undefined {
+export function missingExportAt(file: string, specifier: string, name: string): { line: number; column: number } | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

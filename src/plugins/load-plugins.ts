@@ -7,6 +7,7 @@ import type { ErrorCode } from '../errors.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 import { resolveRelayApiForPlugins } from './api-resolver.js';
+import { missingApiImport } from './api-imports.js';
 import { describeLoadFailure } from './load-error.js';
 import { recordPluginFile } from './plugin-file.js';
 import { withReadOnlyPayloads } from './read-only-payload.js';
@@ -87,6 +88,11 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
     loaded.failedTypes.push(basename(file.endsWith(`${sep}index${extname(file)}`) ? dirname(file) : file, extname(file)));
   };
   for (const file of pluginFiles(dir)) {
+    const missing = await missingApiImport(file);
+    if (missing) {
+      report('RELAY_ERR_PLUGIN_LOAD', file, `failed to load: ${missing.message}`, { line: missing.line, column: missing.column });
+      continue;
+    }
     let module: { default?: unknown };
     try {
       module = await importModule(file);
