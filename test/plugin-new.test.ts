@@ -3,10 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { removeCheckoutTmpIfEmpty } from './helpers/temp-dir.js';
 import { loadPlugins } from '../src/plugins/load-plugins.js';
 import { builtinSinks } from '../src/sinks/registry.js';
 import { CLI } from './helpers/process.js';
+
+afterAll(() => removeCheckoutTmpIfEmpty(fileURLToPath(new URL('../', import.meta.url))));
 
 // Under the repository's .tmp/: an author's project, where firecrawl-relay and vitest resolve.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -32,6 +35,23 @@ describe('firecrawl-relay plugin new NAME', () => {
     const tested = run([VITEST, 'run', '--root', dir, '--reporter', 'json'], dir);
     const report = JSON.parse(tested.stdout.slice(tested.stdout.indexOf('{'))) as { numPassedTests: number; numFailedTests: number };
     expect([tested.status, report.numFailedTests, report.numPassedTests]).toEqual([0, 0, 7]);
+  }, 120_000);
+
+  // Review of issue 17, item 5: under `tsc --init` (DOM lib, exactOptionalPropertyTypes) the
+  // skeleton's `body: event.raw` and `retryAfterMs: parseRetryAfter(…)` did not compile.
+  it('writes a skeleton that type-checks, with plugins/discord.ts, under the settings of tsc --init', () => {
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    dir = mkdtempSync(join(ROOT, '.tmp', 'plugin-tsc-'));
+    expect(run([CLI, 'plugin', 'new', 'typed_sink'], dir).status).toBe(0);
+    writeFileSync(join(dir, 'plugins', 'discord.ts'), readFileSync(join(ROOT, 'plugins', 'discord.ts'), 'utf8'));
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    expect(run([tsc, '--init'], dir).status).toBe(0);
+    const settings = readFileSync(join(dir, 'tsconfig.json'), 'utf8');
+    expect(settings).toMatch(/^\s*"exactOptionalPropertyTypes": true/m);
+    expect(settings).not.toMatch(/^\s*"lib"/m);
+    const checked = run([tsc, '--noEmit', '-p', dir], dir);
+    expect(checked.stdout + checked.stderr).toBe('');
+    expect(checked.status).toBe(0);
   }, 120_000);
 
   it('refuses a name that is not lower snake_case, and writes nothing over an existing file', () => {

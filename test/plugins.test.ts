@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { removeCheckoutTmpIfEmpty } from './helpers/temp-dir.js';
 import { ConfigError, formatIssue } from '../src/config/config-error.js';
 import { loadConfig } from '../src/cli/load.js';
 import { loadPlugins } from '../src/plugins/load-plugins.js';
@@ -15,6 +16,7 @@ import { sampleEvent, signedRequest } from './helpers/webhooks.js';
 // Plugins import 'firecrawl-relay/plugin-api': the loader resolves it wherever they live
 // (see the last suite); most of these folders sit under the repository's .tmp/.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+afterAll(() => removeCheckoutTmpIfEmpty(ROOT));
 let pluginsDir: string;
 let relay: Relay | undefined;
 let cleanup = (): void => {};
