@@ -117,6 +117,23 @@ describe('firecrawl-relay plugin new NAME', () => {
     expect(out).toMatch(/Tests\s+1 failed \| 6 skipped \(7\)/);
   }, 180_000);
 
+  // Review of issue 17, item 8: the abort case proved nothing for a write that ignored its signal.
+  it('plugin test fails the abort case of a plugin whose write does not pass its signal on, saying so', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-deaf-'));
+    const plugins = join(dir, 'plugins');
+    mkdirSync(plugins);
+    expect(run([CLI, 'plugin', 'new', 'deaf', '--dir', plugins], tmpdir()).status).toBe(0);
+    const file = join(plugins, 'deaf.ts');
+    const source = readFileSync(file, 'utf8');
+    expect(source).toContain('signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)])');
+    writeFileSync(file, source.replace('signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)])', 'signal: AbortSignal.timeout(options.timeout_ms)'));
+    const tested = run([CLI, 'plugin', 'test', '--dir', plugins, '--', '-t', 'honours the abort'], tmpdir());
+    const out = (tested.stdout + tested.stderr).replace(/\x1b\[[0-9;]*m/g, '');
+    expect(tested.status, out).toBe(1);
+    expect(out).toContain('sink contract "deaf": the write went on after the relay aborted its `signal` at write_timeout_ms: 200 (RELAY_ERR_SINK_ABORT_IGNORED logged)');
+    expect(out).toMatch(/Tests\s+1 failed \| 6 skipped \(7\)/);
+  }, 180_000);
+
   it('plugin test on a folder that does not exist says so (RELAY_ERR_CLI_USAGE), naming it', () => {
     dir = mkdtempSync(join(tmpdir(), 'relay-plugin-none-'));
     const tested = run([CLI, 'plugin', 'test', '--dir', join(dir, 'missing')], tmpdir());
