@@ -32,4 +32,25 @@ describe('the discord example plugin', () => {
     await until(() => discord.requests.length >= 1);
     expect(discord.json(0).embeds[0]).toMatchObject({ description: '{"code":"ETIMEDOUT"}' });
   });
+
+  // Review of issue 17, item 11: a non-string metadata.error crashed embedOf (cut of an object).
+  it('describes a page whose metadata.error is an object, and a monitor page whose error is one', async () => {
+    const discord = await startReceiver((_r, response) => response.writeHead(204).end());
+    const tmp = tempDir();
+    closers.push(discord.close, tmp.cleanup);
+    const registry = await loadPlugins(PLUGINS, builtinSinks());
+    const yaml = configYaml(tmp.dir, `sinks: { alerts: { type: discord, url: "${discord.url}" } }\nroutes: [{ name: all, to: [alerts] }]\n`);
+    const relay: Relay = await testRelay(testConfig(yaml, registry), registry);
+    closers.push(() => relay.close(500));
+    relay.startDelivery();
+
+    const page = sampleEvent('crawl.page', { id: 'meta-job', success: false }) as { data: Array<{ metadata: Record<string, unknown> }> };
+    page.data[0]!.metadata.error = { status: 500 };
+    const monitor = sampleEvent('monitor.page', { id: 'monitor-job' }) as { data: Array<Record<string, unknown>> };
+    monitor.data[0]!.error = ['blocked'];
+    delete monitor.data[0]!.judgment;
+    for (const event of [page, monitor]) expect((await relay.app.inject(signedRequest(event))).statusCode).toBe(200);
+    await until(() => discord.requests.length >= 2);
+    expect([discord.json(0).embeds[0].description, discord.json(1).embeds[0].description]).toEqual(['{"status":500}', '["blocked"]']);
+  });
 });
