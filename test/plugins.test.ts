@@ -100,8 +100,17 @@ describe('plugin loading', () => {
     const [issue] = (await loadError()).issues;
     expect(issue).toMatchObject({
       code: 'RELAY_ERR_PLUGIN_INVALID',
+      // At the type as written (review of issue 17, item 11: it was 1:1).
+      line: 5,
+      column: 9,
       message: 'expected `type` in lower snake_case (letters, digits, _; a letter first), got "pages-to-sqlite": write "pages_to_sqlite"',
     });
+  });
+
+  it('says where a JavaScript plugin threw while it loaded, from its stack', async () => {
+    writeFileSync(join(pluginsDir, 'throws.mjs'), "// a plugin\nconst options = JSON.parse('{}');\n  if (!options.url) throw new Error('url missing at load');\nexport default {};\n");
+    const [issue] = (await loadError()).issues;
+    expect(issue).toMatchObject({ code: 'RELAY_ERR_PLUGIN_LOAD', line: 3, column: 27, message: 'failed to load: url missing at load' });
   });
 
   it("checks a plugin's options against its schema at load, with file and line", async () => {

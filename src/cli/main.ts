@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { sign } from '../ingress/verify.js';
 import { RelayError, describeError } from '../errors.js';
+import { exitQuietlyOnEpipe } from './epipe.js';
 
 // Each command imports what it needs when it runs: `--help` and `sign` load no config
 // machinery, and a config loads only the sinks it uses (src/sinks/loaders.ts).
@@ -157,6 +158,8 @@ async function main(args: string[]): Promise<number> {
       return usage(`unknown command "${command}"`);
   }
 }
+
+exitQuietlyOnEpipe(process.stdout);
 
 main(process.argv.slice(2)).then(
   (code) => {

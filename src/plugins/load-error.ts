@@ -69,5 +69,16 @@ export function describeLoadFailure(file: string, err: unknown): LoadFailure {
     const at = syntaxErrorAt(file);
     if (at) return { ...at, message: `syntax error: ${text}` };
   }
-  return { line: 1, column: 1, message: text.split('\n')[0] ?? text };
+  return { ...(thrownAt(file, err) ?? { line: 1, column: 1 }), message: text.split('\n')[0] ?? text };
+}
+
+/**
+ * Where in the plugin an error thrown while it loaded was thrown, from its stack, when the
+ * stack names the file (JavaScript, TypeScript loaded as ESM); TypeScript loaded as CommonJS
+ * runs from a data: URL without source map, and stays at 1:1.
+ */
+function thrownAt(file: string, err: unknown): { line: number; column: number } | undefined {
+  const stack = err instanceof Error ? (err.stack ?? '') : '';
+  const at = new RegExp(`(?:file://)?${escape(file)}(?:\\?[^:\\s)]*)?:(\\d+):(\\d+)`).exec(stack);
+  return at ? { line: Number(at[1]), column: Number(at[2]) } : undefined;
 }

@@ -10,6 +10,7 @@ import { resolveRelayApiForPlugins } from './api-resolver.js';
 import { missingApiImport } from './api-imports.js';
 import { describeLoadFailure } from './load-error.js';
 import { recordPluginFile } from './plugin-file.js';
+import { findInSource, type SourcePosition } from './source-position.js';
 import { withReadOnlyPayloads } from './read-only-payload.js';
 
 const MODULE = /\.(m?[jt]s)$/;
@@ -110,7 +111,7 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
     const exported = nested !== undefined && whyNotASink(module.default) !== null ? nested : module.default;
     const invalid = whyNotASink(exported);
     if (invalid) {
-      report('RELAY_ERR_PLUGIN_INVALID', file, invalid);
+      report('RELAY_ERR_PLUGIN_INVALID', file, invalid, typeWrittenAt(file, exported));
       continue;
     }
     // Its sinks see the payload through a read-only view: writes throw even in sloppy CommonJS.
@@ -127,6 +128,14 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
     recordPluginFile(definition, label(file), file);
   }
   return loaded;
+}
+
+/** Where the plugin writes its `type: '…'` (for a type that is not lower snake_case), else 1:1. */
+function typeWrittenAt(file: string, exported: unknown): SourcePosition {
+  const type = (exported as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string') return { line: 1, column: 1 };
+  const quoted = type.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return findInSource(file, new RegExp(`\\btype\\s*:\\s*(['"\`]${quoted}['"\`])`)) ?? { line: 1, column: 1 };
 }
 
 /**
