@@ -15,9 +15,8 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-describe('the discord example plugin', () => {
-  // A failed v0 page of self-hosted Firecrawl sends its error as an object.
-  it('describes a failed page whose error is an object as compact JSON', async () => {
+/** A relay delivering every event to the discord plugin, and the receiver standing in for Discord. */
+async function discordRelay(): Promise<{ discord: Awaited<ReturnType<typeof startReceiver>>; relay: Relay }> {
     const discord = await startReceiver((_r, response) => response.writeHead(204).end());
     const tmp = tempDir();
     closers.push(discord.close, tmp.cleanup);
@@ -26,6 +25,13 @@ describe('the discord example plugin', () => {
     const relay: Relay = await testRelay(testConfig(yaml, registry), registry);
     closers.push(() => relay.close(500));
     relay.startDelivery();
+  return { discord, relay };
+}
+
+describe('the discord example plugin', () => {
+  // A failed v0 page of self-hosted Firecrawl sends its error as an object.
+  it('describes a failed page whose error is an object as compact JSON', async () => {
+    const { discord, relay } = await discordRelay();
 
     const failed = sampleEvent('crawl.page', { success: false, error: { code: 'ETIMEDOUT' } });
     expect((await relay.app.inject(signedRequest(failed))).statusCode).toBe(200);
@@ -35,14 +41,7 @@ describe('the discord example plugin', () => {
 
   // Review of issue 17, item 11: a non-string metadata.error crashed embedOf (cut of an object).
   it('describes a page whose metadata.error is an object, and a monitor page whose error is one', async () => {
-    const discord = await startReceiver((_r, response) => response.writeHead(204).end());
-    const tmp = tempDir();
-    closers.push(discord.close, tmp.cleanup);
-    const registry = await loadPlugins(PLUGINS, builtinSinks());
-    const yaml = configYaml(tmp.dir, `sinks: { alerts: { type: discord, url: "${discord.url}" } }\nroutes: [{ name: all, to: [alerts] }]\n`);
-    const relay: Relay = await testRelay(testConfig(yaml, registry), registry);
-    closers.push(() => relay.close(500));
-    relay.startDelivery();
+    const { discord, relay } = await discordRelay();
 
     const page = sampleEvent('crawl.page', { id: 'meta-job', success: false }) as { data: Array<{ metadata: Record<string, unknown> }> };
     page.data[0]!.metadata.error = { status: 500 };

@@ -224,6 +224,14 @@ describe('check with plugins that fail or are helpers', () => {
     writeFileSync(file, `sources: { firecrawl: { path: /hook, secrets: [s] } }\nqueue: { dir: ${join(dir, 'q')} }\nsinks:\n${sinks}\n${routes}\n`);
     return file;
   }
+  /** A temporary folder whose `plugins/` holds `files` (name → source), removed after the test. */
+  function folderWithPlugins(prefix: string, files: Record<string, string>): string {
+    const tmp = tempDir(prefix);
+    cleanup = tmp.cleanup;
+    mkdirSync(join(tmp.dir, 'plugins'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp.dir, 'plugins', name), text);
+    return tmp.dir;
+  }
   async function configError(file: string): Promise<string[]> {
     try {
       await loadConfig(file, { serving: false });
@@ -294,13 +302,10 @@ describe('check with plugins that fail or are helpers', () => {
 
   // Review of issue 17, item 1: a check() that threw stopped check with a bare "error: …".
   it("reports a plugin's check() that throws at the sink's line, naming where check is written, with every other error", async () => {
-    const tmp = tempDir('relay-check-throws-');
-    cleanup = tmp.cleanup;
-    mkdirSync(join(tmp.dir, 'plugins'));
-    writeFileSync(
-      join(tmp.dir, 'plugins', 'chk.mjs'),
-      "export default {\n  type: 'chk', configSchema: { type: 'object', properties: { t: { type: 'string' } } },\n  check: (o) => { if (o.t === 'boom') throw new Error('check exploded'); return [{ path: ['t'], message: 'bad template' }]; },\n  create: () => ({ async deliver() {} }) };\n",
-    );
+    const tmp = { dir: folderWithPlugins('relay-check-throws-', {
+      'chk.mjs':
+        "export default {\n  type: 'chk', configSchema: { type: 'object', properties: { t: { type: 'string' } } },\n  check: (o) => { if (o.t === 'boom') throw new Error('check exploded'); return [{ path: ['t'], message: 'bad template' }]; },\n  create: () => ({ async deliver() {} }) };\n",
+    }) };
     const lines = await configError(configAt(tmp.dir, '  a: { type: chk, t: boom }\n  b: { type: chk, t: ok }\n  c: { type: stdout, fromat: x }', 'routes: [{ name: r, to: [a, b, c, zz] }]'));
     expect(lines).toEqual([
       expect.stringMatching(/relay\.config\.yaml:4:14 sinks\.a\.type: expected check\(\) of sink type "chk" \(\S*chk\.mjs:3:3\) to return a list of problems for sink "a", got an error thrown: check exploded \[RELAY_ERR_PLUGIN_CHECK_THREW\]$/),
@@ -311,13 +316,10 @@ describe('check with plugins that fail or are helpers', () => {
   });
 
   it('suggests the shared key for a typo under a plugin sink (max_in_flght, write_timeout)', async () => {
-    const tmp = tempDir('relay-typo-');
-    cleanup = tmp.cleanup;
-    mkdirSync(join(tmp.dir, 'plugins'));
-    writeFileSync(
-      join(tmp.dir, 'plugins', 'typed.mjs'),
-      "export default { type: 'typed', configSchema: { type: 'object', additionalProperties: false, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
-    );
+    const tmp = { dir: folderWithPlugins('relay-typo-', {
+      'typed.mjs':
+        "export default { type: 'typed', configSchema: { type: 'object', additionalProperties: false, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
+    }) };
     const lines = await configError(configAt(tmp.dir, '  p: { type: typed, url: x, max_in_flght: 2, write_timeout: 100 }'));
     expect(lines).toEqual([
       expect.stringMatching(/sinks\.p\.max_in_flght: unknown key "max_in_flght" \(known: url; every sink also takes: enabled, retry, .*max_in_flight.*\): did you mean "max_in_flight"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
@@ -327,21 +329,14 @@ describe('check with plugins that fail or are helpers', () => {
 
   // Review of issue 17, item 6: a schema without additionalProperties: false let any key through.
   it('refuses unknown keys of a plugin schema that does not say additionalProperties, with a did-you-mean; true keeps them', async () => {
-    const tmp = tempDir('relay-closed-');
-    cleanup = tmp.cleanup;
-    mkdirSync(join(tmp.dir, 'plugins'));
-    writeFileSync(
-      join(tmp.dir, 'plugins', 'loose.ts'),
-      "import { defineSink, Type } from 'firecrawl-relay/plugin-api';\nexport default defineSink({ type: 'loose', configSchema: Type.Object({ timeout_ms: Type.Integer({ default: 5 }), nested: Type.Optional(Type.Object({ depth: Type.Optional(Type.Integer()) })) }), create: () => ({ async deliver() {} }) });\n",
-    );
-    writeFileSync(
-      join(tmp.dir, 'plugins', 'plainjs.mjs'),
-      "export default { type: 'plainjs', configSchema: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] }, create: () => ({ async deliver() {} }) };\n",
-    );
-    writeFileSync(
-      join(tmp.dir, 'plugins', 'open.mjs'),
-      "export default { type: 'open', configSchema: { type: 'object', additionalProperties: true, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
-    );
+    const tmp = { dir: folderWithPlugins('relay-closed-', {
+      'loose.ts':
+        "import { defineSink, Type } from 'firecrawl-relay/plugin-api';\nexport default defineSink({ type: 'loose', configSchema: Type.Object({ timeout_ms: Type.Integer({ default: 5 }), nested: Type.Optional(Type.Object({ depth: Type.Optional(Type.Integer()) })) }), create: () => ({ async deliver() {} }) });\n",
+      'plainjs.mjs':
+        "export default { type: 'plainjs', configSchema: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] }, create: () => ({ async deliver() {} }) };\n",
+      'open.mjs':
+        "export default { type: 'open', configSchema: { type: 'object', additionalProperties: true, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
+    }) };
     const sinks = '  a: { type: loose, timeout: 3, nested: { dpeth: 1 } }\n  b: { type: plainjs, url: x, urll: y }\n  c: { type: open, anything: 1 }';
     const lines = await configError(configAt(tmp.dir, sinks, 'routes: [{ name: all, to: [a, b, c] }]'));
     expect(lines).toEqual([
