@@ -71,6 +71,9 @@ async function main(args: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   if (passedOn.length > 0 && !(command === 'plugin' && rest[0] === 'test')) usage('only plugin test takes options after --');
+  // A command that prints (dlq list | head -1) ends quietly when its reader goes; serve has a
+  // stdout sink that handles its own stdout closing, and keeps running.
+  if (command !== 'serve') exitQuietlyOnEpipe(process.stdout);
   const secret = values.secret ?? process.env.FIRECRAWL_WEBHOOK_SECRET;
   switch (command) {
     case 'serve':
@@ -158,8 +161,6 @@ async function main(args: string[]): Promise<number> {
       return usage(`unknown command "${command}"`);
   }
 }
-
-exitQuietlyOnEpipe(process.stdout);
 
 main(process.argv.slice(2)).then(
   (code) => {
