@@ -3,6 +3,8 @@
  * the parse it follows: `tsx bench/payload-freeze.ts` (figures in docs/plugins.md, "Events").
  */
 import { deepFreeze } from '../src/delivery/deep-freeze.js';
+import { pagesOf } from '../src/plugin-api/pages.js';
+import { readOnlyView } from '../src/plugins/read-only-payload.js';
 
 const page = (n: number) => ({
   markdown: 'x'.repeat(20_000),
@@ -24,4 +26,11 @@ for (const [name, body] of [[`crawl.page, ${large.length} bytes`, large], [`craw
   time('  JSON.parse', () => JSON.parse(body.toString('utf8')));
   time('  JSON.parse + deepFreeze', () => deepFreeze(JSON.parse(body.toString('utf8'))));
   time('  raw copy (Buffer.from)', () => Buffer.from(body));
+  // What a plugin pays for the read-only view of the payload (src/plugins/read-only-payload.ts).
+  const frozen = deepFreeze(JSON.parse(body.toString('utf8')) as { type: string });
+  const event = (payload: object) => ({ type: frozen.type, payload }) as unknown as Parameters<typeof pagesOf>[0];
+  time('  JSON.stringify(payload)', () => JSON.stringify(frozen));
+  time('  JSON.stringify(payload), plugin view', () => JSON.stringify(readOnlyView(frozen)));
+  time('  pagesOf(event) urls', () => pagesOf(event(frozen)).map((p) => p.url));
+  time('  pagesOf(event) urls, plugin view', () => pagesOf(event(readOnlyView(frozen))).map((p) => p.url));
 }

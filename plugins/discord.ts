@@ -25,7 +25,8 @@ function embedOf(event: RelayEvent): Record<string, unknown> {
     return {
       title: cut(`Page ${page.status ?? 'checked'}: ${page.url ?? ''}`, 256),
       url: page.url,
-      description: cut(page.judgment?.reason ?? page.error ?? '', 4096),
+      // errorText: an `error` (or reason) may be any JSON, not only a string.
+      description: cut(errorText(page.judgment?.reason) ?? errorText(page.error) ?? '', 4096),
       color: AMBER,
     };
   }
@@ -33,7 +34,7 @@ function embedOf(event: RelayEvent): Record<string, unknown> {
     const s = items[0]?.summary ?? {};
     return { title: 'Monitor check completed', description: `${s.totalPages ?? 0} pages: ${s.changed ?? 0} changed, ${s.new ?? 0} new, ${s.removed ?? 0} removed`, color: BLUE };
   }
-  const error = errorText(event.payload.error) ?? items.find((i) => i?.metadata?.error)?.metadata?.error;
+  const error = errorText(event.payload.error) ?? items.map((i) => errorText(i?.metadata?.error)).find((e) => e !== undefined);
   return {
     title: cut(`${event.type} · job ${event.jobId}`, 256),
     description: cut(error ?? (event.success ? 'ok' : 'failed'), 4096),

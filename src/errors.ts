@@ -138,6 +138,10 @@ export const ERRORS = {
   RELAY_ERR_PLUGIN_LOAD: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_INVALID: { status: 0, message: '%s' },
   RELAY_ERR_PLUGIN_DUPLICATE_TYPE: { status: 0, message: '%s' },
+  RELAY_ERR_PLUGIN_CHECK_THREW: {
+    status: 0,
+    message: 'expected check() of sink type "%s" (%s) to return a list of problems for sink "%s", got an error thrown: %s',
+  },
   RELAY_ERR_PLUGIN_SCHEMA_INVALID: {
     status: 0,
     message: 'expected a valid JSON Schema as `configSchema` of sink type "%s" (used by sink "%s"), got one ajv refuses: %s',

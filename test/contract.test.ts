@@ -89,6 +89,7 @@ describeWithKafka('kafka (built in), on a mock cluster', () => {
   sinkContract({
     name: 'kafka (built in)',
     sink: builtin.get('kafka')!,
+    ignoresAbort: 'kafkajs takes no signal: a produce request in flight ends at request_timeout_ms, not at the abort',
     destination: async () => kafkaDestination(await (cluster ??= startMockCluster(3))),
   });
 });

@@ -1,4 +1,8 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadPlugins } from '../src/plugins/load-plugins.js';
+import { builtinSinks } from '../src/sinks/registry.js';
 import type { RelayEvent, SinkDefinition } from '../src/plugin-api/types.js';
 import type { Relay } from '../src/relay.js';
 import { configYaml, registryWith, tempDir, testConfig, testRelay } from './helpers/relay.js';
@@ -58,5 +62,36 @@ describe('a payload one sink mutates', () => {
     const original = JSON.parse(body) as { data: Array<{ markdown: string; metadata: { title: string } }> };
     expect(refused).toEqual(['TypeError', 'TypeError', 'TypeError']);
     expect(seen).toEqual([{ title: original.data[0]!.metadata.title, markdown: original.data[0]!.markdown, raw: body }]);
+  });
+});
+
+// Review of issue 17, item 4: in a folder no package.json marks "type": "module", tsx loads a
+// plugin as sloppy CommonJS, where writing to a frozen object fails silently.
+describe('a plugin loaded as sloppy CommonJS that writes to the payload', () => {
+  it('gets a TypeError, in .ts and .js alike, and the next sink sees the payload as sent', async () => {
+    const tmp = tempDir('relay-sloppy-');
+    cleanup = tmp.cleanup;
+    const plugins = join(tmp.dir, 'plugins');
+    mkdirSync(plugins);
+    for (let up = plugins; up !== dirname(up); up = dirname(up)) expect(existsSync(join(up, 'package.json')), up).toBe(false);
+    const out = join(tmp.dir, 'out.txt');
+    writeFileSync(
+      join(plugins, 'mut_js.js'),
+      "const { defineSink, Type } = require('firecrawl-relay/plugin-api');\nconst { appendFileSync } = require('node:fs');\nmodule.exports = defineSink({ type: 'mut_js', configSchema: Type.Object({ file: Type.String() }), create: (o) => ({ async deliver(event) {\n  let r = 'no throw';\n  try { event.payload.id = 'changed'; } catch (e) { r = 'threw ' + e.name; }\n  try { delete event.payload.data[0].markdown; } catch (e) { r += ', threw ' + e.name; }\n  appendFileSync(o.file, `js: ${r}; id ${event.payload.id}\\n`);\n} }) });\n",
+    );
+    writeFileSync(
+      join(plugins, 'mut_ts.ts'),
+      "import { defineSink, Type } from 'firecrawl-relay/plugin-api';\nimport { appendFileSync } from 'node:fs';\nexport default defineSink({ type: 'mut_ts', configSchema: Type.Object({ file: Type.String() }), create: (o) => ({ async deliver(event) {\n  let r = 'no throw';\n  try { (event.payload as any).id = 'changed'; } catch (e) { r = 'threw ' + (e as Error).name; }\n  try { ((event.payload.data as any[])[0].metadata as any).title = 'x'; } catch (e) { r += ', threw ' + (e as Error).name; }\n  appendFileSync(o.file, `ts: ${r}; id ${event.payload.id}; pages ${JSON.stringify(event.payload.data).length > 2}\\n`);\n} }) });\n",
+    );
+    const registry = await loadPlugins(plugins, builtinSinks(), tmp.dir);
+    const yaml = configYaml(tmp.dir, `\nsinks:\n  a: { type: mut_ts, file: ${JSON.stringify(out)}, max_in_flight: 1 }\n  b: { type: mut_js, file: ${JSON.stringify(out)} }\nroutes: [{ name: all, to: [a, b] }]\n`);
+    relay = await testRelay(testConfig(yaml, registry), registry);
+    relay.startDelivery();
+    expect((await relay.app.inject(signedRequest(JSON.stringify(sampleEvent('crawl.page', { id: 'sloppy-job' }))))).statusCode).toBe(200);
+    await until(() => existsSync(out) && readFileSync(out, 'utf8').trim().split('\n').length === 2);
+    expect(readFileSync(out, 'utf8').trim().split('\n').sort()).toEqual([
+      'js: threw TypeError, threw TypeError; id sloppy-job',
+      'ts: threw TypeError, threw TypeError; id sloppy-job; pages true',
+    ]);
   });
 });

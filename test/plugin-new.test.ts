@@ -3,10 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { removeCheckoutTmpIfEmpty } from './helpers/temp-dir.js';
 import { loadPlugins } from '../src/plugins/load-plugins.js';
 import { builtinSinks } from '../src/sinks/registry.js';
 import { CLI } from './helpers/process.js';
+
+afterAll(() => removeCheckoutTmpIfEmpty(fileURLToPath(new URL('../', import.meta.url))));
 
 // Under the repository's .tmp/: an author's project, where firecrawl-relay and vitest resolve.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -32,6 +35,23 @@ describe('firecrawl-relay plugin new NAME', () => {
     const tested = run([VITEST, 'run', '--root', dir, '--reporter', 'json'], dir);
     const report = JSON.parse(tested.stdout.slice(tested.stdout.indexOf('{'))) as { numPassedTests: number; numFailedTests: number };
     expect([tested.status, report.numFailedTests, report.numPassedTests]).toEqual([0, 0, 7]);
+  }, 120_000);
+
+  // Review of issue 17, item 5: under `tsc --init` (DOM lib, exactOptionalPropertyTypes) the
+  // skeleton's `body: event.raw` and `retryAfterMs: parseRetryAfter(…)` did not compile.
+  it('writes a skeleton that type-checks, with plugins/discord.ts, under the settings of tsc --init', () => {
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    dir = mkdtempSync(join(ROOT, '.tmp', 'plugin-tsc-'));
+    expect(run([CLI, 'plugin', 'new', 'typed_sink'], dir).status).toBe(0);
+    writeFileSync(join(dir, 'plugins', 'discord.ts'), readFileSync(join(ROOT, 'plugins', 'discord.ts'), 'utf8'));
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    expect(run([tsc, '--init'], dir).status).toBe(0);
+    const settings = readFileSync(join(dir, 'tsconfig.json'), 'utf8');
+    expect(settings).toMatch(/^\s*"exactOptionalPropertyTypes": true/m);
+    expect(settings).not.toMatch(/^\s*"lib"/m);
+    const checked = run([tsc, '--noEmit', '-p', dir], dir);
+    expect(checked.stdout + checked.stderr).toBe('');
+    expect(checked.status).toBe(0);
   }, 120_000);
 
   it('refuses a name that is not lower snake_case, and writes nothing over an existing file', () => {
@@ -76,4 +96,47 @@ describe('firecrawl-relay plugin new NAME', () => {
     writeFileSync(join(dir, 'plugins', 'far_sink.ts'), readFileSync(join(dir, 'plugins', 'far_sink.ts'), 'utf8').replace('if (response.ok) return;', 'throw new PermanentError("broken");'));
     expect(run([CLI, 'plugin', 'test', '--dir', join(dir, 'plugins'), 'far_sink'], tmpdir()).status).toBe(1);
   }, 180_000);
+
+  // Review of issue 17, item 3: the kit waits 10 s for an event, vitest gave up at 5 s first.
+  it('plugin test on a plugin that never delivers one job shows the kit\'s message (what it waited for, what arrived), not a timeout', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-broken-'));
+    const plugins = join(dir, 'plugins');
+    mkdirSync(plugins);
+    const made = run([CLI, 'plugin', 'new', 'stuck_b', '--dir', plugins], tmpdir());
+    expect([made.status, made.stderr]).toEqual([0, '']);
+    const file = join(plugins, 'stuck_b.ts');
+    // Job "b" is refused for ever: "delivers every event once" waits for it and fails.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('const response = await fetch(', "if (event.jobId === 'b') throw new RetryableError('refused b');\n      const response = await fetch("));
+    const tested = run([CLI, 'plugin', 'test', '--dir', plugins, '--', '-t', 'delivers every event once'], tmpdir());
+    const out = (tested.stdout + tested.stderr).replace(/\x1b\[[0-9;]*m/g, '');
+    expect(tested.status, out).toBe(1);
+    expect(out).not.toContain('Test timed out');
+    expect(out).toContain('waited 10000 ms: sink contract "stuck_b", case "delivers every event once, each job in order"');
+    expect(out).toMatch(/expected next: b:failure 1\n/);
+    // -t passed on to vitest: the other cases were not run.
+    expect(out).toMatch(/Tests\s+1 failed \| 6 skipped \(7\)/);
+  }, 180_000);
+
+  // Review of issue 17, item 8: the abort case proved nothing for a write that ignored its signal.
+  it('plugin test fails the abort case of a plugin whose write does not pass its signal on, saying so', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-deaf-'));
+    const plugins = join(dir, 'plugins');
+    mkdirSync(plugins);
+    expect(run([CLI, 'plugin', 'new', 'deaf', '--dir', plugins], tmpdir()).status).toBe(0);
+    const file = join(plugins, 'deaf.ts');
+    const source = readFileSync(file, 'utf8');
+    expect(source).toContain('signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)])');
+    writeFileSync(file, source.replace('signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)])', 'signal: AbortSignal.timeout(options.timeout_ms)'));
+    const tested = run([CLI, 'plugin', 'test', '--dir', plugins, '--', '-t', 'honours the abort'], tmpdir());
+    const out = (tested.stdout + tested.stderr).replace(/\x1b\[[0-9;]*m/g, '');
+    expect(tested.status, out).toBe(1);
+    expect(out).toContain('sink contract "deaf": the write went on after the relay aborted its `signal` at write_timeout_ms: 200 (RELAY_ERR_SINK_ABORT_IGNORED logged)');
+    expect(out).toMatch(/Tests\s+1 failed \| 6 skipped \(7\)/);
+  }, 180_000);
+
+  it('plugin test on a folder that does not exist says so (RELAY_ERR_CLI_USAGE), naming it', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-none-'));
+    const tested = run([CLI, 'plugin', 'test', '--dir', join(dir, 'missing')], tmpdir());
+    expect([tested.status, tested.stderr]).toEqual([2, expect.stringContaining(`plugin test expects a plugins folder at ${join(dir, 'missing')}, got nothing there`)]);
+  });
 });

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { removeCheckoutTmpIfEmpty } from './helpers/temp-dir.js';
 import { ConfigError, formatIssue } from '../src/config/config-error.js';
 import { loadConfig } from '../src/cli/load.js';
 import { loadPlugins } from '../src/plugins/load-plugins.js';
@@ -15,6 +16,7 @@ import { sampleEvent, signedRequest } from './helpers/webhooks.js';
 // Plugins import 'firecrawl-relay/plugin-api': the loader resolves it wherever they live
 // (see the last suite); most of these folders sit under the repository's .tmp/.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+afterAll(() => removeCheckoutTmpIfEmpty(ROOT));
 let pluginsDir: string;
 let relay: Relay | undefined;
 let cleanup = (): void => {};
@@ -98,8 +100,17 @@ describe('plugin loading', () => {
     const [issue] = (await loadError()).issues;
     expect(issue).toMatchObject({
       code: 'RELAY_ERR_PLUGIN_INVALID',
+      // At the type as written (review of issue 17, item 11: it was 1:1).
+      line: 5,
+      column: 9,
       message: 'expected `type` in lower snake_case (letters, digits, _; a letter first), got "pages-to-sqlite": write "pages_to_sqlite"',
     });
+  });
+
+  it('says where a JavaScript plugin threw while it loaded, from its stack', async () => {
+    writeFileSync(join(pluginsDir, 'throws.mjs'), "// a plugin\nconst options = JSON.parse('{}');\n  if (!options.url) throw new Error('url missing at load');\nexport default {};\n");
+    const [issue] = (await loadError()).issues;
+    expect(issue).toMatchObject({ code: 'RELAY_ERR_PLUGIN_LOAD', line: 3, column: 27, message: 'failed to load: url missing at load' });
   });
 
   it("checks a plugin's options against its schema at load, with file and line", async () => {
@@ -213,6 +224,14 @@ describe('check with plugins that fail or are helpers', () => {
     writeFileSync(file, `sources: { firecrawl: { path: /hook, secrets: [s] } }\nqueue: { dir: ${join(dir, 'q')} }\nsinks:\n${sinks}\n${routes}\n`);
     return file;
   }
+  /** A temporary folder whose `plugins/` holds `files` (name → source), removed after the test. */
+  function folderWithPlugins(prefix: string, files: Record<string, string>): string {
+    const tmp = tempDir(prefix);
+    cleanup = tmp.cleanup;
+    mkdirSync(join(tmp.dir, 'plugins'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp.dir, 'plugins', name), text);
+    return tmp.dir;
+  }
   async function configError(file: string): Promise<string[]> {
     try {
       await loadConfig(file, { serving: false });
@@ -231,12 +250,30 @@ describe('check with plugins that fail or are helpers', () => {
     const file = configAt(tmp.dir, '  p: { type: broken }\n  f: { type: file, dir: out, markdwon: true }', 'routes: [{ name: all, to: [p, archvie] }]');
     const lines = await configError(file);
     expect(lines).toEqual([
-      expect.stringMatching(/broken\.mjs:2:22 \(plugin\): failed to load: The requested module 'firecrawl-relay\/plugin-api' does not provide an export named 'defineSinc' \[RELAY_ERR_PLUGIN_LOAD\]$/),
+      expect.stringMatching(/broken\.mjs:2:22 \(plugin\): failed to load: The requested module 'firecrawl-relay\/plugin-api' does not provide an export named 'defineSinc': did you mean "defineSink"\? \[RELAY_ERR_PLUGIN_LOAD\]$/),
       expect.stringMatching(/sinks\.f\.markdwon: unknown key "markdwon".*did you mean "markdown"\?/),
       expect.stringMatching(/routes\[0\]\.to\[1\]: unknown sink "archvie" \(known: p, f\) \[RELAY_ERR_CONFIG_UNKNOWN_SINK\]$/),
     ]);
     // The sink of the broken plugin's type is not also "unknown": its plugin says why.
     expect(lines.join('\n')).not.toMatch(/unknown sink type "broken"/);
+  });
+
+  // Review of issue 17, item 7: loaded as CommonJS, a misspelled import failed at its first
+  // call, reported at 1:1 as "(0 , import_plugin_api.defineSinc) is not a function".
+  it('reports a misspelled API import of a .ts plugin loaded as CommonJS at the name, as ESM would', async () => {
+    const tmp = tempDir('relay-cjs-import-');
+    cleanup = tmp.cleanup;
+    const plugins = join(tmp.dir, 'plugins');
+    mkdirSync(plugins);
+    writeFileSync(
+      join(plugins, 'typo.ts'),
+      "// a plugin\nimport { defineSinc, Type, type RelayEvent } from 'firecrawl-relay/plugin-api';\nexport default defineSinc({ type: 'typo', configSchema: Type.Object({}), create: () => ({ async deliver(e: RelayEvent) { void e; } }) });\n",
+    );
+    writeFileSync(join(plugins, 'fine.ts'), "import type { RelayEvent } from 'firecrawl-relay/plugin-api';\nimport { defineSink, Type as T } from 'firecrawl-relay/plugin-api';\nexport default defineSink({ type: 'fine', configSchema: T.Object({}), create: () => ({ async deliver(e: RelayEvent) { void e; } }) });\n");
+    const lines = await configError(configAt(tmp.dir, '  p: { type: typo }\n  q: { type: fine }', 'routes: [{ name: all, to: [p, q] }]'));
+    expect(lines).toEqual([
+      expect.stringMatching(/typo\.ts:2:10 \(plugin\): failed to load: The requested module 'firecrawl-relay\/plugin-api' does not provide an export named 'defineSinc': did you mean "defineSink"\? \[RELAY_ERR_PLUGIN_LOAD\]$/),
+    ]);
   });
 
   it('passes over helper modules: names starting with _, files in subfolders, modules without a default export', async () => {
@@ -263,18 +300,49 @@ describe('check with plugins that fail or are helpers', () => {
     expect(ignoredPluginFiles).toEqual([expect.stringMatching(/names\.mjs: no default export, not a plugin$/)]);
   });
 
+  // Review of issue 17, item 1: a check() that threw stopped check with a bare "error: …".
+  it("reports a plugin's check() that throws at the sink's line, naming where check is written, with every other error", async () => {
+    const tmp = { dir: folderWithPlugins('relay-check-throws-', {
+      'chk.mjs':
+        "export default {\n  type: 'chk', configSchema: { type: 'object', properties: { t: { type: 'string' } } },\n  check: (o) => { if (o.t === 'boom') throw new Error('check exploded'); return [{ path: ['t'], message: 'bad template' }]; },\n  create: () => ({ async deliver() {} }) };\n",
+    }) };
+    const lines = await configError(configAt(tmp.dir, '  a: { type: chk, t: boom }\n  b: { type: chk, t: ok }\n  c: { type: stdout, fromat: x }', 'routes: [{ name: r, to: [a, b, c, zz] }]'));
+    expect(lines).toEqual([
+      expect.stringMatching(/relay\.config\.yaml:4:14 sinks\.a\.type: expected check\(\) of sink type "chk" \(\S*chk\.mjs:3:3\) to return a list of problems for sink "a", got an error thrown: check exploded \[RELAY_ERR_PLUGIN_CHECK_THREW\]$/),
+      expect.stringMatching(/sinks\.b\.t: bad template \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.c\.fromat: unknown key "fromat"/),
+      expect.stringMatching(/routes\[0\]\.to\[3\]: unknown sink "zz"/),
+    ]);
+  });
+
   it('suggests the shared key for a typo under a plugin sink (max_in_flght, write_timeout)', async () => {
-    const tmp = tempDir('relay-typo-');
-    cleanup = tmp.cleanup;
-    mkdirSync(join(tmp.dir, 'plugins'));
-    writeFileSync(
-      join(tmp.dir, 'plugins', 'typed.mjs'),
-      "export default { type: 'typed', configSchema: { type: 'object', additionalProperties: false, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
-    );
+    const tmp = { dir: folderWithPlugins('relay-typo-', {
+      'typed.mjs':
+        "export default { type: 'typed', configSchema: { type: 'object', additionalProperties: false, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
+    }) };
     const lines = await configError(configAt(tmp.dir, '  p: { type: typed, url: x, max_in_flght: 2, write_timeout: 100 }'));
     expect(lines).toEqual([
-      expect.stringMatching(/sinks\.p\.max_in_flght: unknown key "max_in_flght" \(known: url\): did you mean "max_in_flight"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
-      expect.stringMatching(/sinks\.p\.write_timeout: unknown key "write_timeout" \(known: url\): did you mean "write_timeout_ms"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.p\.max_in_flght: unknown key "max_in_flght" \(known: url; every sink also takes: enabled, retry, .*max_in_flight.*\): did you mean "max_in_flight"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.p\.write_timeout: unknown key "write_timeout" \(known: url; every sink also takes: .*write_timeout_ms.*\): did you mean "write_timeout_ms"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+    ]);
+  });
+
+  // Review of issue 17, item 6: a schema without additionalProperties: false let any key through.
+  it('refuses unknown keys of a plugin schema that does not say additionalProperties, with a did-you-mean; true keeps them', async () => {
+    const tmp = { dir: folderWithPlugins('relay-closed-', {
+      'loose.ts':
+        "import { defineSink, Type } from 'firecrawl-relay/plugin-api';\nexport default defineSink({ type: 'loose', configSchema: Type.Object({ timeout_ms: Type.Integer({ default: 5 }), nested: Type.Optional(Type.Object({ depth: Type.Optional(Type.Integer()) })) }), create: () => ({ async deliver() {} }) });\n",
+      'plainjs.mjs':
+        "export default { type: 'plainjs', configSchema: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] }, create: () => ({ async deliver() {} }) };\n",
+      'open.mjs':
+        "export default { type: 'open', configSchema: { type: 'object', additionalProperties: true, properties: { url: { type: 'string' } } }, create: () => ({ async deliver() {} }) };\n",
+    }) };
+    const sinks = '  a: { type: loose, timeout: 3, nested: { dpeth: 1 } }\n  b: { type: plainjs, url: x, urll: y }\n  c: { type: open, anything: 1 }';
+    const lines = await configError(configAt(tmp.dir, sinks, 'routes: [{ name: all, to: [a, b, c] }]'));
+    expect(lines).toEqual([
+      expect.stringMatching(/sinks\.a\.timeout: unknown key "timeout" \(known: timeout_ms, nested\): did you mean "timeout_ms"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.a\.nested\.dpeth: unknown key "dpeth" \(known: depth\): did you mean "depth"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
+      expect.stringMatching(/sinks\.b\.urll: unknown key "urll" \(known: url\): did you mean "url"\? \[RELAY_ERR_CONFIG_SINK_OPTIONS\]$/),
     ]);
   });
 });

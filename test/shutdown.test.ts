@@ -5,12 +5,15 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { removeCheckoutTmpIfEmpty } from './helpers/temp-dir.js';
 import { CLI, freePort, startRelayProcess, type RelayProcess } from './helpers/process.js';
 import { SECRET, configYaml, tempDir } from './helpers/relay.js';
 import { until } from './helpers/sinks.js';
 import { postSigned } from './helpers/webhooks.js';
 import { sign } from '../src/ingress/verify.js';
+
+afterAll(() => removeCheckoutTmpIfEmpty(fileURLToPath(new URL('../', import.meta.url))));
 
 // Plugins import 'firecrawl-relay/plugin-api', which resolves inside this package only.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -22,7 +22,7 @@ export async function loadConfig(
   try {
     config = loadConfigFile(file, { registry, knownTypes, failedTypes, serving });
   } catch (err) {
-    if (err instanceof ConfigError && issues.length > 0) throw new ConfigError([...issues, ...err.issues]);
+    if (err instanceof ConfigError && issues.length > 0) throw new ConfigError([...issues, ...err.issues], err.warnings);
     throw err;
   }
   if (issues.length > 0) throw new ConfigError(issues);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { sign } from '../ingress/verify.js';
 import { RelayError, describeError } from '../errors.js';
+import { exitQuietlyOnEpipe } from './epipe.js';
 
 // Each command imports what it needs when it runs: `--help` and `sign` load no config
 // machinery, and a config loads only the sinks it uses (src/sinks/loaders.ts).
@@ -24,8 +25,9 @@ usage:
   firecrawl-relay plugin new NAME [--dir DIR | --config FILE]
                                                      write a typed sink plugin and its contract test
                                                      into DIR (default: the config's plugins folder)
-  firecrawl-relay plugin test [--dir DIR | --config FILE] [FILTER…]
+  firecrawl-relay plugin test [--dir DIR | --config FILE] [FILTER…] [-- VITEST OPTIONS…]
                                                      run the plugins' tests with the relay's vitest
+                                                     (after --: vitest's own, e.g. -- -t "in order")
   firecrawl-relay replay --sink S --since 24h [--type T|crawl.*] [--job J] [--url TEXT] [--config FILE]
                          queue stored past events (history) again for one sink
   firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
@@ -57,13 +59,21 @@ function usage(message: string): never {
 /** `serve` started: a failure from here on ends the process at once. */
 let serving = false;
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  // What follows `--` is vitest's (plugin test): not parsed here.
+  const dash = args.indexOf('--');
+  const argv = dash < 0 ? args : args.slice(0, dash);
+  const passedOn = dash < 0 ? [] : args.slice(dash + 1);
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   const [command, ...rest] = positionals;
   if (values.help || !command) {
     console.log(USAGE);
     return command || values.help ? 0 : 2;
   }
+  if (passedOn.length > 0 && !(command === 'plugin' && rest[0] === 'test')) usage('only plugin test takes options after --');
+  // A command that prints (dlq list | head -1) ends quietly when its reader goes; serve has a
+  // stdout sink that handles its own stdout closing, and keeps running.
+  if (command !== 'serve') exitQuietlyOnEpipe(process.stdout);
   const secret = values.secret ?? process.env.FIRECRAWL_WEBHOOK_SECRET;
   switch (command) {
     case 'serve':
@@ -115,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
       const [action, ...names] = rest;
       // --dir wins; else the plugins folder of --config (./plugins beside it when it does not exist yet).
       const dir = values.dir ?? (await import('./plugins-dir.js')).pluginsDirOf(values.config);
-      if (action === 'test') return (await import('./plugin-test.js')).testPlugins(dir, names);
+      if (action === 'test') return (await import('./plugin-test.js')).testPlugins(dir, names, passedOn);
       const [name] = names;
       if (action !== 'new' || !name) usage('plugin takes: new NAME, or test');
       for (const file of (await (await import('./plugin-new.js')).newPlugin(name, dir))) console.log(`wrote ${file}`);

@@ -37,7 +37,8 @@ export default defineSink({
       const response = await fetch(options.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': event.deliveryId },
-        body: event.raw,
+        // A Uint8Array: what fetch's body takes under both Node's and the DOM's types.
+        body: new Uint8Array(event.raw),
         signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeout_ms)]),
       }).catch((err: Error) => {
         throw new RetryableError(\`\${ctx.name}: destination unreachable: \${err.message}\`);

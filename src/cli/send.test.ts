@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configYaml, tempDir, testConfig, testRelay } from '../../test/helpers/relay.js';
@@ -33,6 +34,30 @@ describe('send --sample', () => {
   it('keeps the webhookId given with --webhook-id, on every post', () => {
     const pinned = { sample: 'crawl.page', webhookId: 'pinned-1' };
     expect([webhookIdOf(bodyToSend(pinned)), webhookIdOf(bodyToSend(pinned))]).toEqual(['pinned-1', 'pinned-1']);
+  });
+});
+
+describe('send FILE.json', () => {
+  let cleanup = (): void => {};
+  afterEach(() => cleanup());
+
+  it('sets --job-id and --webhook-id on the file\'s event, and keeps the file byte for byte without them', () => {
+    const tmp = tempDir('relay-send-file-');
+    cleanup = tmp.cleanup;
+    const file = `${tmp.dir}/event.json`;
+    const text = '{ "success": true, "type": "crawl.started", "id": "from-file", "webhookId": "wh-file", "data": [] }';
+    writeFileSync(file, text);
+    const sent = JSON.parse(bodyToSend({ file, jobId: 'job-9', webhookId: 'wh-9' }).toString('utf8')) as Record<string, unknown>;
+    expect([sent.id, sent.webhookId, sent.type]).toEqual(['job-9', 'wh-9', 'crawl.started']);
+    expect(bodyToSend({ file }).toString('utf8')).toBe(text);
+  });
+
+  it('refuses --job-id on a file that holds no JSON object, naming the file (RELAY_ERR_CLI_USAGE)', () => {
+    const tmp = tempDir('relay-send-file-');
+    cleanup = tmp.cleanup;
+    const file = `${tmp.dir}/list.json`;
+    writeFileSync(file, '[1]');
+    expect(() => bodyToSend({ file, jobId: 'j' })).toThrow(expect.objectContaining({ code: 'RELAY_ERR_CLI_USAGE', message: expect.stringContaining(`${file} to hold a JSON object, got an array`) }));
   });
 });
 

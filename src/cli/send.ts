@@ -18,17 +18,36 @@ export interface SendOptions {
 }
 
 /**
- * The body `send` posts: a file as it is, or a sample with a fresh (or given) job id and,
+ * The body `send` posts: a file as it is (byte for byte, unless `jobId` or `webhookId` is
+ * given: then its event with those set), or a sample with a fresh (or given) job id and,
  * when the sample carries a `webhookId` or one is given, a fresh (or the given) one: a fixed
  * id would make the relay take every send after the first for a duplicate.
  */
 export function bodyToSend(options: Pick<SendOptions, 'file' | 'sample' | 'jobId' | 'webhookId'>): Buffer {
-  if (options.file) return readFileSync(options.file);
+  if (options.file) return fileToSend(options.file, options);
   const event = sample(options.sample!);
   event.id = options.jobId ?? randomUUID();
   if (options.webhookId !== undefined) event.webhookId = options.webhookId;
   else if (event.webhookId !== undefined) event.webhookId = randomUUID();
   return Buffer.from(JSON.stringify(event));
+}
+
+function fileToSend(file: string, { jobId, webhookId }: Pick<SendOptions, 'jobId' | 'webhookId'>): Buffer {
+  const bytes = readFileSync(file);
+  if (jobId === undefined && webhookId === undefined) return bytes;
+  let event: unknown;
+  try {
+    event = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new RelayError('RELAY_ERR_CLI_USAGE', [`--job-id and --webhook-id need ${file} to hold a JSON object, got: ${(err as Error).message}`]);
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new RelayError('RELAY_ERR_CLI_USAGE', [`--job-id and --webhook-id need ${file} to hold a JSON object, got ${Array.isArray(event) ? 'an array' : typeof event}`]);
+  }
+  const fields = event as Record<string, unknown>;
+  if (jobId !== undefined) fields.id = jobId;
+  if (webhookId !== undefined) fields.webhookId = webhookId;
+  return Buffer.from(JSON.stringify(fields));
 }
 
 /** Posts a signed webhook as Firecrawl would; returns the relay's answer. */

@@ -31,15 +31,21 @@ export function issueMessage(code: ErrorCode, args: readonly unknown[]): string 
   return formatMessage(code, args);
 }
 
-/** Thrown by the loader with every issue found, not just the first. */
+/**
+ * Thrown by the loader with every issue found, not just the first, and the warnings found
+ * on the way: `check` shows both in one run, so fixing the errors brings no second round.
+ */
 export class ConfigError extends Error {
   readonly code = 'RELAY_ERR_CONFIG_INVALID' as const;
   readonly issues: readonly ConfigIssue[];
+  readonly warnings: readonly ConfigIssue[];
 
-  constructor(issues: readonly ConfigIssue[]) {
+  constructor(issues: readonly ConfigIssue[], warnings: readonly ConfigIssue[] = []) {
     const lines = issues.map(formatIssue);
-    super(`invalid configuration (${issues.length} error${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+    const also = warnings.length ? `\n\nwarnings (${warnings.length}):\n${warnings.map(formatIssue).join('\n')}` : '';
+    super(`invalid configuration (${issues.length} error${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}${also}`);
     this.name = 'ConfigError';
     this.issues = issues;
+    this.warnings = warnings;
   }
 }

@@ -1,12 +1,16 @@
-import type { SinkDefinition } from '../plugin-api/types.js';
+import type { OptionProblem, SinkDefinition } from '../plugin-api/types.js';
+import { describeError } from '../errors.js';
+import { findInSource } from '../plugins/source-position.js';
 import { createRequire } from 'node:module';
 import type { Ajv, AnySchema } from 'ajv';
 import { isBuiltinSink } from '../sinks/loaders.js';
-import { pluginFileOf } from '../plugins/plugin-file.js';
+import { pluginFileOf, pluginPathOf } from '../plugins/plugin-file.js';
 import { issueMessage, type KeyPath } from './config-error.js';
 import { didYouMean } from './did-you-mean.js';
+import { warnAboutEventNames, type Report } from '../routing/router.js';
 import { pointerOf, type TypedCandidates } from './interpolate.js';
 import { AJV_OPTIONS } from './ajv-options.js';
+import { closedSchema } from './closed-schema.js';
 import { COMMON_SINK_KEYS } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import { validateWithTypedValues, type Validator } from './typed-values.js';
@@ -30,7 +34,7 @@ function sinkValidator(definition: SinkDefinition<unknown>): Validator {
     if (built) validate = Object.assign(built, { schema: (generated.sinkSchemas as Record<string, AnySchema>)[definition.type]! });
     else {
       ajv ??= new (require('ajv') as typeof import('ajv')).Ajv(AJV_OPTIONS);
-      validate = ajv.compile(definition.configSchema);
+      validate = ajv.compile(closedSchema(definition.configSchema) as AnySchema);
     }
     sinkValidators.set(definition, validate);
   }
@@ -97,11 +101,28 @@ export function checkSinkOptions(
   if (!validateWithTypedValues(validate, options, typed, pointerOf(base))) {
     source.issues.push(...schemaIssues(source, validate.errors ?? [], base, 'RELAY_ERR_CONFIG_SINK_OPTIONS'));
   } else {
-    for (const problem of definition.check?.(options) ?? []) {
+    for (const problem of runCheck(source, definition, name, options)) {
       source.report('RELAY_ERR_CONFIG_SINK_OPTIONS', [...base, ...problem.path], [problem.message]);
     }
   }
   return definition;
+}
+
+/**
+ * A plugin's own `check()`; one that throws is reported at the sink's `type` line, naming
+ * where check is written in the plugin, and every other problem is still reported.
+ */
+function runCheck(source: YamlSource, definition: SinkDefinition<unknown>, name: string, options: Record<string, unknown>): readonly OptionProblem[] {
+  try {
+    return definition.check?.(options) ?? [];
+  } catch (err) {
+    const file = pluginFileOf(definition) ?? `the built-in sink "${definition.type}"`;
+    const path = pluginPathOf(definition);
+    const at = path === undefined ? undefined : findInSource(path, /\b(check)\s*[:(]/);
+    const where = at ? `${file}:${at.line}:${at.column}` : file;
+    source.report('RELAY_ERR_PLUGIN_CHECK_THREW', ['sinks', name, 'type'], [definition.type, where, name, describeError(err)]);
+    return [];
+  }
 }
 
 /** The references layer for one route: every sink in `to` and source in `match.source` exists. */
@@ -131,9 +152,10 @@ export function checkRouteReferences(
 
 /**
  * After the schema layer failed: the sink-options and references layers on whatever has
- * the shape they need, so that one run of `check` reports every problem, not the first layer's.
+ * the shape they need, so that one run of `check` reports every problem, not the first layer's
+ * (and the warnings about route event names, through `warn`).
  */
-export function checkLaterLayers(source: YamlSource, raw: unknown, registry: SinkRegistry, context: SinkCheckContext): void {
+export function checkLaterLayers(source: YamlSource, raw: unknown, registry: SinkRegistry, context: SinkCheckContext, warn: Report): void {
   if (!isMap(raw)) return;
   const sinks = isMap(raw.sinks) ? raw.sinks : {};
   for (const [name, sink] of Object.entries(sinks)) {
@@ -143,7 +165,9 @@ export function checkLaterLayers(source: YamlSource, raw: unknown, registry: Sin
   const sourceNames = isMap(raw.sources) ? Object.keys(raw.sources) : [];
   if (Array.isArray(raw.routes)) {
     raw.routes.forEach((route: unknown, r) => {
-      if (isMap(route)) checkRouteReferences(source, route, r, Object.keys(sinks), sourceNames);
+      if (!isMap(route)) return;
+      checkRouteReferences(source, route, r, Object.keys(sinks), sourceNames);
+      if (isMap(route.match)) warnAboutEventNames(route.match, ['routes', r, 'match'], warn);
     });
   }
 }

@@ -186,6 +186,31 @@ describe('a valid config', () => {
     expect(warnings).toEqual([expect.stringMatching(/^relay.config.yaml:14:20 routes\[0\].match.type: "crawl.cancelled" matches no documented event type/)]);
   });
 
+  // Review of issue 17, item 2: warnings were dropped whenever there were errors (a second round).
+  it.each([
+    ['an error of the references layer', 'to: [archive, archvie]'],
+    ['an error of the schema layer', 'to: [archive]\n    extra_key: 1'],
+  ])('reports the warnings with the errors in one ConfigError, with %s, and a did-you-mean for event names', (_, to) => {
+    const yaml = VALID.replace('to: [archive]', to).replace('match: { type: "*" }', 'match: { type: "crawl.pgae", events: [complted] }');
+    let error: unknown;
+    try {
+      load(yaml, { SECRET: 's' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { issues, warnings, message } = error as ConfigError;
+    expect(issues.length).toBe(1);
+    expect(warnings.map(formatIssue)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/routes\[0\].match.type: "crawl.pgae" matches no documented event type: did you mean "crawl.page"\? \[RELAY_ERR_CONFIG_INVALID\]$/),
+        expect.stringMatching(/routes\[0\].match.events\[0\]: "complted" is none of Firecrawl's event words \(.*\): did you mean "completed"\? \[RELAY_ERR_CONFIG_INVALID\]$/),
+      ]),
+    );
+    // What check prints: errors first, then every warning.
+    expect(message).toMatch(/^invalid configuration \(1 error\):\n.*\n\nwarnings \(\d\):\n.*"crawl.pgae"/s);
+  });
+
   it('loads the shipped relay.config.yaml', () => {
     const config = loadConfigFile(new URL('../../relay.config.yaml', import.meta.url).pathname, {
       registry,
@@ -498,7 +523,7 @@ routes:
     expect(lines).toEqual([
       'relay.config.yaml:10:14 routes[0].match.typ: unknown key "typ" (known: type, events, success, source, where): did you mean "type"? [RELAY_ERR_CONFIG_SCHEMA]',
       'relay.config.yaml:5:38 sinks.archive.markdwon: unknown key "markdwon" (known: dir, jsonl, markdown, max_pages_per_event): did you mean "markdown"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
-      'relay.config.yaml:6:54 sinks.hook.timeout: unknown key "timeout" (known: max_concurrency, url, headers, timeout_ms, body, signature, follow_redirects): did you mean "timeout_ms"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
+      'relay.config.yaml:6:54 sinks.hook.timeout: unknown key "timeout" (known: url, headers, timeout_ms, body, signature, follow_redirects): did you mean "timeout_ms"? [RELAY_ERR_CONFIG_SINK_OPTIONS]',
       'relay.config.yaml:7:18 sinks.pages.type: unknown sink type "fiel" (known: file, kafka, s3, slack, stdout, webhook): did you mean "file"? [RELAY_ERR_CONFIG_UNKNOWN_SINK_TYPE]',
       'relay.config.yaml:11:10 routes[0].to[0]: unknown sink "archvie" (known: archive, hook, pages): did you mean "archive"? [RELAY_ERR_CONFIG_UNKNOWN_SINK]',
       'relay.config.yaml:11:25 routes[0].to[2]: unknown sink "nowhere" (known: archive, hook, pages) [RELAY_ERR_CONFIG_UNKNOWN_SINK]',

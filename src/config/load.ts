@@ -86,17 +86,19 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
 
   const raw: unknown = source.doc.toJS();
   const writtenRetryKeys = retryKeysWritten(raw);
-  if (!validateWithTypedValues(validateConfig, raw, typed)) {
-    source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
-    checkLaterLayers(source, raw, options.registry, { typed, knownTypes: options.knownTypes, failedTypes: options.failedTypes });
-    throw new ConfigError(source.issues);
-  }
-  const doc = raw as RawConfig;
-
   const warnings: ConfigIssue[] = [];
   for (const { name, path } of unset?.tolerated ?? []) {
     warnings.push(source.issue('RELAY_ERR_CONFIG_ENV_UNSET_OFFLINE', path, [name]));
   }
+  if (!validateWithTypedValues(validateConfig, raw, typed)) {
+    source.issues.push(...schemaIssues(source, validateConfig.errors ?? []));
+    checkLaterLayers(source, raw, options.registry, { typed, knownTypes: options.knownTypes, failedTypes: options.failedTypes }, (code, path, args) =>
+      warnings.push(source.issue(code, path, args)),
+    );
+    throw new ConfigError(source.issues, warnings);
+  }
+  const doc = raw as RawConfig;
+
   const sources = checkSources(source, doc, uses, warnings, unset !== undefined);
   const disabledSinks = Object.entries(doc.sinks).filter(([, s]) => s.enabled !== true).map(([name]) => name);
   const sinks = checkSinks(source, doc, options.registry, writtenRetryKeys, { typed, knownTypes: options.knownTypes, failedTypes: options.failedTypes }).filter((s) => !disabledSinks.includes(s.name));
@@ -125,7 +127,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions & {
     (code, path, args) => source.report(code, path, args),
     (code, path, args) => warnings.push(source.issue(code, path, args)),
   );
-  if (source.issues.length > 0) throw new ConfigError(source.issues);
+  if (source.issues.length > 0) throw new ConfigError(source.issues, warnings);
 
   const dir = options.dir ?? process.cwd();
   return Object.freeze({

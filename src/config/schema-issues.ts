@@ -1,10 +1,16 @@
 import type { ErrorObject } from 'ajv';
 import type { ErrorCode } from '../errors.js';
-import { didYouMean } from './did-you-mean.js';
+import { closest } from './did-you-mean.js';
 import { COMMON_SINK_KEYS } from './schema.js';
 import type { ConfigIssue, KeyPath } from './config-error.js';
 import type { YamlSource } from './yaml-document.js';
 import { isSecretBearing } from './secret-keys.js';
+
+/**
+ * Keys a sink's schema still accepts only to say where they moved (release 0.1's
+ * `max_concurrency`, now `max_in_flight`): never offered as known.
+ */
+const MOVED_SINK_KEYS: readonly string[] = ['max_concurrency'];
 
 /** JSON pointer `/routes/2/to` → ['routes', 2, 'to'] */
 function pointerToPath(pointer: string): KeyPath {
@@ -56,13 +62,17 @@ export function schemaIssues(
     switch (err.keyword) {
       case 'additionalProperties': {
         const extra = String(params.additionalProperty);
-        const known = Object.keys((err.parentSchema?.properties as object | undefined) ?? {});
+        const known = Object.keys((err.parentSchema?.properties as object | undefined) ?? {}).filter((k) => !MOVED_SINK_KEYS.includes(k));
         at = [...path, extra];
         key = true;
         // A sink's own keys sit beside those every sink has (max_in_flight…): a typo of one
-        // of those lands in the sink's options, so it is suggested from both.
-        const shared = code === 'RELAY_ERR_CONFIG_SINK_OPTIONS' && err.instancePath === '' ? COMMON_SINK_KEYS : [];
-        message = `unknown key "${extra}"${known.length ? ` (known: ${known.join(', ')})` : ''}${didYouMean(extra, [...known, ...shared])}`;
+        // of those lands in the sink's options, so it is suggested from both, and when the
+        // guess is one every sink has, those are listed too.
+        const shared = code === 'RELAY_ERR_CONFIG_SINK_OPTIONS' && err.instancePath === '' ? COMMON_SINK_KEYS.filter((k) => k !== 'type') : [];
+        const guess = closest(extra, [...known, ...shared]);
+        const listed = [known.length ? `known: ${known.join(', ')}` : '', guess !== undefined && !known.includes(guess) ? `every sink also takes: ${shared.join(', ')}` : ''];
+        const list = listed.filter(Boolean).join('; ');
+        message = `unknown key "${extra}"${list ? ` (${list})` : ''}${guess === undefined ? '' : `: did you mean "${guess}"?`}`;
         break;
       }
       case 'required':

@@ -21,7 +21,7 @@ export class RetryableError extends Error {
   /** The destination's answer (e.g. HTTP 503), shown with the attempt in the console. */
   readonly statusCode: number | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number; statusCode?: number }) {
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number | undefined; statusCode?: number | undefined }) {
     super(message, options);
     this.name = 'RetryableError';
     this.retryAfterMs = options?.retryAfterMs;
@@ -39,7 +39,7 @@ export class PermanentError extends Error {
   /** The destination's answer (e.g. HTTP 410), shown with the attempt in the console. */
   readonly statusCode: number | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; statusCode?: number }) {
+  constructor(message: string, options?: { cause?: unknown; statusCode?: number | undefined }) {
     super(message, options);
     this.name = 'PermanentError';
     this.statusCode = options?.statusCode;

@@ -69,7 +69,8 @@ interface SinkLifecycle {
 
 /** What `deliver` may resolve with: the destination's answer, for the attempt's history. */
 export interface DeliverResult {
-  statusCode?: number;
+  // `| undefined`: a plugin compiled with exactOptionalPropertyTypes may pass `res?.status`.
+  statusCode?: number | undefined;
 }
 
 /**

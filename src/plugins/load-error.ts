@@ -31,7 +31,7 @@ const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\
  * A link error's stack points into Node's loader, not the plugin: the position is that of
  * the name in the import from that module (else its first mention), found in the source.
  */
-function missingExportAt(file: string, specifier: string, name: string): { line: number; column: number } | undefined {
+export function missingExportAt(file: string, specifier: string, name: string): { line: number; column: number } | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -69,5 +69,16 @@ export function describeLoadFailure(file: string, err: unknown): LoadFailure {
     const at = syntaxErrorAt(file);
     if (at) return { ...at, message: `syntax error: ${text}` };
   }
-  return { line: 1, column: 1, message: text.split('\n')[0] ?? text };
+  return { ...(thrownAt(file, err) ?? { line: 1, column: 1 }), message: text.split('\n')[0] ?? text };
+}
+
+/**
+ * Where in the plugin an error thrown while it loaded was thrown, from its stack, when the
+ * stack names the file (JavaScript, TypeScript loaded as ESM); TypeScript loaded as CommonJS
+ * runs from a data: URL without source map, and stays at 1:1.
+ */
+function thrownAt(file: string, err: unknown): { line: number; column: number } | undefined {
+  const stack = err instanceof Error ? (err.stack ?? '') : '';
+  const at = new RegExp(`(?:file://)?${escape(file)}(?:\\?[^:\\s)]*)?:(\\d+):(\\d+)`).exec(stack);
+  return at ? { line: Number(at[1]), column: Number(at[2]) } : undefined;
 }

@@ -7,8 +7,11 @@ import type { ErrorCode } from '../errors.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 import { resolveRelayApiForPlugins } from './api-resolver.js';
+import { missingApiImport } from './api-imports.js';
 import { describeLoadFailure } from './load-error.js';
 import { recordPluginFile } from './plugin-file.js';
+import { findInSource, type SourcePosition } from './source-position.js';
+import { withReadOnlyPayloads } from './read-only-payload.js';
 
 const MODULE = /\.(m?[jt]s)$/;
 const SKIPPED = /\.(test|spec)\.[mc]?[jt]s$|\.d\.[mc]?ts$/;
@@ -86,6 +89,11 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
     loaded.failedTypes.push(basename(file.endsWith(`${sep}index${extname(file)}`) ? dirname(file) : file, extname(file)));
   };
   for (const file of pluginFiles(dir)) {
+    const missing = await missingApiImport(file);
+    if (missing) {
+      report('RELAY_ERR_PLUGIN_LOAD', file, `failed to load: ${missing.message}`, { line: missing.line, column: missing.column });
+      continue;
+    }
     let module: { default?: unknown };
     try {
       module = await importModule(file);
@@ -103,10 +111,11 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
     const exported = nested !== undefined && whyNotASink(module.default) !== null ? nested : module.default;
     const invalid = whyNotASink(exported);
     if (invalid) {
-      report('RELAY_ERR_PLUGIN_INVALID', file, invalid);
+      report('RELAY_ERR_PLUGIN_INVALID', file, invalid, typeWrittenAt(file, exported));
       continue;
     }
-    const definition = exported as SinkDefinition<unknown>;
+    // Its sinks see the payload through a read-only view: writes throw even in sloppy CommonJS.
+    const definition = withReadOnlyPayloads(exported as SinkDefinition<unknown>);
     // A built-in type is taken even when the config does not use it (built-ins load lazily).
     const builtin = registry.has(definition.type) || BUILTIN_SINK_TYPES.includes(definition.type);
     const taken = origin.get(definition.type) ?? (builtin ? 'a built-in sink' : undefined);
@@ -116,9 +125,17 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
     }
     registry.set(definition.type, definition);
     origin.set(definition.type, label(file));
-    recordPluginFile(definition, label(file));
+    recordPluginFile(definition, label(file), file);
   }
   return loaded;
+}
+
+/** Where the plugin writes its `type: '…'` (for a type that is not lower snake_case), else 1:1. */
+function typeWrittenAt(file: string, exported: unknown): SourcePosition {
+  const type = (exported as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string') return { line: 1, column: 1 };
+  const quoted = type.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return findInSource(file, new RegExp(`\\btype\\s*:\\s*(['"\`]${quoted}['"\`])`)) ?? { line: 1, column: 1 };
 }
 
 /**

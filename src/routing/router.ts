@@ -2,6 +2,7 @@ import type { ErrorCode } from '../errors.js';
 import type { KeyPath } from '../config/config-error.js';
 import type { RouteConfig } from '../config/types.js';
 import type { FirecrawlPayload } from '../plugin-api/types.js';
+import { didYouMean } from '../config/did-you-mean.js';
 import { compileCondition } from './conditions.js';
 import { FIRECRAWL_EVENT_WORDS, KNOWN_EVENT_TYPES } from './event-types.js';
 import { globToRegExp, isValidTypeGlob } from './glob.js';
@@ -23,6 +24,28 @@ const asList = (value: string | string[] | undefined): string[] | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value : [value];
 
 /**
+ * Warns about a `match.type` that matches no documented event type and a `match.events`
+ * word Firecrawl does not send, with the name most likely meant (`complted` → `completed`).
+ * Takes the match as written: `check` runs it on a config that failed its schema too.
+ */
+export function warnAboutEventNames(match: { type?: unknown; events?: unknown }, base: KeyPath, warn: Report): void {
+  const typeList = Array.isArray(match.type) ? match.type : [match.type];
+  typeList.forEach((glob: unknown, i) => {
+    if (typeof glob !== 'string' || !isValidTypeGlob(glob)) return;
+    const re = globToRegExp(glob);
+    if (KNOWN_EVENT_TYPES.some((t) => re.test(t))) return;
+    const path = Array.isArray(match.type) ? [...base, 'type', i] : [...base, 'type'];
+    warn('RELAY_ERR_CONFIG_INVALID', path, [`"${glob}" matches no documented event type${didYouMean(glob, KNOWN_EVENT_TYPES)}`]);
+  });
+  (Array.isArray(match.events) ? match.events : []).forEach((word: unknown, i) => {
+    if (typeof word !== 'string' || (FIRECRAWL_EVENT_WORDS as readonly string[]).includes(word)) return;
+    warn('RELAY_ERR_CONFIG_INVALID', [...base, 'events', i], [
+      `"${word}" is none of Firecrawl's event words (${FIRECRAWL_EVENT_WORDS.join(', ')})${didYouMean(word, FIRECRAWL_EVENT_WORDS)}`,
+    ]);
+  });
+}
+
+/**
  * Compiles the routes once, at load. Problems are reported through `error` (they stop
  * the load) and `warn` (a glob that matches no documented type: Firecrawl adds types).
  */
@@ -32,30 +55,20 @@ export function compileRouter(routes: readonly RouteConfig[], error: Report, war
     const tests: Array<(payload: FirecrawlPayload) => boolean> = [];
     const { match } = route;
 
+    warnAboutEventNames(match, base, warn);
     const types = asList(match.type);
     if (types) {
       const patterns: RegExp[] = [];
       types.forEach((glob, i) => {
         const path = Array.isArray(match.type) ? [...base, 'type', i] : [...base, 'type'];
         if (!isValidTypeGlob(glob)) return error('RELAY_ERR_CONFIG_BAD_GLOB', path, [glob]);
-        const re = globToRegExp(glob);
-        if (!KNOWN_EVENT_TYPES.some((t) => re.test(t))) {
-          warn('RELAY_ERR_CONFIG_INVALID', path, [`"${glob}" matches no documented event type`]);
-        }
-        patterns.push(re);
+        patterns.push(globToRegExp(glob));
       });
       tests.push((p) => patterns.some((re) => re.test(p.type)));
     }
 
     if (match.events) {
       const words = match.events;
-      words.forEach((word, i) => {
-        if (!(FIRECRAWL_EVENT_WORDS as readonly string[]).includes(word)) {
-          warn('RELAY_ERR_CONFIG_INVALID', [...base, 'events', i], [
-            `"${word}" is none of Firecrawl's event words (${FIRECRAWL_EVENT_WORDS.join(', ')})`,
-          ]);
-        }
-      });
       tests.push((p) => words.some((word) => p.type.endsWith(`.${word}`)));
     }
 

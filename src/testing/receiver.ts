@@ -32,6 +32,11 @@ export async function startReceiver(
   return Object.assign(receiver, {
     url: `http://127.0.0.1:${port}`,
     json: (i: number) => JSON.parse(requests[i]!.body.toString('utf8')) as Record<string, any>,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Keep-alive sockets (fetch's) would hold close() open for seconds: ended with it.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   });
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,4 +6,16 @@ import { join } from 'node:path';
 export function tempDir(prefix = 'relay-store-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Removes the checkout's `.tmp/` (where plugin tests need the relay's node_modules above
+ * them) once it is empty: left alone while another suite still has a folder in it.
+ */
+export function removeCheckoutTmpIfEmpty(root: string): void {
+  try {
+    rmdirSync(join(root, '.tmp'));
+  } catch {
+    // not empty (another suite is using it) or already gone
+  }
 }
