@@ -277,27 +277,52 @@ async function events(params) {
   // A job reads in the order its events came; everything else newest first.
   const job = query.get('job');
   if (job && !query.get('order')) query.set('order', 'asc');
+  const row = (e) => el('tr', { 'data-event': e.id },
+    el('td', {}, el('a', { href: `#/events/${e.id}` }, time(e.received_at))),
+    el('td', {}, e.type, e.url ? el('div', { class: 'page-url' }, pageUrl(e.url)) : null),
+    el('td', {}, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id)),
+    el('td', { class: 'hide-narrow' }, e.source),
+    el('td', {}, e.outcome === 'unrouted'
+      ? el('span', { class: 'badge unrouted', title: 'no route matched: the detail says why' }, 'unrouted')
+      : Object.entries(e.sinks).map(([sink, outcome]) => el('span', { class: `badge ${outcome}`, title: outcome }, `${sink}: ${outcome}`))),
+  );
   const load = async (append) => {
     const q = new URLSearchParams(query);
     if (append && cursor) q.set('cursor', String(cursor));
     const page = await api(`/admin/events?${q}`);
-    const rows = page.events.map((e) => el('tr', { 'data-event': e.id },
-      el('td', {}, el('a', { href: `#/events/${e.id}` }, time(e.received_at))),
-      el('td', {}, e.type, e.url ? el('div', { class: 'page-url' }, pageUrl(e.url)) : null),
-      el('td', {}, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id)),
-      el('td', { class: 'hide-narrow' }, e.source),
-      el('td', {}, Object.entries(e.sinks).map(([sink, outcome]) => el('span', { class: `badge ${outcome}`, title: outcome }, `${sink}: ${outcome}`))),
-    ));
+    const rows = page.events.map(row);
     if (append) tbody.append(...rows);
     else tbody.replaceChildren(...rows);
     cursor = page.next_cursor;
     more.hidden = cursor === null;
   };
+  /**
+   * A live notice: rows already shown (pages loaded with More too) stay. Events newer than
+   * the newest shown come in at their end of the table; the first page's rows are redrawn
+   * in place, so recent outcomes move on.
+   */
+  const update = async () => {
+    const shown = [...tbody.rows].map((r) => Number(r.dataset.event));
+    if (shown.length === 0) return load(false);
+    const ascending = query.get('order') === 'asc';
+    // A job read oldest first with pages still to load: newer events come with More.
+    if (!ascending || cursor === null) {
+      const newer = new URLSearchParams(query);
+      newer.set('order', 'asc');
+      newer.set('cursor', String(Math.max(...shown)));
+      newer.set('limit', '500');
+      const added = (await api(`/admin/events?${newer}`)).events.map(row);
+      if (ascending) tbody.append(...added);
+      else tbody.prepend(...added.reverse());
+    }
+    const recent = await api(`/admin/events?${query}`);
+    for (const e of recent.events) tbody.querySelector(`tr[data-event="${e.id}"]`)?.replaceWith(row(e));
+  };
   more.addEventListener('click', () => void load(true));
   render(
     el('h1', {}, query.get('job') ? `Job ${query.get('job')}` : 'Events'),
     filtersForm(
-      [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
+      [['type', 'type'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped', 'unrouted']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
       Object.fromEntries(query),
       (p) => (location.hash = `#/events?${p}`),
     ),
@@ -307,11 +332,10 @@ async function events(params) {
     more,
   );
   await load(false);
-  // Live: each notice reloads what is shown (debounced), so arrivals and outcomes show; after
-  // a reconnect, the first page again (what arrived meanwhile).
-  const reload = quietly(() => load(false));
-  const soon = debounce(() => (cursor === null || !job ? reload() : undefined), 300);
-  listen((notice) => (notice.kind === 'reconnected' ? reload() : soon()));
+  // Live (debounced): new arrivals added, recent outcomes redrawn; after a reconnect too
+  // (what arrived meanwhile is newer than the newest shown).
+  const soon = debounce(quietly(update), 300);
+  listen(() => soon());
 }
 
 /** Per sink, where it stands with the event and every attempt. */
@@ -378,6 +402,9 @@ async function eventDetail(id) {
     el('h1', {}, `Event ${e.id}`),
     el('p', {}, `${e.type} · job `, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id), ` · from ${e.source} · ${time(e.received_at)}`),
     el('h2', {}, 'Routing'),
+    e.outcome === 'unrouted'
+      ? el('p', { id: 'unrouted' }, badge('unrouted'), ' No route matched this event: it went to no sink. The failed condition of each route is marked ✗ below.')
+      : null,
     e.routing === null
       ? el('p', { class: 'muted' }, 'The stored body does not parse: no routing explanation.')
       : el('div', { id: 'routing', class: 'table-wrap' }, el('table', {},

@@ -2,6 +2,7 @@
 import { errorReplies } from './reply-schemas.js';
 
 const outcome = { type: 'string', enum: ['pending', 'retrying', 'delivered', 'dead_lettered', 'dropped'] } as const;
+const eventOutcome = { type: 'string', enum: [...outcome.enum, 'unrouted'] } as const;
 
 export const eventFilterQuery = {
   type: 'object',
@@ -10,7 +11,7 @@ export const eventFilterQuery = {
     type: { type: 'string', description: 'event type, e.g. crawl.page' },
     job: { type: 'string', description: 'Firecrawl job id' },
     sink: { type: 'string' },
-    outcome: { ...outcome, description: 'with sink: that sink’s outcome; else any sink’s' },
+    outcome: { ...eventOutcome, description: 'with sink: that sink’s outcome; else any sink’s; unrouted: events no route matched (kept while history is on)' },
     since: { type: 'string', format: 'date-time' },
     until: { type: 'string', format: 'date-time' },
     order: { type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'desc: newest first; asc: oldest first (a job in order)' },
@@ -29,6 +30,7 @@ const eventSummary = {
     job_id: { type: 'string' },
     url: { type: ['string', 'null'], description: 'page events: the first page’s metadata.url (else sourceURL), as sent, at most 2048 characters; else null' },
     sinks: { type: 'object', additionalProperties: outcome },
+    outcome: { type: ['string', 'null'], enum: ['unrouted', null], description: 'unrouted: no route matched it (no sinks; the detail’s routing says why); else null' },
   },
 } as const;
 

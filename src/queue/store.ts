@@ -25,7 +25,7 @@ export interface EnqueueItem {
 }
 
 export interface EnqueueResult {
-  /** null when nothing was stored: a duplicate, or an event no route matched. */
+  /** null when nothing was stored: a duplicate, or (history off) an event no route matched. */
   eventId: number | null;
   duplicate: boolean;
   /**
@@ -171,12 +171,15 @@ export interface DeadLetterStore {
  */
 export type SinkOutcome = 'pending' | 'retrying' | 'delivered' | 'dead_lettered' | 'dropped';
 
+/** An event's outcome filter: a sink's outcome, or `unrouted` (no route matched it: kept with no sinks). */
+export type EventOutcome = SinkOutcome | 'unrouted';
+
 export interface EventFilter {
   type?: string;
   jobId?: string;
   sink?: string;
-  /** With `sink`, that sink's outcome; else any sink's. */
-  outcome?: SinkOutcome;
+  /** With `sink`, that sink's outcome; else any sink's. `unrouted`: events no route matched. */
+  outcome?: EventOutcome;
   /** received at or after (ms since epoch) */
   since?: number;
   /** received before (ms since epoch) */

@@ -145,6 +145,45 @@ export function historyContract(target: HistoryTarget): void {
       expect(await store.history.get(pending!)).toBeDefined();
     });
 
+    it('keeps an event no route matched (no sinks) while history is on, lists it as unrouted, prunes it by age', async () => {
+      const store = await open(HOUR);
+      const { eventId: unrouted, duplicate } = await enqueue(store, 'job-none', []);
+      expect(duplicate).toBe(false);
+      expect(unrouted).not.toBeNull();
+      await enqueue(store, 'job-routed');
+      expect((await store.history.get(unrouted!))?.sinks).toEqual({});
+      expect((await store.history.list({ outcome: 'unrouted' })).map((e) => e.id)).toEqual([unrouted]);
+      expect((await store.history.list({ jobId: 'job-none' })).map((e) => e.id)).toEqual([unrouted]);
+      expect(store.counters().get('hook')?.pending).toBe(1);
+      // Backfill reaches it like any stored event.
+      expect(await store.history.backfill('archive', { jobId: 'job-none', since: 0 }, 10, () => {})).toBe(1);
+      const [lane] = await store.claim('archive', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: lane!, delivered: [lane!.deliveries[0]!.id], attempts: [attempt(lane!, 'delivered', 200, null)] }]);
+      expect(await store.history.list({ outcome: 'unrouted' })).toEqual([]);
+      const { eventId: later } = await enqueue(store, 'job-none-2', []);
+
+      clock += HOUR + 1;
+      await store.history.prune();
+      expect(await store.history.get(unrouted!)).toBeUndefined();
+      expect(await store.history.get(later!)).toBeUndefined();
+    });
+
+    it('with history off, stores nothing of an event no route matched', async () => {
+      const store = await open(0);
+      expect(await enqueue(store, 'job-none', [])).toEqual({ eventId: null, duplicate: false, parked: [] });
+      expect(await store.history.list({})).toEqual([]);
+    });
+
+    it('keeps the attempts of an event still kept, however old they are (deleted only with their event)', async () => {
+      const store = await open(HOUR);
+      const { eventId } = await enqueue(store, 'job-slow');
+      const [lane] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: lane!, delivered: [], attempts: [attempt(lane!, 'failed', 503, 'HTTP 503')], failure: { id: lane!.deliveries[0]!.id, error: 'HTTP 503', retryAt: clock, countAttempt: true } }]);
+      clock += HOUR + 1;
+      await store.history.prune();
+      expect((await store.history.get(eventId!))?.attempts.map((a) => [a.outcome, a.statusCode])).toEqual([['failed', 503]]);
+    });
+
     it('with history off, forgets a delivered event at once and records no attempt', async () => {
       const store = await open(0);
       const { eventId } = await enqueue(store, 'job-a');

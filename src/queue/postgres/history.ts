@@ -175,7 +175,6 @@ export class PgHistory implements HistoryStore {
   }
 
   async prune(): Promise<number> {
-    const { pool } = this.deps;
     let pruned = 0;
     for (;;) {
       const n = await this.pruneChunk(this.deps.usedBytes() <= this.deps.options.maxBytes);
@@ -183,9 +182,7 @@ export class PgHistory implements HistoryStore {
       pruned += n;
       await yieldToIngress();
     }
-    while ((await pool.query(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= $1 ORDER BY at LIMIT ${PRUNE_CHUNK})`, [this.cutoff()])).rowCount) {
-      await yieldToIngress();
-    }
+    // Attempts go only with their event: a kept event (still pending) keeps all of them.
     return pruned;
   }
 }

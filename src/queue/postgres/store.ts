@@ -297,6 +297,7 @@ export class PostgresQueueStore implements QueueStore {
             pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
             usedBytes: used,
             maxBytes: this.options.maxBytes,
+            keepUnrouted: this.history.enabled,
           },
         );
         return result;

@@ -176,7 +176,6 @@ export class SqliteHistory implements HistoryStore {
   }
 
   async prune(): Promise<number> {
-    const dropOldAttempts = this.deps.db.prepare(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= ? ORDER BY at LIMIT ${PRUNE_CHUNK})`);
     let pruned = 0;
     // Short transactions with a turn of the event loop between: ingress commits go in between.
     for (;;) {
@@ -186,7 +185,7 @@ export class SqliteHistory implements HistoryStore {
       pruned += count;
       await yieldToIngress();
     }
-    while (dropOldAttempts.run(this.cutoff()).changes > 0) await yieldToIngress();
+    // Attempts go only with their event: a kept event (still pending) keeps all of them.
     return pruned;
   }
 }

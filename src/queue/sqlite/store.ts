@@ -92,6 +92,7 @@ export class SqliteStore implements QueueStore {
       dedupeWindowMs: this.dedupeWindowMs,
       limits: () => this.limits,
       usedBytes: () => this.usedBytes(),
+      keepUnrouted: this.history.enabled,
       makeRoom: () => this.history.dropOldest() > 0,
       committed: notify,
     });
