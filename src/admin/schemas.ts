@@ -1,4 +1,5 @@
 /** JSON schemas of the admin routes: validation, and the OpenAPI document at /admin/openapi.json. */
+import { KNOWN_EVENT_TYPES } from '../routing/event-types.js';
 import { errorReplies } from './reply-schemas.js';
 
 const outcome = { type: 'string', enum: ['pending', 'retrying', 'delivered', 'dead_lettered', 'dropped'] } as const;
@@ -66,5 +67,6 @@ export const testEventBody = {
   type: 'object',
   additionalProperties: false,
   required: ['type'],
-  properties: { type: { type: 'string', description: 'a documented event type; a sample of it is accepted' } },
+  // The enum is what the console's test page offers (it reads this document).
+  properties: { type: { type: 'string', enum: [...KNOWN_EVENT_TYPES], description: 'a documented event type; a sample of it is accepted' } },
 } as const;
