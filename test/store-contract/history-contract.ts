@@ -6,7 +6,7 @@ const HOUR = 3_600_000;
 export interface HistoryTarget {
   name: string;
   /** A fresh, empty store (or, with `again`, the one the previous call opened). */
-  open(options: { retentionMs: number; now: () => number; again?: boolean; maxBytes?: number }): Promise<QueueStore>;
+  open(options: { retentionMs: number; now: () => number; again?: boolean; maxBytes?: number; historyMaxBytes?: number }): Promise<QueueStore>;
 }
 
 /** History, backfill and paused sinks: the same behaviour from every store. */
@@ -182,6 +182,32 @@ export function historyContract(target: HistoryTarget): void {
       clock += HOUR + 1;
       await store.history.prune();
       expect((await store.history.get(eventId!))?.attempts.map((a) => [a.outcome, a.statusCode])).toEqual([['failed', 503]]);
+    });
+
+    it('bounds history by its own bytes: a backlog of pending work never prunes it; delivered events past the bound go oldest first', async () => {
+      const store = await target.open({ retentionMs: 24 * HOUR, now: () => clock, historyMaxBytes: 25_000 });
+      cleanups.push(() => store.close());
+      const body = (n: number) => Buffer.alloc(10_000, 97 + (n % 26));
+      const put = (n: number, sinks: string[]) => store.enqueue({ source: 'firecrawl', type: 'crawl.page', jobId: `j${n}`, dedupeKey: null, body: body(n), sinks });
+      // 40 pending events (400 kB) wait for a paused sink: far over the history bound.
+      for (let n = 0; n < 40; n++) await put(n, ['slow']);
+      const delivered: number[] = [];
+      for (let n = 100; n < 102; n++) {
+        delivered.push((await put(n, ['hook'])).eventId!);
+        const [lane] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+        await store.settle([{ lane: lane!, delivered: [lane!.deliveries[0]!.id] }]);
+      }
+      await store.history.prune();
+      // 20 kB of history is within its 25 kB: both kept, however full the queue is.
+      expect(await Promise.all(delivered.map(async (id) => (await store.history.get(id))?.id))).toEqual(delivered);
+
+      // An unrouted event (10 kB) takes history to 30 kB: the oldest kept event goes.
+      const { eventId: unrouted } = await put(200, []);
+      await store.history.prune();
+      expect(await store.history.get(delivered[0]!)).toBeUndefined();
+      expect((await store.history.get(delivered[1]!))?.id).toBe(delivered[1]);
+      expect((await store.history.get(unrouted!))?.id).toBe(unrouted);
+      expect(store.counters().get('slow')?.pending).toBe(40);
     });
 
     it('with history off, forgets a delivered event at once and records no attempt', async () => {

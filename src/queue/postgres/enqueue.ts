@@ -120,6 +120,8 @@ export async function commitEnqueue(
       const b = params.length;
       params.push(ids[start + i], ctx.now, item.source, item.type, item.jobId, item.body.length, deliver.length + parked.length, item.body, item.url ?? null);
       deltas.usedBytes += item.body.length;
+      // Unrouted (kept for history): nothing will refer to it.
+      if (deliver.length + parked.length === 0) deltas.historyBytes += item.body.length;
       return `($${b + 1}::bigint,$${b + 2}::bigint,$${b + 3},$${b + 4},$${b + 5},$${b + 6}::int,$${b + 7}::int,$${b + 8}::bytea,$${b + 9})`;
     });
     await client.query(`INSERT INTO events (id, received_at, source, type, job_id, bytes, refs, body, url) VALUES ${rows.join(',')}`, params);

@@ -146,6 +146,8 @@ export class Committer {
       if (item.sinks.length === 0 && !this.deps.keepUnrouted) return { eventId: null, duplicate: false, parked: [] };
       const eventId = Number(stmt.eventPut.run(now, item.source, item.type, item.jobId, item.body, item.url ?? null).lastInsertRowid);
       added += size;
+      // Unrouted: nothing will refer to it, it is history from the start.
+      if (item.sinks.length === 0) counters.historyBytes += size;
       for (const sink of item.sinks) {
         const id = Number(stmt.deliveryPut.run(eventId, sink, item.jobId, now).lastInsertRowid);
         if (parked.includes(sink)) {

@@ -12,7 +12,7 @@ import type {
 } from '../store.js';
 import { eventListSql, eventWhere } from '../event-filter.js';
 import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
-import type { Counters } from './counters.js';
+import { UNREFERENCED, type Counters } from './counters.js';
 import type { Statements } from './statements.js';
 
 /** Rows deleted per prune transaction: short enough never to hold up an enqueue commit. */
@@ -47,10 +47,10 @@ export function listQuery(filter: EventFilter): { sql: string; params: unknown[]
  * the one parameter (by age, through events_by_time), or any of them (over the byte bound).
  */
 export function pruneQuery(byAge: boolean): string {
-  const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
+  const columns = 'e.id, length(e.body) AS size';
   return byAge
-    ? `SELECT e.id FROM events e WHERE e.received_at <= ? AND ${unreferenced} ORDER BY e.received_at, e.id LIMIT ${PRUNE_CHUNK}`
-    : `SELECT e.id FROM events e WHERE ${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`;
+    ? `SELECT ${columns} FROM events e WHERE e.received_at <= ? AND ${UNREFERENCED} ORDER BY e.received_at, e.id LIMIT ${PRUNE_CHUNK}`
+    : `SELECT ${columns} FROM events e WHERE ${UNREFERENCED} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`;
 }
 
 export interface SqliteHistoryDeps {
@@ -59,7 +59,6 @@ export interface SqliteHistoryDeps {
   counters: Counters;
   options: HistoryOptions;
   now: () => number;
-  usedBytes: () => number;
   /** After a backfill queued deliveries of these sinks. */
   queued: (sinks: ReadonlySet<string>) => void;
 }
@@ -137,6 +136,7 @@ export class SqliteHistory implements HistoryStore {
               | { jobId: string; size: number }
               | undefined;
             if (!event) continue;
+            counters.reuse(id);
             const deliveryId = Number(stmt.deliveryPut.run(id, sink, event.jobId, now).lastInsertRowid);
             stmt.laneAdd.run(sink, event.jobId, now, deliveryId, 1, event.size);
             counters.add(sink, 1, event.size, 0);
@@ -154,33 +154,47 @@ export class SqliteHistory implements HistoryStore {
     return done;
   }
 
+  /** Body bytes of kept history (maintained: no scan). */
+  historyBytes(): number {
+    this.deps.counters.refreshIfChangedElsewhere();
+    return this.deps.counters.historyBytes;
+  }
+
   /** Drops one chunk of the oldest kept events (nothing waits for them), at once; how many. */
   dropOldest(): number {
     return this.pruneChunk(null);
   }
 
-  /** One short transaction: the oldest unreferenced events received before `before` (any, when null). */
-  private pruneChunk(before: number | null): number {
+  /**
+   * One short transaction: the oldest unreferenced events received before `before` (any,
+   * when null), stopping once `excess` bytes are freed (over the byte bound: no further).
+   */
+  private pruneChunk(before: number | null, excess = Infinity): number {
     const { db } = this.deps;
-    const select = db.prepare(pruneQuery(before !== null)).pluck();
-    const ids = (before === null ? select.all() : select.all(before)) as number[];
+    const select = db.prepare(pruneQuery(before !== null));
+    const rows = (before === null ? select.all() : select.all(before)) as Array<{ id: number; size: number }>;
+    let freed = 0;
+    const last = rows.findIndex((row) => (freed += row.size) >= excess);
+    if (last >= 0) rows.length = last + 1;
     const dropEvent = db.prepare('DELETE FROM events WHERE id = ?');
     const dropAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
     db.transaction(() => {
-      for (const id of ids) {
+      for (const { id } of rows) {
         dropAttempts.run(id);
         dropEvent.run(id);
       }
     })();
-    return ids.length;
+    for (const { size } of rows) this.deps.counters.historyBytes -= size;
+    return rows.length;
   }
 
   async prune(): Promise<number> {
     let pruned = 0;
     // Short transactions with a turn of the event loop between: ingress commits go in between.
     for (;;) {
-      const overBytes = this.deps.usedBytes() > this.deps.options.maxBytes;
-      const count = this.pruneChunk(overBytes ? null : this.cutoff());
+      // History's own bytes: a backlog of pending work never wipes it.
+      const excess = this.historyBytes() - this.deps.options.maxBytes;
+      const count = excess > 0 ? this.pruneChunk(null, excess) : this.pruneChunk(this.cutoff());
       if (count === 0) break;
       pruned += count;
       await yieldToIngress();
