@@ -56,6 +56,8 @@ export function relayOperator(relay: RelayView): OperatorDeps {
       return { eventId: result.eventId, jobId, sinks };
     },
     async receivedByType() {
+      // From the store while history keeps events: every replica of a shared store shows the same.
+      if (relay.queue.history.enabled) return relay.queue.history.receivedByType(relay.queue.history.cutoff());
       const out: Record<string, number> = {};
       for (const { labels, value } of (await relay.metrics.eventsReceived.get()).values) {
         const type = String(labels.type);

@@ -235,11 +235,15 @@ export interface HistoryOptions {
  */
 export interface HistoryStore {
   readonly enabled: boolean;
+  /** Events received after this are kept once nothing waits for them (the retention window's start). */
+  cutoff(): number;
   /** Newest first, or oldest first with `oldestFirst`. */
   list(filter: EventFilter): Promise<EventSummary[]>;
   get(id: number): Promise<EventDetail | undefined>;
   /** Per sink and minute, attempts since `since`. */
   activity(since: number): Promise<SinkMinute[]>;
+  /** Stored events received since `since`, per type (what every replica of a shared store sees alike). */
+  receivedByType(since: number): Promise<Record<string, number>>;
   /**
    * Queues the stored events matching `filter` (oldest first) for `sink` again, in chunks
    * (one transaction each), reporting progress after each; returns how many.

@@ -118,6 +118,14 @@ export class PgHistory implements HistoryStore {
     return rows.rows;
   }
 
+  async receivedByType(since: number): Promise<Record<string, number>> {
+    const rows = await this.deps.pool.query<{ type: string; n: number }>(
+      'SELECT type, count(*)::float8 AS n FROM events WHERE received_at >= $1 GROUP BY type ORDER BY type',
+      [since],
+    );
+    return Object.fromEntries(rows.rows.map((r) => [r.type, r.n]));
+  }
+
   async backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number> {
     const params: unknown[] = [];
     const ids = (await this.deps.pool.query<{ id: number }>(`SELECT e.id::float8 AS id FROM events e ${where({ ...filter, limit: undefined }, params)} ORDER BY e.id`, params)).rows.map(

@@ -121,6 +121,13 @@ export class SqliteHistory implements HistoryStore {
       .all(since) as SinkMinute[];
   }
 
+  async receivedByType(since: number): Promise<Record<string, number>> {
+    const rows = this.deps.db
+      .prepare('SELECT type, count(*) AS n FROM events WHERE received_at >= ? GROUP BY type ORDER BY type')
+      .all(since) as Array<{ type: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.type, r.n]));
+  }
+
   async backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number> {
     const { db, stmt, counters } = this.deps;
     const { sql, params } = where({ ...filter, limit: undefined });
