@@ -576,12 +576,16 @@ async function backfill() {
     el('label', {}, 'until', el('input', { name: 'until', type: 'datetime-local' })),
     el('label', {}, 'type', el('input', { name: 'type' })),
     el('label', {}, 'job id', el('input', { name: 'job' })),
+    el('label', { title: 'By default only the events the sink’s routes would send it now' }, 'every type (ignore routes)', el('input', { name: 'ignore_routes', type: 'checkbox' })),
     el('button', { type: 'submit' }, 'Backfill'));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     void guard(async () => {
       const body = {};
-      for (const [key, value] of new FormData(form)) if (value) body[key] = key === 'since' || key === 'until' ? isoOf(String(value)) : String(value);
+      for (const [key, value] of new FormData(form)) {
+        if (!value) continue;
+        body[key] = key === 'ignore_routes' ? true : key === 'since' || key === 'until' ? isoOf(String(value)) : String(value);
+      }
       listen((notice) => {
         if (notice.kind === 'backfill') progress.textContent = `${notice.done} of ${notice.total} queued for ${notice.sink}`;
       });
@@ -589,7 +593,7 @@ async function backfill() {
       progress.textContent = `${count(result.queued, 'event')} queued for ${result.sink}`;
     })();
   });
-  render(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first.'), form, alert, progress);
+  render(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first: those its routes would send it now, or every type of the filter.'), form, alert, progress);
 }
 
 // ---- Routing ------------------------------------------------------------------------------

@@ -72,6 +72,13 @@ routes: [{ name: pages, match: { type: crawl.page }, to: [archive] }]
     const one = (await r.app.inject({ method: 'GET', url: `/admin/events/${answer.event_id}`, headers: auth })).json();
     expect(one.outcome).toBe('unrouted');
     expect(one.routing).toEqual([{ route: 'pages', to: ['archive'], matched: false, checks: [{ condition: 'type crawl.page', passed: false, got: ['crawl.started'] }] }]);
+
+    // A backfill into archive takes only what its routes send it (the page), unless told to ignore them.
+    expect((await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'job-nowhere' })))).statusCode).toBe(200);
+    const backfill = (extra: Record<string, unknown>) =>
+      r.app.inject({ method: 'POST', url: '/admin/backfill', headers: auth, payload: { sink: 'archive', since: '2000-01-01T00:00:00Z', job: 'job-nowhere', ...extra } });
+    expect((await backfill({})).json()).toEqual({ sink: 'archive', queued: 1 });
+    expect((await backfill({ ignore_routes: true })).json()).toEqual({ sink: 'archive', queued: 2 });
   });
 
   it('answers a bounded preview of a large event; its raw route streams the stored bytes while /healthz still answers', async () => {

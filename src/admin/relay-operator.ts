@@ -40,6 +40,7 @@ export function relayOperator(relay: RelayView): OperatorDeps {
     },
     setPaused: (sink, paused) => relay.setPaused(sink, paused),
     explain: (payload, source) => explainRouting(relay.config().routes, payload, source),
+    router: () => relay.config().router,
     async sendTest(type) {
       if (!(KNOWN_EVENT_TYPES as readonly string[]).includes(type)) {
         throw new RelayError('RELAY_ERR_ADMIN_BAD_REQUEST', [`expected a documented event type (${KNOWN_EVENT_TYPES.join(', ')}), got "${type}"`]);

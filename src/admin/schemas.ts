@@ -60,6 +60,11 @@ export const backfillBody = {
     until: { type: 'string', format: 'date-time' },
     type: { type: 'string' },
     job: { type: 'string' },
+    ignore_routes: {
+      type: 'boolean',
+      default: false,
+      description: 'false: only events the routes in force now would send to this sink; true: every event of the filter',
+    },
   },
 } as const;
 

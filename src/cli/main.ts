@@ -26,8 +26,9 @@ usage:
                                                      into DIR (default: the config's plugins folder)
   firecrawl-relay plugin test [--dir DIR | --config FILE] [FILTER…]
                                                      run the plugins' tests with the relay's vitest
-  firecrawl-relay replay --sink S --since 24h [--type T] [--job J] [--config FILE]
-                         queue stored past events (history) again for one sink
+  firecrawl-relay replay --sink S --since 24h [--type T] [--job J] [--all-types] [--config FILE]
+                         queue stored past events (history) again for one sink: those
+                         its routes take now, every type with --all-types
   firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
                          [--since ISO] [--all]       inspect and replay dead letters
 
@@ -46,6 +47,7 @@ const OPTIONS = {
   job: { type: 'string' },
   since: { type: 'string' },
   all: { type: 'boolean', default: false },
+  'all-types': { type: 'boolean', default: false },
   dir: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -144,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
       const ago = values.since === undefined ? undefined : parseDuration(values.since);
       const at = values.since === undefined ? NaN : ago !== undefined ? Date.now() - ago : Date.parse(values.since);
       if (Number.isNaN(at)) usage(`replay needs --since as a duration (24h, 90m, 2d) or an ISO date, got "${values.since ?? ''}"`);
-      await replay((await loadConfig(values.config, { serving: false })).config, { sink: values.sink, since: at, type: values.type, jobId: values.job }, (line) => console.log(line));
+      await replay((await loadConfig(values.config, { serving: false })).config, { sink: values.sink, since: at, type: values.type, jobId: values.job, allTypes: values['all-types'] }, (line) => console.log(line));
       return 0;
     }
     default:

@@ -22,19 +22,21 @@ describe('firecrawl-relay replay', () => {
 sinks:
   hook: { type: file, dir: "${join(tmp.dir, 'a')}" }
   archive: { type: file, dir: "${join(tmp.dir, 'b')}" }
-routes: [{ name: all, to: [hook] }]
+routes: [{ name: all, to: [hook] }, { name: pages, match: { type: crawl.page }, to: [archive] }]
 `));
     const store = await openStore(config.queue, { history: config.history });
     for (const [jobId, type] of [['job-1', 'crawl.page'], ['job-2', 'crawl.page'], ['job-1', 'crawl.completed']]) {
-      await store.enqueue({ source: 'firecrawl', type: type!, jobId: jobId!, dedupeKey: null, body: Buffer.from('{}'), sinks: ['hook'] });
+      await store.enqueue({ source: 'firecrawl', type: type!, jobId: jobId!, dedupeKey: null, body: Buffer.from(JSON.stringify({ type, id: jobId })), sinks: ['hook'] });
     }
     await store.close();
 
     const lines: string[] = [];
-    expect(await replay(config, { sink: 'archive', since: Date.now() - 3_600_000, jobId: 'job-1' }, (l) => lines.push(l))).toBe(2);
-    expect(lines).toEqual(['queued 2 events for archive']);
+    // By default only what archive's routes take now (crawl.page), not job-1's crawl.completed.
+    expect(await replay(config, { sink: 'archive', since: Date.now() - 3_600_000, jobId: 'job-1' }, (l) => lines.push(l))).toBe(1);
+    expect(await replay(config, { sink: 'archive', since: Date.now() - 3_600_000, jobId: 'job-1', allTypes: true }, (l) => lines.push(l))).toBe(2);
+    expect(lines).toEqual(['queued 1 event for archive', 'queued 2 events for archive']);
     const after = await openStore(config.queue, { history: config.history });
-    expect(after.counters().get('archive')?.pending).toBe(2);
+    expect(after.counters().get('archive')?.pending).toBe(3);
     await after.close();
     await expect(replay(config, { sink: 'nope', since: 0 }, () => undefined)).rejects.toThrow(/no sink named "nope" \(known: hook, archive\)/);
   });

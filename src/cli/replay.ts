@@ -1,5 +1,6 @@
 import type { RelayConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
+import { routedTo } from '../routing/routed-to.js';
 import { openStore } from '../queue/open-store.js';
 import type { EventFilter } from '../queue/store.js';
 
@@ -19,12 +20,15 @@ export interface ReplayArgs {
   since: number;
   type?: string;
   jobId?: string;
+  /** Every event of the filter, not only those the current routes send to the sink (`--all-types`). */
+  allTypes?: boolean;
 }
 
 /**
- * `firecrawl-relay replay --sink S --since 24h [--type T] [--job J]`: queues the stored
- * events of that filter (history) again for one sink, oldest first, beside a running relay
- * or not. A sink added today gets yesterday's crawl.
+ * `firecrawl-relay replay --sink S --since 24h [--type T] [--job J] [--all-types]`: queues
+ * the stored events of that filter (history) again for one sink, oldest first, beside a
+ * running relay or not: only those the routes in force would send it, unless `--all-types`.
+ * A sink added today gets yesterday's crawl.
  */
 export async function replay(config: RelayConfig, args: ReplayArgs, out: (line: string) => void, now = Date.now()): Promise<number> {
   const names = config.sinks.map((s) => s.name);
@@ -32,9 +36,16 @@ export async function replay(config: RelayConfig, args: ReplayArgs, out: (line: 
   const queue = await openStore(config.queue, { dedupeWindowSeconds: 0, history: config.history });
   try {
     const filter: EventFilter = { since: args.since, until: now, type: args.type, jobId: args.jobId };
-    const queued = await queue.history.backfill(args.sink, filter, CHUNK, (done, total) => {
-      if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} queued${done === total ? '\n' : ''}`);
-    });
+    const queued = await queue.history.backfill(
+      args.sink,
+      filter,
+      CHUNK,
+      (done, total) => {
+        if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} queued`);
+      },
+      args.allTypes ? undefined : routedTo(config.router, args.sink),
+    );
+    if (process.stderr.isTTY) process.stderr.write('\n');
     out(`queued ${queued} event${queued === 1 ? '' : 's'} for ${args.sink}`);
     return queued;
   } finally {

@@ -203,6 +203,13 @@ export interface EventSummary {
   sinks: Record<string, SinkOutcome>;
 }
 
+/** What a backfill's `accept` reads of a stored event: enough to route it again. */
+export interface StoredEventHead {
+  source: string;
+  jobId: string;
+  body: Buffer;
+}
+
 export interface StoredAttempt extends AttemptRecord {
   sink: string;
 }
@@ -246,9 +253,16 @@ export interface HistoryStore {
   receivedByType(since: number): Promise<Record<string, number>>;
   /**
    * Queues the stored events matching `filter` (oldest first) for `sink` again, in chunks
-   * (one transaction each), reporting progress after each; returns how many.
+   * (one transaction each), reporting progress after each (queued so far, of the events the
+   * filter matched); with `accept`, only the events it accepts; returns how many.
    */
-  backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number>;
+  backfill(
+    sink: string,
+    filter: EventFilter,
+    chunk: number,
+    progress: (done: number, total: number) => void,
+    accept?: (event: StoredEventHead) => boolean,
+  ): Promise<number>;
   /** Drops, in small chunks, events past retention or over the byte bound; returns how many. */
   prune(): Promise<number>;
 }

@@ -49,8 +49,8 @@ routes:
   });
 
   const get = async (relay: Relay, url: string) => (await relay.app.inject({ method: 'GET', url, headers: auth })).json();
-  const post = async (relay: Relay, url: string, payload?: unknown) =>
-    relay.app.inject({ method: 'POST', url, headers: auth, ...(payload === undefined ? {} : { payload }) });
+  const post = async (relay: Relay, url: string, payload?: Record<string, unknown>) =>
+    relay.app.inject({ method: 'POST', url, headers: auth, ...(payload ? { payload } : {}) });
 
   it('lists events (delivered and unrouted) with routing and attempts, and counts received per type alike on every replica', async () => {
     const [a, b] = relays as [Relay, Relay];

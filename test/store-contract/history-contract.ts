@@ -229,6 +229,13 @@ export function historyContract(target: HistoryTarget): void {
       expect(lane!.jobId).toBe('job-a');
       expect(lane!.deliveries.map((d) => d.eventId)).toEqual([1, 3]);
       expect(store.counters().get('archive')?.pending).toBe(2);
+
+      // With `accept`, only the events it takes (the routes' choice), read from the stored event.
+      const seen: string[] = [];
+      const accept = (e: { source: string; jobId: string; body: Buffer }) => (seen.push(`${e.source}:${e.jobId}`), e.jobId === 'job-b');
+      expect(await store.history.backfill('pages', { since: 0 }, 2, () => {}, accept)).toBe(1);
+      expect(seen).toEqual(['firecrawl:job-a', 'firecrawl:job-b', 'firecrawl:job-a']);
+      expect(store.counters().get('pages')?.pending).toBe(1);
     });
 
     it('keeps a paused sink paused across a restart', async () => {

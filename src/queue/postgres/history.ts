@@ -9,6 +9,7 @@ import type {
   SinkMinute,
   SinkOutcome,
   StoredAttempt,
+  StoredEventHead,
 } from '../store.js';
 import { eventListSql, eventWhere } from '../event-filter.js';
 import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
@@ -126,7 +127,13 @@ export class PgHistory implements HistoryStore {
     return Object.fromEntries(rows.rows.map((r) => [r.type, r.n]));
   }
 
-  async backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number> {
+  async backfill(
+    sink: string,
+    filter: EventFilter,
+    chunk: number,
+    progress: (done: number, total: number) => void,
+    accept?: (event: StoredEventHead) => boolean,
+  ): Promise<number> {
     const params: unknown[] = [];
     const ids = (await this.deps.pool.query<{ id: number }>(`SELECT e.id::float8 AS id FROM events e ${where({ ...filter, limit: undefined }, params)} ORDER BY e.id`, params)).rows.map(
       (r) => r.id,
@@ -135,6 +142,7 @@ export class PgHistory implements HistoryStore {
     for (let i = 0; i < ids.length; i += chunk) {
       const deltas = new CounterDeltas();
       const now = this.deps.now();
+      const slice = accept ? await this.accepted(ids.slice(i, i + chunk), accept) : ids.slice(i, i + chunk);
       const added = await transaction(this.deps.pool, async (client) => {
         // Each event gains a reference, so it stays until this delivery settles.
         const rows = await client.query<{ n: number; bytes: number; reused: number }>(
@@ -146,7 +154,7 @@ export class PgHistory implements HistoryStore {
            lanes_added AS (${upsertLanes('$3')} RETURNING 1)
            SELECT count(*)::float8 AS n, coalesce(sum(bytes), 0)::float8 AS bytes,
              (SELECT coalesce(sum(bytes), 0)::float8 FROM src WHERE refs = 1) AS reused FROM added`,
-          [ids.slice(i, i + chunk), sink, now],
+          [slice, sink, now],
         );
         const { n, bytes, reused } = rows.rows[0]!;
         deltas.add(sink, n, bytes);
@@ -160,6 +168,15 @@ export class PgHistory implements HistoryStore {
       progress(done, ids.length);
     }
     return done;
+  }
+
+  /** Those of `ids` that `accept` takes (their bodies read outside the write transaction). */
+  private async accepted(ids: readonly number[], accept: (event: StoredEventHead) => boolean): Promise<number[]> {
+    const rows = await this.deps.pool.query<StoredEventHead & { id: number }>(
+      'SELECT id::float8 AS id, source, job_id AS "jobId", body FROM events WHERE id = ANY($1::bigint[]) ORDER BY id',
+      [ids],
+    );
+    return rows.rows.filter(accept).map((r) => r.id);
   }
 
   /** Drops one chunk of the oldest kept events (nothing waits for them), whatever their age; how many. */

@@ -7,6 +7,7 @@ import type {
   HistoryOptions,
   HistoryStore,
   SinkMinute,
+  StoredEventHead,
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
@@ -128,14 +129,25 @@ export class SqliteHistory implements HistoryStore {
     return Object.fromEntries(rows.map((r) => [r.type, r.n]));
   }
 
-  async backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number> {
+  async backfill(
+    sink: string,
+    filter: EventFilter,
+    chunk: number,
+    progress: (done: number, total: number) => void,
+    accept?: (event: StoredEventHead) => boolean,
+  ): Promise<number> {
     const { db, stmt, counters } = this.deps;
     const { sql, params } = where({ ...filter, limit: undefined });
     const ids = db.prepare(`SELECT e.id FROM events e ${sql} ORDER BY e.id`).pluck().all(...params) as number[];
+    // The body is read only to route it (accept), outside the write transaction.
+    const head = db.prepare('SELECT source, job_id AS jobId, body FROM events WHERE id = ?');
     let done = 0;
     for (let i = 0; i < ids.length; i += chunk) {
       const now = this.deps.now();
-      const slice = ids.slice(i, i + chunk);
+      const slice = accept ? ids.slice(i, i + chunk).filter((id) => {
+        const event = head.get(id) as StoredEventHead | undefined;
+        return event !== undefined && accept(event);
+      }) : ids.slice(i, i + chunk);
       try {
         db.transaction(() => {
           for (const id of slice) {
