@@ -34,6 +34,13 @@ describe.skipIf(!haveChromium)('operator console in a real browser', () => {
     expect(await postSigned(base, JSON.stringify(body))).toBe(200);
   };
 
+  /** A crawl.completed of `jobId` the receiver refuses (410): a dead letter once this resolves. */
+  const deadLetterOf = async (jobId: string): Promise<void> => {
+    refuse = true;
+    await send(sampleEvent('crawl.completed', { id: jobId }));
+    await until(async () => (await relay.queue.deadLetters.list({ jobId })).length === 1);
+  };
+
   const shot = async (page: Page, name: string): Promise<void> => {
     await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   };
@@ -163,10 +170,8 @@ routes:
   it('a refused delivery goes to dead letters; replay delivers it once the receiver recovers', async () => {
     const page = await openPage();
     await logIn(page);
-    refuse = true;
     const before = receiver.requests.length;
-    await send(sampleEvent('crawl.completed', { id: 'job-refused' }));
-    await until(async () => (await relay.queue.deadLetters.list({ jobId: 'job-refused' })).length === 1);
+    await deadLetterOf('job-refused');
     await page.goto(`${base}/console/#/dead-letters`);
     const row = page.locator('#dead-letters tr', { hasText: 'job-refused' });
     await row.waitFor();
@@ -325,9 +330,7 @@ routes:
     await expect.poll(() => hook.textContent()).toContain('delivering');
 
     // A dead letter's last error is on screen, not past its right edge.
-    refuse = true;
-    await send(sampleEvent('crawl.completed', { id: 'job-phone-dead' }));
-    await until(async () => (await relay.queue.deadLetters.list({ jobId: 'job-phone-dead' })).length === 1);
+    await deadLetterOf('job-phone-dead');
     refuse = false;
     await page.goto(`${base}/console/#/dead-letters?job=job-phone-dead`);
     const lastError = page.locator('#dead-letters td.last-error').first();
