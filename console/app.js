@@ -125,6 +125,25 @@ function quietly(refresh) {
   });
 }
 
+/**
+ * A page's actions (replay, pause, send…): what fails is shown on the page in an alert, never
+ * swallowed; a refused token shows the login. `guard(fn)` wraps a handler.
+ */
+function actionErrors() {
+  const alert = el('p', { class: 'error', role: 'alert', id: 'action-error' });
+  const guard = (fn) => (...args) => {
+    alert.textContent = '';
+    return Promise.resolve().then(() => fn(...args)).catch((err) => {
+      if (err instanceof Unauthorized) return void route();
+      alert.textContent = String(err.message ?? err);
+    });
+  };
+  return { alert, guard };
+}
+
+/** "1 event", "2 events". */
+const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** Calls `fn` at most once per `ms`, at the end of a burst. */
 function debounce(fn, ms) {
   let timer = null;
@@ -277,27 +296,52 @@ async function events(params) {
   // A job reads in the order its events came; everything else newest first.
   const job = query.get('job');
   if (job && !query.get('order')) query.set('order', 'asc');
+  const row = (e) => el('tr', { 'data-event': e.id },
+    el('td', {}, el('a', { href: `#/events/${e.id}` }, time(e.received_at))),
+    el('td', {}, e.type, e.url ? el('div', { class: 'page-url' }, pageUrl(e.url)) : null),
+    el('td', {}, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id)),
+    el('td', { class: 'hide-narrow' }, e.source),
+    el('td', {}, e.outcome === 'unrouted'
+      ? el('span', { class: 'badge unrouted', title: 'no route matched: the detail says why' }, 'unrouted')
+      : Object.entries(e.sinks).map(([sink, outcome]) => el('span', { class: `badge ${outcome}`, title: outcome }, `${sink}: ${outcome}`))),
+  );
   const load = async (append) => {
     const q = new URLSearchParams(query);
     if (append && cursor) q.set('cursor', String(cursor));
     const page = await api(`/admin/events?${q}`);
-    const rows = page.events.map((e) => el('tr', { 'data-event': e.id },
-      el('td', {}, el('a', { href: `#/events/${e.id}` }, time(e.received_at))),
-      el('td', {}, e.type, e.url ? el('div', { class: 'page-url' }, pageUrl(e.url)) : null),
-      el('td', {}, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id)),
-      el('td', { class: 'hide-narrow' }, e.source),
-      el('td', {}, Object.entries(e.sinks).map(([sink, outcome]) => el('span', { class: `badge ${outcome}`, title: outcome }, `${sink}: ${outcome}`))),
-    ));
+    const rows = page.events.map(row);
     if (append) tbody.append(...rows);
     else tbody.replaceChildren(...rows);
     cursor = page.next_cursor;
     more.hidden = cursor === null;
   };
+  /**
+   * A live notice: rows already shown (pages loaded with More too) stay. Events newer than
+   * the newest shown come in at their end of the table; the first page's rows are redrawn
+   * in place, so recent outcomes move on.
+   */
+  const update = async () => {
+    const shown = [...tbody.rows].map((r) => Number(r.dataset.event));
+    if (shown.length === 0) return load(false);
+    const ascending = query.get('order') === 'asc';
+    // A job read oldest first with pages still to load: newer events come with More.
+    if (!ascending || cursor === null) {
+      const newer = new URLSearchParams(query);
+      newer.set('order', 'asc');
+      newer.set('cursor', String(Math.max(...shown)));
+      newer.set('limit', '500');
+      const added = (await api(`/admin/events?${newer}`)).events.map(row);
+      if (ascending) tbody.append(...added);
+      else tbody.prepend(...added.reverse());
+    }
+    const recent = await api(`/admin/events?${query}`);
+    for (const e of recent.events) tbody.querySelector(`tr[data-event="${e.id}"]`)?.replaceWith(row(e));
+  };
   more.addEventListener('click', () => void load(true));
   render(
     el('h1', {}, query.get('job') ? `Job ${query.get('job')}` : 'Events'),
     filtersForm(
-      [['type', 'type (crawl.* for all)'], ['url', 'page URL contains'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
+      [['type', 'type (crawl.* for all)'], ['url', 'page URL contains'], ['job', 'job id'], ['sink', 'sink', 'text', ['', ...sinks]], ['outcome', 'outcome', 'text', ['', 'pending', 'retrying', 'delivered', 'dead_lettered', 'dropped', 'unrouted']], ['since', 'since', 'datetime-local'], ['until', 'until', 'datetime-local']],
       Object.fromEntries(query),
       (p) => (location.hash = `#/events?${p}`),
     ),
@@ -307,11 +351,10 @@ async function events(params) {
     more,
   );
   await load(false);
-  // Live: each notice reloads what is shown (debounced), so arrivals and outcomes show; after
-  // a reconnect, the first page again (what arrived meanwhile).
-  const reload = quietly(() => load(false));
-  const soon = debounce(() => (cursor === null || !job ? reload() : undefined), 300);
-  listen((notice) => (notice.kind === 'reconnected' ? reload() : soon()));
+  // Live (debounced): new arrivals added, recent outcomes redrawn; after a reconnect too
+  // (what arrived meanwhile is newer than the newest shown).
+  const soon = debounce(quietly(update), 300);
+  listen(() => soon());
 }
 
 /** Per sink, where it stands with the event and every attempt. */
@@ -378,6 +421,9 @@ async function eventDetail(id) {
     el('h1', {}, `Event ${e.id}`),
     el('p', {}, `${e.type} · job `, el('a', { href: `#/events?job=${encodeURIComponent(e.job_id)}` }, e.job_id), ` · from ${e.source} · ${time(e.received_at)}`),
     el('h2', {}, 'Routing'),
+    e.outcome === 'unrouted'
+      ? el('p', { id: 'unrouted' }, badge('unrouted'), ' No route matched this event: it went to no sink. The failed condition of each route is marked ✗ below.')
+      : null,
     e.routing === null
       ? el('p', { class: 'muted' }, 'The stored body does not parse: no routing explanation.')
       : el('div', { id: 'routing', class: 'table-wrap' }, el('table', {},
@@ -400,13 +446,22 @@ async function eventDetail(id) {
 
 // ---- Dead letters -----------------------------------------------------------------------
 
+/** Rows the dead-letters page shows; one more is asked for, to know whether more match. */
+const DEAD_LETTER_ROWS = 100;
+
 async function deadLetters(params) {
   const render = renderer();
   const query = new URLSearchParams(params);
-  const data = await api(`/admin/dead-letters?${query}`);
+  const asked = new URLSearchParams(query);
+  asked.set('limit', String(DEAD_LETTER_ROWS + 1));
+  const data = await api(`/admin/dead-letters?${asked}`);
+  const letters = data.dead_letters.slice(0, DEAD_LETTER_ROWS);
+  const more = data.dead_letters.length > DEAD_LETTER_ROWS;
+  const { alert, guard } = actionErrors();
   const status = el('p', { id: 'dlq-status', role: 'status' });
+  const confirmBar = el('div', { id: 'dlq-confirm', class: 'filters', hidden: true });
   const checked = () => [...view.querySelectorAll('input[data-id]:checked')].map((c) => Number(c.dataset.id));
-  const act = async (action, selection) => {
+  const act = guard(async (action, selection) => {
     if (action === 'replay') {
       listen((notice) => {
         if (notice.kind === 'replay') status.textContent = `replaying: ${notice.done} of ${notice.total}`;
@@ -416,67 +471,104 @@ async function deadLetters(params) {
     status.textContent = action === 'replay' ? `replayed ${result.replayed}` : `dropped ${result.dropped}`;
     await deadLetters(params);
     view.querySelector('#dlq-status').textContent = status.textContent;
+  });
+  /** A replay or drop of many: says how many first, and acts only once confirmed. */
+  const confirmFirst = (action, selection, n) => {
+    const verb = action === 'replay' ? 'Replay' : 'Drop';
+    confirmBar.replaceChildren(
+      el('span', {}, typeof n === 'number' ? `${verb} ${count(n, 'dead letter')}?` : `${verb} ${n} dead letters?`),
+      el('button', { type: 'button', id: 'dlq-confirm-yes', onclick: () => { confirmBar.hidden = true; void act(action, selection); } }, verb),
+      el('button', { type: 'button', onclick: () => (confirmBar.hidden = true) }, 'Cancel'),
+    );
+    confirmBar.hidden = false;
   };
   const filter = Object.fromEntries(query);
+  const matching = Object.keys(filter).length ? filter : { all: true };
+  const matchingCount = more ? `more than ${DEAD_LETTER_ROWS}` : letters.length;
+  const selected = (action) => () => {
+    const ids = checked();
+    if (ids.length === 0) alert.textContent = 'Select dead letters first.';
+    else if (action === 'drop') confirmFirst('drop', { ids }, ids.length);
+    else void act(action, { ids });
+  };
   render(
     el('h1', {}, 'Dead letters'),
     filtersForm([['sink', 'sink'], ['type', 'type'], ['job', 'job id']], filter, (p) => (location.hash = `#/dead-letters?${p}`)),
     el('div', { class: 'filters' },
-      el('button', { type: 'button', id: 'replay-selected', onclick: () => void act('replay', { ids: checked() }) }, 'Replay selected'),
-      el('button', { type: 'button', id: 'drop-selected', onclick: () => void act('drop', { ids: checked() }) }, 'Drop selected'),
-      el('button', { type: 'button', id: 'replay-filter', onclick: () => void act('replay', Object.keys(filter).length ? filter : { all: true }) }, 'Replay all matching')),
+      el('button', { type: 'button', id: 'replay-selected', onclick: selected('replay') }, 'Replay selected'),
+      el('button', { type: 'button', id: 'drop-selected', onclick: selected('drop') }, 'Drop selected'),
+      el('button', { type: 'button', id: 'replay-filter', onclick: () => confirmFirst('replay', matching, matchingCount) }, 'Replay all matching'),
+      el('button', { type: 'button', id: 'drop-filter', onclick: () => confirmFirst('drop', matching, matchingCount) }, 'Drop all matching')),
+    confirmBar,
+    alert,
     status,
     el('div', { class: 'table-wrap' }, el('table', { id: 'dead-letters' },
-      el('tr', {}, el('th', {}, ''), el('th', {}, 'failed'), el('th', {}, 'sink'), el('th', {}, 'type'), el('th', { class: 'hide-narrow' }, 'job'), el('th', {}, 'attempts'), el('th', {}, 'last error')),
-      data.dead_letters.map((d) => el('tr', {},
+      el('tr', {}, el('th', {}, ''), el('th', {}, 'failed'), el('th', {}, 'sink'), el('th', { class: 'hide-narrow' }, 'type'), el('th', { class: 'hide-narrow' }, 'job'), el('th', { class: 'hide-narrow' }, 'attempts'), el('th', {}, 'last error')),
+      letters.map((d) => el('tr', {},
         el('td', {}, el('input', { type: 'checkbox', 'data-id': d.id, 'aria-label': `select ${d.id}` })),
         el('td', {}, el('a', { href: `#/events/${d.eventId}` }, time(new Date(d.failedAt).toISOString()))),
-        el('td', {}, d.sink), el('td', {}, d.type), el('td', { class: 'hide-narrow' }, d.jobId), el('td', {}, d.attempts), el('td', {}, d.lastError ?? ''))))),
+        el('td', {}, d.sink), el('td', { class: 'hide-narrow' }, d.type), el('td', { class: 'hide-narrow' }, d.jobId), el('td', { class: 'hide-narrow' }, d.attempts), el('td', { class: 'last-error' }, d.lastError ?? ''))))),
+    more ? el('p', { id: 'dlq-more', class: 'muted' }, `The first ${DEAD_LETTER_ROWS} are shown; more match. Narrow the filter, or act on all matching.`) : null,
   );
 }
 
 // ---- Sinks, test event, backfill ---------------------------------------------------------
 
+/** The Sinks page: drawn again on each notice; the stream is opened once, when the page opens. */
 async function sinks() {
-  const render = renderer();
-  const data = await api('/admin/sinks');
-  render(
-    el('h1', {}, 'Sinks'),
-    el('div', { class: 'table-wrap' }, el('table', { id: 'sinks' },
-      el('tr', {}, el('th', {}, 'sink'), el('th', {}, 'state'), el('th', {}, 'pending'), el('th', { class: 'hide-narrow' }, 'oldest'), el('th', {}, 'dead letters'), el('th', {}, '')),
-      data.sinks.map((s) => el('tr', { 'data-sink': s.name },
-        el('td', {}, s.name), el('td', {}, badge(s.state)), el('td', { class: 'count-pending' }, s.pending), el('td', { class: 'hide-narrow' }, ago(s.oldest_pending_age_ms)), el('td', {}, s.dead_letters),
-        el('td', {}, el('button', {
-          type: 'button',
-          onclick: async () => {
-            await api(`/admin/sinks/${encodeURIComponent(s.name)}/${s.state === 'paused' ? 'resume' : 'pause'}`, { method: 'POST' });
-            await sinks();
-          },
-        }, s.state === 'paused' ? 'Resume' : 'Pause')))))),
-    el('p', { class: 'muted' }, 'A paused sink takes nothing from the queue; its events keep queueing.'),
-  );
-  listen(debounce(() => void sinks(), 500));
+  const { alert, guard } = actionErrors();
+  const draw = async () => {
+    const render = renderer();
+    const data = await api('/admin/sinks');
+    render(
+      el('h1', {}, 'Sinks'),
+      alert,
+      el('div', { class: 'table-wrap' }, el('table', { id: 'sinks' },
+        el('tr', {}, el('th', {}, 'sink'), el('th', {}, 'state'), el('th', {}, 'pending'), el('th', { class: 'hide-narrow' }, 'oldest'), el('th', {}, 'dead letters'), el('th', {}, '')),
+        data.sinks.map((s) => el('tr', { 'data-sink': s.name },
+          el('td', {}, s.name), el('td', {}, badge(s.state)), el('td', { class: 'count-pending' }, s.pending), el('td', { class: 'hide-narrow' }, ago(s.oldest_pending_age_ms)), el('td', {}, s.dead_letters),
+          el('td', {}, el('button', {
+            type: 'button',
+            onclick: guard(async () => {
+              await api(`/admin/sinks/${encodeURIComponent(s.name)}/${s.state === 'paused' ? 'resume' : 'pause'}`, { method: 'POST' });
+              await draw();
+            }),
+          }, s.state === 'paused' ? 'Resume' : 'Pause')))))),
+      el('p', { class: 'muted' }, 'A paused sink takes nothing from the queue; its events keep queueing.'),
+    );
+  };
+  await draw();
+  listen(debounce(quietly(draw), 500));
 }
 
-const SAMPLE_TYPES = ['crawl.started', 'crawl.page', 'crawl.completed', 'crawl.failed', 'batch_scrape.started', 'batch_scrape.page', 'batch_scrape.completed', 'extract.started', 'extract.completed', 'extract.failed'];
+/** Sample types the relay can send: the test-event body's enum in its OpenAPI document (src/routing/event-types.ts). */
+async function sampleTypes() {
+  const doc = await api('/admin/openapi.json');
+  return doc.paths['/admin/test-event'].post.requestBody.content['application/json'].schema.properties.type.enum;
+}
 
-function testEvent() {
+async function testEvent() {
   const render = renderer();
+  const types = await sampleTypes();
+  const { alert, guard } = actionErrors();
   const result = el('div', { id: 'test-result', role: 'status' });
-  const select = el('select', { name: 'type' }, SAMPLE_TYPES.map((t) => el('option', { value: t }, t)));
+  const select = el('select', { name: 'type' }, types.map((t) => el('option', { value: t }, t)));
   const form = el('form', { class: 'filters' }, el('label', {}, 'sample type', select), el('button', { type: 'submit' }, 'Send'));
-  form.addEventListener('submit', async (event) => {
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const sent = await api('/admin/test-event', { method: 'POST', body: JSON.stringify({ type: select.value }) });
-    if (sent.event_id === null) result.replaceChildren('No route matched: nothing was stored.');
-    else location.hash = `#/events/${sent.event_id}`;
+    void guard(async () => {
+      const sent = await api('/admin/test-event', { method: 'POST', body: JSON.stringify({ type: select.value }) });
+      if (sent.event_id === null) result.replaceChildren('No route matched: nothing was stored.');
+      else location.hash = `#/events/${sent.event_id}`;
+    })();
   });
-  render(el('h1', {}, 'Send a test event'), el('p', { class: 'muted' }, 'A sample of the type is accepted as if the first source had sent it, then routed and delivered.'), form, result);
+  render(el('h1', {}, 'Send a test event'), el('p', { class: 'muted' }, 'A sample of the type is accepted as if the first source had sent it, then routed and delivered.'), form, alert, result);
 }
 
 async function backfill() {
   const render = renderer();
   const names = (await api('/admin/sinks')).sinks.map((s) => s.name);
+  const { alert, guard } = actionErrors();
   const progress = el('div', { id: 'backfill-progress', role: 'status' });
   const form = el('form', { class: 'filters' },
     el('label', {}, 'sink', el('select', { name: 'sink' }, names.map((n) => el('option', { value: n }, n)))),
@@ -485,22 +577,30 @@ async function backfill() {
     el('label', {}, 'type', el('input', { name: 'type' })),
     el('label', {}, 'job id', el('input', { name: 'job' })),
     el('label', {}, 'page URL contains', el('input', { name: 'url' })),
+    el('label', { title: 'By default only the events the sink’s routes would send it now' }, 'every type (ignore routes)', el('input', { name: 'ignore_routes', type: 'checkbox' })),
     el('button', { type: 'submit' }, 'Backfill'));
   const submit = form.querySelector('button[type=submit]');
-  form.addEventListener('submit', async (event) => {
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
     // A double click would queue every event twice: one backfill at a time from this form.
     if (submit.disabled) return;
     submit.disabled = true;
-    const body = {};
-    for (const [key, value] of new FormData(form)) if (value) body[key] = key === 'since' || key === 'until' ? isoOf(String(value)) : String(value);
-    listen((notice) => {
-      if (notice.kind === 'backfill') progress.textContent = `${notice.done} of ${notice.total} queued for ${notice.sink}`;
-    });
-    const result = await api('/admin/backfill', { method: 'POST', body: JSON.stringify(body) }).finally(() => { submit.disabled = false; });
-    progress.textContent = `${result.queued} events queued for ${result.sink}`;
+    void guard(async () => {
+      const body = {};
+      for (const [key, value] of new FormData(form)) {
+        if (!value) continue;
+        body[key] = key === 'ignore_routes' ? true : key === 'since' || key === 'until' ? isoOf(String(value)) : String(value);
+      }
+      listen((notice) => {
+        if (notice.kind === 'backfill') progress.textContent = `${notice.done} of ${notice.total} queued for ${notice.sink}`;
+      });
+      const result = await api('/admin/backfill', { method: 'POST', body: JSON.stringify(body) }).finally(() => {
+        submit.disabled = false;
+      });
+      progress.textContent = `${count(result.queued, 'event')} queued for ${result.sink}`;
+    })();
   });
-  render(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first.'), form, progress);
+  render(el('h1', {}, 'Backfill'), el('p', { class: 'muted' }, 'Replays stored past events (history) into one sink, oldest first: those its routes would send it now, or every type of the filter.'), form, alert, progress);
 }
 
 // ---- Routing ------------------------------------------------------------------------------
@@ -519,7 +619,7 @@ async function route() {
     else if (path.startsWith('/events/')) await eventDetail(path.slice('/events/'.length));
     else if (path === '/dead-letters') await deadLetters(query);
     else if (path === '/sinks') await sinks();
-    else if (path === '/test') testEvent();
+    else if (path === '/test') await testEvent();
     else if (path === '/backfill') await backfill();
     else location.hash = '#/overview';
   } catch (err) {

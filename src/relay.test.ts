@@ -53,10 +53,12 @@ routes:
     expect(pendingOf(r, 'fast')).toBe(0);
   });
 
-  it('acknowledges and counts an event that matches no route, and stores nothing', async () => {
+  // With history on, such an event is kept (listed as unrouted): test/store-contract/history-contract.ts.
+  it('acknowledges and counts an event that matches no route, and with history off stores nothing', async () => {
     const sink = new RecordingSink();
     const r = await relayWith(
       `
+history: { retention_seconds: 0 }
 sinks: { only: { type: only } }
 routes: [{ name: failures, match: { success: false }, to: [only] }]
 `,

@@ -56,6 +56,31 @@ routes: [{ name: all, to: [archive] }]
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'RELAY_ERR_ADMIN_SINK_UNKNOWN']);
   });
 
+  it('lists a webhook no route matched as unrouted, and its routing says which condition failed', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    relay = await testRelay(testConfig(configYaml(tmp.dir, `
+admin: { token: ${TOKEN} }
+sinks: { archive: { type: file, dir: "${join(tmp.dir, 'out')}" } }
+routes: [{ name: pages, match: { type: crawl.page }, to: [archive] }]
+`)));
+    const r = relay;
+    const answer = (await r.app.inject(signedRequest(sampleEvent('crawl.started', { id: 'job-nowhere' })))).json();
+    expect([answer.deliveries, answer.event_id]).toEqual([0, expect.any(String)]);
+    const list = (await r.app.inject({ method: 'GET', url: '/admin/events?outcome=unrouted', headers: auth })).json();
+    expect(list.events.map((e: { job_id: string; sinks: unknown; outcome: unknown }) => [e.job_id, e.sinks, e.outcome])).toEqual([['job-nowhere', {}, 'unrouted']]);
+    const one = (await r.app.inject({ method: 'GET', url: `/admin/events/${answer.event_id}`, headers: auth })).json();
+    expect(one.outcome).toBe('unrouted');
+    expect(one.routing).toEqual([{ route: 'pages', to: ['archive'], matched: false, checks: [{ condition: 'type crawl.page', passed: false, got: ['crawl.started'] }] }]);
+
+    // A backfill into archive takes only what its routes send it (the page), unless told to ignore them.
+    expect((await r.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'job-nowhere' })))).statusCode).toBe(200);
+    const backfill = (extra: Record<string, unknown>) =>
+      r.app.inject({ method: 'POST', url: '/admin/backfill', headers: auth, payload: { sink: 'archive', since: '2000-01-01T00:00:00Z', job: 'job-nowhere', ...extra } });
+    expect((await backfill({})).json()).toEqual({ sink: 'archive', queued: 1 });
+    expect((await backfill({ ignore_routes: true })).json()).toEqual({ sink: 'archive', queued: 2 });
+  });
+
   it('answers a bounded preview of a large event; its raw route streams the stored bytes while /healthz still answers', async () => {
     const r = await build();
     const body = sampleEvent('crawl.page', { id: 'job-large' });

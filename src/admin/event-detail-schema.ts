@@ -27,6 +27,7 @@ export const eventDetailReplies = replies(
       job_id: Type.String(),
       url: Nullable(Type.String({ description: 'page events: the first page’s metadata.url (else sourceURL), at most 2048 characters' })),
       sinks,
+      outcome: Nullable(Type.Literal('unrouted', { description: 'no route matched it (no sinks): routing says why' })),
       size: Type.Integer({ description: 'bytes of the stored body' }),
       truncated: Type.Boolean({ description: 'true: the body is over 256 KiB; payload is null, preview holds its start, /raw serves it whole' }),
       payload: Type.Unknown({ description: 'the stored body as JSON; as text when it no longer parses; null when truncated' }),

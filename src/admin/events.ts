@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { payloadOf } from '../ingress/envelope.js';
 import { RelayError } from '../errors.js';
-import type { EventDetail, EventFilter, EventSummary, SinkOutcome } from '../queue/store.js';
+import type { EventDetail, EventFilter, EventOutcome, EventSummary } from '../queue/store.js';
 import type { OperatorDeps } from './operator.js';
 import { PREVIEW_BYTES, textPrefix } from './payload-preview.js';
 import { eventAttemptsReplies, eventDetailReplies, rawEventReplies } from './event-detail-schema.js';
@@ -13,7 +13,7 @@ export interface EventQuery {
   url?: string;
   job?: string;
   sink?: string;
-  outcome?: SinkOutcome;
+  outcome?: EventOutcome;
   since?: string;
   until?: string;
   order?: 'asc' | 'desc';
@@ -51,6 +51,8 @@ const summaryJson = (e: EventSummary) => ({
   job_id: e.jobId,
   url: e.url,
   sinks: e.sinks,
+  // Nothing ever referred to it: stored only because history keeps what no route matched.
+  outcome: Object.keys(e.sinks).length === 0 ? ('unrouted' as const) : null,
 });
 
 const attemptsJson = (e: EventDetail) =>

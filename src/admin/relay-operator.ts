@@ -40,6 +40,7 @@ export function relayOperator(relay: RelayView): OperatorDeps {
     },
     setPaused: (sink, paused) => relay.setPaused(sink, paused),
     explain: (payload, source) => explainRouting(relay.config().routes, payload, source),
+    router: () => relay.config().router,
     async sendTest(type) {
       if (!(KNOWN_EVENT_TYPES as readonly string[]).includes(type)) {
         throw new RelayError('RELAY_ERR_ADMIN_BAD_REQUEST', [`expected a documented event type (${KNOWN_EVENT_TYPES.join(', ')}), got "${type}"`]);
@@ -56,6 +57,8 @@ export function relayOperator(relay: RelayView): OperatorDeps {
       return { eventId: result.eventId, jobId, sinks };
     },
     async receivedByType() {
+      // From the store while history keeps events: every replica of a shared store shows the same.
+      if (relay.queue.history.enabled) return relay.queue.history.receivedByType(relay.queue.history.cutoff());
       const out: Record<string, number> = {};
       for (const { labels, value } of (await relay.metrics.eventsReceived.get()).values) {
         const type = String(labels.type);

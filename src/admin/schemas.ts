@@ -1,7 +1,9 @@
 /** JSON schemas of the admin routes: validation, and the OpenAPI document at /admin/openapi.json. */
+import { KNOWN_EVENT_TYPES } from '../routing/event-types.js';
 import { errorReplies } from './reply-schemas.js';
 
 const outcome = { type: 'string', enum: ['pending', 'retrying', 'delivered', 'dead_lettered', 'dropped'] } as const;
+const eventOutcome = { type: 'string', enum: [...outcome.enum, 'unrouted'] } as const;
 
 export const eventFilterQuery = {
   type: 'object',
@@ -11,7 +13,7 @@ export const eventFilterQuery = {
     url: { type: 'string', maxLength: 2048, description: 'page events whose URL (stored at ingress) contains this, in any case' },
     job: { type: 'string', description: 'Firecrawl job id' },
     sink: { type: 'string' },
-    outcome: { ...outcome, description: 'with sink: that sink’s outcome; else any sink’s' },
+    outcome: { ...eventOutcome, description: 'with sink: that sink’s outcome; else any sink’s; unrouted: events no route matched (kept while history is on)' },
     since: { type: 'string', format: 'date-time' },
     until: { type: 'string', format: 'date-time' },
     order: { type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'desc: newest first; asc: oldest first (a job in order)' },
@@ -30,6 +32,7 @@ const eventSummary = {
     job_id: { type: 'string' },
     url: { type: ['string', 'null'], description: 'page events: the first page’s metadata.url (else sourceURL), as sent, at most 2048 characters; else null' },
     sinks: { type: 'object', additionalProperties: outcome },
+    outcome: { type: ['string', 'null'], enum: ['unrouted', null], description: 'unrouted: no route matched it (no sinks; the detail’s routing says why); else null' },
   },
 } as const;
 
@@ -59,6 +62,11 @@ export const backfillBody = {
     type: { type: 'string', description: 'event type, or a prefix ending in *: crawl.*' },
     job: { type: 'string' },
     url: { type: 'string', maxLength: 2048, description: 'page events whose URL contains this, in any case' },
+    ignore_routes: {
+      type: 'boolean',
+      default: false,
+      description: 'false: only events the routes in force now would send to this sink; true: every event of the filter',
+    },
   },
 } as const;
 
@@ -66,5 +74,6 @@ export const testEventBody = {
   type: 'object',
   additionalProperties: false,
   required: ['type'],
-  properties: { type: { type: 'string', description: 'a documented event type; a sample of it is accepted' } },
+  // The enum is what the console's test page offers (it reads this document).
+  properties: { type: { type: 'string', enum: [...KNOWN_EVENT_TYPES], description: 'a documented event type; a sample of it is accepted' } },
 } as const;

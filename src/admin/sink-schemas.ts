@@ -22,7 +22,7 @@ export const overviewReplies = replies(
       { description: 'attempts per sink and minute over the last hour' },
     ),
     queue: Type.Object({ used_bytes: Type.Integer(), max_bytes: Type.Integer() }),
-    received_by_type: Type.Record(Type.String(), Type.Integer(), { description: 'webhooks accepted since start, per event type' }),
+    received_by_type: Type.Record(Type.String(), Type.Integer(), { description: 'history on: events stored within history.retention_seconds, per type, read from the store (every replica alike); history off: webhooks this relay accepted since it started' }),
     history: Type.Boolean({ description: 'false: delivered events are not kept' }),
   }),
 );

@@ -33,7 +33,7 @@ export function registerStream(admin: FastifyInstance, activity: ActivityFeed): 
     for (const res of open) res.end();
   });
 
-  admin.get('/admin/stream', { schema: { summary: 'Server-sent events: received, settled, backfill progress', response: streamReplies } }, (request, reply) => {
+  admin.get('/admin/stream', { schema: { summary: 'Server-sent events: received, settled, backfill and replay progress', response: streamReplies } }, (request, reply) => {
     reply.hijack();
     const res = reply.raw;
     // x-accel-buffering: a proxy (nginx) would otherwise hold notices back until its buffer fills.

@@ -28,8 +28,9 @@ usage:
   firecrawl-relay plugin test [--dir DIR | --config FILE] [FILTER…] [-- VITEST OPTIONS…]
                                                      run the plugins' tests with the relay's vitest
                                                      (after --: vitest's own, e.g. -- -t "in order")
-  firecrawl-relay replay --sink S --since 24h [--type T|crawl.*] [--job J] [--url TEXT] [--config FILE]
-                         queue stored past events (history) again for one sink
+  firecrawl-relay replay --sink S --since 24h [--type T|crawl.*] [--job J] [--url TEXT] [--all-types] [--config FILE]
+                         queue stored past events (history) again for one sink: those
+                         its routes take now, every type with --all-types
   firecrawl-relay dlq    (list|show|replay|drop) [IDS…] [--config FILE] [--sink S] [--type T] [--job J]
                          [--since ISO] [--all]       inspect and replay dead letters
 
@@ -48,6 +49,7 @@ const OPTIONS = {
   job: { type: 'string' },
   since: { type: 'string' },
   all: { type: 'boolean', default: false },
+  'all-types': { type: 'boolean', default: false },
   dir: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -154,7 +156,7 @@ async function main(args: string[]): Promise<number> {
       const ago = values.since === undefined ? undefined : parseDuration(values.since);
       const at = values.since === undefined ? NaN : ago !== undefined ? Date.now() - ago : Date.parse(values.since);
       if (Number.isNaN(at)) usage(`replay needs --since as a duration (24h, 90m, 2d) or an ISO date, got "${values.since ?? ''}"`);
-      await replay((await loadConfig(values.config, { serving: false })).config, { sink: values.sink, since: at, type: values.type, jobId: values.job, url: values.url }, (line) => console.log(line));
+      await replay((await loadConfig(values.config, { serving: false })).config, { sink: values.sink, since: at, type: values.type, jobId: values.job, url: values.url, allTypes: values['all-types'] }, (line) => console.log(line));
       return 0;
     }
     default:

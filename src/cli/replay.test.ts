@@ -24,7 +24,7 @@ sinks:
   hook: { type: file, dir: "${join(tmp.dir, 'a')}" }
   archive: { type: file, dir: "${join(tmp.dir, 'b')}" }
   mirror: { type: file, dir: "${join(tmp.dir, 'c')}" }
-routes: [{ name: all, to: [hook] }]
+routes: [{ name: all, to: [hook] }, { name: pages, match: { type: crawl.page }, to: [archive] }]
 `));
   };
 
@@ -32,18 +32,21 @@ routes: [{ name: all, to: [hook] }]
     const config = threeSinks();
     const store = await openStore(config.queue, { history: config.history });
     for (const [jobId, type, url] of [['job-1', 'crawl.page', 'https://Example.com/a'], ['job-2', 'crawl.page', 'https://other.test/'], ['job-1', 'crawl.completed', null]]) {
-      await store.enqueue({ source: 'firecrawl', type: type!, jobId: jobId!, dedupeKey: null, body: Buffer.from('{}'), sinks: ['hook'], url });
+      await store.enqueue({ source: 'firecrawl', type: type!, jobId: jobId!, dedupeKey: null, body: Buffer.from(JSON.stringify({ type, id: jobId })), sinks: ['hook'], url });
     }
     await store.close();
 
     const lines: string[] = [];
-    expect(await replay(config, { sink: 'archive', since: Date.now() - 3_600_000, jobId: 'job-1' }, (l) => lines.push(l), Date.now(), { err: () => undefined })).toBe(2);
-    expect(lines).toEqual(['queued 2 events for archive']);
+    const quiet = { err: () => undefined };
+    // By default only what archive's routes take now (crawl.page), not job-1's crawl.completed.
+    expect(await replay(config, { sink: 'archive', since: Date.now() - 3_600_000, jobId: 'job-1' }, (l) => lines.push(l), Date.now(), quiet)).toBe(1);
+    expect(await replay(config, { sink: 'archive', since: Date.now() - 3_600_000, jobId: 'job-1', allTypes: true }, (l) => lines.push(l), Date.now(), quiet)).toBe(2);
+    expect(lines).toEqual(['queued 1 event for archive', 'queued 2 events for archive']);
     const after = await openStore(config.queue, { history: config.history });
-    expect(after.counters().get('archive')?.pending).toBe(2);
+    expect(after.counters().get('archive')?.pending).toBe(3);
     await after.close();
     // --type with a prefix and --url with a piece of the page URL, in any case.
-    expect(await replay(config, { sink: 'mirror', since: 0, type: 'crawl.*', url: 'example.com' }, () => undefined, Date.now(), { err: () => undefined })).toBe(1);
+    expect(await replay(config, { sink: 'mirror', since: 0, type: 'crawl.*', url: 'example.com', allTypes: true }, () => undefined, Date.now(), quiet)).toBe(1);
     await expect(replay(config, { sink: 'nope', since: 0 }, () => undefined)).rejects.toThrow(/no sink named "nope" \(known: hook, archive, mirror\)/);
   });
 
@@ -60,7 +63,7 @@ routes: [{ name: all, to: [hook] }]
     const out: string[] = [];
     const err: string[] = [];
     const frozen = () => 0;
-    await replay(config, { sink: 'archive', since: 0 }, (l) => out.push(l), Date.now(), { err: (l) => err.push(l), clock: frozen });
+    await replay(config, { sink: 'archive', since: 0, allTypes: true }, (l) => out.push(l), Date.now(), { err: (l) => err.push(l), clock: frozen });
     expect(err).toEqual(['queued 1000 of ~2500 for archive', 'queued 2000 of ~2500 for archive', 'queued 2500 of ~2500 for archive']);
     expect(out).toEqual(['queued 2500 events for archive']);
 
@@ -68,7 +71,7 @@ routes: [{ name: all, to: [hook] }]
     err.length = 0;
     let at = 0;
     const slow = () => (at += 1500);
-    await replay(config, { sink: 'mirror', since: 0 }, () => undefined, Date.now(), { err: (l) => err.push(l), clock: slow });
+    await replay(config, { sink: 'mirror', since: 0, allTypes: true }, () => undefined, Date.now(), { err: (l) => err.push(l), clock: slow });
     expect(err).toEqual([500, 1000, 1500, 2000, 2500].map((n) => `queued ${n} of ~2500 for mirror`));
   });
 });

@@ -1,5 +1,6 @@
 import type { RelayConfig } from '../config/types.js';
 import { RelayError } from '../errors.js';
+import { routedTo } from '../routing/routed-to.js';
 import { openStore } from '../queue/open-store.js';
 import type { EventFilter } from '../queue/store.js';
 import { progressLines } from './progress-lines.js';
@@ -22,6 +23,8 @@ export interface ReplayArgs {
   jobId?: string;
   /** Page events whose URL contains this, in any case. */
   url?: string;
+  /** Every event of the filter, not only those the current routes send to the sink (`--all-types`). */
+  allTypes?: boolean;
 }
 
 /** Where progress goes (standard error by default, so standard output keeps the result alone). */
@@ -31,9 +34,10 @@ export interface ReplayProgress {
 }
 
 /**
- * `firecrawl-relay replay --sink S --since 24h [--type T] [--job J]`: queues the stored
- * events of that filter (history) again for one sink, oldest first, beside a running relay
- * or not. A sink added today gets yesterday's crawl.
+ * `firecrawl-relay replay --sink S --since 24h [--type T] [--job J] [--all-types]`: queues
+ * the stored events of that filter (history) again for one sink, oldest first, beside a
+ * running relay or not: only those the routes in force would send it, unless `--all-types`.
+ * A sink added today gets yesterday's crawl.
  */
 export async function replay(config: RelayConfig, args: ReplayArgs, out: (line: string) => void, now = Date.now(), progress: ReplayProgress = {}): Promise<number> {
   const names = config.sinks.map((s) => s.name);
@@ -43,7 +47,7 @@ export async function replay(config: RelayConfig, args: ReplayArgs, out: (line: 
     const filter: EventFilter = { since: args.since, until: now, type: args.type, jobId: args.jobId, url: args.url };
     const err = progress.err ?? ((line: string) => process.stderr.write(`${line}\n`));
     const report = progressLines(err, (done, total) => `queued ${done} of ~${total} for ${args.sink}`, progress.clock);
-    const queued = await queue.history.backfill(args.sink, filter, CHUNK, report);
+    const queued = await queue.history.backfill(args.sink, filter, CHUNK, report, args.allTypes ? undefined : routedTo(config.router, args.sink));
     out(`queued ${queued} event${queued === 1 ? '' : 's'} for ${args.sink}`);
     return queued;
   } finally {

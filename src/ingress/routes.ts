@@ -130,7 +130,8 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
       throw err;
     }
 
-    if (result.eventId !== null) deps.payloads?.set(result.eventId, payload, body.length);
+    // An unrouted event (kept for history) is never delivered: no copy to keep for sinks.
+    if (result.eventId !== null && sinks.length > 0) deps.payloads?.set(result.eventId, payload, body.length);
     if (result.parked.length > 0) deps.onParked?.(body.length * result.parked.length);
     for (const sink of result.parked) {
       // The sink's max_pending_bytes was reached: stored, but parked at once (replayable).

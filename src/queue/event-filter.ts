@@ -48,6 +48,11 @@ export function eventWhere(filter: EventFilter, param: (value: unknown) => strin
     case 'delivered':
       clauses.push(`EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id AND outcome = 'delivered'${sink()})`);
       break;
+    case 'unrouted':
+      // Stored with no delivery: nothing ever referred to it (attempts go only with their event).
+      clauses.push(`NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)
+          AND NOT EXISTS (SELECT 1 FROM attempts WHERE event_id = e.id)`);
+      break;
     case 'dropped':
       // As sink-outcome.ts reads it: the last attempt did not deliver, and no dead letter or delivery is left.
       clauses.push(`EXISTS (SELECT 1 FROM attempts a WHERE a.event_id = e.id AND a.outcome <> 'delivered'${sink()}

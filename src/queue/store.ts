@@ -25,7 +25,7 @@ export interface EnqueueItem {
 }
 
 export interface EnqueueResult {
-  /** null when nothing was stored: a duplicate, or an event no route matched. */
+  /** null when nothing was stored: a duplicate, or (history off) an event no route matched. */
   eventId: number | null;
   duplicate: boolean;
   /**
@@ -171,6 +171,9 @@ export interface DeadLetterStore {
  */
 export type SinkOutcome = 'pending' | 'retrying' | 'delivered' | 'dead_lettered' | 'dropped';
 
+/** An event's outcome filter: a sink's outcome, or `unrouted` (no route matched it: kept with no sinks). */
+export type EventOutcome = SinkOutcome | 'unrouted';
+
 export interface EventFilter {
   /** A type (`crawl.page`), or a prefix ending in `*` (`crawl.*`). */
   type?: string;
@@ -178,8 +181,8 @@ export interface EventFilter {
   url?: string;
   jobId?: string;
   sink?: string;
-  /** With `sink`, that sink's outcome; else any sink's. */
-  outcome?: SinkOutcome;
+  /** With `sink`, that sink's outcome; else any sink's. `unrouted`: events no route matched. */
+  outcome?: EventOutcome;
   /** received at or after (ms since epoch) */
   since?: number;
   /** received before (ms since epoch) */
@@ -201,6 +204,13 @@ export interface EventSummary {
   url: string | null;
   /** Each sink the event went to, with where it stands now. */
   sinks: Record<string, SinkOutcome>;
+}
+
+/** What a backfill's `accept` reads of a stored event: enough to route it again. */
+export interface StoredEventHead {
+  source: string;
+  jobId: string;
+  body: Buffer;
 }
 
 export interface StoredAttempt extends AttemptRecord {
@@ -235,16 +245,27 @@ export interface HistoryOptions {
  */
 export interface HistoryStore {
   readonly enabled: boolean;
+  /** Events received after this are kept once nothing waits for them (the retention window's start). */
+  cutoff(): number;
   /** Newest first, or oldest first with `oldestFirst`. */
   list(filter: EventFilter): Promise<EventSummary[]>;
   get(id: number): Promise<EventDetail | undefined>;
   /** Per sink and minute, attempts since `since`. */
   activity(since: number): Promise<SinkMinute[]>;
+  /** Stored events received since `since`, per type (what every replica of a shared store sees alike). */
+  receivedByType(since: number): Promise<Record<string, number>>;
   /**
    * Queues the stored events matching `filter` (oldest first) for `sink` again, in chunks
-   * (one transaction each), reporting progress after each; returns how many.
+   * (one transaction each), reporting progress after each (queued so far, of the events the
+   * filter matched); with `accept`, only the events it accepts; returns how many.
    */
-  backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number>;
+  backfill(
+    sink: string,
+    filter: EventFilter,
+    chunk: number,
+    progress: (done: number, total: number) => void,
+    accept?: (event: StoredEventHead) => boolean,
+  ): Promise<number>;
   /** Drops, in small chunks, events past retention or over the byte bound; returns how many. */
   prune(): Promise<number>;
 }

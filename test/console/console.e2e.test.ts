@@ -34,6 +34,13 @@ describe.skipIf(!haveChromium)('operator console in a real browser', () => {
     expect(await postSigned(base, JSON.stringify(body))).toBe(200);
   };
 
+  /** A crawl.completed of `jobId` the receiver refuses (410): a dead letter once this resolves. */
+  const deadLetterOf = async (jobId: string): Promise<void> => {
+    refuse = true;
+    await send(sampleEvent('crawl.completed', { id: jobId }));
+    await until(async () => (await relay.queue.deadLetters.list({ jobId })).length === 1);
+  };
+
   const shot = async (page: Page, name: string): Promise<void> => {
     await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   };
@@ -130,7 +137,8 @@ routes:
 
     await page.goto(`${base}/console/#/events`);
     await page.waitForSelector('#events');
-    await page.waitForTimeout(300); // the stream is open once the table is: nothing to wait for but its fetch
+    // Sent once the stream is open, so only the live update can show it.
+    await expect.poll(() => page.textContent('#live')).toBe('live');
     await send(sampleEvent('crawl.page', { id: 'job-live-1' }));
     const row = page.locator('#events tr', { hasText: 'job-live-1' });
     await row.waitFor();
@@ -162,10 +170,8 @@ routes:
   it('a refused delivery goes to dead letters; replay delivers it once the receiver recovers', async () => {
     const page = await openPage();
     await logIn(page);
-    refuse = true;
     const before = receiver.requests.length;
-    await send(sampleEvent('crawl.completed', { id: 'job-refused' }));
-    await until(async () => (await relay.queue.deadLetters.list({ jobId: 'job-refused' })).length === 1);
+    await deadLetterOf('job-refused');
     await page.goto(`${base}/console/#/dead-letters`);
     const row = page.locator('#dead-letters tr', { hasText: 'job-refused' });
     await row.waitFor();
@@ -178,6 +184,42 @@ routes:
     await expect.poll(() => page.textContent('#dlq-status')).toBe('replayed 1');
     await until(() => receiver.requests.slice(before).some((r) => r.body.toString().includes('job-refused') && !refuse) && receiver.requests.length >= before + 2);
     expect(await relay.queue.deadLetters.list({ jobId: 'job-refused' })).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows on the page why a console action failed: a replay to a sink that does not exist, after a confirm with the count', async () => {
+    const page = await openPage();
+    await logIn(page);
+    await page.goto(`${base}/console/#/dead-letters?sink=nope`);
+    await page.waitForSelector('#dead-letters');
+    await page.click('#replay-filter');
+    expect(await page.textContent('#dlq-confirm')).toContain('Replay 0 dead letters?');
+    await page.click('#dlq-confirm-yes');
+    await expect.poll(() => page.textContent('[role=alert]#action-error')).toContain('RELAY_ERR_QUEUE_REPLAY_SINK_UNAVAILABLE');
+    await shot(page, 'dead-letters-error');
+    // The browser logs the refused request itself: that one line, nothing else.
+    expect(problems.splice(0).filter((p) => !/status of 409/.test(p))).toEqual([]);
+    await page.close();
+  });
+
+  it('keeps rows loaded with More when live events arrive: new ones come on top', async () => {
+    for (let i = 0; i < 55; i++) await send(sampleEvent('crawl.started', { id: `job-many-${i}` }));
+    const page = await openPage();
+    await logIn(page);
+    await page.goto(`${base}/console/#/events`);
+    await page.waitForSelector('#events tr[data-event]');
+    await expect.poll(() => page.textContent('#live')).toBe('live');
+    await page.click('button:has-text("More")');
+    await page.locator('#events tr', { hasText: 'job-many-0' }).waitFor();
+    const loaded = await page.locator('#events tr[data-event]').count();
+    expect(loaded).toBeGreaterThan(55);
+
+    await send(sampleEvent('crawl.started', { id: 'job-many-new' }));
+    await page.locator('#events tr', { hasText: 'job-many-new' }).waitFor();
+    await expect.poll(() => page.locator('#events tr[data-event]').count()).toBe(loaded + 1);
+    expect(await page.locator('#events tr[data-event]').first().textContent()).toContain('job-many-new');
+    expect(await page.locator('#events tr', { hasText: 'job-many-0' }).count()).toBe(1);
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -235,6 +277,9 @@ routes:
     const page = await openPage();
     await logIn(page);
     await page.goto(`${base}/console/#/test`);
+    // Every documented type is offered (the list comes from the API), agent.* and monitor.* too.
+    const offered = await page.locator('select[name=type] option').allTextContents();
+    expect(offered).toEqual(expect.arrayContaining(['batch_scrape.failed', 'agent.started', 'monitor.page']));
     await page.selectOption('select[name=type]', 'crawl.started');
     await page.click('form.filters button[type=submit]');
     await page.waitForSelector('#attempts');
@@ -247,7 +292,11 @@ routes:
     await page.fill('input[name=since]', '2000-01-01T00:00');
     await page.fill('input[name=job]', 'job-live-1');
     await page.click('form.filters button[type=submit]');
-    await expect.poll(() => page.textContent('#backfill-progress')).toBe('1 events queued for failures');
+    // job-live-1's page answered 200: the failures sink's route (status ≥ 400) does not take it.
+    await expect.poll(() => page.textContent('#backfill-progress')).toBe('0 events queued for failures');
+    await page.check('input[name=ignore_routes]');
+    await page.click('form.filters button[type=submit]');
+    await expect.poll(() => page.textContent('#backfill-progress')).toBe('1 event queued for failures');
     await shot(page, 'backfill');
     expect(problems).toEqual([]);
     await page.close();
@@ -310,6 +359,16 @@ routes:
     await inside('Resume');
     await hook.locator('button', { hasText: 'Resume' }).click();
     await expect.poll(() => hook.textContent()).toContain('delivering');
+
+    // A dead letter's last error is on screen, not past its right edge.
+    await deadLetterOf('job-phone-dead');
+    refuse = false;
+    await page.goto(`${base}/console/#/dead-letters?job=job-phone-dead`);
+    const lastError = page.locator('#dead-letters td.last-error').first();
+    await lastError.waitFor();
+    const box = (await lastError.boundingBox())!;
+    expect([box.x >= 0, box.x + box.width <= 390]).toEqual([true, true]);
+    await shot(page, 'phone-dead-letters');
     expect(problems).toEqual([]);
     await page.close();
   });

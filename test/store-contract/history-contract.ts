@@ -6,7 +6,7 @@ const HOUR = 3_600_000;
 export interface HistoryTarget {
   name: string;
   /** A fresh, empty store (or, with `again`, the one the previous call opened). */
-  open(options: { retentionMs: number; now: () => number; again?: boolean; maxBytes?: number }): Promise<QueueStore>;
+  open(options: { retentionMs: number; now: () => number; again?: boolean; maxBytes?: number; historyMaxBytes?: number }): Promise<QueueStore>;
 }
 
 /** History, backfill and paused sinks: the same behaviour from every store. */
@@ -172,6 +172,71 @@ export function historyContract(target: HistoryTarget): void {
       expect(await store.history.get(pending!)).toBeDefined();
     });
 
+    it('keeps an event no route matched (no sinks) while history is on, lists it as unrouted, prunes it by age', async () => {
+      const store = await open(HOUR);
+      const { eventId: unrouted, duplicate } = await enqueue(store, 'job-none', []);
+      expect(duplicate).toBe(false);
+      expect(unrouted).not.toBeNull();
+      await enqueue(store, 'job-routed');
+      expect((await store.history.get(unrouted!))?.sinks).toEqual({});
+      expect((await store.history.list({ outcome: 'unrouted' })).map((e) => e.id)).toEqual([unrouted]);
+      expect((await store.history.list({ jobId: 'job-none' })).map((e) => e.id)).toEqual([unrouted]);
+      expect(store.counters().get('hook')?.pending).toBe(1);
+      // Backfill reaches it like any stored event.
+      expect(await store.history.backfill('archive', { jobId: 'job-none', since: 0 }, 10, () => {})).toBe(1);
+      const [lane] = await store.claim('archive', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: lane!, delivered: [lane!.deliveries[0]!.id], attempts: [attempt(lane!, 'delivered', 200, null)] }]);
+      expect(await store.history.list({ outcome: 'unrouted' })).toEqual([]);
+      const { eventId: later } = await enqueue(store, 'job-none-2', []);
+
+      clock += HOUR + 1;
+      await store.history.prune();
+      expect(await store.history.get(unrouted!)).toBeUndefined();
+      expect(await store.history.get(later!)).toBeUndefined();
+    });
+
+    it('with history off, stores nothing of an event no route matched', async () => {
+      const store = await open(0);
+      expect(await enqueue(store, 'job-none', [])).toEqual({ eventId: null, duplicate: false, parked: [] });
+      expect(await store.history.list({})).toEqual([]);
+    });
+
+    it('keeps the attempts of an event still kept, however old they are (deleted only with their event)', async () => {
+      const store = await open(HOUR);
+      const { eventId } = await enqueue(store, 'job-slow');
+      const [lane] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+      await store.settle([{ lane: lane!, delivered: [], attempts: [attempt(lane!, 'failed', 503, 'HTTP 503')], failure: { id: lane!.deliveries[0]!.id, error: 'HTTP 503', retryAt: clock, countAttempt: true } }]);
+      clock += HOUR + 1;
+      await store.history.prune();
+      expect((await store.history.get(eventId!))?.attempts.map((a) => [a.outcome, a.statusCode])).toEqual([['failed', 503]]);
+    });
+
+    it('bounds history by its own bytes: a backlog of pending work never prunes it; delivered events past the bound go oldest first', async () => {
+      const store = await target.open({ retentionMs: 24 * HOUR, now: () => clock, historyMaxBytes: 25_000 });
+      cleanups.push(() => store.close());
+      const body = (n: number) => Buffer.alloc(10_000, 97 + (n % 26));
+      const put = (n: number, sinks: string[]) => store.enqueue({ source: 'firecrawl', type: 'crawl.page', jobId: `j${n}`, dedupeKey: null, body: body(n), sinks });
+      // 40 pending events (400 kB) wait for a paused sink: far over the history bound.
+      for (let n = 0; n < 40; n++) await put(n, ['slow']);
+      const delivered: number[] = [];
+      for (let n = 100; n < 102; n++) {
+        delivered.push((await put(n, ['hook'])).eventId!);
+        const [lane] = await store.claim('hook', { lanes: 1, events: 1, bytes: 1 << 20 });
+        await store.settle([{ lane: lane!, delivered: [lane!.deliveries[0]!.id] }]);
+      }
+      await store.history.prune();
+      // 20 kB of history is within its 25 kB: both kept, however full the queue is.
+      expect(await Promise.all(delivered.map(async (id) => (await store.history.get(id))?.id))).toEqual(delivered);
+
+      // An unrouted event (10 kB) takes history to 30 kB: the oldest kept event goes.
+      const { eventId: unrouted } = await put(200, []);
+      await store.history.prune();
+      expect(await store.history.get(delivered[0]!)).toBeUndefined();
+      expect((await store.history.get(delivered[1]!))?.id).toBe(delivered[1]);
+      expect((await store.history.get(unrouted!))?.id).toBe(unrouted);
+      expect(store.counters().get('slow')?.pending).toBe(40);
+    });
+
     it('with history off, forgets a delivered event at once and records no attempt', async () => {
       const store = await open(0);
       const { eventId } = await enqueue(store, 'job-a');
@@ -191,6 +256,13 @@ export function historyContract(target: HistoryTarget): void {
       expect(lane!.jobId).toBe('job-a');
       expect(lane!.deliveries.map((d) => d.eventId)).toEqual([1, 3]);
       expect(store.counters().get('archive')?.pending).toBe(2);
+
+      // With `accept`, only the events it takes (the routes' choice), read from the stored event.
+      const seen: string[] = [];
+      const accept = (e: { source: string; jobId: string; body: Buffer }) => (seen.push(`${e.source}:${e.jobId}`), e.jobId === 'job-b');
+      expect(await store.history.backfill('pages', { since: 0 }, 2, () => {}, accept)).toBe(1);
+      expect(seen).toEqual(['firecrawl:job-a', 'firecrawl:job-b', 'firecrawl:job-a']);
+      expect(store.counters().get('pages')?.pending).toBe(1);
     });
 
     it('keeps a paused sink paused across a restart', async () => {

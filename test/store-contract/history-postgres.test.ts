@@ -13,13 +13,13 @@ describeWithPostgres('PostgreSQL history', () => {
 
   historyContract({
     name: 'postgres',
-    open: ({ retentionMs, now, again, maxBytes = 1 << 30 }) =>
+    open: ({ retentionMs, now, again, maxBytes = 1 << 30, historyMaxBytes = maxBytes }) =>
       PostgresQueueStore.open({
         url: cluster.url,
         schema: `history_${again ? schemas : ++schemas}`,
         maxBytes,
         dedupeWindowSeconds: 0,
-        history: { retentionMs, maxBytes },
+        history: { retentionMs, maxBytes: historyMaxBytes },
         now,
       }),
   });

@@ -10,6 +10,6 @@ let stores = 0;
 
 historyContract({
   name: 'sqlite',
-  open: async ({ retentionMs, now, again, maxBytes = 1 << 30 }) =>
-    new SqliteStore({ dir: join(tmp.dir, String(again ? stores : ++stores)), maxBytes, dedupeWindowSeconds: 0, history: { retentionMs, maxBytes }, now }),
+  open: async ({ retentionMs, now, again, maxBytes = 1 << 30, historyMaxBytes = maxBytes }) =>
+    new SqliteStore({ dir: join(tmp.dir, String(again ? stores : ++stores)), maxBytes, dedupeWindowSeconds: 0, history: { retentionMs, maxBytes: historyMaxBytes }, now }),
 });

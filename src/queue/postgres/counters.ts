@@ -19,6 +19,8 @@ export class CounterDeltas {
   readonly sinks = new Map<string, Delta>();
   /** Event body bytes stored (+) or freed (-): what `queue.max_bytes` bounds. */
   usedBytes = 0;
+  /** Bytes of events nothing refers to (kept history) added (+) or gone or referred to again (-). */
+  historyBytes = 0;
 
   add(sink: string, pending: number, pendingBytes: number, deadLetters = 0): void {
     const delta = this.sinks.get(sink) ?? { pending: 0, pendingBytes: 0, deadLetters: 0 };
@@ -30,7 +32,7 @@ export class CounterDeltas {
 
   async write(client: pg.PoolClient): Promise<void> {
     const sinks = [...this.sinks.keys()].sort();
-    if (sinks.length === 0 && this.usedBytes === 0) return;
+    if (sinks.length === 0 && this.usedBytes === 0 && this.historyBytes === 0) return;
     const d = sinks.map((sink) => this.sinks.get(sink)!);
     // One statement for both tables: one round trip per commit.
     await prepared(
@@ -42,9 +44,9 @@ export class CounterDeltas {
          ON CONFLICT (sink, shard) DO UPDATE SET pending = sink_counters.pending + excluded.pending,
            pending_bytes = sink_counters.pending_bytes + excluded.pending_bytes,
            dead_letters = sink_counters.dead_letters + excluded.dead_letters)
-       INSERT INTO queue_usage (shard, bytes) SELECT $2, $6::bigint WHERE $6::bigint <> 0
-       ON CONFLICT (shard) DO UPDATE SET bytes = queue_usage.bytes + excluded.bytes`,
-      [sinks, Math.floor(Math.random() * SHARDS), d.map((x) => x.pending), d.map((x) => x.pendingBytes), d.map((x) => x.deadLetters), this.usedBytes],
+       INSERT INTO queue_usage (shard, bytes, history_bytes) SELECT $2, $6::bigint, $7::bigint WHERE $6::bigint <> 0 OR $7::bigint <> 0
+       ON CONFLICT (shard) DO UPDATE SET bytes = queue_usage.bytes + excluded.bytes, history_bytes = queue_usage.history_bytes + excluded.history_bytes`,
+      [sinks, Math.floor(Math.random() * SHARDS), d.map((x) => x.pending), d.map((x) => x.pendingBytes), d.map((x) => x.deadLetters), this.usedBytes, this.historyBytes],
     );
   }
 }
@@ -61,6 +63,7 @@ export class CounterSnapshot {
   private applied = 0;
   /** Refreshes dropped in a row as stale; under steady commits the next one is kept anyway. */
   private dropped = 0;
+  private history = 0;
 
   get(): ReadonlyMap<string, SinkCounters> {
     return this.sinks;
@@ -68,6 +71,11 @@ export class CounterSnapshot {
 
   usedBytes(): number {
     return this.used;
+  }
+
+  /** Bytes of kept history, what `history.max_bytes` bounds. */
+  historyBytes(): number {
+    return this.history;
   }
 
   pendingBytes(sink: string): number {
@@ -85,7 +93,7 @@ export class CounterSnapshot {
                       sum(dead_letters)::float8 AS dead_letters
                FROM sink_counters GROUP BY sink) c`,
       ),
-      pool.query<{ bytes: number }>('SELECT coalesce(sum(bytes), 0)::float8 AS bytes FROM queue_usage'),
+      pool.query<{ bytes: number; history: number }>('SELECT coalesce(sum(bytes), 0)::float8 AS bytes, coalesce(sum(history_bytes), 0)::float8 AS history FROM queue_usage'),
     ]);
     // A commit of ours applied while the sums were read may be missing from them: keeping them
     // would undo it until the next refresh (a dead letter counted twice, bytes under-counted).
@@ -97,6 +105,7 @@ export class CounterSnapshot {
     }
     this.sinks = sinks;
     this.used = usage.rows[0]!.bytes;
+    this.history = usage.rows[0]!.history;
   }
 
   /** A commit of this replica, seen at once (the oldest delivery waits for the refresh). */
@@ -113,5 +122,6 @@ export class CounterSnapshot {
       });
     }
     this.used += deltas.usedBytes;
+    this.history += deltas.historyBytes;
   }
 }

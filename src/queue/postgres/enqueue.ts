@@ -20,6 +20,8 @@ export interface EnqueueContext {
   /** The queue's bytes as last known, and its `max_bytes`: checked before each event of the group. */
   usedBytes: number;
   maxBytes: number;
+  /** History is on: an event no route matched is stored too (no deliveries), so the console shows it. */
+  keepUnrouted: boolean;
 }
 
 /** What became of each item: stored (or a duplicate), or refused before the transaction. */
@@ -57,7 +59,7 @@ function planBounds(items: readonly EnqueueItem[], ctx: EnqueueContext): { plann
     }
     if (refused.has(index)) return;
     for (const sink of deliver) added.set(sink, (added.get(sink) ?? 0) + item.body.length);
-    if (item.sinks.length > 0) used += item.body.length;
+    if (item.sinks.length > 0 || ctx.keepUnrouted) used += item.body.length;
     planned.push({ index, item, deliver, parked });
   });
   return { planned, refused };
@@ -105,7 +107,7 @@ export async function commitEnqueue(
   const touched = new Set<string>();
   const duplicates = await findDuplicates(client, planned, ctx);
   for (const index of duplicates) outcomes[index] = { result: { eventId: null, duplicate: true, parked: [] } };
-  const stored = planned.filter((p) => !duplicates.has(p.index) && p.item.sinks.length > 0);
+  const stored = planned.filter((p) => !duplicates.has(p.index) && (p.item.sinks.length > 0 || ctx.keepUnrouted));
   if (stored.length === 0) return { outcomes, deltas, touched };
 
   const ids = (
@@ -118,6 +120,8 @@ export async function commitEnqueue(
       const b = params.length;
       params.push(ids[start + i], ctx.now, item.source, item.type, item.jobId, item.body.length, deliver.length + parked.length, item.body, item.url ?? null);
       deltas.usedBytes += item.body.length;
+      // Unrouted (kept for history): nothing will refer to it.
+      if (deliver.length + parked.length === 0) deltas.historyBytes += item.body.length;
       return `($${b + 1}::bigint,$${b + 2}::bigint,$${b + 3},$${b + 4},$${b + 5},$${b + 6}::int,$${b + 7}::int,$${b + 8}::bytea,$${b + 9})`;
     });
     await client.query(`INSERT INTO events (id, received_at, source, type, job_id, bytes, refs, body, url) VALUES ${rows.join(',')}`, params);

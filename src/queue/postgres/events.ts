@@ -31,13 +31,19 @@ export async function releaseEvents(client: pg.PoolClient, eventIds: readonly nu
  */
 export async function freeEvents(client: pg.PoolClient, ids: readonly number[], deltas: CounterDeltas, keepAfter: number): Promise<void> {
   if (ids.length === 0) return;
-  const freed = await prepared<{ bytes: number }>(
+  // Those left in place (history keeps them) count as history from now: disjoint from the freed.
+  const freed = await prepared<{ kept: boolean; bytes: number }>(
     client,
-    'events_free_after',
-    'DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 AND received_at <= $2 RETURNING bytes',
+    'events_free_or_keep',
+    `WITH freed AS (DELETE FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 AND received_at <= $2 RETURNING bytes)
+     SELECT false AS kept, bytes FROM freed
+     UNION ALL SELECT true, bytes FROM events WHERE id = ANY($1::bigint[]) AND refs <= 0 AND received_at > $2`,
     [ids, keepAfter],
   );
-  for (const row of freed.rows) deltas.usedBytes -= row.bytes;
+  for (const row of freed.rows) {
+    if (row.kept) deltas.historyBytes += row.bytes;
+    else deltas.usedBytes -= row.bytes;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import type {
   SinkMinute,
   SinkOutcome,
   StoredAttempt,
+  StoredEventHead,
 } from '../store.js';
 import { eventListSql, eventWhere } from '../event-filter.js';
 import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
@@ -46,15 +47,16 @@ export function listQuery(filter: EventFilter): { sql: string; params: unknown[]
  */
 export function pruneVictims(byAge: boolean): string {
   return byAge
-    ? `SELECT id FROM events WHERE refs <= 0 AND received_at <= $1 ORDER BY received_at, id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED`
-    : `SELECT id FROM events WHERE refs <= 0 ORDER BY id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED`;
+    ? `SELECT id, bytes FROM events WHERE refs <= 0 AND received_at <= $1 ORDER BY received_at, id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED`
+    : `SELECT id, bytes FROM events WHERE refs <= 0 ORDER BY id LIMIT ${PRUNE_CHUNK} FOR UPDATE SKIP LOCKED`;
 }
 
 export interface PgHistoryDeps {
   pool: pg.Pool;
   options: HistoryOptions;
   now: () => number;
-  usedBytes: () => number;
+  /** Bytes of kept history (maintained counter). */
+  historyBytes: () => number;
   /** After a commit that changed counters; `wake` lists sinks given deliveries. */
   committed: (deltas: CounterDeltas, wake: ReadonlySet<string>) => void;
   /** Tells the other replicas, inside the transaction, which sinks got work. */
@@ -117,7 +119,21 @@ export class PgHistory implements HistoryStore {
     return rows.rows;
   }
 
-  async backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number> {
+  async receivedByType(since: number): Promise<Record<string, number>> {
+    const rows = await this.deps.pool.query<{ type: string; n: number }>(
+      'SELECT type, count(*)::float8 AS n FROM events WHERE received_at >= $1 GROUP BY type ORDER BY type',
+      [since],
+    );
+    return Object.fromEntries(rows.rows.map((r) => [r.type, r.n]));
+  }
+
+  async backfill(
+    sink: string,
+    filter: EventFilter,
+    chunk: number,
+    progress: (done: number, total: number) => void,
+    accept?: (event: StoredEventHead) => boolean,
+  ): Promise<number> {
     const params: unknown[] = [];
     const ids = (await this.deps.pool.query<{ id: number }>(`SELECT e.id::float8 AS id FROM events e ${where({ ...filter, limit: undefined }, params)} ORDER BY e.id`, params)).rows.map(
       (r) => r.id,
@@ -126,20 +142,24 @@ export class PgHistory implements HistoryStore {
     for (let i = 0; i < ids.length; i += chunk) {
       const deltas = new CounterDeltas();
       const now = this.deps.now();
+      const slice = accept ? await this.accepted(ids.slice(i, i + chunk), accept) : ids.slice(i, i + chunk);
       const added = await transaction(this.deps.pool, async (client) => {
         // Each event gains a reference, so it stays until this delivery settles.
-        const rows = await client.query<{ n: number; bytes: number }>(
-          `WITH src AS (UPDATE events SET refs = refs + 1 WHERE id = ANY($1::bigint[]) RETURNING id, job_id, bytes),
+        const rows = await client.query<{ n: number; bytes: number; reused: number }>(
+          `WITH src AS (UPDATE events SET refs = refs + 1 WHERE id = ANY($1::bigint[]) RETURNING id, job_id, bytes, refs),
            added AS (
              INSERT INTO deliveries (event_id, sink, job_id, bytes, created_at)
              SELECT id, $2, job_id, bytes, $3 FROM src ORDER BY id
              RETURNING id, sink, job_id, bytes),
            lanes_added AS (${upsertLanes('$3')} RETURNING 1)
-           SELECT count(*)::float8 AS n, coalesce(sum(bytes), 0)::float8 AS bytes FROM added`,
-          [ids.slice(i, i + chunk), sink, now],
+           SELECT count(*)::float8 AS n, coalesce(sum(bytes), 0)::float8 AS bytes,
+             (SELECT coalesce(sum(bytes), 0)::float8 FROM src WHERE refs = 1) AS reused FROM added`,
+          [slice, sink, now],
         );
-        const { n, bytes } = rows.rows[0]!;
+        const { n, bytes, reused } = rows.rows[0]!;
         deltas.add(sink, n, bytes);
+        // Kept history referred to again is pending work now.
+        deltas.historyBytes -= reused;
         await deltas.write(client);
         return n;
       }, { afterCommit: (client) => this.deps.notify(client, new Set([sink])) });
@@ -150,23 +170,42 @@ export class PgHistory implements HistoryStore {
     return done;
   }
 
+  /** Those of `ids` that `accept` takes (their bodies read outside the write transaction). */
+  private async accepted(ids: readonly number[], accept: (event: StoredEventHead) => boolean): Promise<number[]> {
+    const rows = await this.deps.pool.query<StoredEventHead & { id: number }>(
+      'SELECT id::float8 AS id, source, job_id AS "jobId", body FROM events WHERE id = ANY($1::bigint[]) ORDER BY id',
+      [ids],
+    );
+    return rows.rows.filter(accept).map((r) => r.id);
+  }
+
   /** Drops one chunk of the oldest kept events (nothing waits for them), whatever their age; how many. */
   dropOldest(): Promise<number> {
     return this.pruneChunk(false);
   }
 
-  /** One short transaction: the oldest events nothing refers to, by age (past retention) or any. */
-  private async pruneChunk(byAge: boolean): Promise<number> {
+  /**
+   * One short transaction: the oldest events nothing refers to, by age (past retention) or
+   * any, stopping once `excess` bytes are freed (over the byte bound: no further).
+   */
+  private async pruneChunk(byAge: boolean, excess = Infinity): Promise<number> {
     const deltas = new CounterDeltas();
     // Oldest first; pending deliveries and dead letters hold a reference, so never theirs.
     const n = await transaction(this.deps.pool, async (client) => {
+      const victims = (await client.query<{ id: string; bytes: number }>(pruneVictims(byAge), byAge ? [this.cutoff()] : [])).rows;
+      let freed = 0;
+      const last = victims.findIndex((v) => (freed += v.bytes) >= excess);
+      if (last >= 0) victims.length = last + 1;
+      if (victims.length === 0) return 0;
       const gone = await client.query<{ bytes: number }>(
-        `WITH victims AS (${pruneVictims(byAge)}),
-         dropped AS (DELETE FROM attempts WHERE event_id IN (SELECT id FROM victims))
-         DELETE FROM events WHERE id IN (SELECT id FROM victims) RETURNING bytes`,
-        byAge ? [this.cutoff()] : [],
+        `WITH dropped AS (DELETE FROM attempts WHERE event_id = ANY($1::bigint[]))
+         DELETE FROM events WHERE id = ANY($1::bigint[]) RETURNING bytes`,
+        [victims.map((v) => v.id)],
       );
-      for (const row of gone.rows) deltas.usedBytes -= row.bytes;
+      for (const row of gone.rows) {
+        deltas.usedBytes -= row.bytes;
+        deltas.historyBytes -= row.bytes;
+      }
       await deltas.write(client);
       return gone.rows.length;
     });
@@ -175,17 +214,16 @@ export class PgHistory implements HistoryStore {
   }
 
   async prune(): Promise<number> {
-    const { pool } = this.deps;
     let pruned = 0;
     for (;;) {
-      const n = await this.pruneChunk(this.deps.usedBytes() <= this.deps.options.maxBytes);
+      // History's own bytes: a backlog of pending work never wipes it.
+      const excess = this.deps.historyBytes() - this.deps.options.maxBytes;
+      const n = excess > 0 ? await this.pruneChunk(false, excess) : await this.pruneChunk(true);
       if (n === 0) break;
       pruned += n;
       await yieldToIngress();
     }
-    while ((await pool.query(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= $1 ORDER BY at LIMIT ${PRUNE_CHUNK})`, [this.cutoff()])).rowCount) {
-      await yieldToIngress();
-    }
+    // Attempts go only with their event: a kept event (still pending) keeps all of them.
     return pruned;
   }
 }

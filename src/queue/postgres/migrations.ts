@@ -135,6 +135,15 @@ CREATE INDEX deliveries_by_event ON deliveries (event_id);
 CREATE INDEX dead_letters_by_event ON dead_letters (event_id);
 DROP SEQUENCE IF EXISTS lease_tokens;`,
   },
+  {
+    // 7 — history's own bytes (events nothing refers to), maintained like the queue's, so
+    // history.max_bytes bounds history alone: a backlog of pending work never prunes it.
+    version: 7,
+    sql: `
+ALTER TABLE queue_usage ADD COLUMN history_bytes bigint NOT NULL DEFAULT 0;
+INSERT INTO queue_usage (shard, history_bytes) SELECT 0, coalesce(sum(bytes), 0) FROM events WHERE refs <= 0
+ON CONFLICT (shard) DO UPDATE SET history_bytes = excluded.history_bytes;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

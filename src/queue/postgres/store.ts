@@ -146,7 +146,7 @@ export class PostgresQueueStore implements QueueStore {
       pool,
       options: options.history ?? { retentionMs: 0, maxBytes: 0 },
       now: this.now,
-      usedBytes: () => this.usedBytes(),
+      historyBytes: () => this.snapshot.historyBytes(),
       committed: (deltas, wake) => this.committed(deltas, wake),
       notify: (client, sinks) => this.notifyIn(client, sinks),
     });
@@ -311,6 +311,7 @@ export class PostgresQueueStore implements QueueStore {
             pendingBytes: (sink) => this.snapshot.pendingBytes(sink),
             usedBytes: used,
             maxBytes: this.options.maxBytes,
+            keepUnrouted: this.history.enabled,
           },
         );
         return result;

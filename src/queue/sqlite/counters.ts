@@ -3,6 +3,9 @@ import type { SinkCounters } from '../store.js';
 
 type Mutable = Omit<SinkCounters, 'oldestCreatedAt'>;
 
+/** Over `events e`: nothing waits for the event (kept history, or about to go). */
+export const UNREFERENCED = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
+
 /**
  * Per-sink pending count, pending bytes and dead letters, kept in memory and changed in
  * step with every transaction that changes them. Loaded at open from the lanes (one row
@@ -12,11 +15,34 @@ type Mutable = Omit<SinkCounters, 'oldestCreatedAt'>;
 export class Counters {
   private readonly bySink = new Map<string, Mutable>();
   private readonly dataVersion;
+  private readonly unreferencedSize;
   private seenVersion = 0;
+  /**
+   * Body bytes of kept history (events nothing refers to: delivered, unrouted), what
+   * `history.max_bytes` bounds; changed in step with each write that keeps, refers to
+   * again or deletes such an event. Pending work never counts here.
+   */
+  historyBytes = 0;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    private readonly trackHistory = false,
+  ) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.unreferencedSize = db
+      .prepare(`SELECT length(body) FROM events e WHERE id = ? AND ${UNREFERENCED}`)
+      .pluck();
     this.load();
+  }
+
+  /** An event a write left in place (history keeps it): counted once nothing refers to it. */
+  keepIfUnreferenced(eventId: number): void {
+    if (this.trackHistory) this.historyBytes += (this.unreferencedSize.get(eventId) as number | undefined) ?? 0;
+  }
+
+  /** An event about to be referred to again (backfill): no longer history, if it was. */
+  reuse(eventId: number): void {
+    if (this.trackHistory) this.historyBytes -= (this.unreferencedSize.get(eventId) as number | undefined) ?? 0;
   }
 
   /**
@@ -51,6 +77,10 @@ export class Counters {
       n: number;
     }>;
     for (const row of dead) this.add(row.sink, 0, 0, row.n);
+    // One pass at open (and after another process wrote): never per prune or enqueue.
+    this.historyBytes = this.trackHistory
+      ? (this.db.prepare(`SELECT coalesce(sum(length(body)), 0) FROM events e WHERE ${UNREFERENCED}`).pluck().get() as number)
+      : 0;
   }
 
   get(sink: string): Readonly<Mutable> {

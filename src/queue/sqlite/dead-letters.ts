@@ -164,7 +164,9 @@ export class SqliteDeadLetters implements DeadLetterStore {
         }>;
         for (const row of rows) counters.add(row.sink, 0, 0, -1);
         const cutoff = this.deps.historyCutoff();
-        for (const eventId of new Set(rows.map((r) => r.eventId))) stmt.gcEvent.run(eventId, cutoff, eventId, eventId);
+        for (const eventId of new Set(rows.map((r) => r.eventId))) {
+          if (stmt.gcEvent.run(eventId, cutoff, eventId, eventId).changes === 0) counters.keepIfUnreferenced(eventId);
+        }
         return rows.length;
       })();
     } catch (err) {

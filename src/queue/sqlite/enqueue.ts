@@ -21,6 +21,8 @@ export interface CommitterDeps {
   dedupeWindowMs: number;
   limits: () => ReadonlyMap<string, SinkLimit>;
   usedBytes: () => number;
+  /** History is on: an event no route matched is stored too (no deliveries), so the console shows it. */
+  keepUnrouted: boolean;
   /** Drops the oldest kept history (delivered events) to make room; false when there is none. */
   makeRoom?: () => boolean;
   /** After the commit holding new deliveries of these sinks is durable. */
@@ -141,9 +143,11 @@ export class Committer {
       if (item.dedupeKey !== null && stmt.dedupeClaim.run(item.dedupeKey, now, stale).changes === 0) {
         return { eventId: null, duplicate: true, parked: [] };
       }
-      if (item.sinks.length === 0) return { eventId: null, duplicate: false, parked: [] };
+      if (item.sinks.length === 0 && !this.deps.keepUnrouted) return { eventId: null, duplicate: false, parked: [] };
       const eventId = Number(stmt.eventPut.run(now, item.source, item.type, item.jobId, item.body, item.url ?? null).lastInsertRowid);
       added += size;
+      // Unrouted: nothing will refer to it, it is history from the start.
+      if (item.sinks.length === 0) counters.historyBytes += size;
       for (const sink of item.sinks) {
         const id = Number(stmt.deliveryPut.run(eventId, sink, item.jobId, now).lastInsertRowid);
         if (parked.includes(sink)) {

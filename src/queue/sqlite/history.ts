@@ -1,5 +1,5 @@
 import { setImmediate as yieldToIngress } from 'node:timers/promises';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type {
   EventDetail,
   EventFilter,
@@ -7,16 +7,20 @@ import type {
   HistoryOptions,
   HistoryStore,
   SinkMinute,
+  StoredEventHead,
   SinkOutcome,
   StoredAttempt,
 } from '../store.js';
 import { eventListSql, eventWhere } from '../event-filter.js';
 import { sinkOutcomes, type OutcomeFact } from '../sink-outcome.js';
-import type { Counters } from './counters.js';
+import { UNREFERENCED, type Counters } from './counters.js';
 import type { Statements } from './statements.js';
 
-/** Rows deleted per prune transaction: short enough never to hold up an enqueue commit. */
-const PRUNE_CHUNK = 500;
+/**
+ * Events a prune step reads (and at most deletes) before it gives the event loop back: a
+ * backlog of old pending events is walked past a window at a time, never in one stall.
+ */
+export const PRUNE_WINDOW = 500;
 
 /** The WHERE of an event listing over `events e`, with its positional parameters. */
 function where(filter: EventFilter): { sql: string; params: unknown[] } {
@@ -42,15 +46,33 @@ export function listQuery(filter: EventFilter): { sql: string; params: unknown[]
   return { sql, params };
 }
 
+const WINDOW_COLUMNS = `e.id, e.received_at AS at, length(e.body) AS size, ${UNREFERENCED} AS free`;
+
 /**
- * The ids of one prune chunk: the oldest events nothing refers to, received at or before
- * the one parameter (by age, through events_by_time), or any of them (over the byte bound).
+ * Prune windows: the next events after a cursor, oldest first, each with whether nothing
+ * refers to it (`free`); referenced ones are read and passed, never waited on. Each is an
+ * index seek, so a window costs its rows, not the backlog before it.
+ * - `sameTime`: the rest of the cursor's millisecond (received_at = ?, id > ?, at most ?);
+ * - `byAge`: later ones up to the cutoff (received_at > ?, <= ?, at most ?), by events_by_time;
+ * - `byId`: over the byte bound, by id (id > ?, at most ?).
  */
-export function pruneQuery(byAge: boolean): string {
-  const unreferenced = `NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = e.id) AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = e.id)`;
-  return byAge
-    ? `SELECT e.id FROM events e WHERE e.received_at <= ? AND ${unreferenced} ORDER BY e.received_at, e.id LIMIT ${PRUNE_CHUNK}`
-    : `SELECT e.id FROM events e WHERE ${unreferenced} ORDER BY e.id LIMIT ${PRUNE_CHUNK}`;
+export const PRUNE_QUERIES = {
+  sameTime: `SELECT ${WINDOW_COLUMNS} FROM events e WHERE e.received_at = ? AND e.id > ? ORDER BY e.id LIMIT ?`,
+  byAge: `SELECT ${WINDOW_COLUMNS} FROM events e WHERE e.received_at > ? AND e.received_at <= ? ORDER BY e.received_at, e.id LIMIT ?`,
+  byId: `SELECT ${WINDOW_COLUMNS} FROM events e WHERE e.id > ? ORDER BY e.id LIMIT ?`,
+} as const;
+
+interface WindowRow {
+  id: number;
+  at: number;
+  size: number;
+  free: number;
+}
+
+/** Where a prune pass has read to: (received_at, id) by age, id over the byte bound. */
+interface PruneCursor {
+  at: number;
+  id: number;
 }
 
 export interface SqliteHistoryDeps {
@@ -59,7 +81,6 @@ export interface SqliteHistoryDeps {
   counters: Counters;
   options: HistoryOptions;
   now: () => number;
-  usedBytes: () => number;
   /** After a backfill queued deliveries of these sinks. */
   queued: (sinks: ReadonlySet<string>) => void;
 }
@@ -122,14 +143,32 @@ export class SqliteHistory implements HistoryStore {
       .all(since) as SinkMinute[];
   }
 
-  async backfill(sink: string, filter: EventFilter, chunk: number, progress: (done: number, total: number) => void): Promise<number> {
+  async receivedByType(since: number): Promise<Record<string, number>> {
+    const rows = this.deps.db
+      .prepare('SELECT type, count(*) AS n FROM events WHERE received_at >= ? GROUP BY type ORDER BY type')
+      .all(since) as Array<{ type: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.type, r.n]));
+  }
+
+  async backfill(
+    sink: string,
+    filter: EventFilter,
+    chunk: number,
+    progress: (done: number, total: number) => void,
+    accept?: (event: StoredEventHead) => boolean,
+  ): Promise<number> {
     const { db, stmt, counters } = this.deps;
     const { sql, params } = where({ ...filter, limit: undefined });
     const ids = db.prepare(`SELECT e.id FROM events e ${sql} ORDER BY e.id`).pluck().all(...params) as number[];
+    // The body is read only to route it (accept), outside the write transaction.
+    const head = db.prepare('SELECT source, job_id AS jobId, body FROM events WHERE id = ?');
     let done = 0;
     for (let i = 0; i < ids.length; i += chunk) {
       const now = this.deps.now();
-      const slice = ids.slice(i, i + chunk);
+      const slice = accept ? ids.slice(i, i + chunk).filter((id) => {
+        const event = head.get(id) as StoredEventHead | undefined;
+        return event !== undefined && accept(event);
+      }) : ids.slice(i, i + chunk);
       try {
         db.transaction(() => {
           for (const id of slice) {
@@ -137,6 +176,7 @@ export class SqliteHistory implements HistoryStore {
               | { jobId: string; size: number }
               | undefined;
             if (!event) continue;
+            counters.reuse(id);
             const deliveryId = Number(stmt.deliveryPut.run(id, sink, event.jobId, now).lastInsertRowid);
             stmt.laneAdd.run(sink, event.jobId, now, deliveryId, 1, event.size);
             counters.add(sink, 1, event.size, 0);
@@ -154,39 +194,85 @@ export class SqliteHistory implements HistoryStore {
     return done;
   }
 
-  /** Drops one chunk of the oldest kept events (nothing waits for them), at once; how many. */
-  dropOldest(): number {
-    return this.pruneChunk(null);
+  /** Body bytes of kept history (maintained: no scan). */
+  historyBytes(): number {
+    this.deps.counters.refreshIfChangedElsewhere();
+    return this.deps.counters.historyBytes;
   }
 
-  /** One short transaction: the oldest unreferenced events received before `before` (any, when null). */
-  private pruneChunk(before: number | null): number {
-    const { db } = this.deps;
-    const select = db.prepare(pruneQuery(before !== null)).pluck();
-    const ids = (before === null ? select.all() : select.all(before)) as number[];
-    const dropEvent = db.prepare('DELETE FROM events WHERE id = ?');
-    const dropAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
+  /** Drops the oldest kept events (nothing waits for them) until one window freed some; how many. */
+  dropOldest(): number {
+    const cursor = { at: -1, id: 0 };
+    for (;;) {
+      const { dropped, done } = this.pruneWindow(null, cursor);
+      if (dropped > 0 || done) return dropped;
+    }
+  }
+
+  /**
+   * One window and one short transaction: of the next events after `cursor` (received before
+   * `before`; any, when null), those nothing refers to, stopping once `excess` bytes are freed.
+   * Moves the cursor; `done` once the window came back short (nothing further to read).
+   */
+  private pruneWindow(before: number | null, cursor: PruneCursor, excess = Infinity): { dropped: number; done: boolean } {
+    const window = this.readWindow(before, cursor);
+    const victims: WindowRow[] = [];
+    let freed = 0;
+    for (const row of window) {
+      if (freed >= excess) break;
+      if (!row.free) continue;
+      victims.push(row);
+      freed += row.size;
+    }
+    const last = window.at(-1);
+    if (last) Object.assign(cursor, { at: last.at, id: last.id });
+    const { db, stmt } = this.deps;
     db.transaction(() => {
-      for (const id of ids) {
-        dropAttempts.run(id);
-        dropEvent.run(id);
+      for (const { id } of victims) {
+        stmt.attemptsOfEventDelete.run(id);
+        stmt.eventDelete.run(id);
       }
     })();
-    return ids.length;
+    for (const { size } of victims) this.deps.counters.historyBytes -= size;
+    return { dropped: victims.length, done: window.length < PRUNE_WINDOW || freed >= excess };
+  }
+
+  private windows?: Record<keyof typeof PRUNE_QUERIES, Statement>;
+
+  private readWindow(before: number | null, cursor: PruneCursor): WindowRow[] {
+    const { db } = this.deps;
+    const q = (this.windows ??= {
+      sameTime: db.prepare(PRUNE_QUERIES.sameTime),
+      byAge: db.prepare(PRUNE_QUERIES.byAge),
+      byId: db.prepare(PRUNE_QUERIES.byId),
+    });
+    if (before === null) return q.byId.all(cursor.id, PRUNE_WINDOW) as WindowRow[];
+    const rest = q.sameTime.all(cursor.at, cursor.id, PRUNE_WINDOW) as WindowRow[];
+    if (rest.length === PRUNE_WINDOW) return rest;
+    return [...rest, ...(q.byAge.all(cursor.at, before, PRUNE_WINDOW - rest.length) as WindowRow[])];
   }
 
   async prune(): Promise<number> {
-    const dropOldAttempts = this.deps.db.prepare(`DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= ? ORDER BY at LIMIT ${PRUNE_CHUNK})`);
     let pruned = 0;
-    // Short transactions with a turn of the event loop between: ingress commits go in between.
-    for (;;) {
-      const overBytes = this.deps.usedBytes() > this.deps.options.maxBytes;
-      const count = this.pruneChunk(overBytes ? null : this.cutoff());
-      if (count === 0) break;
-      pruned += count;
+    // Windows of PRUNE_WINDOW events with a turn of the event loop between: ingress commits go
+    // in between, and a backlog of old pending events costs many short steps, not one stall.
+    // First down to the byte bound (history's own bytes: a backlog never wipes it), oldest first.
+    const byId = { at: 0, id: 0 };
+    for (let excess = this.historyBytes() - this.deps.options.maxBytes; excess > 0; excess = this.historyBytes() - this.deps.options.maxBytes) {
+      const { dropped, done } = this.pruneWindow(null, byId, excess);
+      pruned += dropped;
+      if (done) break;
       await yieldToIngress();
     }
-    while (dropOldAttempts.run(this.cutoff()).changes > 0) await yieldToIngress();
+    const byAge = { at: -1, id: 0 };
+    const cutoff = this.cutoff();
+    for (;;) {
+      const { dropped, done } = this.pruneWindow(cutoff, byAge);
+      pruned += dropped;
+      if (done) break;
+      await yieldToIngress();
+    }
+    // Attempts go only with their event: a kept event (still pending) keeps all of them.
     return pruned;
   }
 }

@@ -145,7 +145,10 @@ export class Lanes {
     }
     const cutoff = this.history.cutoff();
     for (const eventId of events) {
-      if (stmt.gcEvent.run(eventId, cutoff, eventId, eventId).changes === 0) continue;
+      if (stmt.gcEvent.run(eventId, cutoff, eventId, eventId).changes === 0) {
+        this.counters.keepIfUnreferenced(eventId);
+        continue;
+      }
       this.bodies.delete(eventId);
       gone.push(eventId);
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openSqliteStore, type SqliteStore } from './store.js';
 import { SCHEMA_VERSION } from './migrations.js';
-import { listQuery, pruneQuery } from './history.js';
+import { listQuery, PRUNE_QUERIES } from './history.js';
 import { tempDir } from '../../../test/helpers/temp-dir.js';
 
 // test/fixtures/queue-v1/relay.db was written by release 120b885 (make.mjs beside it), at
@@ -132,7 +132,7 @@ it('upgrades a queue at schema 3 (history, no time index, no url) to events_by_t
     expect(upgraded.upgradedFrom).toBe(3);
     expect(upgraded.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
     expect(plan(upgraded, window.sql, window.params)).toMatch(/USING (COVERING )?INDEX events_by_time/);
-    expect(plan(upgraded, pruneQuery(true), [1_700_000_100_000])).toMatch(/USING (COVERING )?INDEX events_by_time/);
+    expect(plan(upgraded, PRUNE_QUERIES.byAge, [0, 1_700_000_100_000, 500])).toMatch(/USING (COVERING )?INDEX events_by_time/);
     expect(upgraded.storedEvents()).toBe(5000);
     expect(upgraded.db.prepare(`SELECT count(*) FROM events WHERE url IS NULL`).pluck().get()).toBe(5000);
   } finally {

@@ -76,6 +76,10 @@ CREATE TABLE paused_sinks (sink TEXT PRIMARY KEY, paused_at INTEGER NOT NULL) WI
   // 6 — indexes the PostgreSQL store lacked (SQLite has had deliveries_by_event and
   // dead_letters_by_event since step 2, and keeps no reference count): nothing to do.
   () => undefined,
+
+  // 7 — history's own bytes: the PostgreSQL store keeps them in a column; this store sums them
+  // once at open and keeps the count in memory: nothing to do.
+  () => undefined,
 ];
 
 export const SCHEMA_VERSION = STEPS.length;

@@ -42,6 +42,8 @@ const SQL = {
   /** Deletes a lane only if it holds no more than what was just settled. */
   laneDeleteIfDone: 'DELETE FROM lanes WHERE sink = ? AND job_id = ? AND pending <= ?',
   /** Forgets an event nothing refers to any more, unless history keeps it (received after the cutoff). */
+  eventDelete: 'DELETE FROM events WHERE id = ?',
+  attemptsOfEventDelete: 'DELETE FROM attempts WHERE event_id = ?',
   gcEvent: `DELETE FROM events WHERE id = ? AND received_at <= ?
     AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)
     AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = ?)`,

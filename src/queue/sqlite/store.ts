@@ -66,7 +66,7 @@ export class SqliteStore implements QueueStore {
     this.maxBytes = options.maxBytes;
     this.dedupeWindowMs = options.dedupeWindowSeconds * 1000;
     this.stmt = prepareStatements(this.db);
-    this.counts = new Counters(this.db);
+    this.counts = new Counters(this.db, (options.history?.retentionMs ?? 0) > 0);
     const bodies = new BodyCache(BODY_CACHE_BYTES);
     const notify = (sinks: ReadonlySet<string>): void => {
       for (const listener of this.listeners) listener(sinks);
@@ -77,7 +77,6 @@ export class SqliteStore implements QueueStore {
       counters: this.counts,
       options: options.history ?? { retentionMs: 0, maxBytes: 0 },
       now: this.now,
-      usedBytes: () => this.usedBytes(),
       queued: notify,
     });
     const cutoff = (): number => this.history.cutoff();
@@ -92,6 +91,7 @@ export class SqliteStore implements QueueStore {
       dedupeWindowMs: this.dedupeWindowMs,
       limits: () => this.limits,
       usedBytes: () => this.usedBytes(),
+      keepUnrouted: this.history.enabled,
       makeRoom: () => this.history.dropOldest() > 0,
       committed: notify,
     });
