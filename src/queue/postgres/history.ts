@@ -144,6 +144,13 @@ export class PgHistory implements HistoryStore {
       const now = this.deps.now();
       const slice = accept ? await this.accepted(ids.slice(i, i + chunk), accept) : ids.slice(i, i + chunk);
       const added = await transaction(this.deps.pool, async (client) => {
+        // The store's one lock order (leases, settles and ingress keep it too): lanes by (sink,
+        // job), then events by id. Taken first here, so a backfill never deadlocks a settle.
+        await client.query(
+          `SELECT 1 FROM lanes WHERE sink = $2 AND job_id IN (SELECT job_id FROM events WHERE id = ANY($1::bigint[])) ORDER BY sink, job_id FOR UPDATE`,
+          [slice, sink],
+        );
+        await client.query('SELECT 1 FROM events WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [slice]);
         // Each event gains a reference, so it stays until this delivery settles.
         const rows = await client.query<{ n: number; bytes: number; reused: number }>(
           `WITH src AS (UPDATE events SET refs = refs + 1 WHERE id = ANY($1::bigint[]) RETURNING id, job_id, bytes, refs),

@@ -27,7 +27,7 @@ describeWithPostgres('PostgreSQL queue store: one lock order', () => {
   });
   afterAll(() => cluster?.destroy());
 
-  it('runs renewals, settles and enqueues of several replicas on the same lanes without a deadlock', async () => {
+  it('runs renewals, settles, enqueues and backfills of several replicas on the same lanes without a deadlock', async () => {
     const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
     const deadlocks = async (): Promise<number> =>
@@ -51,6 +51,10 @@ describeWithPostgres('PostgreSQL queue store: one lock order', () => {
           work.push(renew(store), store.settle(held).then(() => Promise.all([renew(store), store.settle(done)])));
         });
         for (const store of stores) work.push(...enqueueAll(store, round), renew(store));
+        // An operator's backfill of two jobs meanwhile: it takes the same locks (lanes, then events).
+        for (const job of [JOBS[round % JOBS.length]!, JOBS[(round * 7) % JOBS.length]!]) {
+          work.push(stores[round % stores.length]!.history.backfill('mirror', { since: 0, jobId: job }, 500, () => undefined));
+        }
         for (const r of await Promise.allSettled(work)) if (r.status === 'rejected') errors.push(r.reason);
       }
       expect({ deadlocks: (await deadlocks()) - before, errors: errors.map(sqlState) }).toEqual({ deadlocks: 0, errors: [] });
