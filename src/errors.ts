@@ -137,6 +137,11 @@ export const ERRORS = {
       'sink "%s" ignored the abort of a write past write_timeout_ms (%s ms): still running %s ms later, it holds its slot until it settles, and at shutdown the relay exits 1 waiting for it; pass `signal` to every I/O call of the sink and reject when it aborts',
   },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
+  RELAY_ERR_SINK_CLOSE_TIMEOUT: {
+    status: 0,
+    message:
+      'expected close() of sink "%s" to end within %s ms during a config reload, got it still running: the reload went on without it (the new instance delivers, later reloads apply); shutdown names it while it runs; make close() end its work and resolve',
+  },
   RELAY_ERR_SINK_RESULT_INVALID: {
     status: 0,
     message: 'sink "%s" write() resolved an invalid result: expected nothing or { failed: [{ index, error }] } with indexes 0 to %s, got %s',
