@@ -18,7 +18,7 @@ interface Entry {
  * throw fails every lane at its first event. An event whose body cannot be read fails
  * alone, before the write, and its lane's later events are left out of the batch.
  */
-export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink, context: WriteContext): Promise<{ results: LaneResult[]; thrown: unknown }> {
+export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink, context: WriteContext): Promise<{ results: LaneResult[]; threw: boolean }> {
   const entries: Entry[] = [];
   const unread = new Map<number, { failure: LaneFailure; error: unknown }>();
   lanes.forEach((lane, index) => {
@@ -33,7 +33,7 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
   });
 
   let failed = new Map<number, unknown>();
-  let thrown: unknown = null;
+  let thrown: unknown;
   let outcome: Awaited<ReturnType<typeof measuredWrite>> | null = null;
   // Stopped or paused while waiting for the rate limit: nothing written, every lane given back as it was.
   if (entries.length > 0 && !context.stopping.aborted && (await tokensFor(context, entries.length))) {
@@ -74,5 +74,6 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
     const own = unread.get(index);
     return own ? { settlement: { lane, delivered, attempts, failure: own.failure }, error: own.error } : { settlement: { lane, delivered, attempts } };
   });
-  return { results, thrown };
+  // `threw`, not `thrown !== undefined`: a sink may throw undefined (or null).
+  return { results, threw: outcome !== null && !outcome.ok };
 }

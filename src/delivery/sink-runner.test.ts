@@ -497,4 +497,35 @@ describe('what a failing sink logs', () => {
     await runner.stop(100);
     expect(logged('deliveries dead-lettered').map((w) => w.dead_lettered)).toEqual([1, 2]);
   });
+
+  // Issue 17 (trial): "there was an error" was read as "the error is not undefined".
+  it('a sink that throws undefined: logged with a synthesized message, and the event goes again', async () => {
+    const logs = capturedLogger();
+    let calls = 0;
+    const { runner, send, pending } = harness(
+      {
+        async deliver() {
+          if (++calls === 1) throw undefined;
+        },
+      },
+      {},
+      undefined,
+      logs.logger,
+    );
+    await send('job');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(logs.warnings().filter((w) => w.msg === 'delivery failed').map((w) => [w.err, w.retried])).toEqual([['the sink threw undefined', 1]]);
+    expect(calls).toBe(2);
+  });
+
+  it('a write() result that lists a failed event without an error: logged, saying so', async () => {
+    const logs = capturedLogger();
+    let calls = 0;
+    const { runner, send, pending } = harness({ write: async () => (++calls === 1 ? { failed: [{ index: 0 }] } : undefined) } as unknown as Sink, {}, undefined, logs.logger);
+    await send('job');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(logs.warnings().filter((w) => w.msg === 'delivery failed').map((w) => w.err)).toEqual(['write() listed the event at index 0 in `failed` without an `error`']);
+  });
 });

@@ -11,6 +11,7 @@ import type { LaneResult, WriteContext } from './context.js';
 import { runLane } from './lane-runner.js';
 import type { PayloadCache } from './payload-cache.js';
 import { RateLimiter } from './rate-limiter.js';
+import { describeSinkError } from './failure.js';
 import { FailureLog, failureKey } from './warnings.js';
 import { Waker } from './waker.js';
 
@@ -271,7 +272,7 @@ export class SinkRunner {
     let claimed: ClaimedLane[] = await store.claim(this.name, limits(room()));
     if (claimed.length === 0) return this.idle();
     let results: LaneResult[];
-    let thrown: unknown;
+    let threw: boolean;
     try {
       const count = (): number => claimed.reduce((n, lane) => n + lane.deliveries.length, 0);
       if (config.batch_linger_ms > 0 && count() < config.batch_max_events && !this.stopping.signal.aborted) {
@@ -280,11 +281,11 @@ export class SinkRunner {
         const more = Math.min(config.batch_max_events, room()) - count();
         if (more > 0) claimed = [...claimed, ...(await store.claim(this.name, limits(more)))];
       }
-      ({ results, thrown } = await writeBatch(claimed, sink as Extract<Sink, { write: unknown }>, this.context));
+      ({ results, threw } = await writeBatch(claimed, sink as Extract<Sink, { write: unknown }>, this.context));
     } catch (err) {
       return this.giveBack(claimed, err);
     }
-    await this.settle(results, thrown !== null);
+    await this.settle(results, threw);
   }
 
   /**
@@ -318,6 +319,8 @@ export class SinkRunner {
     let delivered = 0;
     let retried = 0;
     let dead = 0;
+    // Whether anything failed, apart from what it threw: a sink may throw undefined.
+    let failed = false;
     let firstError: unknown;
     let notConnected = false;
     let retryAfter = 0;
@@ -329,7 +332,8 @@ export class SinkRunner {
       if (this.shutdown.signal.aborted && !('dead' in failure) && !failure.countAttempt) continue;
       if ('dead' in failure) dead++;
       else if (failure.countAttempt) retried++;
-      firstError ??= error;
+      if (!failed) firstError = error;
+      failed = true;
       if (error instanceof NotConnectedError) notConnected = true;
       if (error instanceof RetryableError) retryAfter = Math.max(retryAfter, retryAfterDelay(config.retry, error.retryAfterMs) ?? 0);
     }
@@ -343,7 +347,7 @@ export class SinkRunner {
       // Reconnect, after a backoff that grows while writes keep finding no connection
       // (a connect() that succeeds does not prove the next write will): never a tight loop.
       this.connected = false;
-      this.observed(describeError(firstError));
+      this.observed(describeSinkError(firstError));
       this.notConnectedStreak++;
       this.pausedUntil = Math.max(this.pausedUntil, now + backoffDelay(config.retry, this.notConnectedStreak, this.random));
     }
@@ -355,11 +359,11 @@ export class SinkRunner {
       this.failureStreak = 0;
       this.pauses = 0;
       if (!notConnected) this.observed(null);
-      if (firstError === undefined) this.failures.resumed(delivered);
+      if (!failed) this.failures.resumed(delivered);
     } else if (retried > 0) {
       // Nothing went through and something will be retried: the destination is down, as
       // far as the last write tells (a dead-lettered event alone says nothing of it).
-      this.observed(describeError(firstError));
+      this.observed(describeSinkError(firstError));
       // Every lane of a round failing means the destination, not an event: pause the sink.
       this.failureStreak += results.length;
       const perEvent = 'deliver' in this.options.sink;
@@ -369,8 +373,8 @@ export class SinkRunner {
         this.pausedUntil = Math.max(this.pausedUntil, now + sinkPauseDelay(config.retry, this.pauses, this.random));
       }
     }
-    if (firstError !== undefined) {
-      const fields = { err: describeError(firstError), ...codeOf(firstError) };
+    if (failed) {
+      const fields = { err: describeSinkError(firstError), ...codeOf(firstError) };
       const key = failureKey(firstError);
       this.failures.warn(fields, 'delivery failed', { retried, dead_lettered: dead, delivered }, key);
       if (dead > 0) {
