@@ -136,6 +136,16 @@ export const ERRORS = {
     message:
       'sink "%s" ignored the abort of a write past write_timeout_ms (%s ms): still running %s ms later, it holds its slot until it settles, and at shutdown the relay exits 1 waiting for it; pass `signal` to every I/O call of the sink and reject when it aborts',
   },
+  RELAY_ERR_SINK_BLOCKED_LOOP: {
+    status: 0,
+    message:
+      'expected sink "%s" to return from deliver()/write() at once (a promise), got synchronous work that held the event loop for %s ms: every other sink, webhook and timer waited meanwhile; await the I/O, or move CPU-heavy work to a worker thread',
+  },
+  RELAY_ERR_SINK_LOOP_STALLED: {
+    status: 0,
+    message:
+      'expected the event loop to run every %s ms, got it blocked for %s ms: webhooks, every sink and every timer waited meanwhile; a plugin doing synchronous work (a busy loop, sync I/O, a huge JSON.stringify) stalls the whole relay',
+  },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
   RELAY_ERR_SINK_CLOSE_TIMEOUT: {
     status: 0,

@@ -13,6 +13,7 @@ import { RelayMetrics } from './metrics.js';
 import { PayloadCache } from './delivery/payload-cache.js';
 import { SinkRunner } from './delivery/sink-runner.js';
 import { ShutdownSteps } from './shutdown-steps.js';
+import { watchLoopStalls } from './loop-stall-watch.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
 import { DeadLetterBudget } from './queue/dead-letter-budget.js';
@@ -84,6 +85,7 @@ export class Relay {
   /** Sinks an operator paused, as the store last said. */
   private paused = new Set<string>();
   private pausedTimer: NodeJS.Timeout | null = null;
+  private stopStallWatch = (): void => {};
   /** Payloads parsed at ingress, handed to sinks without a second parse. */
   private readonly payloads = new PayloadCache();
   private readonly sinks = new Map<string, Sink>();
@@ -361,6 +363,7 @@ export class Relay {
     this.pruneTimer.unref();
     this.pausedTimer = setInterval(() => void this.refreshPaused(), PAUSED_REFRESH_MS);
     this.pausedTimer.unref();
+    this.stopStallWatch = watchLoopStalls(this.logger);
     await this.upkeep();
   }
 
@@ -394,6 +397,7 @@ export class Relay {
     this.draining = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.pausedTimer) clearInterval(this.pausedTimer);
+    this.stopStallWatch();
     const steps = new ShutdownSteps(track);
     const http = steps.run('http server close (requests in flight)', () => this.app.close());
     // A reload in progress may still create runners: they are drained with the others.

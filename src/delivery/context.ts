@@ -25,6 +25,8 @@ export interface WriteContext {
   overran(timeout: Error): void;
   /** A write still running well after its timeout's abort: the sink ignores its signal. */
   abortIgnored(ignored: Error): void;
+  /** A write's synchronous part held the event loop this long: every other sink waited. */
+  blockedLoop?(blockedMs: number): void;
   /** True once the store knows another relay took this lane over (its lease ran out): the lane stops. */
   leaseLost?(lane: ClaimedLane): boolean;
   /**
@@ -61,7 +63,7 @@ export async function measuredWrite<T>(context: WriteContext, write: (signal: Ab
   const started = performance.now();
   const stopTimer = metrics.deliveryDuration.startTimer({ sink: config.name });
   try {
-    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write, (timeout) => context.overran(timeout), (ignored) => context.abortIgnored(ignored));
+    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write, (timeout) => context.overran(timeout), (ignored) => context.abortIgnored(ignored), (ms) => context.blockedLoop?.(ms));
     return { ...outcome, at, durationMs: Math.round(performance.now() - started) };
   } finally {
     stopTimer();

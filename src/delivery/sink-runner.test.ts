@@ -528,4 +528,15 @@ describe('what a failing sink logs', () => {
     await until(() => pending() === 0);
     expect(logs.warnings().filter((w) => w.msg === 'delivery failed').map((w) => w.err)).toEqual(['write() listed the event at index 0 in `failed` without an `error`']);
   });
+
+  it("logs the error's stack at debug level only", async () => {
+    const logs = capturedLogger('debug');
+    const { runner, send, pending } = harness({ deliver: async () => Promise.reject(new PermanentError('refused here')) }, {}, undefined, logs.logger);
+    await send('job');
+    runner.start();
+    await until(() => pending() === 0);
+    const stacks = logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'delivery failed: stack');
+    expect(stacks.map((l) => [l.level, String(l.stack).split('\n')[0]])).toEqual([[20, 'PermanentError: refused here']]);
+    expect(String(stacks[0]!.stack)).toContain('sink-runner.test.ts');
+  });
 });

@@ -81,6 +81,7 @@ export class SinkRunner {
   private readonly limiter: RateLimiter | null;
   private readonly failures: FailureLog;
   private readonly deadLetterLog: FailureLog;
+  private readonly blockedLog: FailureLog;
   private readonly now: () => number;
   private readonly random: () => number;
   private healthTimer: NodeJS.Timeout | null = null;
@@ -93,6 +94,7 @@ export class SinkRunner {
     this.limiter = rate ? new RateLimiter(rate.per_second, rate.burst, this.now) : null;
     this.failures = new FailureLog(options.logger, this.now);
     this.deadLetterLog = new FailureLog(options.logger, this.now);
+    this.blockedLog = new FailureLog(options.logger, this.now);
   }
 
   get isConnected(): boolean {
@@ -150,6 +152,7 @@ export class SinkRunner {
     // Counts held back by the rate limit would otherwise die with the process.
     this.failures.flush();
     this.deadLetterLog.flush();
+    this.blockedLog.flush();
     if (this.lanes.size > 0) this.options.logger.warn({ lanes: this.lanes.size }, 'writes still running at shutdown; their deliveries stay queued');
   }
 
@@ -177,6 +180,10 @@ export class SinkRunner {
       },
       // Not rate-limited: once per hung write, and a hung write holds its slot meanwhile.
       abortIgnored: (ignored) => this.options.logger.error({ err: describeError(ignored), code: 'RELAY_ERR_SINK_ABORT_IGNORED' }, 'sink write ignored its abort'),
+      blockedLoop: (ms) => {
+        const blocked = new RelayError('RELAY_ERR_SINK_BLOCKED_LOOP', [this.name, ms]);
+        this.blockedLog.warn({ err: blocked.message, code: blocked.code, blocked_ms: ms }, 'sink blocked the event loop');
+      },
       leaseLost: (lane) => this.options.store.leaseLost?.(lane) ?? false,
       settleHeld: (settlement) => this.options.store.settle([settlement]),
       now: this.now,
@@ -377,6 +384,8 @@ export class SinkRunner {
       const fields = { err: describeSinkError(firstError), ...codeOf(firstError) };
       const key = failureKey(firstError);
       this.failures.warn(fields, 'delivery failed', { retried, dead_lettered: dead, delivered }, key);
+      // Where the plugin failed, for its author (LOG_LEVEL=debug): frames and message, no payload.
+      if (firstError instanceof Error && logger.isLevelEnabled('debug')) logger.debug({ stack: firstError.stack, ...codeOf(firstError) }, 'delivery failed: stack');
       if (dead > 0) {
         this.deadLetterLog.warn({ ...fields, replay: `firecrawl-relay dlq replay --sink ${this.name}` }, 'deliveries dead-lettered', { dead_lettered: dead }, key);
       }
