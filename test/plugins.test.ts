@@ -201,6 +201,20 @@ export default defineSink({
     await until(() => ['ts', 'js', 'mjs'].every((sink) => pendingOf(relay!, sink) === 0), 5000);
     expect(files.map((file) => readFileSync(file, 'utf8'))).toEqual(['j1\nj2\n', 'j1\nj2\n', 'j1\nj2\n']);
   });
+
+  // Issue 17 (trial), item 3: a CommonJS plugin's frames named a data:text/javascript URL.
+  it("names the plugin's own file and line in the stack of what a CommonJS plugin throws", async () => {
+    const tmp = tempDir('relay-outside-');
+    cleanup = tmp.cleanup;
+    const file = join(tmp.dir, 'thrower.ts');
+    writeFileSync(file, `import { defineSink } from 'firecrawl-relay/plugin-api';\nexport default defineSink({\n  type: 'thrower',\n  configSchema: { type: 'object' },\n  create: () => ({\n    async deliver() {\n      throw new Error('where am I');\n    },\n  }),\n});\n`);
+    const registry = await loadPlugins(tmp.dir, builtinSinks(), tmp.dir);
+    const sink = (await registry.get('thrower')!.create({}, { name: 't', logger: undefined as never, configDir: tmp.dir })) as { deliver: () => Promise<void> };
+    const stack = await sink.deliver().then(() => '', (err: Error) => String(err.stack));
+    expect(stack).not.toContain('data:');
+    // The line is the source's where source maps apply (serve); vitest reads stacks its own way.
+    expect(stack.split('\n')[1]).toMatch(new RegExp(`\\(${file}:\\d+:\\d+\\)$`));
+  });
 });
 
 // Issue 17 follow-up, item 4: a plugin that failed to load stopped check before the config's

@@ -8,6 +8,7 @@ import type { SinkDefinition } from '../plugin-api/types.js';
 import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 import { resolveRelayApiForPlugins } from './api-resolver.js';
 import { describeLoadFailure } from './load-error.js';
+import { isCommonJs } from './module-format.js';
 import { recordPluginFile } from './plugin-file.js';
 
 const MODULE = /\.(m?[jt]s)$/;
@@ -32,11 +33,18 @@ function pluginFiles(dir: string): string[] {
   return files;
 }
 
-async function importModule(file: string): Promise<{ default?: unknown }> {
+export async function importModule(file: string): Promise<{ default?: unknown }> {
   resolveRelayApiForPlugins();
   // Through tsx's loader for both (TypeScript without a build step), so that the resolve
   // hook above applies to JavaScript plugins too. tsx is loaded only once there is a
   // plugin to load: commands and configs without plugins do not pay for it.
+  if (isCommonJs(file)) {
+    // tsImport runs a CommonJS module from a data: URL: every stack frame of the plugin
+    // would name that URL. tsx's require keeps the file's path (and its source map).
+    const { require: tsxRequire } = await import('tsx/cjs/api');
+    // Shaped as tsImport gives a CommonJS module: its exports under `default`.
+    return { default: tsxRequire(file, import.meta.url) as unknown };
+  }
   const { tsImport } = await import('tsx/esm/api');
   return tsImport(pathToFileURL(file).href, import.meta.url);
 }
