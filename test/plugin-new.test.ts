@@ -76,4 +76,16 @@ describe('firecrawl-relay plugin new NAME', () => {
     writeFileSync(join(dir, 'plugins', 'far_sink.ts'), readFileSync(join(dir, 'plugins', 'far_sink.ts'), 'utf8').replace('if (response.ok) return;', 'throw new PermanentError("broken");'));
     expect(run([CLI, 'plugin', 'test', '--dir', join(dir, 'plugins'), 'far_sink'], tmpdir()).status).toBe(1);
   }, 180_000);
+
+  // Issue 17 (trial), item 5: vitest ran a plugin with top-level await that check and serve
+  // refuse (a folder without package.json loads it as CommonJS): plugin test passed it.
+  it('plugin test refuses a plugin the relay cannot load, with the error check gives and what to do', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-outside-'));
+    const config = join(dir, 'relay.config.yaml');
+    expect(run([CLI, 'plugin', 'new', 'tla_sink', '--config', config], tmpdir()).status).toBe(0);
+    const file = join(dir, 'plugins', 'tla_sink.ts');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('\nexport default', '\nawait Promise.resolve();\nexport default'));
+    const tested = run([CLI, 'plugin', 'test', '--config', config], tmpdir());
+    expect([tested.status, tested.stderr]).toEqual([1, expect.stringMatching(/tla_sink\.ts:\d+:\d+ \(plugin\): failed to load: .*Top-level await.*add package\.json \{"type":"module"\} beside your plugins or name the file \.mts \[RELAY_ERR_PLUGIN_LOAD\]/)]);
+  }, 180_000);
 });

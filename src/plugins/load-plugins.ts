@@ -8,7 +8,7 @@ import type { SinkDefinition } from '../plugin-api/types.js';
 import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 import { resolveRelayApiForPlugins } from './api-resolver.js';
 import { describeLoadFailure } from './load-error.js';
-import { isCommonJs } from './module-format.js';
+import { commonJsHint, isCommonJs } from './module-format.js';
 import { recordPluginFile } from './plugin-file.js';
 
 const MODULE = /\.(m?[jt]s)$/;
@@ -99,7 +99,7 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
       module = await importModule(file);
     } catch (err) {
       const { line, column, message } = describeLoadFailure(file, err);
-      report('RELAY_ERR_PLUGIN_LOAD', file, `failed to load: ${message}`, { line, column });
+      report('RELAY_ERR_PLUGIN_LOAD', file, `failed to load: ${message}${commonJsHint(file, message)}`, { line, column });
       continue;
     }
     // tsImport of a CommonJS-shaped module nests the default export once more.

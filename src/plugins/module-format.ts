@@ -20,3 +20,12 @@ export function isCommonJs(file: string): boolean {
     if (dirname(dir) === dir) return true;
   }
 }
+
+/**
+ * What to do about a load error that comes only from the plugin running as CommonJS
+ * (top-level await), or nothing: `check`, `serve` and `plugin test` say the same.
+ */
+export function commonJsHint(file: string, message: string): string {
+  if (!/top-level await/i.test(message) || !isCommonJs(file)) return '';
+  return ': the plugin runs as CommonJS (no package.json with "type": "module" above it); add package.json {"type":"module"} beside your plugins or name the file .mts';
+}
