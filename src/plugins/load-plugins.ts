@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SinkRegistry } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { ErrorCode } from '../errors.js';
@@ -33,7 +33,14 @@ function pluginFiles(dir: string): string[] {
   return files;
 }
 
-export async function importModule(file: string): Promise<{ default?: unknown }> {
+/**
+ * The relay's own tsconfig for plugins, never the one tsx would find from the working
+ * directory: its `paths` could map firecrawl-relay/* elsewhere (to .d.ts files, for an
+ * editor), and whether a plugin loads must not depend on where the relay was started.
+ */
+const PLUGIN_TSCONFIG = fileURLToPath(new URL('../../tsconfig.plugins.json', import.meta.url));
+
+async function importModule(file: string): Promise<{ default?: unknown }> {
   resolveRelayApiForPlugins();
   // Through tsx's loader for both (TypeScript without a build step), so that the resolve
   // hook above applies to JavaScript plugins too. tsx is loaded only once there is a
@@ -42,11 +49,19 @@ export async function importModule(file: string): Promise<{ default?: unknown }>
     // tsImport runs a CommonJS module from a data: URL: every stack frame of the plugin
     // would name that URL. tsx's require keeps the file's path (and its source map).
     const { require: tsxRequire } = await import('tsx/cjs/api');
-    // Shaped as tsImport gives a CommonJS module: its exports under `default`.
-    return { default: tsxRequire(file, import.meta.url) as unknown };
+    // tsx's require takes its tsconfig from this variable only, read as it registers (synchronously here).
+    const previous = process.env.TSX_TSCONFIG_PATH;
+    process.env.TSX_TSCONFIG_PATH = PLUGIN_TSCONFIG;
+    try {
+      // Shaped as tsImport gives a CommonJS module: its exports under `default`.
+      return { default: tsxRequire(file, import.meta.url) as unknown };
+    } finally {
+      if (previous === undefined) delete process.env.TSX_TSCONFIG_PATH;
+      else process.env.TSX_TSCONFIG_PATH = previous;
+    }
   }
   const { tsImport } = await import('tsx/esm/api');
-  return tsImport(pathToFileURL(file).href, import.meta.url);
+  return tsImport(pathToFileURL(file).href, { parentURL: import.meta.url, tsconfig: PLUGIN_TSCONFIG });
 }
 
 const TYPE = /^[a-z][a-z0-9_]*$/;
