@@ -50,8 +50,8 @@ export interface SinkRunnerOptions {
 export interface SinkState {
   up: boolean;
   error: string | null;
-  /** What the state was read from. */
-  from: 'healthcheck' | 'last_write';
+  /** What the state was read from; `not_started` until the sink first connected (create or connect failing). */
+  from: 'healthcheck' | 'last_write' | 'not_started';
 }
 
 /**
@@ -64,6 +64,7 @@ export interface SinkState {
 export class SinkRunner {
   readonly name: string;
   private connected = false;
+  private everConnected = false;
   private connectFailures = 0;
   private pausedUntil = 0;
   private failureStreak = 0;
@@ -106,6 +107,7 @@ export class SinkRunner {
     // A hung write outranks a healthcheck: the destination answers pings but not writes.
     if (this.overrun !== null) return { up: false, error: this.overrun, from: 'last_write' };
     if (this.health) return { ...this.health, from: 'healthcheck' };
+    if (!this.everConnected) return { up: false, error: this.lastError, from: 'not_started' };
     return { up: this.connected && this.lastError === null, error: this.lastError, from: 'last_write' };
   }
 
@@ -235,6 +237,7 @@ export class SinkRunner {
     try {
       await sink.connect?.(this.shutdown.signal);
       this.connected = true;
+      this.everConnected = true;
       this.connectFailures = 0;
       this.observed(null);
       logger.info('sink connected');
