@@ -170,7 +170,7 @@ export const ERRORS = {
 
   // command line
   RELAY_ERR_CLI_USAGE: { status: 0, message: '%s' },
-  RELAY_ERR_CLI_SAMPLE: { status: 0, message: 'no sample of type "%s" (known: %s)' },
+  RELAY_ERR_CLI_SAMPLE: { status: 0, message: 'expected --sample to name an event type, got "%s"%s (known: %s)' },
   RELAY_ERR_CLI_SEND: { status: 0, message: 'the relay answered %s: %s' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

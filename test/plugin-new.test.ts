@@ -42,6 +42,8 @@ describe('firecrawl-relay plugin new NAME', () => {
     expect(run([CLI, 'plugin', 'new', 'twice'], dir).status).toBe(0);
     const again = run([CLI, 'plugin', 'new', 'twice'], dir);
     expect([again.status, again.stderr]).toEqual([2, expect.stringContaining('writes no file over another')]);
+    // Issue 17 (trial): two files "exists".
+    expect(again.stderr).toMatch(/twice\.test\.ts exist\n/);
   });
 
   // A sink type the relay or another plugin already has made check and serve refuse afterwards.
