@@ -152,6 +152,16 @@ export const ERRORS = {
     message:
       'expected close() of sink "%s" to end within %s ms during a config reload, got it still running: the reload went on without it (the new instance delivers, later reloads apply); shutdown names it while it runs; make close() end its work and resolve',
   },
+  RELAY_ERR_SINK_DELIVER_RESULT: {
+    status: 0,
+    message:
+      'expected deliver() of sink "%s" to resolve nothing, got { failed: [...] }, which only a write() result means: the event counted as delivered; a per-event sink fails an event by throwing (RetryableError, PermanentError)',
+  },
+  RELAY_ERR_SINK_ORDER_BROKEN: {
+    status: 0,
+    message:
+      'expected write() of sink "%s" to stop writing a job\'s events at its first failure, got the event at index %s failed and a later event of the same job written: the destination got them out of order (the later ones are written again after the retry); list a job\'s later events in `failed` too',
+  },
   RELAY_ERR_SINK_RESULT_INVALID: {
     status: 0,
     message: 'sink "%s" write() resolved an invalid result: expected nothing or { failed: [{ index, error }] } with indexes 0 to %s, got %s',

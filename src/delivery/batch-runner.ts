@@ -1,3 +1,4 @@
+import { RelayError } from '../errors.js';
 import type { BatchSink, RelayEvent } from '../plugin-api/types.js';
 import type { AttemptRecord, ClaimedLane, LaneFailure, StoredDelivery } from '../queue/store.js';
 import { attemptOf, failureOf, measuredWrite, tokensFor, type LaneResult, type WriteContext } from './context.js';
@@ -9,6 +10,19 @@ interface Entry {
   lane: number;
   delivery: StoredDelivery;
   event: RelayEvent;
+}
+
+/** A job's event reported written after an earlier one of the job failed: the destination has them out of order. */
+function warnIfOrderBroken(entries: readonly Entry[], failed: ReadonlyMap<number, unknown>, context: WriteContext): void {
+  const failedLanes = new Map<number, number>();
+  for (const [position, entry] of entries.entries()) {
+    const first = failedLanes.get(entry.lane);
+    if (first !== undefined && !failed.has(position)) {
+      context.misused?.(new RelayError('RELAY_ERR_SINK_ORDER_BROKEN', [context.config.name, first]));
+      return;
+    }
+    if (first === undefined && failed.has(position)) failedLanes.set(entry.lane, position);
+  }
 }
 
 /**
@@ -47,6 +61,7 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
       }
     }
     if (!written.ok) thrown = written.error;
+    else warnIfOrderBroken(entries, failed, context);
     outcome = written;
   }
 

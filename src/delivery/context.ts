@@ -1,4 +1,5 @@
 import type { SinkConfig } from '../config/types.js';
+import type { RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
 import { PermanentError, RetryableError } from '../plugin-api/errors.js';
 import type { AttemptRecord, ClaimedLane, LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
@@ -25,6 +26,8 @@ export interface WriteContext {
   overran(timeout: Error): void;
   /** A write still running well after its timeout's abort: the sink ignores its signal. */
   abortIgnored(ignored: Error): void;
+  /** The sink broke its contract in a way the relay can only warn about (once per code). */
+  misused?(warning: RelayError): void;
   /** A write's synchronous part held the event loop this long: every other sink waited. */
   blockedLoop?(blockedMs: number): void;
   /** True once the store knows another relay took this lane over (its lease ran out): the lane stops. */

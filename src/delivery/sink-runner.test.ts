@@ -539,4 +539,29 @@ describe('what a failing sink logs', () => {
     expect(stacks.map((l) => [l.level, String(l.stack).split('\n')[0]])).toEqual([[20, 'PermanentError: refused here']]);
     expect(String(stacks[0]!.stack)).toContain('sink-runner.test.ts');
   });
+
+  // Issue 17 (trial), item 7: contract mistakes the relay cannot refuse, said once.
+  it('a deliver() that resolves a write() result: warned once, with its code', async () => {
+    const logs = capturedLogger();
+    const { runner, send, pending } = harness({ deliver: async () => ({ failed: [{ index: 0, error: new Error('x') }] }) } as unknown as Sink, {}, undefined, logs.logger);
+    for (const job of ['a', 'b']) await send(job);
+    runner.start();
+    await until(() => pending() === 0);
+    expect(logs.warnings().map((w) => w.code)).toEqual(['RELAY_ERR_SINK_DELIVER_RESULT']);
+  });
+
+  it("a write() that writes a job's later events after one failed: warned once that the order broke", async () => {
+    const logs = capturedLogger();
+    let calls = 0;
+    const { runner, send, pending } = harness(
+      { write: async () => (++calls === 1 ? { failed: [{ index: 0, error: new RetryableError('first refused') }] } : undefined) },
+      {},
+      undefined,
+      logs.logger,
+    );
+    for (let i = 0; i < 3; i++) await send('job');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(logs.warnings().filter((w) => w.code === 'RELAY_ERR_SINK_ORDER_BROKEN').map((w) => w.err)).toEqual([expect.stringContaining('index 0 failed and a later event of the same job written')]);
+  });
 });

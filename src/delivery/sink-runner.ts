@@ -83,6 +83,8 @@ export class SinkRunner {
   private readonly failures: FailureLog;
   private readonly deadLetterLog: FailureLog;
   private readonly blockedLog: FailureLog;
+  /** Contract warnings already given: each is logged once per sink. */
+  private readonly misuses = new Set<string>();
   private readonly now: () => number;
   private readonly random: () => number;
   private healthTimer: NodeJS.Timeout | null = null;
@@ -182,6 +184,11 @@ export class SinkRunner {
       },
       // Not rate-limited: once per hung write, and a hung write holds its slot meanwhile.
       abortIgnored: (ignored) => this.options.logger.error({ err: describeError(ignored), code: 'RELAY_ERR_SINK_ABORT_IGNORED' }, 'sink write ignored its abort'),
+      misused: (warning) => {
+        if (this.misuses.has(warning.code)) return;
+        this.misuses.add(warning.code);
+        this.options.logger.warn({ err: warning.message, code: warning.code }, 'sink breaks the plugin contract');
+      },
       blockedLoop: (ms) => {
         const blocked = new RelayError('RELAY_ERR_SINK_BLOCKED_LOOP', [this.name, ms]);
         this.blockedLog.warn({ err: blocked.message, code: blocked.code, blocked_ms: ms }, 'sink blocked the event loop');
