@@ -28,7 +28,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json relay.config.yaml ./
+COPY package.json relay.config.yaml tsconfig.plugins.json ./
 COPY samples ./samples
 COPY plugins ./plugins
 # The operator console's static assets (served at /console when admin.token is set).

@@ -20,7 +20,7 @@ export interface SinkReadiness {
   ready: boolean;
   error: string | null;
   /** What a sink's state was read from: its `healthcheck()`, else its last write. */
-  from?: 'healthcheck' | 'last_write';
+  from?: 'healthcheck' | 'last_write' | 'not_started';
 }
 
 export interface Readiness {

@@ -158,7 +158,32 @@ export const ERRORS = {
     message:
       'sink "%s" ignored the abort of a write past write_timeout_ms (%s ms): still running %s ms later, it holds its slot until it settles, and at shutdown the relay exits 1 waiting for it; pass `signal` to every I/O call of the sink and reject when it aborts',
   },
+  RELAY_ERR_SINK_BLOCKED_LOOP: {
+    status: 0,
+    message:
+      'expected sink "%s" to return from deliver()/write() at once (a promise), got synchronous work that held the event loop for %s ms: every other sink, webhook and timer waited meanwhile; await the I/O, or move CPU-heavy work to a worker thread',
+  },
+  RELAY_ERR_SINK_LOOP_STALLED: {
+    status: 0,
+    message:
+      'expected the event loop to run every %s ms, got it blocked for %s ms: webhooks, every sink and every timer waited meanwhile; a plugin doing synchronous work (a busy loop, sync I/O, a huge JSON.stringify) stalls the whole relay',
+  },
   RELAY_ERR_SINK_CONNECT: { status: 0, message: 'sink "%s" failed to connect: %s' },
+  RELAY_ERR_SINK_CLOSE_TIMEOUT: {
+    status: 0,
+    message:
+      'expected close() of sink "%s" to end within %s ms during a config reload, got it still running: the reload went on without it (the new instance delivers, later reloads apply); shutdown names it while it runs; make close() end its work and resolve',
+  },
+  RELAY_ERR_SINK_DELIVER_RESULT: {
+    status: 0,
+    message:
+      'expected deliver() of sink "%s" to resolve nothing, got { failed: [...] }, which only a write() result means: the event counted as delivered; a per-event sink fails an event by throwing (RetryableError, PermanentError)',
+  },
+  RELAY_ERR_SINK_ORDER_BROKEN: {
+    status: 0,
+    message:
+      'expected write() of sink "%s" to stop writing a job\'s events at its first failure, got the event at index %s failed and a later event of the same job written: the destination got them out of order (the later ones are written again after the retry); list a job\'s later events in `failed` too',
+  },
   RELAY_ERR_SINK_RESULT_INVALID: {
     status: 0,
     message: 'sink "%s" write() resolved an invalid result: expected nothing or { failed: [{ index, error }] } with indexes 0 to %s, got %s',
@@ -177,7 +202,7 @@ export const ERRORS = {
 
   // command line
   RELAY_ERR_CLI_USAGE: { status: 0, message: '%s' },
-  RELAY_ERR_CLI_SAMPLE: { status: 0, message: 'no sample of type "%s" (known: %s)' },
+  RELAY_ERR_CLI_SAMPLE: { status: 0, message: 'expected --sample to name an event type, got "%s"%s (known: %s)' },
   RELAY_ERR_CLI_SEND: { status: 0, message: 'the relay answered %s: %s' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

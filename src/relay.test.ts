@@ -149,7 +149,8 @@ describe('readiness', () => {
     await until(() => r.readiness().sinks.down?.error !== null && r.readiness().sinks.down?.error !== undefined);
     const answer = await r.app.inject({ method: 'GET', url: '/readyz' });
     expect(answer.statusCode).toBe(200);
-    expect(answer.json()).toMatchObject({ ready: true, queue: { ready: true }, sinks: { down: { ready: false, from: 'last_write' } } });
+    // Issue 17 (trial): a sink that never connected said `last_write`, though it never wrote.
+    expect(answer.json()).toMatchObject({ ready: true, queue: { ready: true }, sinks: { down: { ready: false, from: 'not_started' } } });
     expect(answer.json().sinks.down.error).toMatch(/connection refused/);
     expect((await r.app.inject(signedRequest(sampleEvent('crawl.page')))).statusCode).toBe(200);
     const gauge = (await r.metrics.registry.getSingleMetric('relay_sink_up')!.get()).values;
@@ -388,6 +389,53 @@ describe('shutdown during a reload', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(calls).toBe(before);
     expect([...closing.runners.values()].every((r) => (r as unknown as { stopping: AbortController }).stopping.signal.aborted)).toBe(true);
+  });
+});
+
+describe('a sink whose close() never ends', () => {
+  // Issue 17 (trial): a reload waited for it forever; the sink's new instance never started and later reloads queued behind it.
+  it('does not hold a reload: the new instance delivers, the hang is logged with its code, later reloads apply, shutdown names it', async () => {
+    const delivered: string[] = [];
+    let instances = 0;
+    const registry = registryWith(
+      defineSink({
+        type: 'hangs_on_close',
+        configSchema: Type.Object({}),
+        create: () => {
+          const instance = ++instances;
+          return {
+            async deliver(event) {
+              delivered.push(`${instance}:${event.jobId}`);
+            },
+            close: () => new Promise<void>(() => {}),
+          };
+        },
+      }),
+    );
+    const lines: Array<{ msg: string; code?: string; sink?: string; err?: string }> = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const config = (timeout: number) => testConfig(configYaml(tmp.dir, `\nsinks: { c: { type: hangs_on_close, write_timeout_ms: ${timeout} } }\nroutes: [{ name: all, to: [c] }]\n`), registry);
+    relay = await testRelay(config(60_000), registry, { logger });
+    void relay.startDelivery();
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'before' })));
+    await until(() => delivered.length === 1);
+
+    expect(await relay.reload(config(30_000), registry, 100)).toMatchObject({ changed: ['c'] });
+    expect(lines.filter((l) => l.code === 'RELAY_ERR_SINK_CLOSE_TIMEOUT').map((l) => [l.sink, l.err])).toEqual([
+      ['c', expect.stringContaining('close() of sink "c" to end within 100 ms')],
+    ]);
+    await relay.app.inject(signedRequest(sampleEvent('crawl.page', { id: 'after' })));
+    await until(() => delivered.length === 2);
+    expect(delivered).toEqual(['1:before', '2:after']);
+    expect(await relay.reload(config(20_000), registry, 100)).toMatchObject({ changed: ['c'] });
+
+    // The live instance's close() hangs too: shutdown (serve) names it and exits at its deadline.
+    const steps: string[] = [];
+    void relay.close(100, (step) => (steps.push(step), () => {}));
+    await until(() => steps.includes('sink c: close'));
+    expect(steps.filter((s) => s.includes('old instance'))).toEqual(['sink c: close (old instance, from a reload)', 'sink c: close (old instance, from a reload)']);
   });
 });
 

@@ -13,6 +13,7 @@ import { RelayMetrics } from './metrics.js';
 import { PayloadCache } from './delivery/payload-cache.js';
 import { SinkRunner } from './delivery/sink-runner.js';
 import { ShutdownSteps } from './shutdown-steps.js';
+import { watchLoopStalls } from './loop-stall-watch.js';
 import { NotConnectedError } from './plugin-api/errors.js';
 import type { Sink } from './plugin-api/types.js';
 import { DeadLetterBudget } from './queue/dead-letter-budget.js';
@@ -84,6 +85,7 @@ export class Relay {
   /** Sinks an operator paused, as the store last said. */
   private paused = new Set<string>();
   private pausedTimer: NodeJS.Timeout | null = null;
+  private stopStallWatch = (): void => {};
   /** Payloads parsed at ingress, handed to sinks without a second parse. */
   private readonly payloads = new PayloadCache();
   private readonly sinks = new Map<string, Sink>();
@@ -92,6 +94,8 @@ export class Relay {
   private pruneTimer: NodeJS.Timeout | null = null;
   private state: IngressState;
   private reloading: Promise<unknown> = Promise.resolve();
+  /** Old sink instances whose close() outlived a reload's deadline, still running: shutdown names them. */
+  private readonly hungCloses = new Set<{ name: string; closing: Promise<void> }>();
   private readonly deadLetterBudget: DeadLetterBudget;
 
   private constructor(
@@ -187,12 +191,25 @@ export class Relay {
     if (this.started) runner.start();
   }
 
-  /** Stops a sink after its writes in flight (or `deadlineMs`), then closes it; its deliveries stay queued. */
+  /**
+   * Stops a sink after its writes in flight (or `deadlineMs`), then closes it, waiting for
+   * close() no longer than `deadlineMs` either: a close() that hangs must not hold the
+   * sink's new instance and every later reload behind it. Its deliveries stay queued.
+   */
   private async removeSink(name: string, deadlineMs: number): Promise<void> {
     await this.runners.get(name)?.stop(deadlineMs);
     this.runners.delete(name);
-    await this.closeSink(name);
+    const closing = this.closeSink(name);
     this.sinks.delete(name);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), deadlineMs)));
+    const ended = await Promise.race([closing, limit]);
+    clearTimeout(timer);
+    if (ended !== 'hung') return;
+    this.logger.error({ sink: name, code: 'RELAY_ERR_SINK_CLOSE_TIMEOUT', err: new RelayError('RELAY_ERR_SINK_CLOSE_TIMEOUT', [name, deadlineMs]).message }, 'sink close() hangs; reload goes on without it');
+    const hung = { name, closing };
+    this.hungCloses.add(hung);
+    void closing.then(() => this.hungCloses.delete(hung));
   }
 
   /**
@@ -346,6 +363,7 @@ export class Relay {
     this.pruneTimer.unref();
     this.pausedTimer = setInterval(() => void this.refreshPaused(), PAUSED_REFRESH_MS);
     this.pausedTimer.unref();
+    this.stopStallWatch = watchLoopStalls(this.logger);
     await this.upkeep();
   }
 
@@ -379,10 +397,12 @@ export class Relay {
     this.draining = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.pausedTimer) clearInterval(this.pausedTimer);
+    this.stopStallWatch();
     const steps = new ShutdownSteps(track);
     const http = steps.run('http server close (requests in flight)', () => this.app.close());
     // A reload in progress may still create runners: they are drained with the others.
     await steps.run('config reload in progress', () => this.reloading);
+    for (const { name, closing } of this.hungCloses) void steps.run(`sink ${name}: close (old instance, from a reload)`, () => closing);
     await Promise.all(
       [...this.runners].map(async ([name, runner]) => {
         // Tracked until the writes settle, which may be after `stop` gave up on them: a

@@ -62,6 +62,8 @@ describe('firecrawl-relay plugin new NAME', () => {
     expect(run([CLI, 'plugin', 'new', 'twice'], dir).status).toBe(0);
     const again = run([CLI, 'plugin', 'new', 'twice'], dir);
     expect([again.status, again.stderr]).toEqual([2, expect.stringContaining('writes no file over another')]);
+    // Issue 17 (trial): two files "exists".
+    expect(again.stderr).toMatch(/twice\.test\.ts exist\n/);
   });
 
   // A sink type the relay or another plugin already has made check and serve refuse afterwards.
@@ -139,4 +141,16 @@ describe('firecrawl-relay plugin new NAME', () => {
     const tested = run([CLI, 'plugin', 'test', '--dir', join(dir, 'missing')], tmpdir());
     expect([tested.status, tested.stderr]).toEqual([2, expect.stringContaining(`plugin test expects a plugins folder at ${join(dir, 'missing')}, got nothing there`)]);
   });
+
+  // Issue 17 (trial), item 5: vitest ran a plugin with top-level await that check and serve
+  // refuse (a folder without package.json loads it as CommonJS): plugin test passed it.
+  it('plugin test refuses a plugin the relay cannot load, with the error check gives and what to do', () => {
+    dir = mkdtempSync(join(tmpdir(), 'relay-plugin-outside-'));
+    const config = join(dir, 'relay.config.yaml');
+    expect(run([CLI, 'plugin', 'new', 'tla_sink', '--config', config], tmpdir()).status).toBe(0);
+    const file = join(dir, 'plugins', 'tla_sink.ts');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('\nexport default', '\nawait Promise.resolve();\nexport default'));
+    const tested = run([CLI, 'plugin', 'test', '--config', config], tmpdir());
+    expect([tested.status, tested.stderr]).toEqual([1, expect.stringMatching(/tla_sink\.ts:\d+:\d+ \(plugin\): failed to load: .*Top-level await.*add package\.json \{"type":"module"\} beside your plugins or name the file \.mts \[RELAY_ERR_PLUGIN_LOAD\]/)]);
+  }, 180_000);
 });

@@ -212,6 +212,44 @@ export default defineSink({
     await until(() => ['ts', 'js', 'mjs'].every((sink) => pendingOf(relay!, sink) === 0), 5000);
     expect(files.map((file) => readFileSync(file, 'utf8'))).toEqual(['j1\nj2\n', 'j1\nj2\n', 'j1\nj2\n']);
   });
+
+  // Issue 17 (trial), item 6: an editor's tsconfig.json in the working directory mapped the
+  // API to .d.ts files, and tsx applied its `paths` to every plugin, which then failed to load.
+  it("loads plugins the same whatever tsconfig.json the working directory has", async () => {
+    const tmp = tempDir('relay-outside-');
+    cleanup = tmp.cleanup;
+    writeFileSync(join(tmp.dir, 'api.d.ts'), 'export declare function defineSink(definition: unknown): unknown;\n');
+    writeFileSync(join(tmp.dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { paths: { 'firecrawl-relay/plugin-api': [join(tmp.dir, 'api.d.ts')] } } }));
+    const plugin = (type: string) => `import { defineSink } from 'firecrawl-relay/plugin-api';\nexport default defineSink({ type: '${type}', configSchema: { type: 'object' }, create: () => ({ async deliver() {} }) });\n`;
+    mkdirSync(join(tmp.dir, 'cjs'));
+    writeFileSync(join(tmp.dir, 'cjs', 'as_cjs.ts'), plugin('as_cjs'));
+    mkdirSync(join(tmp.dir, 'esm'));
+    writeFileSync(join(tmp.dir, 'esm', 'package.json'), '{"type":"module"}');
+    writeFileSync(join(tmp.dir, 'esm', 'as_esm.ts'), plugin('as_esm'));
+    const cwd = process.cwd();
+    process.chdir(tmp.dir);
+    try {
+      const cjs = await loadPlugins(join(tmp.dir, 'cjs'), builtinSinks(), tmp.dir);
+      const esm = await loadPlugins(join(tmp.dir, 'esm'), builtinSinks(), tmp.dir);
+      expect([cjs.get('as_cjs')?.type, esm.get('as_esm')?.type]).toEqual(['as_cjs', 'as_esm']);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  // Issue 17 (trial), item 3: a CommonJS plugin's frames named a data:text/javascript URL.
+  it("names the plugin's own file and line in the stack of what a CommonJS plugin throws", async () => {
+    const tmp = tempDir('relay-outside-');
+    cleanup = tmp.cleanup;
+    const file = join(tmp.dir, 'thrower.ts');
+    writeFileSync(file, `import { defineSink } from 'firecrawl-relay/plugin-api';\nexport default defineSink({\n  type: 'thrower',\n  configSchema: { type: 'object' },\n  create: () => ({\n    async deliver() {\n      throw new Error('where am I');\n    },\n  }),\n});\n`);
+    const registry = await loadPlugins(tmp.dir, builtinSinks(), tmp.dir);
+    const sink = (await registry.get('thrower')!.create({}, { name: 't', logger: undefined as never, configDir: tmp.dir })) as { deliver: () => Promise<void> };
+    const stack = await sink.deliver().then(() => '', (err: Error) => String(err.stack));
+    expect(stack).not.toContain('data:');
+    // The line is the source's where source maps apply (serve); vitest reads stacks its own way.
+    expect(stack.split('\n')[1]).toMatch(new RegExp(`\\(${file}:\\d+:\\d+\\)$`));
+  });
 });
 
 // Issue 17 follow-up, item 4: a plugin that failed to load stopped check before the config's

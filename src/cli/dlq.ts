@@ -12,6 +12,15 @@ export interface DlqArgs {
   all: boolean;
 }
 
+/** The ids after `dlq ACTION`: whole numbers, as `dlq list` prints them; anything else is refused, not dropped. */
+export function deadLetterIds(action: string, words: readonly string[]): number[] {
+  const bad = words.filter((word) => !/^\d+$/.test(word));
+  if (bad.length > 0) {
+    throw new RelayError('RELAY_ERR_CLI_USAGE', [`expected dlq ${action} ids as whole numbers (the first column of dlq list), got ${bad.map((w) => `"${w}"`).join(', ')}`]);
+  }
+  return words.map(Number);
+}
+
 /** A progress bar on standard error, when it is a terminal. */
 function progress(done: number, total: number): void {
   if (!process.stderr.isTTY || total < 1000) return;

@@ -138,11 +138,13 @@ async function main(args: string[]): Promise<number> {
       const [action = 'list', ...ids] = rest;
       const since = values.since === undefined ? undefined : Date.parse(values.since);
       if (since !== undefined && Number.isNaN(since)) usage(`--since takes an ISO date, got "${values.since}"`);
-      await (await import('./dlq.js')).dlq(
+      const { deadLetterIds, dlq } = await import('./dlq.js');
+      const numbers = deadLetterIds(action, ids);
+      await dlq(
         (await loadConfig(values.config, { serving: false })).config,
         {
           action,
-          ids: ids.map(Number).filter((n) => Number.isInteger(n)),
+          ids: numbers,
           filter: { sink: values.sink, type: values.type, jobId: values.job, since },
           all: values.all,
         },

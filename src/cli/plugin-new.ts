@@ -96,7 +96,7 @@ export async function newPlugin(name: string, dir: string): Promise<string[]> {
   }
   const files = [join(resolve(dir), `${name}.ts`), join(resolve(dir), `${name}.test.ts`)];
   const taken = files.filter((f) => existsSync(f));
-  if (taken.length > 0) throw new RelayError('RELAY_ERR_CLI_USAGE', [`plugin new writes no file over another: ${taken.join(', ')} exists`]);
+  if (taken.length > 0) throw new RelayError('RELAY_ERR_CLI_USAGE', [`plugin new writes no file over another: ${taken.join(', ')} ${taken.length === 1 ? 'exists' : 'exist'}`]);
   const owner = await ownerOfType(name, resolve(dir));
   if (owner) throw new RelayError('RELAY_ERR_CLI_USAGE', [`plugin new expects a NAME no sink has as its type yet, got "${name}", the type of ${owner}: choose another`]);
   mkdirSync(resolve(dir), { recursive: true });

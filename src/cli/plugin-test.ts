@@ -2,7 +2,10 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RelayError } from '../errors.js';
+import { formatIssue } from '../config/config-error.js';
 import { RELAY_API } from '../plugins/api-resolver.js';
+import { collectPlugins } from '../plugins/load-plugins.js';
+import { builtinSinks } from '../sinks/registry.js';
 
 /**
  * Longer than any wait of the contract kit (10 s each, its cases set 60 s of their own): an
@@ -25,6 +28,11 @@ export async function testPlugins(dir: string, filters: string[] = [], vitestArg
       `plugin test expects a plugins folder at ${root}, got ${existsSync(root) ? 'a file' : 'nothing there'}: pass --dir DIR, or --config FILE whose plugins.dir exists`,
     ]);
   }
+  // vitest loads plugins its own way (ESM, top-level await and all): a plugin must first
+  // load as `check` and `serve` load it, or its tests would pass a plugin the relay refuses.
+  const { issues } = await collectPlugins(root, builtinSinks());
+  for (const issue of issues) console.error(formatIssue(issue));
+  if (issues.length > 0) return 1;
   // vitest is a development dependency: imported only by this command.
   const { parseCLI, startVitest } = await import('vitest/node');
   const alias = Object.entries(RELAY_API).map(([find, url]) => ({ find, replacement: fileURLToPath(url) }));

@@ -5,6 +5,7 @@ import { configYaml, tempDir, testConfig, testRelay } from '../../test/helpers/r
 import { signedRequest } from '../../test/helpers/webhooks.js';
 import type { Relay } from '../relay.js';
 import { bodyToSend, send } from './send.js';
+import { sample } from './samples.js';
 
 const webhookIdOf = (body: Buffer): unknown => (JSON.parse(body.toString('utf8')) as { webhookId?: unknown }).webhookId;
 
@@ -83,5 +84,12 @@ describe('send', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+// Issue 17 (trial): `send --sample crawl.pag` listed every type but did not say which was meant.
+describe('send --sample with a mistyped type', () => {
+  it('says what was expected, what was got, and the closest type', () => {
+    expect(() => sample('crawl.pag')).toThrow(/^expected --sample to name an event type, got "crawl.pag": did you mean "crawl.page"\? \(known: .*crawl\.page/);
   });
 });

@@ -48,7 +48,8 @@ export async function serve(file: string): Promise<void> {
     loadConfig(file)
       .then(async ({ config: next, registry: nextRegistry }) => {
         warnAbout(next, logger);
-        const result = await relay.reload(next, nextRegistry);
+        // Old sinks get as long to stop and close as a shutdown would give them.
+        const result = await relay.reload(next, nextRegistry, next.server.shutdown_timeout_ms);
         if (result.needsRestart.length) logger.warn({ settings: result.needsRestart }, 'changed settings take effect after a restart');
         logger.info({ added: result.added, changed: result.changed, removed: result.removed }, 'config reloaded');
       })

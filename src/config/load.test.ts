@@ -156,6 +156,12 @@ describe('a valid config', () => {
     ]);
   });
 
+  // Issue 17 (trial): a sink with enabled: false was also said to be "named by no route".
+  it('does not warn that a disabled sink is named by no route', () => {
+    const yaml = VALID.replace('to: [console]', 'to: [archive]').replace('    type: stdout', '    type: stdout\n    enabled: false');
+    expect(load(yaml, { SECRET: 's' }).warnings.map(formatIssue)).toEqual([]);
+  });
+
   // No sender emits it: self-hosted Firecrawl ends a cancelled crawl with crawl.completed.
   describe('token checks', () => {
     const withAuth = (auth: string) => VALID.replace('secrets: ["${SECRET}"]', `auth: ${auth}`);

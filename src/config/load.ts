@@ -346,7 +346,8 @@ function checkRoutes(
     });
   });
   for (const name of sinkNames) {
-    if (!used.has(name)) {
+    // A disabled sink receives nothing on purpose: no warning that it does.
+    if (!used.has(name) && doc.sinks[name]?.enabled === true) {
       warnings.push(source.issue('RELAY_ERR_CONFIG_INVALID', ['sinks', name], [`sink "${name}" is named by no route: it receives nothing`], { key: true }));
     }
   }

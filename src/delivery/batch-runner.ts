@@ -1,3 +1,4 @@
+import { RelayError } from '../errors.js';
 import type { BatchSink, RelayEvent } from '../plugin-api/types.js';
 import type { AttemptRecord, ClaimedLane, LaneFailure, StoredDelivery } from '../queue/store.js';
 import { attemptOf, failureOf, measuredWrite, tokensFor, type LaneResult, type WriteContext } from './context.js';
@@ -11,6 +12,19 @@ interface Entry {
   event: RelayEvent;
 }
 
+/** A job's event reported written after an earlier one of the job failed: the destination has them out of order. */
+function warnIfOrderBroken(entries: readonly Entry[], failed: ReadonlyMap<number, unknown>, context: WriteContext): void {
+  const failedLanes = new Map<number, number>();
+  for (const [position, entry] of entries.entries()) {
+    const first = failedLanes.get(entry.lane);
+    if (first !== undefined && !failed.has(position)) {
+      context.misused?.(new RelayError('RELAY_ERR_SINK_ORDER_BROKEN', [context.config.name, first]));
+      return;
+    }
+    if (first === undefined && failed.has(position)) failedLanes.set(entry.lane, position);
+  }
+}
+
 /**
  * Writes the heads of several lanes as one batch to a batch-native sink, each lane's
  * events consecutive and in order, and maps the outcome back to lanes: a lane is delivered
@@ -18,7 +32,7 @@ interface Entry {
  * throw fails every lane at its first event. An event whose body cannot be read fails
  * alone, before the write, and its lane's later events are left out of the batch.
  */
-export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink, context: WriteContext): Promise<{ results: LaneResult[]; thrown: unknown }> {
+export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink, context: WriteContext): Promise<{ results: LaneResult[]; threw: boolean }> {
   const entries: Entry[] = [];
   const unread = new Map<number, { failure: LaneFailure; error: unknown }>();
   lanes.forEach((lane, index) => {
@@ -33,7 +47,7 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
   });
 
   let failed = new Map<number, unknown>();
-  let thrown: unknown = null;
+  let thrown: unknown;
   let outcome: Awaited<ReturnType<typeof measuredWrite>> | null = null;
   // Stopped or paused while waiting for the rate limit: nothing written, every lane given back as it was.
   if (entries.length > 0 && !context.stopping.aborted && (await tokensFor(context, entries.length))) {
@@ -47,6 +61,7 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
       }
     }
     if (!written.ok) thrown = written.error;
+    else warnIfOrderBroken(entries, failed, context);
     outcome = written;
   }
 
@@ -74,5 +89,6 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
     const own = unread.get(index);
     return own ? { settlement: { lane, delivered, attempts, failure: own.failure }, error: own.error } : { settlement: { lane, delivered, attempts } };
   });
-  return { results, thrown };
+  // `threw`, not `thrown !== undefined`: a sink may throw undefined (or null).
+  return { results, threw: outcome !== null && !outcome.ok };
 }

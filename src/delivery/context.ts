@@ -1,4 +1,5 @@
 import type { SinkConfig } from '../config/types.js';
+import type { RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
 import { PermanentError, RetryableError } from '../plugin-api/errors.js';
 import type { AttemptRecord, ClaimedLane, LaneFailure, LaneSettlement, StoredDelivery } from '../queue/store.js';
@@ -25,6 +26,10 @@ export interface WriteContext {
   overran(timeout: Error): void;
   /** A write still running well after its timeout's abort: the sink ignores its signal. */
   abortIgnored(ignored: Error): void;
+  /** The sink broke its contract in a way the relay can only warn about (once per code). */
+  misused?(warning: RelayError): void;
+  /** A write's synchronous part held the event loop this long: every other sink waited. */
+  blockedLoop?(blockedMs: number): void;
   /** True once the store knows another relay took this lane over (its lease ran out): the lane stops. */
   leaseLost?(lane: ClaimedLane): boolean;
   /**
@@ -61,7 +66,7 @@ export async function measuredWrite<T>(context: WriteContext, write: (signal: Ab
   const started = performance.now();
   const stopTimer = metrics.deliveryDuration.startTimer({ sink: config.name });
   try {
-    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write, (timeout) => context.overran(timeout), (ignored) => context.abortIgnored(ignored));
+    const outcome = await timedWrite(config.name, config.write_timeout_ms, shutdown, write, (timeout) => context.overran(timeout), (ignored) => context.abortIgnored(ignored), (ms) => context.blockedLoop?.(ms));
     return { ...outcome, at, durationMs: Math.round(performance.now() - started) };
   } finally {
     stopTimer();

@@ -1,5 +1,4 @@
 import type { RetryConfig } from '../config/types.js';
-import { describeError } from '../errors.js';
 import { NotConnectedError, PermanentError, RetryableError } from '../plugin-api/errors.js';
 import { backoffDelay, retryAfterDelay } from '../queue/backoff.js';
 import type { LaneFailure, StoredDelivery } from '../queue/store.js';
@@ -13,7 +12,22 @@ export interface FailureContext {
   random: () => number;
 }
 
-export const reasonOf = (error: unknown): string => describeError(error).slice(0, MAX_REASON);
+/**
+ * What a sink's failure says, whatever it threw: `throw undefined`, a number or a plain
+ * object are failures too, and must read as such in logs and dead letters (never a payload:
+ * of an object, only its `message`).
+ */
+export function describeSinkError(error: unknown): string {
+  if (error instanceof Error) return error.message || `${error.name} without a message`;
+  if (typeof error === 'string') return error || 'the sink threw an empty string';
+  if (typeof error === 'object' && error !== null) {
+    const message = (error as { message?: unknown }).message;
+    return typeof message === 'string' && message ? `the sink threw a non-Error object: ${message}` : 'the sink threw a non-Error object without a message';
+  }
+  return `the sink threw ${String(error)}`;
+}
+
+export const reasonOf = (error: unknown): string => describeSinkError(error).slice(0, MAX_REASON);
 
 /**
  * What becomes of a delivery whose write failed: retried after backoff (or `retryAfterMs`, capped),

@@ -1,3 +1,4 @@
+import { RelayError } from '../errors.js';
 import type { EventSink } from '../plugin-api/types.js';
 import type { AttemptRecord, ClaimedLane, LaneFailure } from '../queue/store.js';
 import { attemptOf, failureOf, measuredWrite, tokensFor, type LaneResult, type WriteContext } from './context.js';
@@ -32,6 +33,7 @@ export async function runLane(lane: ClaimedLane, sink: EventSink, context: Write
     if (!(await tokensFor(context, 1))) break;
     const outcome = await measuredWrite(context, (signal) => sink.deliver(event, signal));
     if (outcome.ok) {
+      if (Array.isArray((outcome.value as { failed?: unknown } | null | undefined)?.failed)) context.misused?.(new RelayError('RELAY_ERR_SINK_DELIVER_RESULT', [context.config.name]));
       delivered.push(delivery.id);
       const attempt = attemptOf(delivery, outcome, outcome);
       if (attempt) attempts.push(attempt);

@@ -497,4 +497,71 @@ describe('what a failing sink logs', () => {
     await runner.stop(100);
     expect(logged('deliveries dead-lettered').map((w) => w.dead_lettered)).toEqual([1, 2]);
   });
+
+  // Issue 17 (trial): "there was an error" was read as "the error is not undefined".
+  it('a sink that throws undefined: logged with a synthesized message, and the event goes again', async () => {
+    const logs = capturedLogger();
+    let calls = 0;
+    const { runner, send, pending } = harness(
+      {
+        async deliver() {
+          if (++calls === 1) throw undefined;
+        },
+      },
+      {},
+      undefined,
+      logs.logger,
+    );
+    await send('job');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(logs.warnings().filter((w) => w.msg === 'delivery failed').map((w) => [w.err, w.retried])).toEqual([['the sink threw undefined', 1]]);
+    expect(calls).toBe(2);
+  });
+
+  it('a write() result that lists a failed event without an error: logged, saying so', async () => {
+    const logs = capturedLogger();
+    let calls = 0;
+    const { runner, send, pending } = harness({ write: async () => (++calls === 1 ? { failed: [{ index: 0 }] } : undefined) } as unknown as Sink, {}, undefined, logs.logger);
+    await send('job');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(logs.warnings().filter((w) => w.msg === 'delivery failed').map((w) => w.err)).toEqual(['write() listed the event at index 0 in `failed` without an `error`']);
+  });
+
+  it("logs the error's stack at debug level only", async () => {
+    const logs = capturedLogger('debug');
+    const { runner, send, pending } = harness({ deliver: async () => Promise.reject(new PermanentError('refused here')) }, {}, undefined, logs.logger);
+    await send('job');
+    runner.start();
+    await until(() => pending() === 0);
+    const stacks = logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'delivery failed: stack');
+    expect(stacks.map((l) => [l.level, String(l.stack).split('\n')[0]])).toEqual([[20, 'PermanentError: refused here']]);
+    expect(String(stacks[0]!.stack)).toContain('sink-runner.test.ts');
+  });
+
+  // Issue 17 (trial), item 7: contract mistakes the relay cannot refuse, said once.
+  it('a deliver() that resolves a write() result: warned once, with its code', async () => {
+    const logs = capturedLogger();
+    const { runner, send, pending } = harness({ deliver: async () => ({ failed: [{ index: 0, error: new Error('x') }] }) } as unknown as Sink, {}, undefined, logs.logger);
+    for (const job of ['a', 'b']) await send(job);
+    runner.start();
+    await until(() => pending() === 0);
+    expect(logs.warnings().map((w) => w.code)).toEqual(['RELAY_ERR_SINK_DELIVER_RESULT']);
+  });
+
+  it("a write() that writes a job's later events after one failed: warned once that the order broke", async () => {
+    const logs = capturedLogger();
+    let calls = 0;
+    const { runner, send, pending } = harness(
+      { write: async () => (++calls === 1 ? { failed: [{ index: 0, error: new RetryableError('first refused') }] } : undefined) },
+      {},
+      undefined,
+      logs.logger,
+    );
+    for (let i = 0; i < 3; i++) await send('job');
+    runner.start();
+    await until(() => pending() === 0);
+    expect(logs.warnings().filter((w) => w.code === 'RELAY_ERR_SINK_ORDER_BROKEN').map((w) => w.err)).toEqual([expect.stringContaining('index 0 failed and a later event of the same job written')]);
+  });
 });

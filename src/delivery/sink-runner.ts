@@ -11,6 +11,7 @@ import type { LaneResult, WriteContext } from './context.js';
 import { runLane } from './lane-runner.js';
 import type { PayloadCache } from './payload-cache.js';
 import { RateLimiter } from './rate-limiter.js';
+import { describeSinkError } from './failure.js';
 import { FailureLog, failureKey } from './warnings.js';
 import { Waker } from './waker.js';
 
@@ -49,8 +50,8 @@ export interface SinkRunnerOptions {
 export interface SinkState {
   up: boolean;
   error: string | null;
-  /** What the state was read from. */
-  from: 'healthcheck' | 'last_write';
+  /** What the state was read from; `not_started` until the sink first connected (create or connect failing). */
+  from: 'healthcheck' | 'last_write' | 'not_started';
 }
 
 /**
@@ -63,6 +64,7 @@ export interface SinkState {
 export class SinkRunner {
   readonly name: string;
   private connected = false;
+  private everConnected = false;
   private connectFailures = 0;
   private pausedUntil = 0;
   private failureStreak = 0;
@@ -80,6 +82,9 @@ export class SinkRunner {
   private readonly limiter: RateLimiter | null;
   private readonly failures: FailureLog;
   private readonly deadLetterLog: FailureLog;
+  private readonly blockedLog: FailureLog;
+  /** Contract warnings already given: each is logged once per sink. */
+  private readonly misuses = new Set<string>();
   private readonly now: () => number;
   private readonly random: () => number;
   private healthTimer: NodeJS.Timeout | null = null;
@@ -92,6 +97,7 @@ export class SinkRunner {
     this.limiter = rate ? new RateLimiter(rate.per_second, rate.burst, this.now) : null;
     this.failures = new FailureLog(options.logger, this.now);
     this.deadLetterLog = new FailureLog(options.logger, this.now);
+    this.blockedLog = new FailureLog(options.logger, this.now);
   }
 
   get isConnected(): boolean {
@@ -103,6 +109,7 @@ export class SinkRunner {
     // A hung write outranks a healthcheck: the destination answers pings but not writes.
     if (this.overrun !== null) return { up: false, error: this.overrun, from: 'last_write' };
     if (this.health) return { ...this.health, from: 'healthcheck' };
+    if (!this.everConnected) return { up: false, error: this.lastError, from: 'not_started' };
     return { up: this.connected && this.lastError === null, error: this.lastError, from: 'last_write' };
   }
 
@@ -149,6 +156,7 @@ export class SinkRunner {
     // Counts held back by the rate limit would otherwise die with the process.
     this.failures.flush();
     this.deadLetterLog.flush();
+    this.blockedLog.flush();
     if (this.lanes.size > 0) this.options.logger.warn({ lanes: this.lanes.size }, 'writes still running at shutdown; their deliveries stay queued');
   }
 
@@ -176,6 +184,15 @@ export class SinkRunner {
       },
       // Not rate-limited: once per hung write, and a hung write holds its slot meanwhile.
       abortIgnored: (ignored) => this.options.logger.error({ err: describeError(ignored), code: 'RELAY_ERR_SINK_ABORT_IGNORED' }, 'sink write ignored its abort'),
+      misused: (warning) => {
+        if (this.misuses.has(warning.code)) return;
+        this.misuses.add(warning.code);
+        this.options.logger.warn({ err: warning.message, code: warning.code }, 'sink breaks the plugin contract');
+      },
+      blockedLoop: (ms) => {
+        const blocked = new RelayError('RELAY_ERR_SINK_BLOCKED_LOOP', [this.name, ms]);
+        this.blockedLog.warn({ err: blocked.message, code: blocked.code, blocked_ms: ms }, 'sink blocked the event loop');
+      },
       leaseLost: (lane) => this.options.store.leaseLost?.(lane) ?? false,
       settleHeld: (settlement) => this.options.store.settle([settlement]),
       now: this.now,
@@ -227,6 +244,7 @@ export class SinkRunner {
     try {
       await sink.connect?.(this.shutdown.signal);
       this.connected = true;
+      this.everConnected = true;
       this.connectFailures = 0;
       this.observed(null);
       logger.info('sink connected');
@@ -271,7 +289,7 @@ export class SinkRunner {
     let claimed: ClaimedLane[] = await store.claim(this.name, limits(room()));
     if (claimed.length === 0) return this.idle();
     let results: LaneResult[];
-    let thrown: unknown;
+    let threw: boolean;
     try {
       const count = (): number => claimed.reduce((n, lane) => n + lane.deliveries.length, 0);
       if (config.batch_linger_ms > 0 && count() < config.batch_max_events && !this.stopping.signal.aborted) {
@@ -280,11 +298,11 @@ export class SinkRunner {
         const more = Math.min(config.batch_max_events, room()) - count();
         if (more > 0) claimed = [...claimed, ...(await store.claim(this.name, limits(more)))];
       }
-      ({ results, thrown } = await writeBatch(claimed, sink as Extract<Sink, { write: unknown }>, this.context));
+      ({ results, threw } = await writeBatch(claimed, sink as Extract<Sink, { write: unknown }>, this.context));
     } catch (err) {
       return this.giveBack(claimed, err);
     }
-    await this.settle(results, thrown !== null);
+    await this.settle(results, threw);
   }
 
   /**
@@ -318,6 +336,8 @@ export class SinkRunner {
     let delivered = 0;
     let retried = 0;
     let dead = 0;
+    // Whether anything failed, apart from what it threw: a sink may throw undefined.
+    let failed = false;
     let firstError: unknown;
     let notConnected = false;
     let retryAfter = 0;
@@ -329,7 +349,8 @@ export class SinkRunner {
       if (this.shutdown.signal.aborted && !('dead' in failure) && !failure.countAttempt) continue;
       if ('dead' in failure) dead++;
       else if (failure.countAttempt) retried++;
-      firstError ??= error;
+      if (!failed) firstError = error;
+      failed = true;
       if (error instanceof NotConnectedError) notConnected = true;
       if (error instanceof RetryableError) retryAfter = Math.max(retryAfter, retryAfterDelay(config.retry, error.retryAfterMs) ?? 0);
     }
@@ -343,7 +364,7 @@ export class SinkRunner {
       // Reconnect, after a backoff that grows while writes keep finding no connection
       // (a connect() that succeeds does not prove the next write will): never a tight loop.
       this.connected = false;
-      this.observed(describeError(firstError));
+      this.observed(describeSinkError(firstError));
       this.notConnectedStreak++;
       this.pausedUntil = Math.max(this.pausedUntil, now + backoffDelay(config.retry, this.notConnectedStreak, this.random));
     }
@@ -355,11 +376,11 @@ export class SinkRunner {
       this.failureStreak = 0;
       this.pauses = 0;
       if (!notConnected) this.observed(null);
-      if (firstError === undefined) this.failures.resumed(delivered);
+      if (!failed) this.failures.resumed(delivered);
     } else if (retried > 0) {
       // Nothing went through and something will be retried: the destination is down, as
       // far as the last write tells (a dead-lettered event alone says nothing of it).
-      this.observed(describeError(firstError));
+      this.observed(describeSinkError(firstError));
       // Every lane of a round failing means the destination, not an event: pause the sink.
       this.failureStreak += results.length;
       const perEvent = 'deliver' in this.options.sink;
@@ -369,10 +390,12 @@ export class SinkRunner {
         this.pausedUntil = Math.max(this.pausedUntil, now + sinkPauseDelay(config.retry, this.pauses, this.random));
       }
     }
-    if (firstError !== undefined) {
-      const fields = { err: describeError(firstError), ...codeOf(firstError) };
+    if (failed) {
+      const fields = { err: describeSinkError(firstError), ...codeOf(firstError) };
       const key = failureKey(firstError);
       this.failures.warn(fields, 'delivery failed', { retried, dead_lettered: dead, delivered }, key);
+      // Where the plugin failed, for its author (LOG_LEVEL=debug): frames and message, no payload.
+      if (firstError instanceof Error && logger.isLevelEnabled('debug')) logger.debug({ stack: firstError.stack, ...codeOf(firstError) }, 'delivery failed: stack');
       if (dead > 0) {
         this.deadLetterLog.warn({ ...fields, replay: `firecrawl-relay dlq replay --sink ${this.name}` }, 'deliveries dead-lettered', { dead_lettered: dead }, key);
       }

@@ -36,3 +36,43 @@ describe('timedWrite and a write that ignores its abort', () => {
     expect(heard).toEqual(['overrun RELAY_ERR_SINK_TIMEOUT']);
   });
 });
+
+// Issue 17 (trial), item 4: while a plugin busy-looped, an innocent sink's timeout fired
+// late, and that sink was marked down and said to ignore its abort.
+describe('timedWrite and a blocked event loop', () => {
+  it('gives back the time the loop was blocked: a write whose I/O ended meanwhile is no timeout', async () => {
+    const heard: string[] = [];
+    let finishIo = (): void => {};
+    const write = timedWrite('archive', 1000, new AbortController().signal, () => new Promise<void>((resolve) => (finishIo = resolve)), () => heard.push('overrun'), () => heard.push('ignored'));
+    await vi.advanceTimersByTimeAsync(100);
+    // Another plugin holds the loop for 5 s: the clock moves, no timer runs meanwhile.
+    vi.setSystemTime(Date.now() + 5000);
+    await vi.advanceTimersByTimeAsync(900);
+    finishIo();
+    expect(await write).toEqual({ ok: true, value: undefined });
+    expect(heard).toEqual([]);
+  });
+
+  it('still times out a write that had its full time with the loop running', async () => {
+    const heard: string[] = [];
+    const write = timedWrite('s', 1000, new AbortController().signal, (signal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error))), () => heard.push('overrun'));
+    vi.setSystemTime(Date.now() + 5000);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(heard).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(heard).toEqual(['overrun']);
+    expect((await write).ok).toBe(false);
+  });
+
+  it('names the sink whose own synchronous work held the loop', async () => {
+    const blocked: number[] = [];
+    const busy = (): Promise<void> => {
+      vi.setSystemTime(Date.now() + 5000); // as a busy loop of 5 s would
+      return Promise.resolve();
+    };
+    const write = timedWrite('blk', 1000, new AbortController().signal, busy, undefined, undefined, (ms) => blocked.push(ms));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await write).toEqual({ ok: true, value: undefined });
+    expect(blocked).toEqual([5000]);
+  });
+});

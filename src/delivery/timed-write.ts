@@ -1,4 +1,5 @@
 import { RelayError } from '../errors.js';
+import { LATE_AFTER_MS, loopTimeout } from './loop-timeout.js';
 
 /** How long a write may run on after its timeout's abort before it is said to ignore it. */
 export const ABORT_IGNORED_AFTER_MS = 1000;
@@ -15,6 +16,8 @@ export type WriteOutcome<T> =
  * still delivered, and counts as delivered. `onOverrun` hears of the timeout as it fires;
  * `onAbortIgnored` hears of a write still running `ABORT_IGNORED_AFTER_MS` after that abort
  * (a sink that does not pass `signal` on: it may never settle, and no other line would say so).
+ * Both timers give back time the event loop spent blocked (loopTimeout); `onBlocked` hears
+ * of a write whose synchronous part alone held the loop longer than LATE_AFTER_MS.
  */
 export async function timedWrite<T>(
   sink: string,
@@ -23,29 +26,37 @@ export async function timedWrite<T>(
   write: (signal: AbortSignal) => Promise<T>,
   onOverrun?: (timeout: RelayError) => void,
   onAbortIgnored?: (ignored: RelayError) => void,
+  onBlocked?: (blockedMs: number) => void,
 ): Promise<WriteOutcome<T>> {
   const controller = new AbortController();
   const timeout = new RelayError('RELAY_ERR_SINK_TIMEOUT', [sink, timeoutMs]);
   // Told at the timeout, not when the write ends: a sink that ignores its signal may never end.
-  let ignoredTimer: NodeJS.Timeout | undefined;
-  const timer = setTimeout(() => {
+  let cancelIgnored = (): void => {};
+  const cancelTimeout = loopTimeout(() => {
     controller.abort(timeout);
     onOverrun?.(timeout);
-    ignoredTimer = setTimeout(() => onAbortIgnored?.(new RelayError('RELAY_ERR_SINK_ABORT_IGNORED', [sink, timeoutMs, ABORT_IGNORED_AFTER_MS])), ABORT_IGNORED_AFTER_MS);
+    cancelIgnored = loopTimeout(() => onAbortIgnored?.(new RelayError('RELAY_ERR_SINK_ABORT_IGNORED', [sink, timeoutMs, ABORT_IGNORED_AFTER_MS])), ABORT_IGNORED_AFTER_MS);
   }, timeoutMs);
+  const call = (): Promise<T> => {
+    const started = Date.now();
+    const written = write(controller.signal);
+    const blocked = Date.now() - started;
+    if (blocked > LATE_AFTER_MS) onBlocked?.(blocked);
+    return written;
+  };
   const onShutdown = (): void => controller.abort(shutdown.reason);
   if (shutdown.aborted) onShutdown();
   else shutdown.addEventListener('abort', onShutdown, { once: true });
   try {
     // A sink that throws synchronously is treated like one that rejects.
-    return { ok: true, value: await Promise.resolve().then(() => write(controller.signal)) };
+    return { ok: true, value: await Promise.resolve().then(call) };
   } catch (error) {
     if (!controller.signal.aborted) return { ok: false, error, aborted: null };
     const byTimeout = controller.signal.reason === timeout;
     return { ok: false, error: byTimeout ? timeout : error, aborted: byTimeout ? 'timeout' : 'shutdown' };
   } finally {
-    clearTimeout(timer);
-    clearTimeout(ignoredTimer);
+    cancelTimeout();
+    cancelIgnored();
     shutdown.removeEventListener('abort', onShutdown);
   }
 }

@@ -18,6 +18,10 @@ export function failedIndexes(sink: string, value: unknown, size: number): Map<n
       return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < size;
     });
   if (!valid) throw new RelayError('RELAY_ERR_SINK_RESULT_INVALID', [sink, size - 1, inspect(value, { depth: 2, breakLength: Infinity }).slice(0, 200)]);
-  for (const f of list as ReadonlyArray<{ index: number; error: unknown }>) if (!failed.has(f.index)) failed.set(f.index, f.error);
+  for (const f of list as ReadonlyArray<{ index: number; error?: unknown }>) {
+    // A failure without an error is still a failure: say so rather than log nothing.
+    const error = 'error' in f && f.error !== undefined ? f.error : new Error(`write() listed the event at index ${f.index} in \`failed\` without an \`error\``);
+    if (!failed.has(f.index)) failed.set(f.index, error);
+  }
   return failed;
 }

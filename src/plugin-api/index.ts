@@ -10,6 +10,7 @@ export type {
   DeliverResult,
   DeliveryDefaults,
   EventSink,
+  DeepReadonly,
   FirecrawlPayload,
   JsonSchema,
   OptionProblem,

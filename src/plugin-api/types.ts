@@ -15,6 +15,17 @@ export interface FirecrawlPayload {
   [key: string]: unknown;
 }
 
+/** `T` with every property and element read-only, however deep (functions, dates and buffers as they are). */
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends Date | Buffer
+    ? T
+    : T extends ReadonlyArray<infer U>
+      ? ReadonlyArray<DeepReadonly<U>>
+      : T extends object
+        ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+        : T;
+
 /** One event handed to a sink: one delivery of one accepted webhook to this sink. */
 export interface RelayEvent {
   /** Stable across every retry of this delivery: receivers can dedupe on it. */
@@ -29,8 +40,8 @@ export interface RelayEvent {
   readonly type: string;
   readonly jobId: string;
   readonly success: boolean;
-  /** The parsed body. Treat it as read-only: other sinks receive the same event. */
-  readonly payload: FirecrawlPayload;
+  /** The parsed body, read-only (frozen, and typed so): other sinks receive the same event. */
+  readonly payload: DeepReadonly<FirecrawlPayload>;
   /** The exact bytes received, e.g. to forward them unchanged. */
   readonly raw: Buffer;
 }

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SinkRegistry } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
 import type { ErrorCode } from '../errors.js';
@@ -9,6 +9,7 @@ import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
 import { resolveRelayApiForPlugins } from './api-resolver.js';
 import { missingApiImport } from './api-imports.js';
 import { describeLoadFailure } from './load-error.js';
+import { commonJsHint, isCommonJs } from './module-format.js';
 import { recordPluginFile } from './plugin-file.js';
 import { findInSource, type SourcePosition } from './source-position.js';
 import { withReadOnlyPayloads } from './read-only-payload.js';
@@ -35,13 +36,35 @@ function pluginFiles(dir: string): string[] {
   return files;
 }
 
+/**
+ * The relay's own tsconfig for plugins, never the one tsx would find from the working
+ * directory: its `paths` could map firecrawl-relay/* elsewhere (to .d.ts files, for an
+ * editor), and whether a plugin loads must not depend on where the relay was started.
+ */
+const PLUGIN_TSCONFIG = fileURLToPath(new URL('../../tsconfig.plugins.json', import.meta.url));
+
 async function importModule(file: string): Promise<{ default?: unknown }> {
   resolveRelayApiForPlugins();
   // Through tsx's loader for both (TypeScript without a build step), so that the resolve
   // hook above applies to JavaScript plugins too. tsx is loaded only once there is a
   // plugin to load: commands and configs without plugins do not pay for it.
+  if (isCommonJs(file)) {
+    // tsImport runs a CommonJS module from a data: URL: every stack frame of the plugin
+    // would name that URL. tsx's require keeps the file's path (and its source map).
+    const { require: tsxRequire } = await import('tsx/cjs/api');
+    // tsx's require takes its tsconfig from this variable only, read as it registers (synchronously here).
+    const previous = process.env.TSX_TSCONFIG_PATH;
+    process.env.TSX_TSCONFIG_PATH = PLUGIN_TSCONFIG;
+    try {
+      // Shaped as tsImport gives a CommonJS module: its exports under `default`.
+      return { default: tsxRequire(file, import.meta.url) as unknown };
+    } finally {
+      if (previous === undefined) delete process.env.TSX_TSCONFIG_PATH;
+      else process.env.TSX_TSCONFIG_PATH = previous;
+    }
+  }
   const { tsImport } = await import('tsx/esm/api');
-  return tsImport(pathToFileURL(file).href, import.meta.url);
+  return tsImport(pathToFileURL(file).href, { parentURL: import.meta.url, tsconfig: PLUGIN_TSCONFIG });
 }
 
 const TYPE = /^[a-z][a-z0-9_]*$/;
@@ -99,7 +122,7 @@ export async function collectPlugins(dir: string, builtins: SinkRegistry, labelF
       module = await importModule(file);
     } catch (err) {
       const { line, column, message } = describeLoadFailure(file, err);
-      report('RELAY_ERR_PLUGIN_LOAD', file, `failed to load: ${message}`, { line, column });
+      report('RELAY_ERR_PLUGIN_LOAD', file, `failed to load: ${message}${commonJsHint(file, message)}`, { line, column });
       continue;
     }
     // tsImport of a CommonJS-shaped module nests the default export once more.
