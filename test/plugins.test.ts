@@ -244,8 +244,9 @@ export default defineSink({
     const file = join(tmp.dir, 'thrower.ts');
     writeFileSync(file, `import { defineSink } from 'firecrawl-relay/plugin-api';\nexport default defineSink({\n  type: 'thrower',\n  configSchema: { type: 'object' },\n  create: () => ({\n    async deliver() {\n      throw new Error('where am I');\n    },\n  }),\n});\n`);
     const registry = await loadPlugins(tmp.dir, builtinSinks(), tmp.dir);
-    const sink = (await registry.get('thrower')!.create({}, { name: 't', logger: undefined as never, configDir: tmp.dir })) as { deliver: () => Promise<void> };
-    const stack = await sink.deliver().then(() => '', (err: Error) => String(err.stack));
+    const sink = (await registry.get('thrower')!.create({}, { name: 't', logger: undefined as never, configDir: tmp.dir })) as { deliver: (event: unknown) => Promise<void> };
+    // An event as the relay hands one (plugins get a read-only view of its payload).
+    const stack = await sink.deliver({ payload: { type: 'crawl.page', id: 'j' }, raw: Buffer.from('{}') }).then(() => '', (err: Error) => String(err.stack));
     expect(stack).not.toContain('data:');
     // The line is the source's where source maps apply (serve); vitest reads stacks its own way.
     expect(stack.split('\n')[1]).toMatch(new RegExp(`\\(${file}:\\d+:\\d+\\)$`));

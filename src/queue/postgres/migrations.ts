@@ -140,7 +140,7 @@ DROP SEQUENCE IF EXISTS lease_tokens;`,
     // history.max_bytes bounds history alone: a backlog of pending work never prunes it.
     version: 7,
     sql: `
-ALTER TABLE queue_usage ADD COLUMN history_bytes bigint NOT NULL DEFAULT 0;
+ALTER TABLE queue_usage ADD COLUMN IF NOT EXISTS history_bytes bigint NOT NULL DEFAULT 0;
 INSERT INTO queue_usage (shard, history_bytes) SELECT 0, coalesce(sum(bytes), 0) FROM events WHERE refs <= 0
 ON CONFLICT (shard) DO UPDATE SET history_bytes = excluded.history_bytes;`,
   },
