@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Relay } from '../relay.js';
-import { adminAuth, adminRelay } from '../../test/helpers/admin.js';
+import { adminAuth, adminRelayEachTest } from '../../test/helpers/admin.js';
 import { sampleEvent, signedRequest } from '../../test/helpers/webhooks.js';
 
 describe('GET /admin/events and POST /admin/backfill by page URL and type prefix', () => {
-  let close = async (): Promise<void> => {};
-  afterEach(() => close());
-
-  async function start(): Promise<Relay> {
-    const built = await adminRelay();
-    close = built.close;
-    return built.relay;
-  }
+  const start = adminRelayEachTest();
   const receive = async (relay: Relay, type: string, job: string, url?: string) => {
     const data = url === undefined ? [] : [{ markdown: '# m', metadata: { url, sourceURL: url, statusCode: 200 } }];
     expect((await relay.app.inject(signedRequest(sampleEvent(type, { id: job, data })))).statusCode).toBe(200);

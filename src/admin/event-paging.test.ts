@@ -1,19 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Relay } from '../relay.js';
-import { adminAuth, adminRelay } from '../../test/helpers/admin.js';
+import { adminAuth, adminRelayEachTest } from '../../test/helpers/admin.js';
 import { sampleEvent, signedRequest } from '../../test/helpers/webhooks.js';
 
 type Page = { events: Array<{ id: number; type: string; job_id: string; sinks: Record<string, string> }>; next_cursor: number | null };
 
 describe('GET /admin/events: cursor paging and combined filters', () => {
-  let close = async (): Promise<void> => {};
-  afterEach(() => close());
-
-  async function start(): Promise<Relay> {
-    const built = await adminRelay();
-    close = built.close;
-    return built.relay;
-  }
+  const start = adminRelayEachTest();
   const receive = async (relay: Relay, type: string, job: string) => {
     expect((await relay.app.inject(signedRequest(sampleEvent(type, { id: job })))).statusCode).toBe(200);
   };

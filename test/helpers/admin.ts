@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import type { Logger } from 'pino';
 import type { Relay } from '../../src/relay.js';
 import type { SinkRegistry } from '../../src/config/load.js';
@@ -43,6 +44,20 @@ routes: [{ name: all, to: [${first}] }]
 }
 
 /** An admin relay whose one sink `rec` refuses every event: jobs job-1, job-2, job-3 end as dead letters. */
+/**
+ * For a describe block: `start()` builds an `adminRelay()` for the test that calls it, and the
+ * relay is closed after that test.
+ */
+export function adminRelayEachTest(): () => Promise<Relay> {
+  let close = async (): Promise<void> => {};
+  afterEach(() => close());
+  return async () => {
+    const built = await adminRelay();
+    close = built.close;
+    return built.relay;
+  };
+}
+
 export async function adminRelayWithDeadLetters(options: { logger?: Logger } = {}) {
   const sink = new RecordingSink();
   sink.behaviour = (batch) => ({ failed: batch.map((_, index) => ({ index, error: new PermanentError('HTTP 400') })) });
