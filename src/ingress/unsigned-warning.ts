@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { Throttle } from '../throttled-log.js';
 
 /** At most one warning per source this often; the lines in between are counted, not written. */
 export const UNSIGNED_WARNING_INTERVAL_MS = 60_000;
@@ -9,21 +10,17 @@ export const UNSIGNED_WARNING_INTERVAL_MS = 60_000;
  * webhook it loses is one line in Firecrawl's own log.
  */
 export class UnsignedWarning {
-  private lastAt = Number.NEGATIVE_INFINITY;
-  private suppressed = 0;
+  private readonly throttle = new Throttle(UNSIGNED_WARNING_INTERVAL_MS);
 
   constructor(private readonly source: string) {}
 
   /** `logger` is the source's own child logger: its lines carry the source's name. */
   note(logger: Logger): void {
-    const now = Date.now();
-    if (now - this.lastAt < UNSIGNED_WARNING_INTERVAL_MS) {
-      this.suppressed++;
-      return;
-    }
+    const suppressed = this.throttle.pass('unsigned');
+    if (suppressed === undefined) return;
     logger.warn(
       {
-        suppressed: this.suppressed,
+        suppressed,
         fix:
           `the sender signs nothing (self-hosted Firecrawl does not): give sources.${this.source} token auth, ` +
           'auth: { header: X-Relay-Token, query: token, tokens: ["<token>"] }; for v1/v2 jobs send Firecrawl ' +
@@ -32,7 +29,5 @@ export class UnsignedWarning {
       },
       'webhook without X-Firecrawl-Signature refused: switch this source to token auth',
     );
-    this.lastAt = now;
-    this.suppressed = 0;
   }
 }
