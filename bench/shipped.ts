@@ -15,7 +15,7 @@
  *
  *   npm run bench:shipped -- [seconds=10] [connections=64] [jobs=20]
  */
-import { copyFileSync, existsSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,23 @@ function lineCounter(file: string): () => number {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds per thread name (Linux /proc/<pid>/task): where the relay's CPU goes. */
+function threadCpu(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      const key = tid === String(pid) ? 'main' : name;
+      byName.set(key, (byName.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return byName;
 }
 
 /** Every request of the burst, signed and serialised: `scrape-<seq>` of job `crawl-<seq % jobs>`. */
@@ -109,6 +126,7 @@ const url = await new Promise<string>((resolve, reject) => {
 const written = lineCounter(join(dir, 'data', 'out', 'events.jsonl'));
 try {
   const cpuBefore = cpuSeconds(child.pid!);
+  const threadsBefore = threadCpu(child.pid!);
   const run = await burst(url, requests, connections, seconds);
   const { acked, elapsedMs: burstMs } = run;
   const atBurstEnd = written();
@@ -124,6 +142,12 @@ try {
   }
   const drainMs = performance.now() - drainStarted;
   const cpu = cpuSeconds(child.pid!) - cpuBefore;
+  const threads = [...threadCpu(child.pid!)]
+    .map(([name, seconds]) => [name, seconds - (threadsBefore.get(name) ?? 0)] as const)
+    .filter(([, seconds]) => seconds > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, seconds]) => `${name} ${Math.round((seconds * 1e6) / Math.max(1, done))}`)
+    .join(', ');
   const perSecond = (n: number, ms: number): number => Math.round((n / Math.max(1, ms)) * 1000);
   printResult('shipped config (file sink: markdown pages + JSON lines; stdout for lifecycle)', {
     build: process.env.RELAY_CLI ?? 'this one',
@@ -152,6 +176,7 @@ try {
     'pages written': done,
     'relay CPU µs/ack during the burst (ingress + delivery)': Math.round(((cpuAtBurstEnd - cpuBefore) * 1e6) / Math.max(1, acked)),
     'relay CPU µs/page (ingress + delivery, to the last page)': Math.round((cpu * 1e6) / Math.max(1, done)),
+    'of which, per thread': threads,
   });
 } finally {
   await stopChild(child);
