@@ -1,4 +1,4 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   boundedPagesOf,
@@ -56,9 +56,10 @@ function pageFiles(root: string, event: RelayEvent, index: number, maxPages: num
 
 /**
  * Batch-native for throughput: the pages of a batch are written by a worker thread (each
- * via a temporary file renamed into place, so a reader never sees half a page), then one
- * JSON Lines append with one fdatasync for the batch. A page that cannot be written fails its
- * event alone: that event's line and those of later events of its job are left out.
+ * via a temporary file renamed into place, so a reader never sees half a page), then, by
+ * the same worker in the same round trip, one JSON Lines append with one fdatasync. A page
+ * that cannot be written fails its event alone: that event's line and those of later events
+ * of its job are left out.
  */
 export default defineSink({
   type: 'file',
@@ -75,38 +76,31 @@ export default defineSink({
       },
       async write(batch, signal): Promise<WriteResult> {
         const failed = new Map<number, unknown>();
-        if (options.markdown) {
-          const files = batch.flatMap((event, index) => {
-            try {
-              return pageFiles(root, event, index, options.max_pages_per_event);
-            } catch (err) {
-              // Past max_pages_per_event: this event is dead-lettered, the others go on.
-              if (!(err instanceof PermanentError)) throw err;
-              failed.set(index, err);
-              return [];
-            }
-          });
-          for (const [index, err] of await pages.write(files, signal)) {
-            failed.set(index, new PermanentError(`page file could not be named: ${err.message}`));
-          }
+        const files = !options.markdown
+          ? []
+          : batch.flatMap((event, index) => {
+              try {
+                return pageFiles(root, event, index, options.max_pages_per_event);
+              } catch (err) {
+                // Past max_pages_per_event: this event is dead-lettered, the others go on.
+                if (!(err instanceof PermanentError)) throw err;
+                failed.set(index, err);
+                return [];
+              }
+            });
+        const journal =
+          options.jsonl === null
+            ? undefined
+            : {
+                path: join(root, options.jsonl),
+                events: batch.map((event, index) => ({ jobId: event.jobId, line: failed.has(index) ? null : jsonLine(event) })),
+              };
+        // One round trip: the pages, then the lines of the events whose pages all exist.
+        const written = await pages.write(files, signal, journal);
+        for (const [index, err] of written.failed) {
+          failed.set(index, new PermanentError(`page file could not be named: ${err.message}`));
         }
-        // A job's events after its first failure are not delivered: no line for them.
-        const stopped = new Set<string>();
-        const lines: string[] = [];
-        batch.forEach((event, index) => {
-          if (failed.has(index)) stopped.add(event.jobId);
-          else if (!stopped.has(event.jobId) && options.jsonl !== null) lines.push(jsonLine(event));
-        });
-        if (options.jsonl !== null && lines.length > 0) {
-          const handle = await open(join(root, options.jsonl), 'a');
-          try {
-            await handle.write(lines.join(''));
-            await handle.datasync();
-          } finally {
-            await handle.close();
-          }
-        }
-        ctx.logger.debug({ count: lines.length, failed: failed.size }, 'events written');
+        ctx.logger.debug({ count: written.appended, failed: failed.size }, 'events written');
         return { failed: [...failed].map(([index, error]) => ({ index, error })) };
       },
       async close() {

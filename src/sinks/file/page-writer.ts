@@ -8,6 +8,23 @@ export interface PageFile {
   text: string;
 }
 
+/** The batch's JSON Lines file, appended by the worker once the batch's pages are written. */
+export interface Journal {
+  path: string;
+  /**
+   * Every event of the batch, in order: its job and its line, or null for an event that
+   * already failed (it gets no line, nor do the later events of its job).
+   */
+  events: ReadonlyArray<{ jobId: string; line: string | null }>;
+}
+
+export interface WriteOutcome {
+  /** The events whose page name the file system refused: no line for them. */
+  failed: Map<number, Error>;
+  /** Lines appended to the journal. */
+  appended: number;
+}
+
 /**
  * Names this process's temporaries (`<page>.<pid>-<boot>-<n>.tmp`): a relay restarted under
  * the same pid (pid 1 in a container) still tells its own from a killed predecessor's.
@@ -20,12 +37,14 @@ const NAME_ERRORS = ['ENAMETOOLONG', 'EINVAL', 'EILSEQ'];
 /*
  * The worker writes each page to a temporary file and renames it into place, synchronously:
  * four system calls a page, off the main thread, where the same calls through the
- * promise API cost the relay ~15 % of its CPU in dispatch alone. Plain JS, evaluated, so
- * that it runs the same from the build and from the sources under test.
+ * promise API cost the relay ~15 % of its CPU in dispatch alone. Then it appends the
+ * batch's JSON lines and fdatasyncs them, in the same round trip: a line means its pages
+ * exist. Plain JS, evaluated, so that it runs the same from the build and from the sources
+ * under test.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } = require('node:fs');
+const { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const NAME_ERRORS = new Set(${JSON.stringify(NAME_ERRORS)});
 const BOOT = ${JSON.stringify(BOOT)};
@@ -67,13 +86,33 @@ function writePage(path, text) {
   writeFileSync(temporary, text);
   renameSync(temporary, path);
 }
-parentPort.on('message', ({ id, pages, abort }) => {
+// Opened for each batch rather than kept open: a file rotated or removed between batches
+// is simply created again, and no descriptor outlives the worker (a reload starts a new one).
+function appendLines(journal, failed) {
+  const stopped = new Set();
+  const lines = [];
+  journal.events.forEach((event, index) => {
+    if (event.line === null || failed.has(index)) stopped.add(event.jobId);
+    else if (!stopped.has(event.jobId)) lines.push(event.line);
+  });
+  if (lines.length === 0) return 0;
+  const data = Buffer.from(lines.join(''));
+  const fd = openSync(journal.path, 'a');
+  try {
+    for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return lines.length;
+}
+parentPort.on('message', ({ id, pages, journal, abort }) => {
   const aborted = new Int32Array(abort);
-  const failed = [];
+  const failed = new Map();
   let fatal = null;
   for (const page of pages) {
     if (Atomics.load(aborted, 0) !== 0) break;
-    if (failed.some((f) => f.index === page.index)) continue;
+    if (failed.has(page.index)) continue;
     try {
       try {
         writePage(page.path, page.text);
@@ -88,10 +127,20 @@ parentPort.on('message', ({ id, pages, abort }) => {
         fatal = { code: err.code, message: err.message };
         break;
       }
-      failed.push({ index: page.index, code: err.code, message: err.message });
+      failed.set(page.index, { index: page.index, code: err.code, message: err.message });
     }
   }
-  parentPort.postMessage({ id, failed, fatal, aborted: Atomics.load(aborted, 0) !== 0 });
+  // Stopped by the abort (between pages, or before the lines): no line at all.
+  const stopped = fatal === null && Atomics.load(aborted, 0) !== 0;
+  let appended = 0;
+  if (fatal === null && !stopped && journal) {
+    try {
+      appended = appendLines(journal, failed);
+    } catch (err) {
+      fatal = { code: err.code, message: err.message };
+    }
+  }
+  parentPort.postMessage({ id, failed: [...failed.values()], fatal, aborted: stopped, appended });
 });
 `;
 
@@ -100,13 +149,19 @@ interface Reply {
   failed: Array<{ index: number; code: string; message: string }>;
   fatal: { code: string; message: string } | null;
   aborted: boolean;
+  appended: number;
 }
 
-/** Writes a batch's page files on a worker thread; one batch at a time, as the sink is written. */
+/**
+ * Writes a batch's page files, then its JSON lines, on a worker thread: one round trip a
+ * batch. One batch at a time, as the sink is written.
+ */
 export class PageWriter {
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   private next = 0;
+  /** The batch being written, which close() lets end: terminating mid-append would cut a line. */
+  private writing: Promise<unknown> = Promise.resolve();
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -128,32 +183,44 @@ export class PageWriter {
   }
 
   /**
-   * Writes the pages; resolves with the events whose page name the file system refused.
-   * Throws on anything else (disk full, permissions), and once `signal` aborts, after the
-   * page being written is done: nothing more is written for the batch.
+   * Writes the pages, then appends the journal's lines (if any) with one fdatasync; resolves
+   * with the events whose page name the file system refused. Throws on anything else (disk
+   * full, permissions), and once `signal` aborts, after the page being written is done:
+   * nothing more is written for the batch, and no line.
    */
-  async write(pages: readonly PageFile[], signal: AbortSignal): Promise<Map<number, Error>> {
+  async write(pages: readonly PageFile[], signal: AbortSignal, journal?: Journal): Promise<WriteOutcome> {
     signal.throwIfAborted();
+    // Nothing to write (markdown off, jsonl null): no round trip.
+    if (pages.length === 0 && !journal) return { failed: new Map(), appended: 0 };
     const worker = this.start();
     const abort = new SharedArrayBuffer(4);
     const onAbort = (): void => void Atomics.store(new Int32Array(abort), 0, 1);
     signal.addEventListener('abort', onAbort, { once: true });
     const id = this.next++;
     try {
-      const reply = await new Promise<Reply>((resolve, reject) => {
+      const replied = new Promise<Reply>((resolve, reject) => {
         this.waiting.set(id, { resolve, reject });
         worker.ref();
-        worker.postMessage({ id, pages, abort });
+        worker.postMessage({ id, pages, journal, abort });
       });
-      signal.throwIfAborted();
-      if (reply.fatal) throw Object.assign(new Error(reply.fatal.message), { code: reply.fatal.code });
-      return new Map(reply.failed.map((f) => [f.index, Object.assign(new Error(f.message), { code: f.code })]));
+      this.writing = replied.catch(() => undefined);
+      const reply = await replied;
+      // Lines appended before the abort was seen stand (throwing would write them twice).
+      if (reply.fatal || reply.aborted) {
+        signal.throwIfAborted();
+        throw Object.assign(new Error(reply.fatal!.message), { code: reply.fatal!.code });
+      }
+      return {
+        failed: new Map(reply.failed.map((f) => [f.index, Object.assign(new Error(f.message), { code: f.code })])),
+        appended: reply.appended,
+      };
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
   }
 
   async close(): Promise<void> {
+    await this.writing;
     const worker = this.worker;
     this.worker = null;
     await worker?.terminate();
