@@ -13,9 +13,14 @@
  * SHIPPED_MAX_RATE (default 10000) × seconds requests are built: a burst that sends them all
  * ends early and says so.
  *
+ * What the file system allows, in the same run: just before the burst, a plain loop on this
+ * thread creates SHIPPED_FS_FILES (default 5000) files of 5 KB as the page writer does
+ * (temporary file, rename) in a folder beside the relay's data dir, and removes them; pages
+ * written/s is printed as a ratio of that rate too.
+ *
  *   npm run bench:shipped -- [seconds=10] [connections=64] [jobs=20]
  */
-import { copyFileSync, existsSync, readdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, mkdtempSync, openSync, readSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +77,21 @@ function threadCpu(pid: number): Map<string, number> {
   return byName;
 }
 
+/** Page files/s a plain loop creates in `folder` (5 KB each, temporary then rename, as the page writer); removed after. */
+function fileSystemBaseline(folder: string, count: number): number {
+  mkdirSync(folder, { recursive: true });
+  const text = 'x'.repeat(5 * 1024);
+  const started = performance.now();
+  for (let n = 0; n < count; n++) {
+    const path = join(folder, `p${n}.md`);
+    writeFileSync(`${path}.tmp`, text);
+    renameSync(`${path}.tmp`, path);
+  }
+  const elapsedMs = performance.now() - started;
+  rmSync(folder, { recursive: true, force: true });
+  return Math.round((count / elapsedMs) * 1000);
+}
+
 /** Every request of the burst, signed and serialised: `scrape-<seq>` of job `crawl-<seq % jobs>`. */
 function buildRequests(url: string, count: number): Buffer[] {
   return Array.from({ length: count }, (_, n) => {
@@ -125,6 +145,7 @@ const url = await new Promise<string>((resolve, reject) => {
 });
 const written = lineCounter(join(dir, 'data', 'out', 'events.jsonl'));
 try {
+  const fileSystemPagesPerSecond = fileSystemBaseline(join(dir, 'fs-baseline'), Number(process.env.SHIPPED_FS_FILES ?? 5000));
   const cpuBefore = cpuSeconds(child.pid!);
   const threadsBefore = threadCpu(child.pid!);
   const run = await burst(url, requests, connections, seconds);
@@ -165,7 +186,9 @@ try {
     'acks/s': perSecond(acked, burstMs),
     'acks/s ÷ bare Fastify acks/s': Number((perSecond(acked, burstMs) / perSecond(baseline.acked, baseline.elapsedMs)).toFixed(2)),
     'generator CPU µs/request': run.generatorCpuUsPerRequest,
+    'file system: page files/s (plain loop, one thread)': fileSystemPagesPerSecond,
     'pages written/s during the burst': perSecond(atBurstEnd, burstMs),
+    'pages written/s during the burst ÷ file system page files/s': Number((perSecond(atBurstEnd, burstMs) / fileSystemPagesPerSecond).toFixed(2)),
     'target pages/s': 5000,
     'written/acked at burst end (1: the sink kept up)': Number((atBurstEnd / Math.max(1, acked)).toFixed(2)),
     'pages behind when the burst ended': acked - atBurstEnd,
