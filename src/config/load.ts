@@ -174,7 +174,7 @@ interface RawConfig {
       type: string;
       enabled: boolean | '';
       retry: RetryConfig;
-      batch_max_events: number;
+      batch_max_events?: number;
       batch_max_bytes: number;
       batch_linger_ms: number;
       write_timeout_ms: number;
@@ -282,15 +282,18 @@ function retryKeysWritten(raw: unknown): Map<string, Set<string>> {
 
 /** Default per-event concurrency when neither the file nor the sink type gives one. */
 const DEFAULT_MAX_IN_FLIGHT = 8;
+/** Default events per write when neither the file nor the sink type gives one. */
+const DEFAULT_BATCH_MAX_EVENTS = 100;
 
 /** Framework-run settings: the file's keys, else the sink type's defaults. */
 function deliverySettings(
   raw: RawConfig['sinks'][string],
   definition: SinkDefinition<unknown> | undefined,
-): Pick<SinkConfig, 'max_in_flight' | 'rate_limit' | 'max_pending_bytes' | 'when_full'> {
+): Pick<SinkConfig, 'batch_max_events' | 'max_in_flight' | 'rate_limit' | 'max_pending_bytes' | 'when_full'> {
   const defaults = definition?.deliveryDefaults;
   const rate = raw.rate_limit ?? defaults?.rate_limit;
   return {
+    batch_max_events: raw.batch_max_events ?? defaults?.batch_max_events ?? DEFAULT_BATCH_MAX_EVENTS,
     max_in_flight: raw.max_in_flight ?? defaults?.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
     // A burst of one second's worth unless given.
     rate_limit: rate ? { per_second: rate.per_second, burst: rate.burst ?? Math.max(1, Math.ceil(rate.per_second)) } : null,
@@ -310,7 +313,6 @@ function checkSinks(source: YamlSource, doc: RawConfig, registry: SinkRegistry, 
       name,
       type: raw.type,
       retry: { ...raw.retry, ...Object.fromEntries(defaults) },
-      batch_max_events: raw.batch_max_events,
       batch_max_bytes: raw.batch_max_bytes,
       batch_linger_ms: raw.batch_linger_ms,
       write_timeout_ms: raw.write_timeout_ms,

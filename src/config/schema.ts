@@ -45,7 +45,8 @@ const SINK_SCHEMA = {
     // false (or empty, as \${VAR:+true} gives when VAR is unset): the sink is off, routes skip it.
     enabled: { enum: [true, false, ''], default: true },
     retry: RETRY_SCHEMA,
-    batch_max_events: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+    // Events per write (default: the sink type's, else 100).
+    batch_max_events: { type: 'integer', minimum: 1, maximum: 10_000 },
     // Bodies held in one batch (16 MiB): 100 pages of 10 MB would otherwise be 1 GB in memory.
     // The first event of a batch goes whatever its size.
     batch_max_bytes: { type: 'integer', minimum: 1, default: 16 * 1024 * 1024 },

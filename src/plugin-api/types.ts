@@ -129,6 +129,8 @@ export type Sink = EventSink | BatchSink;
 
 /** Framework-run settings a sink type may give defaults for (the user's keys win). */
 export interface DeliveryDefaults {
+  /** Events per `write` of a batch-native sink (the relay's default: 100). */
+  batch_max_events?: number;
   /** Per-event sinks: jobs delivered side by side. */
   max_in_flight?: number;
   /** Events per second, with a burst; e.g. Slack's one message per second. */
@@ -175,7 +177,7 @@ export interface SinkDefinition<Options = Record<string, unknown>> {
   readonly configSchema: JsonSchema;
   /** Retry settings this kind of sink wants by default; the user's `retry:` keys win. */
   readonly retryDefaults?: Partial<RetryDefaults>;
-  /** `max_in_flight` and `rate_limit` this kind of sink wants by default. */
+  /** `batch_max_events`, `max_in_flight` and `rate_limit` this kind of sink wants by default. */
   readonly deliveryDefaults?: DeliveryDefaults;
   /**
    * Checks beyond the schema, at load (e.g. that a template can resolve). Each problem

@@ -207,3 +207,27 @@ describe('file sink, one batch', () => {
     expect(existsSync(folder) ? readdirSync(folder).length : 0).toBeLessThan(2000);
   });
 });
+
+// Issue 12 (shipped config): at 100 events a batch, per-batch round trips starved delivery under an ingress burst.
+describe('file sink batch size', () => {
+  it('is 1000 events a write by default, the config key wins, and other sink types keep 100', () => {
+    const config = testConfig(
+      configYaml(
+        dir,
+        `
+sinks:
+  archive: { type: file, dir: ${join(dir, 'a')} }
+  small: { type: file, dir: ${join(dir, 'b')}, batch_max_events: 50 }
+  console: { type: stdout }
+routes:
+  - { name: all, match: {}, to: [archive, small, console] }
+`,
+      ),
+    );
+    expect(config.sinks.map((s) => [s.name, s.batch_max_events])).toEqual([
+      ['archive', 1000],
+      ['small', 50],
+      ['console', 100],
+    ]);
+  });
+});

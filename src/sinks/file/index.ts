@@ -66,6 +66,10 @@ export default defineSink({
   get configSchema() {
     return (optionsSchema ??= fileOptionsSchema());
   },
+  // Each batch costs a claim, a round trip to the page writer and a settle, a few turns of an
+  // event loop that an ingress burst slows to ~15 ms each: at 100 events a batch delivery fell
+  // behind the acks (docs/benchmarks.md, the shipped config). ~5 MB of 5 KB pages a batch.
+  deliveryDefaults: { batch_max_events: 1000 },
   create(options, ctx) {
     const root = resolve(ctx.configDir, options.dir);
     const pages = new PageWriter();
