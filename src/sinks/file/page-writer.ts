@@ -44,7 +44,7 @@ const NAME_ERRORS = ['ENAMETOOLONG', 'EINVAL', 'EILSEQ'];
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } = require('node:fs');
+const { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const NAME_ERRORS = new Set(${JSON.stringify(NAME_ERRORS)});
 const BOOT = ${JSON.stringify(BOOT)};
@@ -88,6 +88,23 @@ function writePage(path, text) {
 }
 // Opened for each batch rather than kept open: a file rotated or removed between batches
 // is simply created again, and no descriptor outlives the worker (a reload starts a new one).
+// A file this call creates has its folder synced too: its name survives a power loss.
+function openJournal(path) {
+  try {
+    return { fd: openSync(path, 'ax'), created: true };
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+    return { fd: openSync(path, 'a'), created: false };
+  }
+}
+function syncFolder(path) {
+  const fd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 function appendLines(journal, failed) {
   const stopped = new Set();
   const lines = [];
@@ -97,13 +114,14 @@ function appendLines(journal, failed) {
   });
   if (lines.length === 0) return 0;
   const data = Buffer.from(lines.join(''));
-  const fd = openSync(journal.path, 'a');
+  const { fd, created } = openJournal(journal.path);
   try {
     for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
     fdatasyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  if (created) syncFolder(journal.path);
   return lines.length;
 }
 parentPort.on('message', ({ id, pages, journal, abort }) => {
