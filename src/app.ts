@@ -9,6 +9,7 @@ import { registerConsole } from './console/plugin.js';
 import { limitConnections } from './connection-limits.js';
 import { closeConnectionsWhileDraining } from './drain-connections.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
+import { lazyRequestLogger } from './lazy-request-logger.js';
 import { notFoundError } from './not-found.js';
 import { withoutQuery } from './request-log.js';
 import { throttled } from './throttled-log.js';
@@ -94,6 +95,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     // Requests are logged by the ingress itself, without headers that carry credentials.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log keeps its reqId, but its pino child is made only when a line is written.
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.server.body_limit_bytes,
     // Firecrawl may keep connections open between deliveries.
     keepAliveTimeout: 65_000,
