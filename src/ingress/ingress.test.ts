@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from './verify.js';
 import { KNOWN_EVENT_TYPES } from '../routing/event-types.js';
@@ -311,6 +312,23 @@ describe('body and envelope', () => {
     const response = await relay.app.inject(signedRequest(big));
     expect(response.statusCode).toBe(413);
     expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_BODY_TOO_LARGE');
+    expect(stored().events).toBe(0);
+  });
+
+  it('answers 413 to a body without a Content-Length once its bytes pass the limit', async () => {
+    const big = signedRequest(sampleEvent('crawl.page', { data: [{ markdown: 'x'.repeat(70_000) }] }));
+    const chunks = Readable.from([Buffer.from(big.payload).subarray(0, 40_000), Buffer.from(big.payload).subarray(40_000)]);
+    const response = await relay.app.inject({ ...big, payload: chunks });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_BODY_TOO_LARGE');
+    expect(stored().events).toBe(0);
+  });
+
+  it('answers 400 to a body whose length is not its Content-Length', async () => {
+    const request = signedRequest(BODY);
+    const response = await relay.app.inject({ ...request, headers: { ...request.headers, 'content-length': String(BODY.length - 1) } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: 'RELAY_ERR_INGRESS_BAD_REQUEST', message: expect.stringContaining('FST_ERR_CTP_INVALID_CONTENT_LENGTH') });
     expect(stored().events).toBe(0);
   });
 
