@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyChildLoggerFactory } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { capturedLogger } from '../test/helpers/logs.js';
 import { configYaml, tempDir, testConfig, testRelay } from '../test/helpers/relay.js';
@@ -7,7 +7,7 @@ import { lazyRequestLogger } from './lazy-request-logger.js';
 import type { Relay } from './relay.js';
 
 /** The lines a request writes through request.log and a child of it, with a given child logger factory. */
-async function linesWith(childLoggerFactory?: FastifyChildLoggerFactory): Promise<Record<string, unknown>[]> {
+async function linesWith(childLoggerFactory?: typeof lazyRequestLogger): Promise<Record<string, unknown>[]> {
   const { logger, lines } = capturedLogger('debug');
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), ...(childLoggerFactory && { childLoggerFactory }) });
   app.post('/quiet', async () => ({ ok: true }));
