@@ -1,7 +1,6 @@
 import { Ajv } from 'ajv';
-import secureJson from 'secure-json-parse';
 import { RelayError } from '../errors.js';
-import { assertJsonDepth } from './json-depth.js';
+import { assertSafeJson } from './json-depth.js';
 import { assertNoNulInIds } from './nul-free.js';
 import type { FirecrawlPayload } from '../plugin-api/types.js';
 import { pageUrlOf } from './page-url.js';
@@ -102,16 +101,8 @@ export function parseEnvelope(received: Buffer): Envelope {
     // SyntaxError, or RangeError for nesting deeper than the stack.
     throw new RelayError('RELAY_ERR_INGRESS_BODY_NOT_JSON', [body.length === 0 ? 'an empty body' : 'invalid JSON']);
   }
-  assertJsonDepth(value);
-  // Keys that could pollute prototypes downstream. The parsed value is scanned, not the
-  // text: "\u005f_proto__" is the same key once parsed. A walk costs far less than the parse.
-  if (typeof value === 'object' && value !== null) {
-    try {
-      secureJson.scan(value, { protoAction: 'error', constructorAction: 'error' });
-    } catch {
-      throw new RelayError('RELAY_ERR_INGRESS_BODY_UNSAFE_KEY');
-    }
-  }
+  // Depth and prototype-polluting keys, in one walk that costs far less than the parse.
+  assertSafeJson(value);
   if (!validate(value)) throw new RelayError('RELAY_ERR_INGRESS_ENVELOPE_INVALID', [why()]);
   assertStoredStringsWellFormed(value);
   assertNoNulInIds(value);
