@@ -130,10 +130,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     throttled(logger).write('info', `connection_${reason}`, { reason }, 'connection closed by the connection limits'),
   );
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request. A refusal is answered and goes no further.
+  app.addHook('onRequest', (request, reply, next) => {
     if (request.method === 'POST' && !request.url.startsWith('/admin/') && !request.url.startsWith('/console') && deps.draining?.()) {
-      return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
+      rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
+      return;
     }
+    next();
   });
 
   closeConnectionsWhileDraining(app, () => deps.draining?.() ?? false);

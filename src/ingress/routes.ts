@@ -82,12 +82,17 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
   };
 
   // Before the body is read: a request without credentials of the right shape costs no
-  // memory; the others are charged their body's bytes as they arrive.
-  const admitBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+  // memory; the others are charged their body's bytes as they arrive. A callback hook, not
+  // an async one: no promise per request. A refused request is answered and goes no further.
+  const admitBody = (request: FastifyRequest, reply: FastifyReply, next: () => void): void => {
     const current = deps.state().sources.get(name);
     const badCredentials = current ? credentialsShapeError(current.source.auth, request.headers, request.url) : null;
-    if (badCredentials) return refuseCredentials(request, reply, badCredentials);
+    if (badCredentials) {
+      refuseCredentials(request, reply, badCredentials);
+      return;
+    }
     inflight.admit(request, reply);
+    next();
   };
 
   app.post(path, { config: { source: name }, onRequest: admitBody }, async (request, reply) => {
