@@ -52,10 +52,14 @@ export function withoutBom(body: Buffer): Buffer {
 
 /**
  * The one normal form of a payload every sink sees: `id` filled from a legacy `jobId`,
- * `metadata` an object. Used at ingress and again when a stored body becomes an event.
+ * `metadata` an object. Used at ingress and again when a stored body becomes an event, each
+ * time on a value just parsed and not yet shared: filled in place (keys keep their order, a
+ * key added comes last, as a copy would have them), without a copy per event.
  */
-export function normalizePayload(value: FirecrawlPayload & { jobId?: string }, jobId = value.id ?? value.jobId!): FirecrawlPayload {
-  return { ...value, id: jobId, metadata: value.metadata ?? {} };
+function normalizePayload(value: FirecrawlPayload & { jobId?: string }, jobId = value.id ?? value.jobId!): FirecrawlPayload {
+  value.id = jobId;
+  value.metadata ??= {};
+  return value;
 }
 
 /**

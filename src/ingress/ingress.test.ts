@@ -298,6 +298,17 @@ describe('body and envelope', () => {
     await until(() => recorder.events.length === 1);
     expect(recorder.events[0]!.payload.metadata).toEqual({});
     expect(recorder.events[0]!.payload.id).toBe('legacy-2');
+    // The fields as sent, in their order, then the ones filled in.
+    expect(Object.keys(recorder.events[0]!.payload)).toEqual([...Object.keys(bare), 'jobId', 'id', 'metadata']);
+  });
+
+  it('keeps the fields of a payload in the order they were sent, id and metadata in their place', async () => {
+    const body = '{"metadata":null,"type":"crawl.page","id":"job-7","success":true,"data":[]}';
+    expect((await relay.app.inject(signedRequest(body))).statusCode).toBe(200);
+    void relay.startDelivery();
+    await until(() => recorder.events.length === 1);
+    expect(Object.keys(recorder.events[0]!.payload)).toEqual(['metadata', 'type', 'id', 'success', 'data']);
+    expect(recorder.events[0]!.payload.metadata).toEqual({});
   });
 
   it('answers 400 to invalid UTF-8', async () => {
