@@ -43,11 +43,10 @@ export interface Envelope {
   url: string | null;
 }
 
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-
 /** The body less a leading UTF-8 BOM (JSON.parse refuses one; the stored body must parse). */
 export function withoutBom(body: Buffer): Buffer {
-  return body.subarray(0, 3).equals(BOM) ? body.subarray(3) : body;
+  // Compared byte by byte: no view of the first three bytes to compare per event.
+  return body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.subarray(3) : body;
 }
 
 /**
