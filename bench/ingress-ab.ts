@@ -3,12 +3,13 @@
  * writes nothing — for two or more builds in alternation, several rounds in one session, so
  * that the host's load falls on every build alike. Prints process CPU per accepted event
  * (robust on a loaded machine, unlike requests/s) for each round, then median and spread.
- * RELAY_PROFILE=<dir> runs each relay under `node --cpu-prof` into that folder.
+ * RELAY_PROFILE=<dir> runs each relay under `node --cpu-prof` into that folder; AB_INGRESS_ONLY=1
+ * routes every event nowhere and keeps no history, so the queue stores nothing: the ingress alone.
  *
  *   npx tsx bench/ingress-ab.ts '<dist/cli/main.js>[ <node flag>…][,<another>…]' [rounds=3] [seconds=8] [connections=64]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -54,6 +55,11 @@ async function measure(cli: string): Promise<Run> {
   // AB_SINK replaces the sink (one YAML flow mapping), e.g. one that cannot connect, to see what delivery costs.
   const sink = process.env.AB_SINK ?? `{ type: file, dir: ${join(dir, 'out')}, jsonl: null, markdown: false }`;
   const config = writeBenchConfig(dir, `  discard: ${sink}`, { dedupe: false });
+  // AB_INGRESS_ONLY=1: a route that matches nothing and no history, so nothing is stored: the ingress alone.
+  if (process.env.AB_INGRESS_ONLY) {
+    const yaml = readFileSync(config, 'utf8').replace(/^routes: .*$/m, 'history: { retention_seconds: 0 }\nroutes: [{ name: none, match: { success: false }, to: [discard] }]');
+    writeFileSync(config, yaml);
+  }
   const { url, child } = await startRelay(cli, config);
   try {
     const options = signedPagePosts(url, connections);

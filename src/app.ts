@@ -9,6 +9,7 @@ import { registerConsole } from './console/plugin.js';
 import { limitConnections } from './connection-limits.js';
 import { closeConnectionsWhileDraining } from './drain-connections.js';
 import { ingressState, registerIngress, rejectWebhook, type IngressState } from './ingress/routes.js';
+import { lazyRequestLogger } from './lazy-request-logger.js';
 import { notFoundError } from './not-found.js';
 import { withoutQuery } from './request-log.js';
 import { throttled } from './throttled-log.js';
@@ -94,6 +95,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     // Requests are logged by the ingress itself, without headers that carry credentials.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log keeps its reqId, but its pino child is made only when a line is written.
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.server.body_limit_bytes,
     // Firecrawl may keep connections open between deliveries.
     keepAliveTimeout: 65_000,
@@ -127,10 +130,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     throttled(logger).write('info', `connection_${reason}`, { reason }, 'connection closed by the connection limits'),
   );
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request. A refusal is answered and goes no further.
+  app.addHook('onRequest', (request, reply, next) => {
     if (request.method === 'POST' && !request.url.startsWith('/admin/') && !request.url.startsWith('/console') && deps.draining?.()) {
-      return rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
+      rejectWebhook(deps, request, reply, new RelayError('RELAY_ERR_SHUTTING_DOWN'));
+      return;
     }
+    next();
   });
 
   closeConnectionsWhileDraining(app, () => deps.draining?.() ?? false);

@@ -23,6 +23,11 @@ export class InflightBodies {
     private readonly gauge: { set(bytes: number): void },
   ) {}
 
+  /** Whether `error` is this class's refusal: room comes back as soon as a body is answered. */
+  static refused(error: RelayError): boolean {
+    return error.code === 'RELAY_ERR_INGRESS_BUSY' || error.code === 'RELAY_ERR_INGRESS_PEER_BUSY';
+  }
+
   /** Bytes of bodies received by requests under way. */
   get bytes(): number {
     return this.held;

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from './verify.js';
 import { KNOWN_EVENT_TYPES } from '../routing/event-types.js';
@@ -297,6 +298,17 @@ describe('body and envelope', () => {
     await until(() => recorder.events.length === 1);
     expect(recorder.events[0]!.payload.metadata).toEqual({});
     expect(recorder.events[0]!.payload.id).toBe('legacy-2');
+    // The fields as sent, in their order, then the ones filled in.
+    expect(Object.keys(recorder.events[0]!.payload)).toEqual([...Object.keys(bare), 'jobId', 'id', 'metadata']);
+  });
+
+  it('keeps the fields of a payload in the order they were sent, id and metadata in their place', async () => {
+    const body = '{"metadata":null,"type":"crawl.page","id":"job-7","success":true,"data":[]}';
+    expect((await relay.app.inject(signedRequest(body))).statusCode).toBe(200);
+    void relay.startDelivery();
+    await until(() => recorder.events.length === 1);
+    expect(Object.keys(recorder.events[0]!.payload)).toEqual(['metadata', 'type', 'id', 'success', 'data']);
+    expect(recorder.events[0]!.payload.metadata).toEqual({});
   });
 
   it('answers 400 to invalid UTF-8', async () => {
@@ -311,6 +323,23 @@ describe('body and envelope', () => {
     const response = await relay.app.inject(signedRequest(big));
     expect(response.statusCode).toBe(413);
     expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_BODY_TOO_LARGE');
+    expect(stored().events).toBe(0);
+  });
+
+  it('answers 413 to a body without a Content-Length once its bytes pass the limit', async () => {
+    const big = signedRequest(sampleEvent('crawl.page', { data: [{ markdown: 'x'.repeat(70_000) }] }));
+    const chunks = Readable.from([Buffer.from(big.payload).subarray(0, 40_000), Buffer.from(big.payload).subarray(40_000)]);
+    const response = await relay.app.inject({ ...big, payload: chunks });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error.code).toBe('RELAY_ERR_INGRESS_BODY_TOO_LARGE');
+    expect(stored().events).toBe(0);
+  });
+
+  it('answers 400 to a body whose length is not its Content-Length', async () => {
+    const request = signedRequest(BODY);
+    const response = await relay.app.inject({ ...request, headers: { ...request.headers, 'content-length': String(BODY.length - 1) } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: 'RELAY_ERR_INGRESS_BAD_REQUEST', message: expect.stringContaining('FST_ERR_CTP_INVALID_CONTENT_LENGTH') });
     expect(stored().events).toBe(0);
   });
 

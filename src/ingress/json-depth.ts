@@ -9,12 +9,17 @@ import { RelayError } from '../errors.js';
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * Throws RELAY_ERR_INGRESS_BODY_TOO_DEEP when a parsed value nests objects and arrays more
- * than `limit` levels deep (a top-level object is level 1). Iterative, so the check itself
- * cannot overflow.
+ * Checks a parsed body in one walk of its containers (a page's long strings cost nothing):
+ * throws RELAY_ERR_INGRESS_BODY_TOO_DEEP when it nests objects and arrays more than `limit`
+ * levels deep (a top-level object is level 1), else RELAY_ERR_INGRESS_BODY_UNSAFE_KEY when an
+ * object has a `__proto__` key, or a `constructor` key whose object has a `prototype` (keys
+ * that could pollute prototypes downstream). The parsed value is walked, not the text:
+ * "\u005f_proto__" is the same key once parsed. Iterative, so the check cannot overflow.
  */
-export function assertJsonDepth(root: unknown, limit = MAX_JSON_DEPTH): void {
+export function assertSafeJson(root: unknown, limit = MAX_JSON_DEPTH): void {
   if (root === null || typeof root !== 'object') return;
+  // Too deep is reported first, whatever comes first in the walk.
+  let unsafe = false;
   // Containers and their depths, interleaved: one array, no allocation per container.
   const stack: unknown[] = [root, 1];
   while (stack.length > 0) {
@@ -27,11 +32,15 @@ export function assertJsonDepth(root: unknown, limit = MAX_JSON_DEPTH): void {
         if (child !== null && typeof child === 'object') stack.push(child, depth + 1);
       }
     } else {
-      // Only containers are walked: a page's long strings cost nothing.
       for (const key in container) {
         const child = container[key];
-        if (child !== null && typeof child === 'object') stack.push(child, depth + 1);
+        if (key === '__proto__') unsafe = true;
+        if (child !== null && typeof child === 'object') {
+          if (key === 'constructor' && Object.hasOwn(child, 'prototype')) unsafe = true;
+          stack.push(child, depth + 1);
+        }
       }
     }
   }
+  if (unsafe) throw new RelayError('RELAY_ERR_INGRESS_BODY_UNSAFE_KEY');
 }

@@ -1,26 +1,59 @@
-import { Transform, type Readable } from 'node:stream';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { errorCodes, type FastifyRequest } from 'fastify';
 import type { InflightBodies } from './inflight.js';
 
+type Done = (error: Error | null, body?: Buffer) => void;
+
 /**
- * The request body as a stream that charges each chunk to `inflight` as it arrives
- * (Fastify's preParsing hook reads the body from it). A chunk that finds no room ends
- * the body with a 503 before it is kept.
+ * A content-type parser that reads the request body into one Buffer, charging each chunk to
+ * `inflight` as it arrives, before it is kept: a chunk that finds no room ends the body with
+ * a 503. Otherwise Fastify's own buffer parser (the same errors for a body over `limit`, a
+ * Content-Length the body does not match, a request that fails), without a stream per request
+ * between the socket and the parser.
  */
-export function meteredBody(inflight: InflightBodies, request: FastifyRequest, reply: FastifyReply, body: Readable): Readable {
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
+export function meteredBodyParser(inflight: InflightBodies, limit: number) {
+  return (request: FastifyRequest, payload: IncomingMessage, done: Done): void => {
+    const declared = Number(request.headers['content-length']);
+    if (declared > limit) return done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+    const chunks: Buffer[] = [];
+    let received = 0;
+
+    const stop = (): void => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', onError);
+    };
+    function onData(chunk: Buffer): void {
       const busy = inflight.charge(request, chunk.length);
-      if (busy === null) return done(null, chunk);
-      reply.header('retry-after', '1');
-      done(busy);
-    },
-  });
-  // Not pipeline(): on a refusal it would destroy the request, and the socket with it,
-  // before Fastify's 503 is written. A client that goes away still ends the metered stream.
-  body.pipe(meter);
-  body.once('error', (err) => meter.destroy(err));
-  body.once('aborted', () => meter.destroy(new Error('request aborted')));
-  meter.once('error', () => body.unpipe(meter));
-  return meter;
+      if (busy !== null) {
+        stop();
+        // Nothing more is read: the 503 closes the connection.
+        payload.pause();
+        return done(busy);
+      }
+      received += chunk.length;
+      if (received > limit) {
+        stop();
+        return done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+      }
+      chunks.push(chunk);
+    }
+    function onEnd(): void {
+      stop();
+      if (!Number.isNaN(declared) && received !== declared) return done(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+      // A copy, never a view of the socket's read buffer.
+      done(null, Buffer.concat(chunks, received));
+    }
+    function onError(error: Error & { statusCode?: number }): void {
+      stop();
+      // A request that failed (the client went away) is the sender's: a 400, as Fastify answers it.
+      if (!(typeof error.statusCode === 'number' && error.statusCode >= 400)) error.statusCode = 400;
+      done(error);
+    }
+
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onError);
+    payload.resume();
+  };
 }

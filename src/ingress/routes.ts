@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RelayConfig, SourceConfig } from '../config/types.js';
@@ -11,7 +10,7 @@ import { isKnownEventType } from '../routing/event-types.js';
 import { dedupeKey } from './dedupe.js';
 import { parseEnvelope } from './envelope.js';
 import { InflightBodies } from './inflight.js';
-import { meteredBody } from './metered-body.js';
+import { meteredBodyParser } from './metered-body.js';
 import type { Router } from '../routing/router.js';
 import { UnsignedWarning } from './unsigned-warning.js';
 import { throttled } from '../throttled-log.js';
@@ -60,7 +59,7 @@ export function rejectWebhook(
 ): FastifyReply {
   const source = request.routeOptions.config.source ?? 'none';
   // A 503 is "not now": say when to come back (senders that retry honour it).
-  if (error.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '5');
+  if (error.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', InflightBodies.refused(error) ? '1' : '5');
   deps.metrics.eventsRejected.inc({ source, code: error.code });
   const level = error.statusCode >= 500 ? 'warn' : 'info';
   // The queue's own failure (a server's message) is for the operator, not in the answer.
@@ -83,17 +82,20 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
   };
 
   // Before the body is read: a request without credentials of the right shape costs no
-  // memory; the others are charged their body's bytes as they arrive.
-  const admitBody = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+  // memory; the others are charged their body's bytes as they arrive. A callback hook, not
+  // an async one: no promise per request. A refused request is answered and goes no further.
+  const admitBody = (request: FastifyRequest, reply: FastifyReply, next: () => void): void => {
     const current = deps.state().sources.get(name);
     const badCredentials = current ? credentialsShapeError(current.source.auth, request.headers, request.url) : null;
-    if (badCredentials) return refuseCredentials(request, reply, badCredentials);
+    if (badCredentials) {
+      refuseCredentials(request, reply, badCredentials);
+      return;
+    }
     inflight.admit(request, reply);
+    next();
   };
-  const meterBody = async (request: FastifyRequest, reply: FastifyReply, body: NodeJS.ReadableStream) =>
-    meteredBody(inflight, request, reply, body as Readable);
 
-  app.post(path, { config: { source: name }, onRequest: admitBody, preParsing: meterBody }, async (request, reply) => {
+  app.post(path, { config: { source: name }, onRequest: admitBody }, async (request, reply) => {
     const { router, sources } = deps.state();
     const current = sources.get(name);
     // A source removed by a reload: its path stays bound until restart, but answers 404.
@@ -164,16 +166,17 @@ function registerSource(app: FastifyInstance, deps: IngressDeps, inflight: Infli
 }
 
 export function registerIngress(app: FastifyInstance, deps: IngressDeps): void {
-  app.removeAllContentTypeParsers();
-  // Keep the raw bytes: the signature is over them, and sinks may forward them unchanged.
-  // Fastify tests a RegExp against the type *with* its parameters: match the media type only.
-  for (const type of ['application/json', /^application\/[a-z0-9.+-]+\+json(?:\s*;|$)/i]) {
-    app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  }
-  const { max_inflight_bytes, max_inflight_bytes_per_peer } = deps.config.server;
+  const { max_inflight_bytes, max_inflight_bytes_per_peer, body_limit_bytes } = deps.config.server;
   const inflight = new InflightBodies(
     { maxBytes: max_inflight_bytes, maxBytesPerPeer: max_inflight_bytes_per_peer },
     deps.metrics.ingressInflightBytes,
   );
+  app.removeAllContentTypeParsers();
+  // Keep the raw bytes: the signature is over them, and sinks may forward them unchanged.
+  // A webhook's bytes are charged to `inflight` as they arrive (its source's onRequest hook admitted it).
+  // Fastify tests a RegExp against the type *with* its parameters: match the media type only.
+  for (const type of ['application/json', /^application\/[a-z0-9.+-]+\+json(?:\s*;|$)/i]) {
+    app.addContentTypeParser(type, meteredBodyParser(inflight, body_limit_bytes));
+  }
   for (const source of deps.config.sources) registerSource(app, deps, inflight, source.name, source.path);
 }

@@ -45,8 +45,8 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The digest an X-Firecrawl-Signature header carries, or the error a missing or malformed one gets. */
-function signatureDigest(headers: Headers): Buffer | RelayError {
+/** The hex digest an X-Firecrawl-Signature header carries, or the error a missing or malformed one gets. */
+function signatureHex(headers: Headers): string | RelayError {
   const value = single(headers[SIGNATURE_HEADER]);
   if (value === undefined) return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MISSING');
   const parsed = value === null ? null : SIGNATURE.exec(value.trim());
@@ -54,7 +54,7 @@ function signatureDigest(headers: Headers): Buffer | RelayError {
     const got = value === null ? 'the header more than once' : describeSignature(value);
     return new RelayError('RELAY_ERR_INGRESS_SIGNATURE_MALFORMED', [got]);
   }
-  return Buffer.from(parsed[1]!.toLowerCase(), 'hex');
+  return parsed[1]!;
 }
 
 /**
@@ -71,8 +71,8 @@ export function credentialsShapeError(auth: SourceAuth, headers: Headers, url: s
         ? new RelayError('RELAY_ERR_INGRESS_TOKEN_MISSING', [tokenPlaces(auth)])
         : null;
     case 'signature': {
-      const digest = signatureDigest(headers);
-      return digest instanceof RelayError ? digest : null;
+      const hex = signatureHex(headers);
+      return hex instanceof RelayError ? hex : null;
     }
   }
 }
@@ -99,8 +99,10 @@ export function createVerifier(source: SourceConfig): Verifier {
     case 'signature': {
       const secrets = [...auth.secrets];
       return (headers, body) => {
-        const given = signatureDigest(headers);
-        if (given instanceof RelayError) return given;
+        const hex = signatureHex(headers);
+        if (hex instanceof RelayError) return hex;
+        // Upper or lower case hex digits: the same bytes.
+        const given = Buffer.from(hex, 'hex');
         let ok = false;
         for (const secret of secrets) {
           const expected = createHmac('sha256', secret).update(body).digest();
