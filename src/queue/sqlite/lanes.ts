@@ -29,9 +29,11 @@ export class Lanes {
     private readonly history: { enabled: boolean; cutoff: () => number },
   ) {}
 
+  /** The row (fresh from a read, the claim's own) with its body set: no copy of the row per delivery. */
   private withBody(row: Omit<StoredDelivery, 'body'>): StoredDelivery {
-    const body = this.bodies.get(row.eventId) ?? (this.stmt.eventBody.get(row.eventId) as { body: Buffer }).body;
-    return { ...row, body };
+    const delivery = row as StoredDelivery;
+    delivery.body = this.bodies.get(row.eventId) ?? (this.stmt.eventBody.get(row.eventId) as { body: Buffer }).body;
+    return delivery;
   }
 
   claim(sink: string, limits: ClaimLimits): ClaimedLane[] {
@@ -92,11 +94,14 @@ export class Lanes {
   settle(outcomes: readonly LaneSettlement[]): number[] {
     const now = this.now();
     const current = outcomes.filter(({ lane }) => this.claimed.get(laneKey(lane.sink, lane.jobId)) === lane.token);
+    // A lane given back untouched (nothing delivered, tried or failed) writes nothing: no transaction for it.
+    const writing = current.filter((o) => o.delivered.length > 0 || (o.failure && !o.hold) || (this.history.enabled && (o.attempts?.length ?? 0) > 0));
     const gone: number[] = [];
     try {
+      if (writing.length === 0) return gone;
       this.db.transaction(() => {
         const touched = new Map<number, number | undefined>();
-        for (const outcome of current) this.settleLane(outcome, now, touched);
+        for (const outcome of writing) this.settleLane(outcome, now, touched);
         this.collect(touched, gone);
       })();
       return gone;
