@@ -54,12 +54,9 @@ const SQL = {
   attemptPut: `INSERT INTO attempts (event_id, delivery_id, sink, at, duration_ms, outcome, status_code, error)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 
-  // Set-wise forms for a settle: one statement for a batch, the ids or rows handed as one
-  // JSON array (json_each reads it whole; each id is then a rowid lookup).
+  // Set-wise forms for a settle: one statement for a batch, the ids handed as one JSON array
+  // (json_each reads it whole; each id is then a rowid lookup).
   deliveriesDelete: 'DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, event_id',
-  /** Rows of [event_id, delivery_id, at, duration_ms, outcome, status_code, error], inserted in order. */
-  attemptsPut: `INSERT INTO attempts (event_id, delivery_id, sink, at, duration_ms, outcome, status_code, error)
-    SELECT value->>0, value->>1, ?, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?)`,
   /** gcEvent for a list of events: returns the ids it deleted. */
   eventsGc: `DELETE FROM events WHERE id IN (SELECT value FROM json_each(?)) AND received_at <= ?
     AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = events.id)
