@@ -7,9 +7,10 @@
  *
  * With `settle=event`, each delivery is settled on its own as a per-event sink's lane does
  * (a held settle per event, then the lane's release); `settle=lane` (default) settles each
- * claimed lane once, as a batch sink does.
+ * claimed lane once, as a batch sink does. `history=on` keeps delivered events and their
+ * attempts (the relay's default, 24 h); off by default here.
  *
- *   npx tsx bench/store-ab.ts <dist folder>[,<another>…] [rounds=5] [events=20000] [group=54] [settle=lane|event]
+ *   npx tsx bench/store-ab.ts <dist folder>[,<another>…] [rounds=5] [events=20000] [group=54] [settle=lane|event] [history=off|on]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,10 +24,11 @@ const rounds = Number(process.argv[3] ?? 5);
 const events = Number(process.argv[4] ?? 20_000);
 const group = Number(process.argv[5] ?? 54);
 const perEvent = process.argv[6] === 'event';
+const history = process.argv[7] === 'on' ? { retentionMs: 86_400_000, maxBytes: 256 << 20 } : undefined;
 if (builds.length === 0) throw new Error('usage: bench/store-ab.ts <dist folder>[,<another>…] [rounds] [events] [group]');
 const body = Buffer.from(crawlPage('bench-job', 1).body);
 
-type Open = (options: { dir: string; maxBytes: number; dedupeWindowSeconds: number }) => QueueStore;
+type Open = (options: { dir: string; maxBytes: number; dedupeWindowSeconds: number; history?: typeof history }) => QueueStore;
 const cpu = (): number => {
   const { user, system } = process.cpuUsage();
   return user + system;
@@ -34,7 +36,7 @@ const cpu = (): number => {
 
 async function measure(open: Open): Promise<{ enqueue: number; claimSettle: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'relay-bench-store-'));
-  const store = open({ dir, maxBytes: 2 ** 34, dedupeWindowSeconds: 60 });
+  const store = open({ dir, maxBytes: 2 ** 34, dedupeWindowSeconds: 60, history });
   let enqueue = 0;
   let claimSettle = 0;
   try {
@@ -48,9 +50,20 @@ async function measure(open: Open): Promise<{ enqueue: number; claimSettle: numb
         const lanes = await store.claim('discard', { lanes: 100, events: 100, bytes: 16 << 20 });
         if (lanes.length === 0) break;
         if (perEvent) {
-          for (const lane of lanes) for (const d of lane.deliveries) await store.settle([{ lane, delivered: [d.id], hold: true }]);
+          for (const lane of lanes) {
+            for (const d of lane.deliveries) {
+              const attempt = { deliveryId: d.id, eventId: d.eventId, at: Date.now(), durationMs: 0, outcome: 'delivered' as const, statusCode: null, error: null };
+              await store.settle([{ lane, delivered: [d.id], attempts: [attempt], hold: true }]);
+            }
+          }
           await store.settle(lanes.map((lane) => ({ lane, delivered: [] })));
-        } else await store.settle(lanes.map((lane) => ({ lane, delivered: lane.deliveries.map((d) => d.id) })));
+        } else {
+          // The attempts a batch write records: one per event, sharing the write's time.
+          const at = Date.now();
+          const attempts = (lane: (typeof lanes)[number]) =>
+            lane.deliveries.map((d) => ({ deliveryId: d.id, eventId: d.eventId, at, durationMs: 0, outcome: 'delivered' as const, statusCode: null, error: null }));
+          await store.settle(lanes.map((lane) => ({ lane, delivered: lane.deliveries.map((d) => d.id), attempts: attempts(lane) })));
+        }
       }
       claimSettle += cpu() - start;
     }
@@ -77,6 +90,7 @@ for (const [build, list] of runs) {
     rounds,
     'events per commit': group,
     settle: perEvent ? 'each event' : 'each lane',
+    history: history ? 'on' : 'off',
     'enqueue CPU µs/event median (min–max)': span(list.map((r) => r.enqueue)),
     'claim+settle CPU µs/event median (min–max)': span(list.map((r) => r.claimSettle)),
     'total median': median(list.map((r) => r.enqueue + r.claimSettle)).toFixed(1),

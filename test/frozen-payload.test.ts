@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPlugins } from '../src/plugins/load-plugins.js';
+import { withReadOnlyPayloads } from '../src/plugins/read-only-payload.js';
 import { builtinSinks } from '../src/sinks/registry.js';
 import type { RelayEvent, SinkDefinition } from '../src/plugin-api/types.js';
 import type { Relay } from '../src/relay.js';
@@ -19,14 +20,16 @@ afterEach(async () => {
   cleanup();
 });
 
-const sink = (type: string, deliver: (event: RelayEvent) => void): SinkDefinition<Record<string, never>> => ({
-  type,
-  configSchema: { type: 'object' },
-  create: () => ({ async deliver(event) { deliver(event); } }),
-});
+/** A plugin sink, wrapped as the plugin loader wraps every plugin (built-in sinks share the stored bytes). */
+const sink = (type: string, deliver: (event: RelayEvent) => void): SinkDefinition<Record<string, never>> =>
+  withReadOnlyPayloads({
+    type,
+    configSchema: { type: 'object' },
+    create: () => ({ async deliver(event) { deliver(event); } }),
+  });
 
-describe('a payload one sink mutates', () => {
-  it('reaches the other sink as sent: the payload is frozen, the raw body is the sink\'s own copy', async () => {
+describe('a payload one plugin mutates', () => {
+  it('reaches the other sink as sent: the payload is read-only, the raw body is the plugin\'s own copy', async () => {
     const tmp = tempDir('relay-frozen-');
     cleanup = tmp.cleanup;
     const refused: string[] = [];

@@ -6,6 +6,9 @@ import { toEvent } from './event.js';
 import { unreadable } from './failure.js';
 import { failedIndexes } from './write-result.js';
 
+/** What a batch write's success says of each event in it. */
+const WRITTEN = { ok: true, value: null } as const;
+
 interface Entry {
   lane: number;
   delivery: StoredDelivery;
@@ -65,6 +68,9 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
     outcome = written;
   }
 
+  // Each lane's events are consecutive in the batch: where each lane's run starts.
+  const starts = new Map<number, number>();
+  for (let position = entries.length - 1; position >= 0; position--) starts.set(entries[position]!.lane, position);
   const results = lanes.map((lane, index): LaneResult => {
     const delivered: number[] = [];
     // Every event of the batch shares the write's time and duration.
@@ -74,16 +80,15 @@ export async function writeBatch(lanes: readonly ClaimedLane[], sink: BatchSink,
       if (attempt) attempts.push(attempt);
       return { settlement: { lane, delivered, attempts, failure }, error };
     };
-    for (const [position, entry] of entries.entries()) {
-      if (!outcome) break;
-      if (entry.lane !== index) continue;
+    for (let position = starts.get(index) ?? entries.length; outcome && position < entries.length && entries[position]!.lane === index; position++) {
+      const entry = entries[position]!;
       if (!outcome.ok) return failing(entry.delivery, failureOf(context, entry.delivery, outcome), thrown);
       if (failed.has(position)) {
         const error = failed.get(position);
         return failing(entry.delivery, failureOf(context, entry.delivery, { ok: false, error, aborted: null }), error);
       }
       delivered.push(entry.delivery.id);
-      const attempt = attemptOf(entry.delivery, outcome, { ok: true, value: null });
+      const attempt = attemptOf(entry.delivery, outcome, WRITTEN);
       if (attempt) attempts.push(attempt);
     }
     const own = unread.get(index);

@@ -87,12 +87,12 @@ export function attemptOf(
   write: { at: number; durationMs: number },
   result: { ok: true; value: unknown } | { ok: false; error: unknown; failure: LaneFailure },
 ): AttemptRecord | null {
-  const base = { deliveryId: delivery.id, eventId: delivery.eventId, at: write.at, durationMs: write.durationMs };
-  if (result.ok) return { ...base, outcome: 'delivered', statusCode: statusOf(result.value), error: null };
+  // One object per attempt, built whole (the success path runs once per event delivered).
+  if (result.ok) return { deliveryId: delivery.id, eventId: delivery.eventId, at: write.at, durationMs: write.durationMs, outcome: 'delivered', statusCode: statusOf(result.value), error: null };
   const { failure, error } = result;
   if (!('dead' in failure) && !failure.countAttempt) return null;
   const statusCode = error instanceof RetryableError || error instanceof PermanentError ? (error.statusCode ?? null) : null;
-  return { ...base, outcome: 'dead' in failure ? 'dead_lettered' : 'failed', statusCode, error: failure.error };
+  return { deliveryId: delivery.id, eventId: delivery.eventId, at: write.at, durationMs: write.durationMs, outcome: 'dead' in failure ? 'dead_lettered' : 'failed', statusCode, error: failure.error };
 }
 
 export function failureOf(context: WriteContext, delivery: StoredDelivery, outcome: WriteOutcome<unknown> & { ok: false }): LaneFailure {

@@ -12,8 +12,9 @@ import type { PayloadCache } from './payload-cache.js';
  *
  * Sinks share the payload (cached) and the stored body (the store's cache), so a plugin that
  * changes either must not change what the others get: the payload is deep-frozen (once per
- * event: a frozen one is not walked again), and each delivery gets its own copy of the raw
- * bytes (a Buffer cannot be frozen). Measured in docs/plugins.md ("Events").
+ * event: a frozen one is not walked again). A Buffer cannot be frozen: built-in sinks share
+ * the stored bytes (they never write to them), and a plugin gets its own copy where it is
+ * wrapped (read-only-payload.ts). Measured in docs/plugins.md ("Events").
  */
 export function toEvent(delivery: StoredDelivery, parsed?: PayloadCache): RelayEvent {
   const payload = deepFreeze(parsed?.get(delivery.eventId) ?? payloadOf(delivery.body, delivery.jobId));
@@ -27,8 +28,8 @@ export function toEvent(delivery: StoredDelivery, parsed?: PayloadCache): RelayE
     jobId: delivery.jobId,
     success: payload.success,
     payload,
-    // A body stored by a 0.1 queue kept its BOM; the ingress strips it from newer ones. Each delivery
-    // gets its own copy: a Buffer cannot be frozen, and a plugin writing into it must not reach other sinks.
-    raw: Buffer.from(withoutBom(delivery.body)),
+    // A body stored by a 0.1 queue kept its BOM; the ingress strips it from newer ones (the first
+    // byte tells, without the slice withoutBom makes to compare).
+    raw: delivery.body[0] === 0xef ? withoutBom(delivery.body) : delivery.body,
   };
 }

@@ -75,6 +75,28 @@ describe('per-event sinks (deliver)', () => {
     expect(calls).toEqual(['job#1', 'job#1', 'job#2', 'job#3']);
   });
 
+  it('record the events lanes delivered in the same turn in one transaction, each lane still in order', async () => {
+    const calls: string[] = [];
+    const { runner, store, send, pending } = harness({
+      async deliver(event) {
+        calls.push(tag(event));
+      },
+    });
+    const settles: string[][] = [];
+    const settle = store.settle.bind(store);
+    store.settle = async (outcomes) => {
+      settles.push(outcomes.map((o) => `${o.lane.jobId}:${o.delivered.length}${o.hold ? ' held' : ''}`));
+      return settle(outcomes);
+    };
+    for (const job of ['A', 'B', 'C', 'A', 'B', 'C']) await send(job);
+    runner.start();
+    await until(() => pending() === 0);
+    // The three lanes wrote their first events together: one settle records all three.
+    expect(settles[0]).toEqual(['A:1 held', 'B:1 held', 'C:1 held']);
+    expect(calls.filter((c) => c.startsWith('A'))).toEqual(['A#1', 'A#4']);
+    expect(calls).toHaveLength(6);
+  });
+
   it('run up to max_in_flight lanes at once, never two events of one lane at once', async () => {
     let running = 0;
     let most = 0;

@@ -11,6 +11,7 @@ import type { LaneResult, WriteContext } from './context.js';
 import { runLane } from './lane-runner.js';
 import type { PayloadCache } from './payload-cache.js';
 import { RateLimiter } from './rate-limiter.js';
+import { SettleGroup } from './settle-group.js';
 import { describeSinkError } from './failure.js';
 import { FailureLog, failureKey } from './warnings.js';
 import { Waker } from './waker.js';
@@ -88,6 +89,8 @@ export class SinkRunner {
   private readonly now: () => number;
   private readonly random: () => number;
   private healthTimer: NodeJS.Timeout | null = null;
+  /** Held settles of lanes that delivered in the same turn: one transaction. */
+  private readonly held: SettleGroup;
 
   constructor(private readonly options: SinkRunnerOptions) {
     this.name = options.config.name;
@@ -98,6 +101,7 @@ export class SinkRunner {
     this.failures = new FailureLog(options.logger, this.now);
     this.deadLetterLog = new FailureLog(options.logger, this.now);
     this.blockedLog = new FailureLog(options.logger, this.now);
+    this.held = new SettleGroup((settlements) => this.options.store.settle(settlements));
   }
 
   get isConnected(): boolean {
@@ -194,7 +198,7 @@ export class SinkRunner {
         this.blockedLog.warn({ err: blocked.message, code: blocked.code, blocked_ms: ms }, 'sink blocked the event loop');
       },
       leaseLost: (lane) => this.options.store.leaseLost?.(lane) ?? false,
-      settleHeld: (settlement) => this.options.store.settle([settlement]),
+      settleHeld: (settlement) => this.held.add(settlement),
       now: this.now,
       random: this.random,
     };

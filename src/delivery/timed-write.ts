@@ -29,10 +29,12 @@ export async function timedWrite<T>(
   onBlocked?: (blockedMs: number) => void,
 ): Promise<WriteOutcome<T>> {
   const controller = new AbortController();
-  const timeout = new RelayError('RELAY_ERR_SINK_TIMEOUT', [sink, timeoutMs]);
+  // Made when the timeout fires: an error (and its stack) per write that ends in time is waste.
+  let timeout: RelayError | undefined;
   // Told at the timeout, not when the write ends: a sink that ignores its signal may never end.
   let cancelIgnored = (): void => {};
   const cancelTimeout = loopTimeout(() => {
+    timeout = new RelayError('RELAY_ERR_SINK_TIMEOUT', [sink, timeoutMs]);
     controller.abort(timeout);
     onOverrun?.(timeout);
     cancelIgnored = loopTimeout(() => onAbortIgnored?.(new RelayError('RELAY_ERR_SINK_ABORT_IGNORED', [sink, timeoutMs, ABORT_IGNORED_AFTER_MS])), ABORT_IGNORED_AFTER_MS);
@@ -52,7 +54,7 @@ export async function timedWrite<T>(
     return { ok: true, value: await Promise.resolve().then(call) };
   } catch (error) {
     if (!controller.signal.aborted) return { ok: false, error, aborted: null };
-    const byTimeout = controller.signal.reason === timeout;
+    const byTimeout = timeout !== undefined && controller.signal.reason === timeout;
     return { ok: false, error: byTimeout ? timeout : error, aborted: byTimeout ? 'timeout' : 'shutdown' };
   } finally {
     cancelTimeout();

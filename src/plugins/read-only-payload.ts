@@ -38,9 +38,14 @@ export function readOnlyView<T>(value: T): T {
   return view as T;
 }
 
-const withView = (event: RelayEvent): RelayEvent => ({ ...event, payload: readOnlyView(event.payload) });
+/**
+ * The event as a plugin gets it: the payload through a read-only view, and its own copy of
+ * the raw bytes (built-in sinks share the stored ones; a Buffer cannot be frozen, and a
+ * plugin writing into it must not reach the other sinks).
+ */
+const withView = (event: RelayEvent): RelayEvent => ({ ...event, payload: readOnlyView(event.payload), raw: Buffer.from(event.raw) });
 
-/** The sink with its methods bound to it (a class instance keeps its `this`), events given read-only payloads. */
+/** The sink with its methods bound to it (a class instance keeps its `this`), events given read-only payloads and own raw bytes. */
 function readOnlySink(sink: Sink): Sink {
   const bound = (name: 'connect' | 'healthcheck' | 'close') => (typeof sink[name] === 'function' ? { [name]: sink[name].bind(sink) } : {});
   const lifecycle = { ...bound('connect'), ...bound('healthcheck'), ...bound('close') };
@@ -55,7 +60,7 @@ function readOnlySink(sink: Sink): Sink {
   return sink;
 }
 
-/** A plugin's definition whose sinks get read-only views of the payload: a write throws, as docs/plugins.md says. */
+/** A plugin's definition whose sinks get read-only views of the payload (a write throws, as docs/plugins.md says) and their own raw bytes. */
 export function withReadOnlyPayloads<O>(definition: SinkDefinition<O>): SinkDefinition<O> {
   const create = definition.create;
   return {

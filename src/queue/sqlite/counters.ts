@@ -16,6 +16,7 @@ export class Counters {
   private readonly bySink = new Map<string, Mutable>();
   private readonly dataVersion;
   private readonly unreferencedSize;
+  private readonly unreferencedSizes;
   private seenVersion = 0;
   /**
    * Body bytes of kept history (events nothing refers to: delivered, unrouted), what
@@ -32,12 +33,20 @@ export class Counters {
     this.unreferencedSize = db
       .prepare(`SELECT length(body) FROM events e WHERE id = ? AND ${UNREFERENCED}`)
       .pluck();
+    this.unreferencedSizes = db
+      .prepare(`SELECT coalesce(sum(length(body)), 0) FROM events e WHERE id IN (SELECT value FROM json_each(?)) AND ${UNREFERENCED}`)
+      .pluck();
     this.load();
   }
 
   /** An event a write left in place (history keeps it): counted once nothing refers to it. */
   keepIfUnreferenced(eventId: number): void {
     if (this.trackHistory) this.historyBytes += (this.unreferencedSize.get(eventId) as number | undefined) ?? 0;
+  }
+
+  /** keepIfUnreferenced for several events (distinct ids) at once. */
+  keepAllIfUnreferenced(eventIds: readonly number[]): void {
+    if (this.trackHistory && eventIds.length > 0) this.historyBytes += this.unreferencedSizes.get(JSON.stringify(eventIds)) as number;
   }
 
   /** An event about to be referred to again (backfill): no longer history, if it was. */

@@ -30,6 +30,7 @@ it('runs every per-row statement through an index: no scan, no sort', async () =
     )
       .map((r) => r.detail)
       .join('\n');
-    expect(plan, name).not.toMatch(/\bSCAN\b|TEMP B-TREE/);
+    // A set-wise statement reads the JSON list it is handed whole, by design: that scan is of the list.
+    expect(plan.replace(/SCAN json_each VIRTUAL TABLE\b.*/g, ''), name).not.toMatch(/\bSCAN\b|TEMP B-TREE/);
   }
 });

@@ -33,11 +33,15 @@ const SQL = {
   deliveryToDead: `INSERT INTO dead_letters (id, event_id, sink, job_id, type, attempts, created_at, failed_at, last_error)
     SELECT d.id, d.event_id, d.sink, d.job_id, e.type, d.attempts + ?, d.created_at, ?, ?
     FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`,
-  /** The lane's first delivery, once its head was settled. */
-  laneFirst: `SELECT id, created_at AS createdAt FROM deliveries INDEXED BY deliveries_by_lane
-    WHERE sink = ? AND job_id = ? ORDER BY id LIMIT 1`,
-  laneMove: `UPDATE lanes SET head_id = ?, next_attempt_at = ?, pending = pending - ?, bytes = bytes - ?
-    WHERE sink = ? AND job_id = ?`,
+  /**
+   * Moves a lane's head to its first delivery, due at `?` or else at that delivery's
+   * creation; changes nothing when the lane holds no delivery (the caller deletes it).
+   */
+  laneMoveToFirst: `UPDATE lanes SET (head_id, next_attempt_at) = (SELECT id, coalesce(?, created_at)
+      FROM deliveries INDEXED BY deliveries_by_lane WHERE sink = lanes.sink AND job_id = lanes.job_id ORDER BY id LIMIT 1),
+    pending = pending - ?, bytes = bytes - ?
+    WHERE sink = ? AND job_id = ?
+      AND EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_by_lane WHERE sink = lanes.sink AND job_id = lanes.job_id)`,
   laneDelete: 'DELETE FROM lanes WHERE sink = ? AND job_id = ?',
   /** Deletes a lane only if it holds no more than what was just settled. */
   laneDeleteIfDone: 'DELETE FROM lanes WHERE sink = ? AND job_id = ? AND pending <= ?',
@@ -49,6 +53,14 @@ const SQL = {
     AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = ?)`,
   attemptPut: `INSERT INTO attempts (event_id, delivery_id, sink, at, duration_ms, outcome, status_code, error)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+
+  // Set-wise forms for a settle: one statement for a batch, the ids handed as one JSON array
+  // (json_each reads it whole; each id is then a rowid lookup).
+  deliveriesDelete: 'DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, event_id',
+  /** gcEvent for a list of events: returns the ids it deleted. */
+  eventsGc: `DELETE FROM events WHERE id IN (SELECT value FROM json_each(?)) AND received_at <= ?
+    AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = events.id)
+    AND NOT EXISTS (SELECT 1 FROM dead_letters WHERE event_id = events.id) RETURNING id`,
 
   /**
    * The oldest lane head's created_at. Not the lowest head id's: a replay keeps a delivery's
@@ -71,5 +83,7 @@ export function prepareStatements(db: Database): Statements {
   >;
   prepared.pageCount.pluck();
   prepared.freePages.pluck();
+  prepared.deliveriesDelete.raw();
+  prepared.eventsGc.pluck();
   return prepared;
 }

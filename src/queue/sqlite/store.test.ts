@@ -413,3 +413,41 @@ describe('a commit that fails', () => {
     expect(store.writable()).toEqual({ ready: true, error: null });
   });
 });
+
+describe('a batch settle', () => {
+  it('records each attempt in order, moves the lane past a failure, and keeps history only once no sink waits', async () => {
+    await store.close();
+    store = openSqliteStore({ dir, maxBytes: 1 << 30, dedupeWindowSeconds: 3600, history: { retentionMs: 3_600_000, maxBytes: 1 << 30 }, now: () => clock });
+    for (let n = 1; n <= 4; n++) await store.enqueue(item('A', n, ['s', 't']));
+    const [lane] = await claimAll();
+    const [d1, d2, d3] = lane!.deliveries;
+    const attempt = (d: typeof d1, outcome: 'delivered' | 'failed', error: string | null) => ({ deliveryId: d!.id, eventId: d!.eventId, at: clock, durationMs: 7, outcome, statusCode: outcome === 'failed' ? 503 : null, error });
+    const attempts = [attempt(d1, 'delivered', null), attempt(d2, 'delivered', null), attempt(d3, 'failed', 'it said "no"\nthen ✗')];
+    await store.settle([{ lane: lane!, delivered: [d1!.id, d2!.id], attempts, failure: { id: d3!.id, error: 'it said "no"', retryAt: clock + 500, countAttempt: true } }]);
+
+    const detail = await store.history.get(d3!.eventId);
+    expect(detail?.attempts).toEqual([{ deliveryId: d3!.id, eventId: d3!.eventId, sink: 's', at: clock, durationMs: 7, outcome: 'failed', statusCode: 503, error: 'it said "no"\nthen ✗' }]);
+    expect((await store.history.get(d1!.eventId))?.attempts.map((a) => a.outcome)).toEqual(['delivered']);
+    // Sink t still waits for every event: nothing is history yet, and s's lane waits out its backoff.
+    expect(store.history.historyBytes()).toBe(0);
+    expect(store.counters().get('s')).toMatchObject({ pending: 2, pendingBytes: d3!.body.length + lane!.deliveries[3]!.body.length });
+    expect(await claimAll()).toEqual([]);
+    clock += 500;
+    expect(order(await claimAll())).toEqual(['A3', 'A4']);
+
+    await deliverAll(await claimAll('t'));
+    // Events 1 and 2 are no sink's any more: kept (within retention) and counted as history.
+    expect(store.history.historyBytes()).toBe(d1!.body.length + d2!.body.length);
+    expect(store.storedEvents()).toBe(4);
+  });
+
+  it('without history, removes the events no sink waits for and says which', async () => {
+    const removed: number[] = [];
+    store.onEventsRemoved((ids) => removed.push(...ids));
+    for (let n = 1; n <= 3; n++) await store.enqueue(item('A', n, n === 2 ? ['s', 't'] : ['s']));
+    await deliverAll(await claimAll());
+    expect(removed.sort()).toEqual([1, 3]);
+    expect(store.storedEvents()).toBe(1);
+    expect(store.counters().get('s')).toMatchObject({ pending: 0, pendingBytes: 0 });
+  });
+});
