@@ -112,6 +112,32 @@ describe('page writer journal', () => {
     expect(readFileSync(join(dir, 'events.jsonl.1'), 'utf8')).toBe('second\n');
   });
 
+  it('starts a new line after a torn last line (a relay killed mid-append): the next line stays whole', async () => {
+    const { writer, journal, lines } = setup();
+    writeFileSync(journal, '{"whole":1}\n{"torn":');
+    await writer.write([], signal(), { path: journal, events: [{ jobId: 'a', line: '{"next":2}\n' }] });
+    expect(lines()).toEqual(['{"whole":1}', '{"torn":', '{"next":2}']);
+  });
+
+  it('creates the folder again when it was removed between batches', async () => {
+    const { dir, writer, lines } = setup();
+    const journal = join(dir, 'out', 'events.jsonl');
+    const batch = (line: string) => writer.write([], signal(), { path: journal, events: [{ jobId: 'a', line: `${line}\n` }] });
+    await batch('first');
+    rmSync(join(dir, 'out'), { recursive: true });
+    await batch('second');
+    expect(readFileSync(journal, 'utf8')).toBe('second\n');
+    expect(lines()).toEqual([]);
+  });
+
+  it('leaves no temporary behind when a page cannot be put in place', async () => {
+    const { dir, writer } = setup();
+    // A folder where the page file should go: the rename fails (EISDIR) after the temporary was written.
+    mkdirSync(join(dir, 'pages', 'p.md'), { recursive: true });
+    await expect(writer.write([{ index: 0, path: join(dir, 'pages', 'p.md'), text: 'x' }], signal())).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(readdirSync(join(dir, 'pages'))).toEqual(['p.md']);
+  });
+
   it('close waits for the batch being written: its lines are whole', async () => {
     const { dir, writer, journal, lines } = setup();
     const pages = Array.from({ length: 300 }, (_, i) => ({ index: i, path: join(dir, 'pages', `p${i}.md`), text: `page ${i}` }));

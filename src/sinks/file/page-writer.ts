@@ -44,7 +44,7 @@ const NAME_ERRORS = ['ENAMETOOLONG', 'EINVAL', 'EILSEQ'];
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } = require('node:fs');
+const { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const NAME_ERRORS = new Set(${JSON.stringify(NAME_ERRORS)});
 const BOOT = ${JSON.stringify(BOOT)};
@@ -83,19 +83,41 @@ function writePage(path, text) {
     folders.add(folder);
   }
   const temporary = path + '.' + process.pid + '-' + BOOT + '-' + temporaries++ + '.tmp';
-  writeFileSync(temporary, text);
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, path);
+  } catch (err) {
+    // A write that failed (disk full) leaves no temporary behind for each retry.
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // never created
+    }
+    throw err;
+  }
 }
 // Opened for each batch rather than kept open: a file rotated or removed between batches
 // is simply created again, and no descriptor outlives the worker (a reload starts a new one).
 // A file this call creates has its folder synced too: its name survives a power loss.
 function openJournal(path) {
   try {
-    return { fd: openSync(path, 'ax'), created: true };
+    return { fd: openSync(path, 'ax+'), created: true };
   } catch (err) {
+    // The folder removed behind our back: made again, as for pages.
+    if (err.code === 'ENOENT') {
+      mkdirSync(dirname(path), { recursive: true });
+      return openJournal(path);
+    }
     if (err.code !== 'EEXIST') throw err;
-    return { fd: openSync(path, 'a'), created: false };
+    return { fd: openSync(path, 'a+'), created: false };
   }
+}
+// A file that does not end a line (a relay killed mid-append) gets a newline first, so the
+// torn line stays on its own and the next event's line is whole.
+function endsLine(fd, size) {
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 10;
 }
 function syncFolder(path) {
   const fd = openSync(dirname(path), 'r');
@@ -116,8 +138,20 @@ function appendLines(journal, failed) {
   const data = Buffer.from(lines.join(''));
   const { fd, created } = openJournal(journal.path);
   try {
-    for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
-    fdatasyncSync(fd);
+    const size = fstatSync(fd).size;
+    const bytes = endsLine(fd, size) ? data : Buffer.concat([Buffer.from('\\n'), data]);
+    try {
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+      fdatasyncSync(fd);
+    } catch (err) {
+      // All or nothing: a partial append (disk full) is cut off, the batch is tried again whole.
+      try {
+        ftruncateSync(fd, size);
+      } catch {
+        // the next append starts a new line anyway (endsLine)
+      }
+      throw err;
+    }
   } finally {
     closeSync(fd);
   }
