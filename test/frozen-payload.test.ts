@@ -48,6 +48,8 @@ describe('a payload one plugin mutates', () => {
         }
       }
       event.raw.fill(0x20);
+      // And through the memory under it: a pooled copy would share it with other buffers.
+      new Uint8Array(event.raw.buffer).fill(0x42);
     });
     const reading = sink('reading', (event) => {
       const [page] = event.payload.data as Array<{ markdown: unknown; metadata: { title: unknown } }>;

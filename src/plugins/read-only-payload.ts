@@ -43,7 +43,14 @@ export function readOnlyView<T>(value: T): T {
  * the raw bytes (built-in sinks share the stored ones; a Buffer cannot be frozen, and a
  * plugin writing into it must not reach the other sinks).
  */
-const withView = (event: RelayEvent): RelayEvent => ({ ...event, payload: readOnlyView(event.payload), raw: Buffer.from(event.raw) });
+const withView = (event: RelayEvent): RelayEvent => ({ ...event, payload: readOnlyView(event.payload), raw: ownCopy(event.raw) });
+
+/** A copy in memory of its own: `Buffer.from` may take a small one from Node's shared pool, which `raw.buffer` then exposes. */
+function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
 
 /** The sink with its methods bound to it (a class instance keeps its `this`), events given read-only payloads and own raw bytes. */
 function readOnlySink(sink: Sink): Sink {
