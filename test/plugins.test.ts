@@ -107,6 +107,22 @@ describe('plugin loading', () => {
     });
   });
 
+  // Review of issue 12: a NaN batch size stalled delivery ("datatype mismatch" every second); 0 gave batches of 1.
+  it('refuses deliveryDefaults outside what the config allows for the same keys', async () => {
+    const withDefaults = (type: string, defaults: string) =>
+      `export default { type: '${type}', configSchema: { type: 'object' }, deliveryDefaults: ${defaults}, create: () => ({ async write() {} }) };\n`;
+    writeFileSync(join(pluginsDir, 'nan.mjs'), withDefaults('nan', '{ batch_max_events: NaN }'));
+    writeFileSync(join(pluginsDir, 'zero.mjs'), withDefaults('zero', '{ max_in_flight: 0 }'));
+    writeFileSync(join(pluginsDir, 'rate.mjs'), withDefaults('rate', '{ rate_limit: { per_second: -1 } }'));
+    writeFileSync(join(pluginsDir, 'fine.mjs'), withDefaults('fine', '{ batch_max_events: 500, rate_limit: { per_second: 2, burst: 4 } }'));
+    const messages = (await loadError()).issues.map((i) => `${i.code} ${i.message}`).sort();
+    expect(messages).toEqual([
+      'RELAY_ERR_PLUGIN_INVALID expected `deliveryDefaults.batch_max_events` to be an integer from 1 to 10000 in sink "nan", got NaN',
+      'RELAY_ERR_PLUGIN_INVALID expected `deliveryDefaults.max_in_flight` to be an integer from 1 to 1000 in sink "zero", got 0',
+      'RELAY_ERR_PLUGIN_INVALID expected `deliveryDefaults.rate_limit.per_second` to be a number above 0 in sink "rate", got -1',
+    ]);
+  });
+
   it('says where a JavaScript plugin threw while it loaded, from its stack', async () => {
     writeFileSync(join(pluginsDir, 'throws.mjs'), "// a plugin\nconst options = JSON.parse('{}');\n  if (!options.url) throw new Error('url missing at load');\nexport default {};\n");
     const [issue] = (await loadError()).issues;

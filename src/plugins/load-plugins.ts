@@ -81,6 +81,33 @@ function whyNotASink(value: unknown): string | null {
   }
   if (typeof v.configSchema !== 'object' || v.configSchema === null) return `${expected}, got no \`configSchema\` object in sink "${v.type}"`;
   if (typeof v.create !== 'function') return `${expected}, got no \`create\` function in sink "${v.type}"`;
+  return whyBadDeliveryDefaults(v.type, v.deliveryDefaults);
+}
+
+/** The integer ranges the config allows for the same keys (schema.ts). */
+const DEFAULT_RANGES = { batch_max_events: [1, 10_000], max_in_flight: [1, 1000] } as const;
+
+/** `deliveryDefaults` stand in for config keys: held to the same bounds (a NaN batch size stalled delivery). */
+function whyBadDeliveryDefaults(type: string, defaults: unknown): string | null {
+  if (defaults === undefined) return null;
+  if (typeof defaults !== 'object' || defaults === null) return `expected \`deliveryDefaults\` to be an object in sink "${type}", got ${defaults === null ? 'null' : typeof defaults}`;
+  const given = defaults as Record<string, unknown>;
+  for (const [key, [min, max]] of Object.entries(DEFAULT_RANGES)) {
+    const value = given[key];
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= min && (value as number) <= max)) {
+      return `expected \`deliveryDefaults.${key}\` to be an integer from ${min} to ${max} in sink "${type}", got ${String(value)}`;
+    }
+  }
+  const rate = given.rate_limit as { per_second?: unknown; burst?: unknown } | undefined;
+  if (rate !== undefined) {
+    const perSecond = rate?.per_second;
+    if (typeof perSecond !== 'number' || !(perSecond > 0) || !Number.isFinite(perSecond)) {
+      return `expected \`deliveryDefaults.rate_limit.per_second\` to be a number above 0 in sink "${type}", got ${String(perSecond)}`;
+    }
+    if (rate.burst !== undefined && !(Number.isInteger(rate.burst) && (rate.burst as number) >= 1)) {
+      return `expected \`deliveryDefaults.rate_limit.burst\` to be an integer of at least 1 in sink "${type}", got ${String(rate.burst)}`;
+    }
+  }
   return null;
 }
 
