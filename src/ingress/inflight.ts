@@ -45,6 +45,11 @@ export class InflightBodies {
     reply.raw.once('close', () => this.release(request));
   }
 
+  /** Whether a source admitted `request` (its body is charged here). */
+  admitted(request: FastifyRequest): boolean {
+    return this.charged.has(request);
+  }
+
   /** Charges `bytes` more of `request`'s body; returns the error to answer with when there is no room. */
   charge(request: FastifyRequest, bytes: number): RelayError | null {
     const mine = this.charged.get(request);

@@ -4,6 +4,9 @@ import type { InflightBodies } from './inflight.js';
 
 type Done = (error: Error | null, body?: Buffer) => void;
 
+/** The largest JSON body of a request that is not a webhook: the admin API's selections are a few KB. */
+export const UNADMITTED_BODY_LIMIT = 1024 * 1024;
+
 /**
  * A content-type parser that reads the request body into one Buffer, charging each chunk to
  * `inflight` as it arrives, before it is kept: a chunk that finds no room ends the body with
@@ -11,8 +14,11 @@ type Done = (error: Error | null, body?: Buffer) => void;
  * Content-Length the body does not match, a request that fails), without a stream per request
  * between the socket and the parser.
  */
-export function meteredBodyParser(inflight: InflightBodies, limit: number) {
+export function meteredBodyParser(inflight: InflightBodies, webhookLimit: number) {
   return (request: FastifyRequest, payload: IncomingMessage, done: Done): void => {
+    // A body no source admitted (the admin API, a path that does not exist) is not charged
+    // to the in-flight budget: it is kept small instead, so it cannot hold memory unmetered.
+    const limit = inflight.admitted(request) ? webhookLimit : Math.min(webhookLimit, UNADMITTED_BODY_LIMIT);
     const declared = Number(request.headers['content-length']);
     if (declared > limit) return done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
     const chunks: Buffer[] = [];
