@@ -55,6 +55,25 @@ function pageFiles(root: string, event: RelayEvent, index: number, maxPages: num
 }
 
 /**
+ * The failed events, and after each the later events of its job (the worker gave them no
+ * line): the contract lists every event not delivered, so the relay sees the job stop there.
+ */
+function withLaterEventsOfTheirJobs(batch: readonly RelayEvent[], failed: ReadonlyMap<number, unknown>): Array<{ index: number; error: unknown }> {
+  const stoppedAt = new Map<string, number>();
+  const result: Array<{ index: number; error: unknown }> = [];
+  batch.forEach((event, index) => {
+    const first = stoppedAt.get(event.jobId);
+    if (failed.has(index)) {
+      result.push({ index, error: failed.get(index) });
+      if (first === undefined) stoppedAt.set(event.jobId, index);
+    } else if (first !== undefined) {
+      result.push({ index, error: new Error(`not written: event ${first} of job ${event.jobId} in this batch failed first`) });
+    }
+  });
+  return result;
+}
+
+/**
  * Batch-native for throughput: the pages of a batch are written by a worker thread (each
  * via a temporary file renamed into place, so a reader never sees half a page), then, by
  * the same worker in the same round trip, one JSON Lines append with one fdatasync. A page
@@ -105,7 +124,7 @@ export default defineSink({
           failed.set(index, new PermanentError(`page file could not be named: ${err.message}`));
         }
         ctx.logger.debug({ count: written.appended, failed: failed.size }, 'events written');
-        return { failed: [...failed].map(([index, error]) => ({ index, error })) };
+        return { failed: withLaterEventsOfTheirJobs(batch, failed) };
       },
       async close() {
         await pages.close();
