@@ -193,6 +193,25 @@ describe('file sink, one batch', () => {
     expect(readdirSync(join(out, 'pages', 'crawl', 'j1'))).toEqual([`${encodePathSegment('x'.repeat(300))}.md`]);
   });
 
+  // Review of issue 12: 1,000 events rendered at once held the event loop ~50 ms (webhook acks waited).
+  it('renders a large batch over several turns of the event loop', async () => {
+    const out = join(dir, 'turns');
+    const sink = await create(out);
+    await sink.connect?.(new AbortController().signal);
+    const rendered = new Set<number>();
+    const batch = Array.from({ length: 1000 }, (_, n) => {
+      const event = eventOf(`job-${n % 20}`, `s${n}`, n);
+      const { jobId } = event;
+      return Object.defineProperty(event, 'jobId', { get: () => (rendered.add(n), jobId) });
+    });
+    let renderedWhenOtherWorkRan = -1;
+    setImmediate(() => (renderedWhenOtherWorkRan = rendered.size));
+    await sink.write(batch, new AbortController().signal);
+    expect(renderedWhenOtherWorkRan).toBeGreaterThan(0);
+    expect(renderedWhenOtherWorkRan).toBeLessThan(1000);
+    expect(readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1000);
+  });
+
   it('honours its abort signal: an aborted write stops and appends no line (issue item 3)', async () => {
     const out = join(dir, 'aborted');
     const sink = await create(out);

@@ -54,6 +54,9 @@ function pageFiles(root: string, event: RelayEvent, index: number, maxPages: num
   }));
 }
 
+/** Events rendered (page markdown, JSON line) per turn of the event loop. */
+const RENDER_CHUNK = 100;
+
 /**
  * The failed events, and after each the later events of its job (the worker gave them no
  * line): the contract lists every event not delivered, so the relay sees the job stop there.
@@ -99,25 +102,27 @@ export default defineSink({
       },
       async write(batch, signal): Promise<WriteResult> {
         const failed = new Map<number, unknown>();
-        const files = !options.markdown
-          ? []
-          : batch.flatMap((event, index) => {
+        const files: PageFile[] = [];
+        const lines: Array<{ jobId: string; line: string | null }> = [];
+        for (let start = 0; start < batch.length; start += RENDER_CHUNK) {
+          // Rendering 1,000 pages at once held the event loop ~50 ms: webhooks are answered in between.
+          if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+          signal.throwIfAborted();
+          for (let index = start; index < Math.min(batch.length, start + RENDER_CHUNK); index++) {
+            const event = batch[index]!;
+            if (options.markdown) {
               try {
-                return pageFiles(root, event, index, options.max_pages_per_event);
+                for (const file of pageFiles(root, event, index, options.max_pages_per_event)) files.push(file);
               } catch (err) {
                 // Past max_pages_per_event: this event is dead-lettered, the others go on.
                 if (!(err instanceof PermanentError)) throw err;
                 failed.set(index, err);
-                return [];
               }
-            });
-        const journal =
-          options.jsonl === null
-            ? undefined
-            : {
-                path: join(root, options.jsonl),
-                events: batch.map((event, index) => ({ jobId: event.jobId, line: failed.has(index) ? null : jsonLine(event) })),
-              };
+            }
+            if (options.jsonl !== null) lines.push({ jobId: event.jobId, line: failed.has(index) ? null : jsonLine(event) });
+          }
+        }
+        const journal = options.jsonl === null ? undefined : { path: join(root, options.jsonl), events: lines };
         // One round trip: the pages, then the lines of the events whose pages all exist.
         const written = await pages.write(files, signal, journal);
         for (const [index, err] of written.failed) {
