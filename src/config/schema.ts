@@ -37,7 +37,7 @@ export const COMMON_SINK_KEYS = [
   'when_full',
 ] as const;
 
-const SINK_SCHEMA = {
+export const SINK_SCHEMA = {
   type: 'object',
   required: ['type'],
   properties: {

@@ -3,6 +3,7 @@ import { basename, dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SinkRegistry } from '../config/load.js';
 import { ConfigError, type ConfigIssue } from '../config/config-error.js';
+import { SINK_SCHEMA } from '../config/schema.js';
 import type { ErrorCode } from '../errors.js';
 import type { SinkDefinition } from '../plugin-api/types.js';
 import { BUILTIN_SINK_TYPES } from '../sinks/loaders.js';
@@ -84,8 +85,12 @@ function whyNotASink(value: unknown): string | null {
   return whyBadDeliveryDefaults(v.type, v.deliveryDefaults);
 }
 
-/** The integer ranges the config allows for the same keys (schema.ts). */
-const DEFAULT_RANGES = { batch_max_events: [1, 10_000], max_in_flight: [1, 1000] } as const;
+/** The integer ranges the config's schema allows for the same keys. */
+const rangeOf = ({ minimum, maximum }: { minimum: number; maximum: number }): readonly [number, number] => [minimum, maximum];
+const DEFAULT_RANGES = {
+  batch_max_events: rangeOf(SINK_SCHEMA.properties.batch_max_events),
+  max_in_flight: rangeOf(SINK_SCHEMA.properties.max_in_flight),
+};
 
 /** `deliveryDefaults` stand in for config keys: held to the same bounds (a NaN batch size stalled delivery). */
 function whyBadDeliveryDefaults(type: string, defaults: unknown): string | null {
