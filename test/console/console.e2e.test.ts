@@ -278,8 +278,8 @@ routes:
     await logIn(page);
     await page.goto(`${base}/console/#/test`);
     // Every documented type is offered (the list comes from the API), agent.* and monitor.* too.
-    const offered = await page.locator('select[name=type] option').allTextContents();
-    expect(offered).toEqual(expect.arrayContaining(['batch_scrape.failed', 'agent.started', 'monitor.page']));
+    // Polled: the options arrive with the API's answer, after the page is shown.
+    await expect.poll(() => page.locator('select[name=type] option').allTextContents()).toEqual(expect.arrayContaining(['batch_scrape.failed', 'agent.started', 'monitor.page']));
     await page.selectOption('select[name=type]', 'crawl.started');
     await page.click('form.filters button[type=submit]');
     await page.waitForSelector('#attempts');
